@@ -1,0 +1,57 @@
+# yidi: developer entry points. `make test` is what CI runs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST := $(BIN)/pytest
+
+.PHONY: venv up down clean migrate topics lint typecheck unit integration e2e test demo bench-codec bench-adjudication
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ required"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+up: venv
+	deploy/local/up.sh
+
+down:
+	deploy/local/down.sh
+
+clean:
+	deploy/local/clean.sh
+
+migrate: venv
+	$(BIN)/yidi db migrate
+
+topics: venv
+	$(BIN)/yidi topics apply
+
+lint: venv
+	$(BIN)/ruff check contracts events services tests
+
+typecheck: venv
+	$(BIN)/mypy contracts events services
+
+unit: venv
+	$(PYTEST) tests/unit -q
+
+integration: up
+	$(PYTEST) tests/integration -q
+
+e2e: up
+	$(PYTEST) tests/e2e -q
+
+test: up lint typecheck
+	$(PYTEST) tests -q
+
+bench-codec: venv
+	$(BIN)/yidi bench codec
+
+bench-adjudication: venv
+	$(BIN)/yidi bench adjudication

@@ -1,0 +1,1 @@
+"""Events: topic catalog, envelope and codec, signing, Kafka client factories."""

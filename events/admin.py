@@ -1,0 +1,110 @@
+"""Topic administration against a live broker: observe, then apply a plan."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+from events.catalog import Environment, Topic
+from events.topic_plan import Change, ObservedTopic, plan
+
+
+class TopicAdminError(RuntimeError):
+    """The broker refused a topic change; the message names the topic and the broker's error."""
+
+
+async def observe(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, ObservedTopic]:
+    """Partitions, replication and configs of those of ``names`` that exist."""
+    existing = set(await admin.list_topics()) & set(names)
+    if not existing:
+        return {}
+    described = await admin.describe_topics(sorted(existing))
+    resources = [ConfigResource(ConfigResourceType.TOPIC, n) for n in sorted(existing)]
+    configs: dict[str, dict[str, str]] = {}
+    for response in await admin.describe_configs(resources):
+        for res in response.to_object()["resources"]:
+            configs[res["resource_name"]] = {
+                e["config_names"]: e["config_value"] for e in res["config_entries"]
+            }
+    out: dict[str, ObservedTopic] = {}
+    for topic in described:
+        parts = topic["partitions"]
+        rf = len(parts[0]["replicas"]) if parts else 0
+        out[topic["topic"]] = ObservedTopic(
+            topic["topic"], len(parts), rf, configs.get(topic["topic"], {})
+        )
+    return out
+
+
+async def apply(
+    bootstrap: str, catalog: tuple[Topic, ...], env: Environment, dry_run: bool = False
+) -> list[Change]:
+    """Make the broker match ``catalog``; return what changed (empty when already equal)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="yidi-topics")
+    await admin.start()
+    try:
+        by_name = {t.name: t for t in catalog}
+        changes = plan(catalog, await observe(admin, list(by_name)), env)
+        if dry_run:
+            return changes
+        for change in changes:
+            topic = by_name[change.topic]
+            if change.action == "create":
+                resp = await admin.create_topics(
+                    [
+                        NewTopic(
+                            topic.name,
+                            topic.partitions,
+                            topic.replication_factor(env),
+                            topic_configs=topic.topic_configs(env),
+                        )
+                    ]
+                )
+                for err in resp.to_object()["topic_errors"]:
+                    if err["error_code"] not in (0, 36):  # 36: created concurrently
+                        raise TopicAdminError(f"{err['topic']}: {err['error_message']}")
+            elif change.action == "add_partitions":
+                await admin.create_partitions({topic.name: NewPartitions(topic.partitions)})
+            elif change.action == "alter_configs":
+                for resp in await admin.alter_configs(
+                    [ConfigResource(ConfigResourceType.TOPIC, topic.name, topic.topic_configs(env))]
+                ):
+                    for res in resp.resources:
+                        if res[0]:
+                            raise TopicAdminError(f"{topic.name}: {res[1]}")
+        created = {c.topic for c in changes if c.action == "create"}
+        if created:
+            await _await_metadata(admin, created)
+        return changes
+    finally:
+        await admin.close()
+
+
+async def _await_metadata(
+    admin: AIOKafkaAdminClient, names: set[str], timeout_s: float = 15
+) -> None:
+    """Creation is acknowledged by the controller before every broker's metadata shows it;
+    wait so that the next producer, consumer or ``apply`` sees the topics."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not names <= set(await admin.list_topics()):
+        if loop.time() > deadline:
+            raise TopicAdminError(
+                f"topics not visible in metadata after {timeout_s}s: {sorted(names)}"
+            )
+        await asyncio.sleep(0.1)
+
+
+async def delete_topics(bootstrap: str, names: list[str]) -> None:
+    """Delete topics (tests and shadow replays clean up their own)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="yidi-topics")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        todo = [n for n in names if n in existing]
+        if todo:
+            await admin.delete_topics(todo)
+    finally:
+        await admin.close()

@@ -1,0 +1,103 @@
+"""The topic catalog: every topic yidi uses, as code, per environment.
+
+Why code and not a wiki: ``yidi topics apply`` makes the broker match this
+file, and the co-partitioning rule (person-keyed topics share partition count
+and key, so one adjudicator task sees a person's filings, visits and
+accumulators in order) is checked by a unit test instead of by memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Environment = Literal["local", "test", "prod"]
+CleanupPolicy = Literal["delete", "compact", "compact,delete"]
+
+DAY_MS = 24 * 3600 * 1000
+PERSON_PARTITIONS = 12
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """One topic's intended shape. ``configs`` holds extra topic-level settings."""
+
+    name: str
+    key: str
+    content: str
+    partitions: int
+    cleanup_policy: CleanupPolicy = "delete"
+    retention_ms: int = 30 * DAY_MS
+    configs: dict[str, str] = field(default_factory=dict)
+
+    def replication_factor(self, env: Environment) -> int:
+        return 3 if env == "prod" else 1
+
+    def topic_configs(self, env: Environment) -> dict[str, str]:
+        """The managed topic-level configs, exactly as the broker reports them."""
+        out = {"cleanup.policy": self.cleanup_policy, "retention.ms": str(self.retention_ms)}
+        if env == "prod":
+            out["min.insync.replicas"] = "2"
+        out.update(self.configs)
+        return out
+
+
+PERSON_KEY = "{insuplc_admdvs}:{psn_no}"
+
+CATALOG: tuple[Topic, ...] = (
+    Topic(
+        "yidi.registration.v1",
+        PERSON_KEY,
+        "filings created / revoked",
+        PERSON_PARTITIONS,
+        retention_ms=-1,
+    ),
+    Topic(
+        "yidi.visit.v1",
+        PERSON_KEY,
+        "visit lifecycle: registered, fees, pre-settle, settle, reverse, discharged, cancelled",
+        PERSON_PARTITIONS,
+        retention_ms=90 * DAY_MS,
+    ),
+    Topic(
+        "yidi.settlement.v1",
+        PERSON_KEY,
+        "adjudicated settlements and reversals (ledger feed)",
+        PERSON_PARTITIONS,
+        retention_ms=-1,
+    ),
+    Topic(
+        "yidi.ack.v1",
+        "{fixmedins_code}",
+        "accept / reject / duplicate acks to the sender",
+        PERSON_PARTITIONS,
+        retention_ms=14 * DAY_MS,
+    ),
+    Topic(
+        "yidi.recon.v1",
+        "{fixmedins_code}",
+        "hospital reconciliation requests and results",
+        6,
+        retention_ms=90 * DAY_MS,
+    ),
+    Topic(
+        "yidi.clearing.v1",
+        "{participant}",
+        "positions, prepayment warnings, statements, confirmations, period commands",
+        6,
+        retention_ms=-1,
+    ),
+    Topic(
+        "yidi.dlq.v1",
+        "original key",
+        "original bytes + headers + reason + source position",
+        6,
+        retention_ms=-1,
+    ),
+)
+
+CO_PARTITIONED = ("yidi.registration.v1", "yidi.visit.v1", "yidi.settlement.v1")
+
+
+def by_name(catalog: tuple[Topic, ...] = CATALOG) -> dict[str, Topic]:
+    return {t.name: t for t in catalog}

@@ -1,0 +1,29 @@
+"""The ``yidi`` command: one typer app, one sub-command module per concern.
+
+Each module exposes ``register(app)``; nothing connects or reads settings at
+import time, so ``yidi --help`` works with no broker and no database.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from services.cli import bench as bench_cmd
+from services.cli import db as db_cmd
+from services.cli import topics as topics_cmd
+
+app = typer.Typer(
+    name="yidi",
+    help="Cross-region direct settlement (异地就医直接结算) message system.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+# One line per command module; keep this list sorted.
+for _module in (bench_cmd, db_cmd, topics_cmd):
+    _module.register(app)
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

@@ -1,0 +1,17 @@
+"""``yidi bench …``: benchmark commands. Each prints numbers (medians of several
+runs and a ratio against a baseline measured in the same run), ``--json`` for machines.
+
+Benchmarks are commands, never timed tests. Command modules register here.
+"""
+
+from __future__ import annotations
+
+import typer
+
+bench_app = typer.Typer(help="Benchmarks that print numbers.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``bench`` and every benchmark command module to the root app."""
+    # One import per benchmark module; each defines ``register_bench(bench_app)``.
+    app.add_typer(bench_app, name="bench")

@@ -1,0 +1,77 @@
+"""``yidi topics …``: make the broker match the topic catalog, and show the difference."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+from aiokafka.admin import AIOKafkaAdminClient
+from rich.console import Console
+from rich.table import Table
+
+from events.admin import apply, observe
+from events.catalog import CATALOG
+from events.topic_plan import plan
+from services.runtime.settings import get_settings
+
+topics_app = typer.Typer(help="The topic catalog.", no_args_is_help=True)
+console = Console()
+
+
+@topics_app.command("apply")
+def apply_cmd(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show the plan, change nothing."),
+) -> None:
+    """Create or update every catalog topic; print what changed."""
+    settings = get_settings()
+    changes = asyncio.run(apply(settings.kafka_bootstrap, CATALOG, settings.env, dry_run=dry_run))
+    if not changes:
+        console.print(f"no changes: {len(CATALOG)} topics match the catalog")
+        return
+    for change in changes:
+        verb = "would " + change.action if dry_run else change.action
+        console.print(f"{verb:>16}  {change.topic}  {change.detail}")
+    if any(c.action == "refuse" for c in changes):
+        raise typer.Exit(1)
+
+
+@topics_app.command("list")
+def list_cmd() -> None:
+    """Catalog vs broker, one row per topic."""
+    settings = get_settings()
+
+    async def run() -> None:
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=settings.kafka_bootstrap, client_id="yidi-topics"
+        )
+        await admin.start()
+        try:
+            observed = await observe(admin, [t.name for t in CATALOG])
+        finally:
+            await admin.close()
+        table = Table(
+            "topic", "key", "partitions (catalog/broker)", "cleanup", "retention.ms", "state"
+        )
+        for topic in CATALOG:
+            have = observed.get(topic.name)
+            diff = plan((topic,), observed, settings.env)
+            state = (
+                "[green]ok[/green]"
+                if not diff
+                else "[yellow]" + ", ".join(c.action for c in diff) + "[/yellow]"
+            )
+            table.add_row(
+                topic.name,
+                topic.key,
+                f"{topic.partitions}/{have.partitions if have else '-'}",
+                topic.cleanup_policy,
+                str(topic.retention_ms),
+                state,
+            )
+        console.print(table)
+
+    asyncio.run(run())
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(topics_app, name="topics")

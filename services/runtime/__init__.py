@@ -1,0 +1,1 @@
+"""Process-wide runtime pieces: settings, logging, database access."""

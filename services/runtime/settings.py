@@ -1,0 +1,42 @@
+"""Settings from the environment, built once at start-up and frozen.
+
+Why one object: every worker and command reads the same endpoints; a typo in
+an env var name must not silently fall back to a default, so unknown
+``YIDI_*`` variables are refused.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["local", "test", "prod"]
+
+LOCAL_KAFKA_BOOTSTRAP = "127.0.0.1:39092"
+LOCAL_DATABASE_URL = "postgresql://yidi@127.0.0.1:55432/yidi"
+
+
+class Settings(BaseSettings):
+    """Endpoints and knobs of one yidi process.
+
+    When ``YIDI_KAFKA_BOOTSTRAP`` / ``YIDI_DATABASE_URL`` are set the local
+    runtime (``make up``) starts nothing and everything talks to them.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="YIDI_", frozen=True, extra="forbid")
+
+    env: Environment = "local"
+    kafka_bootstrap: str = LOCAL_KAFKA_BOOTSTRAP
+    database_url: SecretStr = SecretStr(LOCAL_DATABASE_URL)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    client_id: str = Field(default="yidi", min_length=1, max_length=64)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read from the environment on first use (never at import)."""
+    return Settings()
