@@ -1,0 +1,60 @@
+"""What a task returns for one input record: messages to publish and state to log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+Headers = list[tuple[str, bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """One message to publish. Deterministic for a given input and state."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: Headers = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class StateWrite:
+    """A new value (or a tombstone, ``None``) for one key of the task's store."""
+
+    key: bytes
+    value: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class InputRecord:
+    """The engine's view of a consumed record (decoupled from aiokafka's class)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]]
+    timestamp_ms: int
+
+
+@dataclass(slots=True)
+class Result:
+    outputs: list[Output] = field(default_factory=list)
+    writes: list[StateWrite] = field(default_factory=list)
+
+
+class Task(Protocol):
+    """Owns one partition number across all co-partitioned inputs."""
+
+    def process(self, record: InputRecord) -> Result:
+        """Handle one record. Must not raise for bad input: return a DLQ output instead."""
+        ...
+
+
+class TaskFactory(Protocol):
+    def __call__(self, partition: int, restored: dict[bytes, bytes]) -> Task:
+        """Build the task for ``partition`` from its restored store (key -> latest value)."""
+        ...

@@ -1,0 +1,1 @@
+"""Ledger: settlements -> PostgreSQL, in batches, exactly once per setl_id."""
