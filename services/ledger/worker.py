@@ -1,0 +1,160 @@
+"""The ledger worker: settlement feed -> PostgreSQL, one transaction per fetched batch.
+
+Positions come from ``sink_offsets`` (written with the rows), so a restarted or
+rebalanced member resumes exactly after what landed; Kafka's own commit is
+kept in step only so that lag tooling sees progress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
+
+from events.stream.types import InputRecord, Output
+from services.ledger.pg_sink import BatchOutcome, stored_positions, write_batch
+
+log = structlog.get_logger("yidi.ledger")
+
+RowOrReject = tuple[object, ...] | Output
+"""A ledger row (``LEDGER_COLUMNS`` order) or, for a bad record, its DLQ output."""
+
+
+@dataclass(slots=True)
+class LedgerStats:
+    records: int = 0
+    inserted: int = 0
+    already_present: int = 0
+    conflicts: int = 0
+    rejected: int = 0
+    batches: int = 0
+
+
+class LedgerWorker:
+    def __init__(
+        self,
+        bootstrap: str,
+        pool: asyncpg.Pool,
+        to_row: Callable[[InputRecord], RowOrReject],
+        topic: str,
+        group_id: str = "yidi-ledger",
+        max_batch: int = 5000,
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.pool = pool
+        self.to_row = to_row
+        self.topic = topic
+        self.group_id = group_id
+        self.max_batch = max_batch
+        self.stats = LedgerStats()
+        self._lock = asyncio.Lock()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap, enable_idempotence=True, linger_ms=5
+        )
+        await self._producer.start()
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=2_000,
+        )
+        self._consumer.subscribe([self.topic], listener=_SeekToStored(self))
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+        if self._producer is not None:
+            await self._producer.stop()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        assert self._consumer is not None
+        while not stop.is_set():
+            batch = await self._consumer.getmany(timeout_ms=100, max_records=self.max_batch)
+            if batch:
+                async with self._lock:
+                    await self._land(batch)
+
+    async def _land(self, batch: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
+        assert self._consumer is not None and self._producer is not None
+        owned = self._consumer.assignment()
+        rows: list[tuple[object, ...]] = []
+        rejects: list[Output] = []
+        positions: dict[tuple[str, int], int] = {}
+        commits: dict[TopicPartition, int] = {}
+        for tp, records in batch.items():
+            if tp not in owned:
+                continue
+            for rec in records:
+                out = self.to_row(
+                    InputRecord(
+                        rec.topic, rec.partition, rec.offset, rec.key, rec.value,
+                        rec.headers or (), rec.timestamp,
+                    )
+                )  # fmt: skip
+                if isinstance(out, Output):
+                    rejects.append(out)
+                else:
+                    rows.append(out)
+            positions[(tp.topic, tp.partition)] = records[-1].offset + 1
+            commits[tp] = records[-1].offset + 1
+            self.stats.records += len(records)
+        if rejects:
+            futures = [
+                await self._producer.send(o.topic, o.value, key=o.key, headers=o.headers)
+                for o in rejects
+            ]
+            await asyncio.gather(*futures)
+        async with self.pool.acquire() as conn:
+            outcome: BatchOutcome = await write_batch(conn, self.group_id, rows, positions)
+        self.stats.inserted += outcome.inserted
+        self.stats.already_present += outcome.already_present
+        self.stats.conflicts += outcome.conflicts
+        self.stats.rejected += len(rejects)
+        self.stats.batches += 1
+        if outcome.conflicts:
+            log.error("ledger_conflicting_replay", conflicts=outcome.conflicts)
+        try:
+            if commits:
+                await self._consumer.commit(commits)
+        except (CommitFailedError, IllegalStateError):
+            pass  # informational only: positions of record are in PostgreSQL
+
+    async def seek_to_stored(self, tps: list[TopicPartition]) -> None:
+        assert self._consumer is not None
+        async with self.pool.acquire() as conn:
+            stored = await stored_positions(
+                conn, self.group_id, self.topic, [tp.partition for tp in tps]
+            )
+        for tp in tps:
+            if tp.partition in stored:
+                self._consumer.seek(tp, stored[tp.partition])
+            else:
+                begin = (await self._consumer.beginning_offsets([tp]))[tp]
+                self._consumer.seek(tp, begin)
+        log.info("ledger_assigned", partitions=sorted(tp.partition for tp in tps))
+
+
+class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, worker: LedgerWorker) -> None:
+        self.worker = worker
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        async with self.worker._lock:
+            pass  # the batch in flight lands (or fails) before the partitions move
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self.worker.seek_to_stored(list(assigned))
