@@ -67,13 +67,6 @@ CATALOG: tuple[Topic, ...] = (
         retention_ms=-1,
     ),
     Topic(
-        "yidi.ack.v1",
-        "{fixmedins_code}",
-        "accept / reject / duplicate acks to the sender",
-        PERSON_PARTITIONS,
-        retention_ms=14 * DAY_MS,
-    ),
-    Topic(
         "yidi.recon.v1",
         "{fixmedins_code}",
         "hospital reconciliation requests and results",
@@ -95,6 +88,34 @@ CATALOG: tuple[Topic, ...] = (
         retention_ms=-1,
     ),
 )
+
+ACK_TOPIC_PREFIX = "yidi.ack.v1."
+ACK_PARTITIONS = 3
+
+
+def ack_topic(fixmedins_code: str) -> str:
+    """Acks are routed per institution: one topic each, so a broker ACL (READ on this
+    topic and group ``hospital-<code>``) confines a hospital to its own acks."""
+    return ACK_TOPIC_PREFIX + fixmedins_code
+
+
+def ack_topic_spec(fixmedins_code: str) -> Topic:
+    return Topic(
+        ack_topic(fixmedins_code),
+        "{ce_id of the acknowledged message}",
+        f"acks to {fixmedins_code}: accepted / rejected / duplicate",
+        ACK_PARTITIONS,
+        retention_ms=14 * DAY_MS,
+    )
+
+
+def with_ack_topics(
+    codes: list[str], catalog: tuple[Topic, ...] | None = None
+) -> tuple[Topic, ...]:
+    """The catalog plus one ack topic per institution (registrants included)."""
+    base = CATALOG if catalog is None else catalog
+    return base + tuple(ack_topic_spec(c) for c in sorted(set(codes)))
+
 
 CO_PARTITIONED = ("yidi.registration.v1", "yidi.visit.v1", "yidi.settlement.v1")
 

@@ -50,9 +50,9 @@ def test_missing_topic_is_created_and_drift_is_altered() -> None:
 
 def test_shrinking_and_replication_changes_are_refused() -> None:
     observed = _observed()
-    ack = observed["yidi.ack.v1"]
-    observed["yidi.ack.v1"] = replace(ack, partitions=ack.partitions + 1, replication_factor=2)
-    actions = [c.action for c in plan(CATALOG, observed, "local") if c.topic == "yidi.ack.v1"]
+    dlq = observed["yidi.dlq.v1"]
+    observed["yidi.dlq.v1"] = replace(dlq, partitions=dlq.partitions + 1, replication_factor=2)
+    actions = [c.action for c in plan(CATALOG, observed, "local") if c.topic == "yidi.dlq.v1"]
     assert actions == ["refuse", "refuse"]
 
 
@@ -62,3 +62,11 @@ def test_growing_partitions_is_planned() -> None:
     observed["yidi.registration.v1"] = replace(reg, partitions=reg.partitions - 4)
     [change] = plan(CATALOG, observed, "local")
     assert change.action == "add_partitions"
+
+
+def test_ack_topics_one_per_institution() -> None:
+    from events.catalog import ack_topic, with_ack_topics
+
+    topics = with_ack_topics(["H31010400001", "H33090200001", "H31010400001"])
+    acks = [t.name for t in topics if t.name.startswith("yidi.ack.v1.")]
+    assert acks == [ack_topic("H31010400001"), ack_topic("H33090200001")]

@@ -1,0 +1,1 @@
+"""Benchmark drivers (commands print numbers; nothing here is a timed test)."""

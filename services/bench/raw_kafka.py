@@ -1,0 +1,74 @@
+"""The raw baseline: produce the same messages and consume them back, no processing.
+
+Whatever the pipeline achieves is reported as a ratio of this number measured
+in the same run, on the same broker, so a slow machine or a busy broker shows
+up in both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from events.admin import apply, delete_topics
+from events.catalog import Topic
+
+
+@dataclass(frozen=True, slots=True)
+class RawResult:
+    messages: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.messages / self.seconds if self.seconds else 0.0
+
+
+async def produce_consume(
+    bootstrap: str,
+    messages: Sequence[tuple[bytes | None, bytes, list[tuple[str, bytes]]]],
+    topic: str,
+    partitions: int = 12,
+) -> RawResult:
+    """Time from the first send until the consumer has read every message back."""
+    await apply(
+        bootstrap,
+        (Topic(topic, "bench", "raw baseline", partitions, retention_ms=3_600_000),),
+        "test",
+    )
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"{topic}-group",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, linger_ms=5)
+    await consumer.start()
+    await producer.start()
+    try:
+        while not consumer.assignment():
+            await consumer.getmany(timeout_ms=100)
+        started = time.perf_counter()
+
+        async def send_all() -> None:
+            futures = [await producer.send(topic, v, key=k, headers=h) for k, v, h in messages]
+            await asyncio.gather(*futures)
+
+        sender = asyncio.create_task(send_all())
+        seen = 0
+        while seen < len(messages):
+            batch = await consumer.getmany(timeout_ms=200, max_records=5000)
+            seen += sum(len(r) for r in batch.values())
+        elapsed = time.perf_counter() - started
+        await sender
+        return RawResult(len(messages), elapsed)
+    finally:
+        await producer.stop()
+        await consumer.stop()
+        await delete_topics(bootstrap, [topic])
