@@ -9,7 +9,9 @@ from __future__ import annotations
 import typer
 
 from services.cli import bench as bench_cmd
+from services.cli import contracts as contracts_cmd
 from services.cli import db as db_cmd
+from services.cli import keys as keys_cmd
 from services.cli import topics as topics_cmd
 
 app = typer.Typer(
@@ -20,7 +22,7 @@ app = typer.Typer(
 )
 
 # One line per command module; keep this list sorted.
-for _module in (bench_cmd, db_cmd, topics_cmd):
+for _module in (bench_cmd, contracts_cmd, db_cmd, keys_cmd, topics_cmd):
     _module.register(app)
 
 

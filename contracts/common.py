@@ -1,0 +1,76 @@
+"""Shared field types and the base class of every message contract.
+
+Bounds live here so that no string or list in any message is unbounded: a
+message can never exhaust memory, whatever a sender puts in it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
+
+Admdvs = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+"""Administrative division code (行政区划代码), 6 digits."""
+
+FixmedinsCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]\d{11}$")]
+"""Designated institution code: a letter and 11 digits, e.g. H33090200001."""
+
+Msgid = Annotated[str, StringConstraints(pattern=r"^[A-Z]\d{11}\d{14}\d{4}$")]
+"""Institution code + yyyyMMddHHmmss + 4-digit sequence, unique per message."""
+
+Infno = Annotated[str, StringConstraints(pattern=r"^\d{4}$")]
+PsnNo = Annotated[str, StringConstraints(min_length=1, max_length=30, pattern=r"^[0-9A-Za-z]+$")]
+MdtrtId = Annotated[
+    str, StringConstraints(min_length=1, max_length=30, pattern=r"^[0-9A-Za-z\-]+$")
+]
+SetlId = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z\-]+$")]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=r"^[0-9A-Za-z.\-_]+$")]
+ShortText = Annotated[str, StringConstraints(max_length=200)]
+LongText = Annotated[str, StringConstraints(max_length=2000)]
+CertNo = Annotated[str, StringConstraints(min_length=1, max_length=50)]
+"""A certificate number: personal data, excluded from reprs and never logged in clear."""
+
+
+AwareDatetime = pydantic.AwareDatetime
+"""An instant with its UTC offset (checked natively); dates derive in Asia/Shanghai."""
+
+
+def rule_violation(field: str, message: str) -> PydanticCustomError:
+    """A business-rule failure that names the field it is about (codec code ``E_RULE``)."""
+    return PydanticCustomError("rule_violation", "{message}", {"field": field, "message": message})
+
+
+class Contract(BaseModel):
+    """A message body. Frozen; unknown fields are errors here — the codec tolerates them
+    only when the sender declares a newer minor version (see docs/contracts.md)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+
+    ce_type: ClassVar[str]
+    """CloudEvents type with its major version, e.g. ``cn.yidi.visit.settlement_requested.v1``."""
+    topic: ClassVar[str]
+
+
+class MessageHeader(Contract):
+    """The national interface's message header fields, carried by every hospital message."""
+
+    msgid: Msgid
+    infno: Infno
+    fixmedins_code: FixmedinsCode
+    insuplc_admdvs: Admdvs
+    mdtrtarea_admvs: Admdvs
+    inf_time: AwareDatetime
+
+
+def person_key(insuplc_admdvs: str, psn_no: str) -> str:
+    """The key of every person-keyed topic: ``{insuplc_admdvs}:{psn_no}``."""
+    return f"{insuplc_admdvs}:{psn_no}"
+
+
+MAX_FEE_LINES = 2000
+"""Fee lines per upload message (a long inpatient stay is uploaded in several)."""
+
+BoundedList = Field(max_length=MAX_FEE_LINES)

@@ -1,0 +1,184 @@
+"""Generated artifacts: JSON Schema per message, an AsyncAPI 3.0 document, golden examples.
+
+Pure functions returning ``{relative path: text}``; ``yidi contracts export``
+writes them under ``contracts/`` and a unit test fails when the committed
+files differ from what these functions produce now.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from contracts.common import Contract
+from contracts.registry import MESSAGE_TYPES, SENDER_SIGNED
+
+TOPICS: dict[str, tuple[str, str]] = {
+    "yidi.registration.v1": (
+        "{insuplc_admdvs}:{psn_no}",
+        "person status and filings from agencies",
+    ),
+    "yidi.visit.v1": ("{insuplc_admdvs}:{psn_no}", "visit lifecycle events from hospitals"),
+    "yidi.settlement.v1": ("{insuplc_admdvs}:{psn_no}", "adjudicated settlements and reversals"),
+    "yidi.ack.v1.{sender}": ("ce_id of the acknowledged message", "acks, one topic per sender"),
+}
+
+HEADERS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["ce_specversion", "ce_id", "ce_type", "ce_source", "ce_time", "content-type"],
+    "properties": {
+        "ce_specversion": {"const": "1.0"},
+        "ce_id": {"type": "string", "maxLength": 256, "description": "unique per event; the idempotency key"},
+        "ce_type": {"type": "string", "pattern": r"^cn\.yidi\.[a-z_]+\.[a-z_]+\.v\d+$"},
+        "ce_source": {"type": "string", "pattern": r"^urn:yidi:sender:([A-Z]\d{11}|AG\d{6}|yidi-[a-z]+)$"},
+        "ce_time": {"type": "string", "format": "date-time"},
+        "ce_dataschema": {"type": "string", "description": "…/<major>.<minor>: a newer minor may add optional fields"},
+        "content-type": {"const": "application/json"},
+        "traceparent": {"type": "string", "description": "W3C trace context"},
+        "yidi_kid": {"type": "string", "description": "key id of the sender's MAC key"},
+        "yidi_mac": {"type": "string", "description": "base64url HMAC-SHA256 (docs/contracts.md)"},
+    },
+}  # fmt: skip
+
+
+_EPOCH = dt.datetime.fromisoformat("2026-01-01T00:00:00+08:00")
+
+
+def _topic_of(model: type[Contract]) -> str:
+    topic = model.topic
+    return "yidi.ack.v1.{sender}" if topic.startswith("yidi.ack.v1") else topic
+
+
+def json_schemas() -> dict[str, str]:
+    out = {}
+    for ce_type, model in sorted(MESSAGE_TYPES.items()):
+        schema = model.model_json_schema(mode="validation")
+        schema["$id"] = f"urn:yidi:schema:{ce_type}"
+        schema["x-ce-type"] = ce_type
+        schema["x-topic"] = _topic_of(model)
+        out[f"schema/{ce_type}.json"] = (
+            json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+        )
+    return out
+
+
+def asyncapi() -> str:
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    messages: dict[str, Any] = {}
+    inbound_channels: set[str] = set()
+    for topic, (_key, description) in TOPICS.items():
+        name = topic.replace(".", "_").replace("{sender}", "sender")
+        channels[name] = {
+            "address": topic, "description": description, "messages": {},
+            "bindings": {"kafka": {"bindingVersion": "0.5.0"}},
+        }  # fmt: skip
+        if "{sender}" in topic:
+            channels[name]["parameters"] = {
+                "sender": {"description": "institution code or AG<admdvs>"}
+            }
+    for ce_type, model in sorted(MESSAGE_TYPES.items()):
+        msg_name = ce_type.replace(".", "_")
+        topic = _topic_of(model)
+        ch = topic.replace(".", "_").replace("{sender}", "sender")
+        messages[msg_name] = {
+            "name": ce_type,
+            "title": model.__name__,
+            "summary": ((model.__doc__ or ce_type).strip().splitlines() or [ce_type])[0],
+            "contentType": "application/json",
+            "headers": HEADERS_SCHEMA,
+            "payload": {"$ref": f"./schema/{ce_type}.json"},
+            "bindings": {"kafka": {"key": {"type": "string", "description": TOPICS[topic][0]}}},
+            "x-signed-by-sender": ce_type in SENDER_SIGNED,
+        }
+        channels[ch]["messages"][msg_name] = {"$ref": f"#/components/messages/{msg_name}"}
+        if ce_type in SENDER_SIGNED:
+            inbound_channels.add(ch)
+    for ch in channels:
+        inbound = ch in inbound_channels
+        operations[f"{ch}_{'receive' if inbound else 'send'}"] = {
+            "action": "receive" if inbound else "send",
+            "channel": {"$ref": f"#/channels/{ch}"},
+            "summary": ("yidi consumes these from senders" if inbound else "yidi publishes these"),
+        }
+    doc = {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "yidi — cross-region direct settlement messages",
+            "version": "1.0.0",
+            "description": "CloudEvents Kafka binding (binary mode); field names of the national interface.",
+        },
+        "defaultContentType": "application/json",
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages},
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def all_artifacts() -> dict[str, str]:
+    return {**json_schemas(), "asyncapi.json": asyncapi()}
+
+
+INVALID_EXAMPLES: tuple[tuple[str, str, dict[str, Any], str, str | None], ...] = (
+    # name, ce_type, top-level fields to replace (None deletes), expected code, expected field
+    ("negative-amount", "cn.yidi.visit.settlement_requested.v1", {"medfee_sumamt": "-120.00"}, "E_AMOUNT", "medfee_sumamt"),
+    ("over-precise-amount", "cn.yidi.visit.settlement_requested.v1", {"medfee_sumamt": "120.001"}, "E_AMOUNT", "medfee_sumamt"),
+    ("unknown-insutype", "cn.yidi.visit.settlement_requested.v1", {"insutype": "311"}, "E_UNKNOWN_CODE", "insutype"),
+    ("missing-psn-no", "cn.yidi.visit.settlement_requested.v1", {"psn_no": None}, "E_MISSING_FIELD", "psn_no"),
+    ("admdvs-not-6-digits", "cn.yidi.visit.registered.v1", {"mdtrtarea_admvs": "3101"}, "E_FORMAT", "mdtrtarea_admvs"),
+    ("wrong-infno", "cn.yidi.visit.discharged.v1", {"infno": "2401"}, "E_RULE", "infno"),
+    ("extra-field", "cn.yidi.filing.created.v1", {"nickname": "x"}, "E_EXTRA_FIELD", "nickname"),
+    ("funds-do-not-add-up", "cn.yidi.settlement.settled.v1", {"setlinfo.hifp_pay": "16200.01"}, "E_RULE", None),
+)  # fmt: skip
+
+
+def golden_examples() -> dict[str, str]:
+    """Valid examples (signed with demo keys) and invalid ones with their expected error."""
+    from contracts.samples import samples, sender_of
+    from events.codec import Codec
+    from events.demo_keys import demo_registry
+
+    found = samples()
+    codec = Codec(demo_registry({sender_of(m) for m in found.values()}))
+    out: dict[str, str] = {}
+    bodies: dict[str, dict[str, Any]] = {}
+    for name, message in sorted(found.items()):
+        sender = sender_of(message)
+        signed = name.split("#")[0] in SENDER_SIGNED
+        when = getattr(message, "inf_time", None) or getattr(message, "acked_at", None)
+        key, value, headers = codec.encode(
+            message, ce_id=f"example-{name.replace('#', '-')}", sender=sender if signed else "yidi-adjudication",
+            ce_time=when or _EPOCH, sign=signed,
+        )  # fmt: skip
+        body = json.loads(value)
+        bodies[name] = body
+        doc = {
+            "key": key.decode() if key else None,
+            "headers": {k: v.decode() for k, v in headers},
+            "body": body,
+        }
+        out[f"examples/valid/{name.replace('#', '-')}.json"] = _dump(doc)
+    for name, ce_type, changes, code, field in INVALID_EXAMPLES:
+        body = json.loads(json.dumps(bodies[ce_type]))
+        for path, value in changes.items():
+            node = body
+            *parents, last = path.split(".")
+            for p in parents:
+                node = node[p]
+            if value is None:
+                node.pop(last, None)
+            else:
+                node[last] = value
+        doc = {"type": ce_type, "body": body, "expect": {"code": code, "field": field}}
+        out[f"examples/invalid/{name}.json"] = _dump(doc)
+    return out
+
+
+def _dump(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def everything() -> dict[str, str]:
+    return {**all_artifacts(), **golden_examples()}

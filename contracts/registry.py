@@ -1,0 +1,18 @@
+"""Every message type by its CloudEvents type: the one list the codec, the schema export
+and ``yidi contracts check`` share."""
+
+from __future__ import annotations
+
+from contracts.ack import Ack
+from contracts.common import Contract
+from contracts.filing import REGISTRATION_MESSAGES
+from contracts.settlement import Reversed, Settled
+from contracts.visit import VISIT_MESSAGES
+
+_ALL: tuple[type[Contract], ...] = (*REGISTRATION_MESSAGES, *VISIT_MESSAGES, Settled, Reversed, Ack)
+MESSAGE_TYPES: dict[str, type[Contract]] = {m.ce_type: m for m in _ALL}
+
+SENDER_SIGNED: frozenset[str] = frozenset(
+    m.ce_type for m in (*REGISTRATION_MESSAGES, *VISIT_MESSAGES)
+)
+"""Types that arrive from outside and must carry the sender's MAC."""

@@ -1,0 +1,246 @@
+"""bytes <-> contracts: decode (key, value, headers) into a typed message or a typed error;
+encode a message into canonical bytes with its envelope and MAC.
+
+Canonical encoding: JSON with sorted keys, no insignificant whitespace, money
+as two-place strings, times as ISO 8601 with offset. The same message always
+gives the same bytes; MACs and replay hashes depend on it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from contracts.common import Contract
+from contracts.money import MONEY_PATTERN, SIGNED_MONEY_PATTERN
+from contracts.registry import MESSAGE_TYPES, SENDER_SIGNED
+from contracts.visit import QUANTITY_PATTERN
+from events.envelope import Envelope, build_headers, parse_headers, source_for, split_type
+from events.errors import (
+    DecodeError,
+    EnvelopeError,
+    IdentityMismatch,
+    InvalidMessage,
+    KeyMismatch,
+    MalformedMessage,
+    UnknownType,
+    UnsupportedVersion,
+)
+from events.signing import KeyRegistry, compute_mac
+
+MAX_MESSAGE_BYTES = 1_000_000
+KNOWN_MINOR = 0
+_BASE_MAJORS: dict[str, set[int]] = {}
+for _t in MESSAGE_TYPES:
+    _base, _major = split_type(_t)
+    _BASE_MAJORS.setdefault(_base, set()).add(_major)
+
+_PERSONAL = frozenset({"certno", "mdtrt_cert_no"})
+_JSON_ERRORS = frozenset({"json_invalid", "json_type"})
+_TYPE_ERRORS = frozenset(
+    {"string_type", "int_type", "int_parsing", "bool_type", "bool_parsing", "list_type",
+     "tuple_type", "dict_type", "model_type", "decimal_type", "datetime_type",
+     "date_type", "float_type", "decimal_parsing", "datetime_parsing", "date_parsing",
+     "date_from_datetime_parsing", "datetime_from_date_parsing", "model_attributes_type"}
+)  # fmt: skip
+_AMOUNT_ERRORS = frozenset(
+    {"decimal_max_places", "decimal_max_digits", "decimal_whole_digits", "greater_than_equal",
+     "greater_than", "less_than_equal"}
+)  # fmt: skip
+_AMOUNT_PATTERNS = frozenset({MONEY_PATTERN, SIGNED_MONEY_PATTERN, QUANTITY_PATTERN})
+_BOUND_ERRORS = frozenset({"too_long", "too_short", "string_too_long", "string_too_short"})
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    envelope: Envelope
+    message: Contract
+    sender_verified: bool
+
+
+def canonical_bytes(message: Contract) -> bytes:
+    return orjson.dumps(message.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+
+
+def expected_key(message: Contract) -> bytes | None:
+    """The record key a message must travel under (person key on person-keyed topics)."""
+    psn_no = getattr(message, "psn_no", None)
+    home = getattr(message, "insuplc_admdvs", None)
+    if psn_no is not None and home is not None:
+        return f"{home}:{psn_no}".encode()
+    setlinfo = getattr(message, "setlinfo", None)
+    if setlinfo is not None:
+        return f"{message.insuplc_admdvs}:{setlinfo.psn_no}".encode()  # type: ignore[attr-defined]
+    return None
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def _translate(exc: ValidationError) -> DecodeError:
+    """The first error of a pydantic failure as a stable code, without values of personal fields."""
+    err = exc.errors(include_url=False, include_input=False)[0]
+    kind, field = err["type"], _field_path(err["loc"])
+    msg = err["msg"]
+    if kind in _JSON_ERRORS:
+        return MalformedMessage(f"not valid JSON: {msg}", field or None)
+    if kind == "missing":
+        return InvalidMessage(f"missing field {field}", field, code="E_MISSING_FIELD")
+    if kind == "extra_forbidden":
+        return InvalidMessage(f"unknown field {field}", field, code="E_EXTRA_FIELD")
+    if kind == "enum":
+        return InvalidMessage(f"unknown code in {field}: {msg}", field, code="E_UNKNOWN_CODE")
+    if kind in _TYPE_ERRORS:
+        return InvalidMessage(f"wrong type for {field}: {msg}", field, code="E_TYPE")
+    if kind in _AMOUNT_ERRORS:
+        return InvalidMessage(f"bad amount in {field}: {msg}", field, code="E_AMOUNT")
+    if kind in _BOUND_ERRORS:
+        return InvalidMessage(f"size out of bounds for {field}: {msg}", field, code="E_BOUNDS")
+    if kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") in _AMOUNT_PATTERNS:
+        return InvalidMessage(
+            f"bad amount in {field}: at most 16 digits, 2 places, not negative",
+            field,
+            code="E_AMOUNT",
+        )
+    if kind == "string_pattern_mismatch":
+        shown = "" if field.rsplit(".", 1)[-1] in _PERSONAL else f": {msg}"
+        return InvalidMessage(f"bad format for {field}{shown}", field, code="E_FORMAT")
+    if kind == "rule_violation":
+        ctx = err.get("ctx") or {}
+        return InvalidMessage(
+            str(ctx.get("message", msg)), str(ctx.get("field")) or None, code="E_RULE"
+        )
+    if kind in ("timezone_aware", "timezone_naive"):
+        return InvalidMessage(f"{field}: time must carry its UTC offset", field, code="E_RULE")
+    if kind in ("value_error", "assertion_error"):
+        return InvalidMessage(msg.removeprefix("Value error, "), field or None, code="E_RULE")
+    return InvalidMessage(f"{field}: {msg}", field or None)
+
+
+class Codec:
+    """Decode and encode with one key registry. Cheap to share; holds no connection."""
+
+    def __init__(self, keys: KeyRegistry | None = None) -> None:
+        self.keys = keys or KeyRegistry([])
+
+    def decode(
+        self, key: bytes | None, value: bytes | None, headers: Any, *, authenticate: bool = True
+    ) -> Decoded:
+        env = parse_headers(headers or ())
+        model = MESSAGE_TYPES.get(env.ce_type)
+        if model is None:
+            base, major = split_type(env.ce_type)
+            if base in _BASE_MAJORS:
+                raise UnsupportedVersion(
+                    f"{base} v{major} is not supported (known: v{sorted(_BASE_MAJORS[base])})",
+                    "ce_type",
+                )
+            raise UnknownType(f"unknown ce_type {env.ce_type}", "ce_type")
+        if value is None or not value:
+            raise MalformedMessage("empty body")
+        if len(value) > MAX_MESSAGE_BYTES:
+            raise MalformedMessage(f"body larger than {MAX_MESSAGE_BYTES} bytes")
+        try:
+            value.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MalformedMessage(
+                f"body is not UTF-8 (byte {exc.start})", code="E_ENCODING"
+            ) from None
+        when = _parse_time(env.ce_time)
+        verified = False
+        if authenticate and env.ce_type in SENDER_SIGNED:
+            self.keys.verify(env, value, when)
+            verified = True
+        message = self._validate(model, value, env)
+        if verified:
+            _check_identity(env, message)
+        if key is not None and (want := expected_key(message)) is not None and key != want:
+            raise KeyMismatch("record key differs from the body's person key", "key")
+        return Decoded(env, message, verified)
+
+    def validate_body(self, ce_type: str, value: bytes) -> Contract:
+        """Body-only validation (no envelope): what ``yidi contracts check`` does for a bare body."""
+        model = MESSAGE_TYPES.get(ce_type)
+        if model is None:
+            raise UnknownType(f"unknown type {ce_type}", "type")
+        return self._validate(model, value, Envelope("-", ce_type, "-", "-"))
+
+    def _validate(self, model: type[Contract], value: bytes, env: Envelope) -> Contract:
+        try:
+            return model.model_validate_json(value)
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False, include_input=False)
+            newer = env.minor > KNOWN_MINOR
+            if newer and all(e["type"] == "extra_forbidden" and len(e["loc"]) == 1 for e in errors):
+                data = orjson.loads(value)
+                known = {k: v for k, v in data.items() if k in model.model_fields}
+                try:
+                    return model.model_validate(known)
+                except ValidationError as inner:
+                    raise _translate(inner) from None
+            raise _translate(exc) from None
+
+    def encode(
+        self,
+        message: Contract,
+        *,
+        ce_id: str,
+        sender: str,
+        ce_time: dt.datetime,
+        traceparent: str | None = None,
+        sign: bool = True,
+    ) -> tuple[bytes | None, bytes, list[tuple[str, bytes]]]:
+        """Key, canonical value and headers (with the sender's current MAC when ``sign``)."""
+        value = canonical_bytes(message)
+        env = Envelope(
+            ce_id=ce_id,
+            ce_type=message.ce_type,
+            ce_source=source_for(sender),
+            ce_time=ce_time.isoformat(),
+            traceparent=traceparent,
+        )
+        if sign:
+            k = self.keys.current(sender, ce_time)
+            env = Envelope(
+                env.ce_id, env.ce_type, env.ce_source, env.ce_time, traceparent,
+                kid=k.kid, mac=compute_mac(k.secret, env, value),
+            )  # fmt: skip
+        return expected_key(message), value, build_headers(env)
+
+
+def _parse_time(raw: str) -> dt.datetime:
+    try:
+        when = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise EnvelopeError("ce_time is not an ISO 8601 timestamp", "ce_time") from None
+    if when.tzinfo is None:
+        raise EnvelopeError("ce_time must carry its UTC offset", "ce_time")
+    return when
+
+
+def _check_identity(env: Envelope, message: Contract) -> None:
+    """An authentic sender may only speak for itself."""
+    sender = env.sender
+    code = getattr(message, "fixmedins_code", None)
+    if code is not None and code != sender:
+        raise IdentityMismatch(
+            f"sender {sender} signed a message for institution {code}", "fixmedins_code"
+        )
+    if code is None and sender.startswith("AG"):
+        home = getattr(message, "insuplc_admdvs", None)
+        if home is not None and sender != f"AG{home}":
+            raise IdentityMismatch(
+                f"agency {sender} sent a message for region {home}", "insuplc_admdvs"
+            )
+    if code is None and not sender.startswith("AG"):
+        channel = getattr(message, "channel", None)
+        if channel != "hospital":
+            raise IdentityMismatch(
+                f"institution {sender} may only register filings through the hospital channel",
+                "channel",
+            )
