@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from services.cli import adjudicate as adjudicate_cmd
 from services.cli import bench as bench_cmd
 from services.cli import contracts as contracts_cmd
 from services.cli import db as db_cmd
@@ -22,7 +23,7 @@ app = typer.Typer(
 )
 
 # One line per command module; keep this list sorted.
-for _module in (bench_cmd, contracts_cmd, db_cmd, keys_cmd, topics_cmd):
+for _module in (adjudicate_cmd, bench_cmd, contracts_cmd, db_cmd, keys_cmd, topics_cmd):
     _module.register(app)
 
 

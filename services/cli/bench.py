@@ -14,7 +14,9 @@ bench_app = typer.Typer(help="Benchmarks that print numbers.", no_args_is_help=T
 def register(app: typer.Typer) -> None:
     """Attach ``bench`` and every benchmark command module to the root app."""
     # One import per benchmark module; each defines ``register_bench(bench_app)``.
+    from services.cli.bench_adjudication import register_bench as register_adjudication
     from services.cli.bench_codec import register_bench as register_codec
 
+    register_adjudication(bench_app)
     register_codec(bench_app)
     app.add_typer(bench_app, name="bench")

@@ -1,0 +1,140 @@
+"""Everything the adjudicator remembers about one person, as one immutable value.
+
+Why per person: person-keyed topics are co-partitioned, so one task sees a
+person's filings, visits and settlements in order and keeps this value in one
+table row. Every transition returns a new ``PersonState``; nothing is mutated,
+so a pre-settlement or a rejected request cannot change anything.
+``state_to_json`` / ``state_from_json`` are the table codec.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+from pydantic import TypeAdapter
+
+from contracts.reference import FilingState
+from services.adjudication.core import visit as visits
+from services.adjudication.core.accumulators import Accumulators
+from services.adjudication.core.errors import VisitClosed, VisitExists, VisitUnknown
+from services.adjudication.core.pricing import FeeLine
+from services.adjudication.core.settlement import Settlement
+from services.adjudication.core.visit import VisitState, VisitStatus
+
+
+@dataclass(slots=True)  # a value: never mutated (see core/__init__)
+class SettledRecord:
+    """What a reversal needs to undo a settlement exactly."""
+
+    settlement: Settlement
+    year: int
+    delta: Mapping[str, int]
+    account_fen: int
+    admission_deductible_fen: int
+    lines: tuple[FeeLine, ...]
+    prior_status: VisitStatus
+    reversed: bool = False
+
+
+@dataclass(slots=True)  # a value: never mutated (see core/__init__)
+class PersonState:
+    """A person's visits, yearly counters, settlements, account use and filings."""
+
+    visits: Mapping[str, VisitState] = field(default_factory=dict)
+    years: Mapping[int, Accumulators] = field(default_factory=dict)
+    settlements: Mapping[str, SettledRecord] = field(default_factory=dict)
+    account_spent_fen: int = 0
+    filings: Mapping[str, FilingState] = field(default_factory=dict)
+
+    def accumulators(self, year: int) -> Accumulators:
+        """The counters of ``year`` (empty when the person has not settled that year)."""
+        return self.years.get(year) or Accumulators()
+
+    def visit(self, mdtrt_id: str) -> VisitState:
+        """A registered visit, or ``VisitUnknown``."""
+        found = self.visits.get(mdtrt_id)
+        if found is None:
+            raise VisitUnknown(mdtrt_id)
+        return found
+
+
+def _put(
+    mapping: Mapping[str, VisitState], key: str, value: VisitState
+) -> Mapping[str, VisitState]:
+    merged = dict(mapping)
+    merged[key] = value
+    return merged
+
+
+def with_visit(state: PersonState, visit: VisitState) -> PersonState:
+    """``state`` with ``visit`` stored under its ``mdtrt_id``."""
+    return replace(state, visits=_put(state.visits, visit.mdtrt_id, visit))
+
+
+def register_visit(state: PersonState, visit: VisitState) -> PersonState:
+    """Registration / admission (2201/2401). Re-registering identically is a no-op."""
+    known = state.visits.get(visit.mdtrt_id)
+    if known is not None:
+        if known == visit:
+            return state
+        raise VisitExists(visit.mdtrt_id)
+    return with_visit(state, visit)
+
+
+def upload_fees(state: PersonState, mdtrt_id: str, lines: Iterable[FeeLine]) -> PersonState:
+    """Fee details upload (2204/2301)."""
+    return with_visit(state, visits.add_fees(state.visit(mdtrt_id), lines))
+
+
+def withdraw_fees(
+    state: PersonState, mdtrt_id: str, feedetl_sns: Iterable[str] | None
+) -> PersonState:
+    """Fee details cancel (2205/2302); ``None`` withdraws every pending line."""
+    return with_visit(state, visits.withdraw_fees(state.visit(mdtrt_id), feedetl_sns))
+
+
+def discharge(state: PersonState, mdtrt_id: str) -> PersonState:
+    """Discharge (2402)."""
+    return with_visit(state, visits.discharge(state.visit(mdtrt_id)))
+
+
+def cancel_visit(state: PersonState, mdtrt_id: str) -> PersonState:
+    """Registration / admission cancel (2202/2404): refused while a settlement stands."""
+    visit = state.visit(mdtrt_id)
+    if any(
+        r.settlement.mdtrt_id == mdtrt_id and not r.reversed for r in state.settlements.values()
+    ):
+        raise VisitClosed(f"visit {mdtrt_id} has a standing settlement; reverse it first")
+    return with_visit(state, visits.cancel(visit))
+
+
+def record_filing(state: PersonState, filing: FilingState) -> PersonState:
+    """A filing created or changed (the same ``filing_id`` replaces the old one)."""
+    merged = dict(state.filings)
+    merged[filing.filing_id] = filing
+    return replace(state, filings=merged)
+
+
+def revoke_filing(state: PersonState, filing_id: str, revoked_on: dt.date) -> PersonState:
+    """A filing revoked from ``revoked_on``; it stays, marked, so earlier dates still count.
+    Revoking an unknown filing is a no-op: revocations may overtake the filing's arrival
+    only across topics, and the registration processor acks those."""
+    known = state.filings.get(filing_id)
+    if known is None:
+        return state
+    return record_filing(state, known.model_copy(update={"revoked_on": revoked_on}))
+
+
+_STATE = TypeAdapter(PersonState)
+
+
+def state_to_json(state: PersonState) -> bytes:
+    """The person's table row: canonical JSON."""
+    return _STATE.dump_json(state)
+
+
+def state_from_json(raw: bytes | str) -> PersonState:
+    """Rebuild a person's state from ``state_to_json`` output."""
+    return _STATE.validate_json(raw)
