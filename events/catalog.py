@@ -81,6 +81,11 @@ CATALOG: tuple[Topic, ...] = (
         retention_ms=-1,
     ),
     Topic(
+        "yidi.adjudication.state.v1", PERSON_KEY,
+        "adjudicator's per-person state (changelog: filings, visits, accumulators, seen ids)",
+        PERSON_PARTITIONS, cleanup_policy="compact", retention_ms=-1,
+    ),
+    Topic(
         "yidi.dlq.v1",
         "original key",
         "original bytes + headers + reason + source position",
@@ -117,7 +122,9 @@ def with_ack_topics(
     return base + tuple(ack_topic_spec(c) for c in sorted(set(codes)))
 
 
-CO_PARTITIONED = ("yidi.registration.v1", "yidi.visit.v1", "yidi.settlement.v1")
+CO_PARTITIONED = (
+    "yidi.registration.v1", "yidi.visit.v1", "yidi.settlement.v1", "yidi.adjudication.state.v1",
+)  # fmt: skip
 
 
 def by_name(catalog: tuple[Topic, ...] = CATALOG) -> dict[str, Topic]:

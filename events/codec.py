@@ -156,11 +156,15 @@ class Codec:
         if authenticate and env.ce_type in SENDER_SIGNED:
             self.keys.verify(env, value, when)
             verified = True
-        message = self._validate(model, value, env)
-        if verified:
-            _check_identity(env, message)
-        if key is not None and (want := expected_key(message)) is not None and key != want:
-            raise KeyMismatch("record key differs from the body's person key", "key")
+        try:
+            message = self._validate(model, value, env)
+            if verified:
+                _check_identity(env, message)
+            if key is not None and (want := expected_key(message)) is not None and key != want:
+                raise KeyMismatch("record key differs from the body's person key", "key")
+        except DecodeError as err:
+            err.authentic_sender = env.sender if verified else None
+            raise
         return Decoded(env, message, verified)
 
     def validate_body(self, ce_type: str, value: bytes) -> Contract:

@@ -13,6 +13,8 @@ class DecodeError(Exception):
     """The message cannot be accepted as sent. Not retryable: DLQ it and ack the sender."""
 
     code = "E_DECODE"
+    authentic_sender: str | None = None
+    """Set when the MAC verified before the failure: that sender gets an error ack."""
 
     def __init__(self, message: str, field: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
@@ -62,7 +64,7 @@ class AuthenticationError(DecodeError):
     code = "E_AUTH"
 
 
-class IdentityMismatch(AuthenticationError):
+class IdentityMismatch(DecodeError):
     """Authentic MAC, but the body speaks for someone else than the key's owner."""
 
     code = "E_IDENTITY"

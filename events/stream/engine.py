@@ -26,7 +26,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from events.stream.changelog import restore_partition
-from events.stream.types import InputRecord, Output, Result, Task, TaskFactory
+from events.stream.types import InputRecord, Output, StateWrite, Task, TaskFactory
 
 log = structlog.get_logger("yidi.stream")
 
@@ -92,6 +92,7 @@ class StreamEngine:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
+            fetch_max_wait_ms=20,
             max_partition_fetch_bytes=4 * 1024 * 1024,
             session_timeout_ms=cfg.session_timeout_ms,
             heartbeat_interval_ms=cfg.heartbeat_interval_ms,
@@ -133,43 +134,37 @@ class StreamEngine:
     async def _process_batch(self, batch: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
         assert self._producer is not None and self._consumer is not None
         outputs: list[Output] = []
-        writes: list[tuple[int, Result]] = []
+        writes: list[tuple[int, StateWrite]] = []
         commits: dict[TopicPartition, int] = {}
         owned = self._consumer.assignment()
+        touched: dict[int, Task] = {}
         for tp, records in batch.items():
             if tp not in owned:
                 continue  # revoked after the fetch: the new owner starts from the committed offset
             task = await self._task_for(tp.partition)
+            touched[tp.partition] = task
             for rec in records:
                 result = task.process(
                     InputRecord(
-                        rec.topic,
-                        rec.partition,
-                        rec.offset,
-                        rec.key,
-                        rec.value,
-                        rec.headers or (),
-                        rec.timestamp,
+                        rec.topic, rec.partition, rec.offset, rec.key, rec.value,
+                        rec.headers or (), rec.timestamp,
                     )
-                )
+                )  # fmt: skip
                 outputs.extend(result.outputs)
-                if result.writes:
-                    writes.append((tp.partition, result))
+                writes.extend((tp.partition, w) for w in result.writes)
             commits[tp] = records[-1].offset + 1
             self.stats.records += len(records)
+        for partition, task in touched.items():
+            writes.extend((partition, w) for w in task.flush_state())
 
         await self._publish(outputs)
         if self.config.changelog is not None and writes:
             changelog = self.config.changelog
-            futures = []
-            for partition, result in writes:
-                for w in result.writes:
-                    futures.append(
-                        await self._producer.send(
-                            changelog, value=w.value, key=w.key, partition=partition
-                        )
-                    )
-                    self.stats.writes += 1
+            futures = [
+                await self._producer.send(changelog, value=w.value, key=w.key, partition=partition)
+                for partition, w in writes
+            ]
+            self.stats.writes += len(futures)
             await asyncio.gather(*futures)
         if self.on_batch is not None:
             await self.on_batch(outputs)

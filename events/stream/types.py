@@ -53,6 +53,11 @@ class Task(Protocol):
         """Handle one record. Must not raise for bad input: return a DLQ output instead."""
         ...
 
+    def flush_state(self) -> list[StateWrite]:
+        """State writes accumulated since the last call (one per changed key, coalesced):
+        called once per batch, after all its records were processed."""
+        ...
+
 
 class TaskFactory(Protocol):
     def __call__(self, partition: int, restored: dict[bytes, bytes]) -> Task:

@@ -13,7 +13,9 @@ from services.cli import bench as bench_cmd
 from services.cli import contracts as contracts_cmd
 from services.cli import db as db_cmd
 from services.cli import keys as keys_cmd
+from services.cli import simulate as simulate_cmd
 from services.cli import topics as topics_cmd
+from services.cli import worker as worker_cmd
 
 app = typer.Typer(
     name="yidi",
@@ -23,7 +25,16 @@ app = typer.Typer(
 )
 
 # One line per command module; keep this list sorted.
-for _module in (adjudicate_cmd, bench_cmd, contracts_cmd, db_cmd, keys_cmd, topics_cmd):
+for _module in (
+    adjudicate_cmd,
+    bench_cmd,
+    contracts_cmd,
+    db_cmd,
+    keys_cmd,
+    simulate_cmd,
+    topics_cmd,
+    worker_cmd,
+):
     _module.register(app)
 
 

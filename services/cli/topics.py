@@ -10,12 +10,19 @@ from rich.console import Console
 from rich.table import Table
 
 from events.admin import apply, observe
-from events.catalog import CATALOG
+from events.catalog import Topic
 from events.topic_plan import plan
 from services.runtime.settings import get_settings
 
 topics_app = typer.Typer(help="The topic catalog.", no_args_is_help=True)
 console = Console()
+
+
+def _catalog() -> tuple[Topic, ...]:
+    """The static catalog plus one ack topic per sender in the reference data."""
+    from services.bootstrap import build_runtime, catalog_with_acks
+
+    return catalog_with_acks(build_runtime(get_settings()))
 
 
 @topics_app.command("apply")
@@ -24,9 +31,10 @@ def apply_cmd(
 ) -> None:
     """Create or update every catalog topic; print what changed."""
     settings = get_settings()
-    changes = asyncio.run(apply(settings.kafka_bootstrap, CATALOG, settings.env, dry_run=dry_run))
+    catalog = _catalog()
+    changes = asyncio.run(apply(settings.kafka_bootstrap, catalog, settings.env, dry_run=dry_run))
     if not changes:
-        console.print(f"no changes: {len(CATALOG)} topics match the catalog")
+        console.print(f"no changes: {len(catalog)} topics match the catalog")
         return
     for change in changes:
         verb = "would " + change.action if dry_run else change.action
@@ -39,6 +47,7 @@ def apply_cmd(
 def list_cmd() -> None:
     """Catalog vs broker, one row per topic."""
     settings = get_settings()
+    catalog = _catalog()
 
     async def run() -> None:
         admin = AIOKafkaAdminClient(
@@ -46,13 +55,13 @@ def list_cmd() -> None:
         )
         await admin.start()
         try:
-            observed = await observe(admin, [t.name for t in CATALOG])
+            observed = await observe(admin, [t.name for t in catalog])
         finally:
             await admin.close()
         table = Table(
             "topic", "key", "partitions (catalog/broker)", "cleanup", "retention.ms", "state"
         )
-        for topic in CATALOG:
+        for topic in catalog:
             have = observed.get(topic.name)
             diff = plan((topic,), observed, settings.env)
             state = (

@@ -39,14 +39,15 @@ class LedgerWorker:
     def __init__(
         self,
         bootstrap: str,
-        pool: asyncpg.Pool,
+        database_url: str,
         to_row: Callable[[InputRecord], RowOrReject],
         topic: str,
         group_id: str = "yidi-ledger",
         max_batch: int = 5000,
     ) -> None:
         self.bootstrap = bootstrap
-        self.pool = pool
+        self.database_url = database_url
+        self.pool: asyncpg.Pool | None = None
         self.to_row = to_row
         self.topic = topic
         self.group_id = group_id
@@ -57,6 +58,7 @@ class LedgerWorker:
         self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
+        self.pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=2)
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap, enable_idempotence=True, linger_ms=5
         )
@@ -67,6 +69,7 @@ class LedgerWorker:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
+            fetch_max_wait_ms=20,
             max_partition_fetch_bytes=8 * 1024 * 1024,
             session_timeout_ms=10_000,
             heartbeat_interval_ms=2_000,
@@ -79,6 +82,8 @@ class LedgerWorker:
             await self._consumer.stop()
         if self._producer is not None:
             await self._producer.stop()
+        if self.pool is not None:
+            await self.pool.close()
 
     async def run(self, stop: asyncio.Event) -> None:
         assert self._consumer is not None
@@ -118,6 +123,7 @@ class LedgerWorker:
                 for o in rejects
             ]
             await asyncio.gather(*futures)
+        assert self.pool is not None
         async with self.pool.acquire() as conn:
             outcome: BatchOutcome = await write_batch(conn, self.group_id, rows, positions)
         self.stats.inserted += outcome.inserted
@@ -134,7 +140,7 @@ class LedgerWorker:
             pass  # informational only: positions of record are in PostgreSQL
 
     async def seek_to_stored(self, tps: list[TopicPartition]) -> None:
-        assert self._consumer is not None
+        assert self._consumer is not None and self.pool is not None
         async with self.pool.acquire() as conn:
             stored = await stored_positions(
                 conn, self.group_id, self.topic, [tp.partition for tp in tps]

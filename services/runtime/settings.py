@@ -8,6 +8,7 @@ an env var name must not silently fall back to a default, so unknown
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -34,6 +35,10 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
     client_id: str = Field(default="yidi", min_length=1, max_length=64)
+    key_registry: Path | None = None
+    """Sender keys; unset outside prod means the public demo keys (events/demo_keys.py)."""
+    reference_dir: Path | None = None
+    """Reference data (policy packs, catalogs, institutions); unset: deploy/reference."""
 
 
 @lru_cache(maxsize=1)

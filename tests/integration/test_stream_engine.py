@@ -31,6 +31,9 @@ class CountingTask:
         self.state = {k.decode(): json.loads(v) for k, v in restored.items()}
         self.crash_after = crash_after
 
+    def flush_state(self) -> list[StateWrite]:
+        return []
+
     def process(self, record: InputRecord) -> Result:
         assert record.key is not None
         if self.crash_after and self.crash_after[0] == 0:

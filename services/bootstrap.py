@@ -1,0 +1,75 @@
+"""The one place that wires workers: settings -> reference data, keys, codec, engines, pools.
+
+Nothing here runs at import; each builder is called from a worker's start-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from events.catalog import Topic, with_ack_topics
+from events.codec import Codec
+from events.demo_keys import demo_registry
+from events.signing import KeyRegistry
+from events.stream.engine import EngineConfig, StreamEngine
+from services.adjudication import task as adjudication
+from services.adjudication.core.tables import ReferenceData
+from services.adjudication.reference import load_reference
+from services.ledger.rows import LedgerMapper
+from services.ledger.worker import LedgerWorker
+from services.runtime.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    settings: Settings
+    ref: ReferenceData
+    codec: Codec
+
+    def senders(self) -> list[str]:
+        return sender_ids(self.ref)
+
+
+def sender_ids(ref: ReferenceData) -> list[str]:
+    """Every institution and every home-region agency the reference data knows."""
+    institutions = sorted(ref.institutions)
+    agencies = sorted({f"AG{admdvs}" for admdvs, _year in ref.policies})
+    return institutions + agencies
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    ref = load_reference(settings.reference_dir)
+    if settings.key_registry is not None:
+        keys = KeyRegistry.load(settings.key_registry)
+    elif settings.env == "prod":
+        raise RuntimeError("YIDI_KEY_REGISTRY is required in prod (demo keys are public)")
+    else:
+        keys = demo_registry(sender_ids(ref))
+    return Runtime(settings, ref, Codec(keys))
+
+
+def catalog_with_acks(runtime: Runtime) -> tuple[Topic, ...]:
+    return with_ack_topics(runtime.senders())
+
+
+def adjudication_engine(runtime: Runtime, group_id: str = adjudication.GROUP) -> StreamEngine:
+    config = EngineConfig(
+        bootstrap=runtime.settings.kafka_bootstrap,
+        group_id=group_id,
+        inputs=adjudication.INPUTS,
+        changelog=adjudication.CHANGELOG,
+        client_id=f"{runtime.settings.client_id}-adjudication",
+    )
+    return StreamEngine(
+        config, lambda p, restored: adjudication.AdjudicationTask(p, restored, runtime.codec, runtime.ref)
+    )
+
+
+def ledger_worker(runtime: Runtime, group_id: str = "yidi-ledger") -> LedgerWorker:
+    return LedgerWorker(
+        runtime.settings.kafka_bootstrap,
+        runtime.settings.database_url.get_secret_value(),
+        LedgerMapper(runtime.codec),
+        topic="yidi.settlement.v1",
+        group_id=group_id,
+    )

@@ -1,0 +1,90 @@
+"""``yidi simulate``: a realistic day of traffic, sent at a target rate, with a report."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from services.runtime.settings import get_settings
+
+console = Console(stderr=True)
+REFERENCE = Path(__file__).resolve().parents[2] / "deploy" / "reference"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("simulate")
+    def simulate_cmd(
+        visits: int = typer.Option(1000, help="Visits to simulate"),
+        rate: float = typer.Option(
+            500.0, help="Visit-topic messages per second (0: as fast as possible)"
+        ),
+        seed: int = typer.Option(2026, help="Random seed (same seed, same traffic)"),
+        run_id: str = typer.Option("sim", help="Prefix of every ce_id of this run"),
+        out: Path | None = typer.Option(
+            None, help="Also write the authentic events as JSONL for `yidi adjudicate`"
+        ),
+        write_only: bool = typer.Option(False, help="Only write --out; send nothing"),
+        as_json: bool = typer.Option(False, "--json", help="Print the report as JSON"),
+        adjudication_group: str = typer.Option(
+            "yidi-adjudication", help="Group to wait for after registrations"
+        ),
+    ) -> None:
+        """N hospitals in M regions: outpatient, chronic, pharmacy and inpatient visits, filings,
+        duplicates, reversals and a small share of bad messages."""
+        from services.bootstrap import build_runtime
+        from services.simulator.run import plan_messages, publish, write_jsonl
+
+        settings = get_settings()
+        runtime = build_runtime(settings)
+        messages = plan_messages(
+            settings.reference_dir or REFERENCE, runtime.codec, visits, seed, run_id
+        )
+        if out is not None:
+            lines = write_jsonl(messages, out)
+            console.print(f"wrote {lines} events to {out}")
+        if write_only:
+            return
+        with Progress(
+            TextColumn("sending"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        ) as bar:
+            task = bar.add_task(
+                "send", total=sum(1 for m in messages if m.topic == "yidi.visit.v1")
+            )
+
+            def progress(done: int, _total: int) -> None:
+                bar.update(task, completed=done)
+
+            report = asyncio.run(
+                publish(
+                    settings.kafka_bootstrap, messages, rate, adjudication_group, progress=progress
+                )
+            )
+        data = report.as_dict()
+        if as_json:
+            typer.echo(json.dumps(data))
+        else:
+            _print(data)
+        if report.missing:
+            raise typer.Exit(1)
+
+
+def _print(data: dict[str, object]) -> None:
+    table = Table("measure", "value", title="simulation report")
+    for key, value in data.items():
+        table.add_row(
+            key,
+            json.dumps(value, ensure_ascii=False)
+            if isinstance(value, (dict, list))
+            else str(value),
+        )
+    Console().print(table)

@@ -1,0 +1,35 @@
+"""``yidi worker NAME``: run one processor (or ``all`` in one process, for the demo)."""
+
+from __future__ import annotations
+
+import asyncio
+from enum import StrEnum
+
+import typer
+
+from services.runtime.logging import configure_logging
+from services.runtime.settings import get_settings
+
+
+class WorkerName(StrEnum):
+    adjudication = "adjudication"
+    ledger = "ledger"
+    all = "all"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("worker")
+    def worker_cmd(name: WorkerName = typer.Argument(..., help="Which processor to run")) -> None:
+        """Run a processor until SIGTERM/SIGINT; the batch in flight always completes."""
+        from services import bootstrap
+        from services.runtime.lifecycle import Runnable, run_until_signalled
+
+        settings = get_settings()
+        configure_logging(settings.log_level, settings.log_format)
+        runtime = bootstrap.build_runtime(settings)
+        workers: dict[str, Runnable] = {}
+        if name in (WorkerName.adjudication, WorkerName.all):
+            workers["adjudication"] = bootstrap.adjudication_engine(runtime)
+        if name in (WorkerName.ledger, WorkerName.all):
+            workers["ledger"] = bootstrap.ledger_worker(runtime)
+        asyncio.run(run_until_signalled(workers))

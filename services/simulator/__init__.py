@@ -1,0 +1,1 @@
+"""The traffic simulator: a realistic day of hospitals, persons, filings and visits."""

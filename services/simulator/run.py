@@ -1,0 +1,212 @@
+"""Publishing a simulated day to the broker and measuring what comes back.
+
+Two phases, as hospitals work: agencies' person and filing messages first
+(and the run waits until the adjudicator has consumed them), then visits at
+the target rate. Each message's send time is kept; its ack's arrival gives
+the latency. Acks are matched by the ``ce_id`` they answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from contracts.ack import Ack
+from events.catalog import ack_topic
+from events.codec import Codec
+from services.bench.stats import percentile
+from services.simulator.build import Built, build
+from services.simulator.plan import Mix, plan_day
+from services.simulator.world import hospitals_from_reference, make_persons
+
+NO_ACK = frozenset({"truncated", "unsigned"})
+"""Bad variants that cannot be authenticated: DLQ only, nobody to ack. (A foreign-signed
+message is authentic for its signer, who gets the E_IDENTITY ack.)"""
+
+
+@dataclass
+class Report:
+    sent: int = 0
+    sent_bad: int = 0
+    expected_acks: int = 0
+    acks: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)
+    repeated_acks: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    missing: list[str] = field(default_factory=list)
+    extra_acks: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "sent": self.sent, "sent_bad": self.sent_bad, "expected_acks": self.expected_acks,
+            "acked": sum(self.acks.values()), "acks_by_status": dict(sorted(self.acks.items())),
+            "rejected_by_code": dict(sorted(self.rejected.items())), "repeated_acks": self.repeated_acks,
+            "missing_acks": len(self.missing), "extra_acks": self.extra_acks, "seconds": round(self.seconds, 2),
+            "ack_latency_ms": {q: round(percentile(self.latencies_ms, q), 1) for q in (50, 95, 99)},
+        }  # fmt: skip
+
+
+def plan_messages(
+    reference_dir: Path, codec: Codec, visits: int, seed: int, run_id: str, mix: Mix = Mix()
+) -> list[Built]:
+    import datetime as dt
+
+    rng = random.Random(seed)
+    hospitals = hospitals_from_reference(reference_dir)
+    from services.simulator.world import home_regions
+
+    salt = int(hashlib.sha256(run_id.encode()).hexdigest(), 16) % 1_000_000
+    persons = make_persons(rng, home_regions(reference_dir), max(10, visits // 2), salt)
+    steps = plan_day(rng, persons, hospitals, visits, dt.date(2026, 10, 12), mix, salt)
+    return [build(s, codec, run_id) for s in steps]
+
+
+def write_jsonl(messages: list[Built], path: Path) -> int:
+    """The authentic messages in send order, in ``yidi adjudicate``'s line format."""
+    lines = 0
+    with path.open("wb") as out:
+        for b in messages:
+            if b.bad is not None:
+                continue
+            key, value, headers = b.record
+            line = {
+                "key": key.decode() if key else None,
+                "headers": {k: v.decode() for k, v in headers},
+                "body": orjson.loads(value),
+            }
+            out.write(orjson.dumps(line, option=orjson.OPT_SORT_KEYS) + b"\n")
+            lines += 1
+    return lines
+
+
+async def wait_consumed(bootstrap: str, group: str, topic: str, timeout_s: float = 120) -> None:
+    """Until ``group`` has committed up to the end of ``topic`` (its registrations are applied)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        parts = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in parts]
+        deadline = time.monotonic() + timeout_s
+        while True:
+            ends = await consumer.end_offsets(tps)
+            done = True
+            for tp in tps:
+                committed = await consumer.committed(tp)
+                if ends[tp] and (committed or 0) < ends[tp]:
+                    done = False
+                    break
+            if done:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{group} did not consume {topic} within {timeout_s}s")
+            await asyncio.sleep(0.2)
+    finally:
+        await consumer.stop()
+
+
+async def publish(
+    bootstrap: str,
+    messages: list[Built],
+    rate: float,
+    adjudication_group: str,
+    ack_timeout_s: float = 60,
+    progress: Callable[[int, int], None] | None = None,
+) -> Report:
+    report = Report()
+    senders = sorted({b.sender for b in messages if b.topic == "yidi.visit.v1"})
+    consumer = AIOKafkaConsumer(
+        *[ack_topic(s) for s in senders], bootstrap_servers=bootstrap,
+        enable_auto_commit=False, auto_offset_reset="latest", isolation_level="read_committed",
+        fetch_max_wait_ms=20,
+    )  # fmt: skip
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, linger_ms=5)
+    await consumer.start()
+    await producer.start()
+    sent_at: dict[str, float] = {}
+    expected: Counter[str] = Counter()
+    received: Counter[str] = Counter()
+    try:
+        await consumer.getmany(timeout_ms=200)  # join and position at the end before sending
+        registration = [b for b in messages if b.topic == "yidi.registration.v1"]
+        visits = [b for b in messages if b.topic != "yidi.registration.v1"]
+        await _send_all(producer, registration, rate=0, report=report, sent_at={})
+        await wait_consumed(bootstrap, adjudication_group, "yidi.registration.v1")
+        started = time.perf_counter()
+        receiver = asyncio.create_task(_receive(consumer, sent_at, received, report))
+        for b in visits:
+            if b.bad not in NO_ACK:
+                expected[b.ce_id] += 1
+        report.expected_acks = sum(expected.values())
+        await _send_all(
+            producer, visits, rate=rate, report=report, sent_at=sent_at, progress=progress
+        )
+        deadline = time.monotonic() + ack_timeout_s
+        while any(received[c] < n for c, n in expected.items()) and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)  # let repeated acks, if any, arrive and be counted
+        receiver.cancel()
+        report.seconds = time.perf_counter() - started
+        report.missing = sorted(c for c, n in expected.items() if received[c] < n)[:100]
+        report.extra_acks = sum(max(0, received[c] - expected[c]) for c in received)
+        return report
+    finally:
+        await producer.stop()
+        await consumer.stop()
+
+
+async def _send_all(
+    producer: AIOKafkaProducer, batch: list[Built], rate: float, report: Report,
+    sent_at: dict[str, float], progress: Callable[[int, int], None] | None = None,
+) -> None:  # fmt: skip
+    futures = []
+    started = time.perf_counter()
+    for i, b in enumerate(batch, 1):
+        if rate > 0:
+            ahead = i / rate - (time.perf_counter() - started)
+            if ahead > 0:
+                await asyncio.sleep(ahead)
+        key, value, headers = b.record
+        sent_at.setdefault(b.ce_id, time.perf_counter())
+        futures.append(await producer.send(b.topic, value, key=key, headers=headers))
+        report.sent += 1
+        report.sent_bad += b.bad is not None
+        if progress is not None and i % 200 == 0:
+            progress(i, len(batch))
+    await asyncio.gather(*futures)
+    if progress is not None:
+        progress(len(batch), len(batch))
+
+
+async def _receive(
+    consumer: AIOKafkaConsumer, sent_at: dict[str, float], per_input: Counter[str], report: Report
+) -> None:
+    seen_ack_ids: set[str] = set()
+    while True:
+        batch = await consumer.getmany(timeout_ms=100, max_records=2000)
+        now = time.perf_counter()
+        for records in batch.values():
+            for rec in records:
+                ack_id = dict(rec.headers)["ce_id"].decode()
+                if ack_id in seen_ack_ids:
+                    report.repeated_acks += 1  # the same ack again (a processor replay): ignored
+                    continue
+                seen_ack_ids.add(ack_id)
+                ack = Ack.model_validate_json(rec.value)
+                report.acks[str(ack.status)] += 1
+                if ack.error is not None:
+                    report.rejected[ack.error.code] += 1
+                per_input[ack.ack_for] += 1
+                if ack.ack_for in sent_at and per_input[ack.ack_for] == 1:
+                    report.latencies_ms.append((now - sent_at[ack.ack_for]) * 1000)

@@ -1,0 +1,57 @@
+"""e2e fixtures: the real `yidi worker` processes against the local broker and database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+YIDI = str(Path(sys.executable).with_name("yidi"))
+
+
+class Workers:
+    """Start, kill and restart `yidi worker` subprocesses (logs under tmp_path)."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.starts = 0
+
+    def start(self, name: str, kind: str) -> None:
+        self.starts += 1
+        log = (self.log_dir / f"{name}-{self.starts}.log").open("wb")
+        env = {**os.environ, "YIDI_LOG_FORMAT": "json"}
+        self.procs[name] = subprocess.Popen(
+            [YIDI, "worker", kind], stdout=log, stderr=subprocess.STDOUT, env=env
+        )
+
+    def kill9(self, name: str) -> None:
+        proc = self.procs.pop(name)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+
+    def stop_all(self) -> None:
+        for proc in self.procs.values():
+            proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.procs.clear()
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[Workers]:
+    w = Workers(tmp_path)
+    try:
+        yield w
+    finally:
+        w.stop_all()
