@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/pytest
 
-.PHONY: venv up down clean migrate topics lint typecheck unit integration e2e test demo bench-codec bench-adjudication
+.PHONY: venv up down clean migrate topics lint typecheck unit integration e2e test demo e2e-full e2e-crash bench-codec bench-adjudication bench-pipeline
 
 venv: $(STAMP)
 
@@ -49,6 +49,12 @@ e2e: up
 
 test: up lint typecheck
 	$(PYTEST) tests -q
+
+e2e-full: up
+	YIDI_E2E_VISITS=10000 $(PYTEST) tests/e2e/test_pipeline.py -q -s
+
+e2e-crash: up
+	YIDI_CRASH_VISITS=20000 YIDI_CRASH_KILLS=8 YIDI_CRASH_RATE=1500 $(PYTEST) tests/e2e/test_crash_recovery.py -q -s
 
 bench-codec: venv
 	$(BIN)/yidi bench codec

@@ -59,6 +59,7 @@ def adjudication_engine(runtime: Runtime, group_id: str = adjudication.GROUP) ->
         inputs=adjudication.INPUTS,
         changelog=adjudication.CHANGELOG,
         client_id=f"{runtime.settings.client_id}-adjudication",
+        instance_id=_instance(runtime, "adjudication"),
     )
     return StreamEngine(
         config, lambda p, restored: adjudication.AdjudicationTask(p, restored, runtime.codec, runtime.ref)
@@ -72,4 +73,10 @@ def ledger_worker(runtime: Runtime, group_id: str = "yidi-ledger") -> LedgerWork
         LedgerMapper(runtime.codec),
         topic="yidi.settlement.v1",
         group_id=group_id,
+        instance_id=_instance(runtime, "ledger"),
     )
+
+
+def _instance(runtime: Runtime, worker: str) -> str | None:
+    base = runtime.settings.instance_id
+    return None if base is None else f"{base}-{worker}"

@@ -53,6 +53,7 @@ class EngineConfig:
     fetch_timeout_ms: int = 50
     linger_ms: int = 5
     session_timeout_ms: int = 10_000
+    instance_id: str | None = None
     heartbeat_interval_ms: int = 2_000
 
 
@@ -97,6 +98,7 @@ class StreamEngine:
             session_timeout_ms=cfg.session_timeout_ms,
             heartbeat_interval_ms=cfg.heartbeat_interval_ms,
             max_poll_interval_ms=300_000,
+            group_instance_id=cfg.instance_id,
         )
         self._consumer.subscribe(list(cfg.inputs), listener=_Listener(self))
         await self._consumer.start()

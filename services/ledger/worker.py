@@ -44,7 +44,9 @@ class LedgerWorker:
         topic: str,
         group_id: str = "yidi-ledger",
         max_batch: int = 5000,
+        instance_id: str | None = None,
     ) -> None:
+        self.instance_id = instance_id
         self.bootstrap = bootstrap
         self.database_url = database_url
         self.pool: asyncpg.Pool | None = None
@@ -73,6 +75,7 @@ class LedgerWorker:
             max_partition_fetch_bytes=8 * 1024 * 1024,
             session_timeout_ms=10_000,
             heartbeat_interval_ms=2_000,
+            group_instance_id=self.instance_id,
         )
         self._consumer.subscribe([self.topic], listener=_SeekToStored(self))
         await self._consumer.start()

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
     client_id: str = Field(default="yidi", min_length=1, max_length=64)
+    instance_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    """Static consumer-group membership: a restarted worker with the same id takes its
+    partitions back at once instead of after the session timeout."""
     key_registry: Path | None = None
     """Sender keys; unset outside prod means the public demo keys (events/demo_keys.py)."""
     reference_dir: Path | None = None

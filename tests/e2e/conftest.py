@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,15 +19,17 @@ YIDI = str(Path(sys.executable).with_name("yidi"))
 class Workers:
     """Start, kill and restart `yidi worker` subprocesses (logs under tmp_path)."""
 
-    def __init__(self, log_dir: Path) -> None:
+    def __init__(self, log_dir: Path, run: str) -> None:
         self.log_dir = log_dir
+        self.run = run
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.starts = 0
 
     def start(self, name: str, kind: str) -> None:
+        """Start worker ``name``; a restart of the same name reuses its static group membership."""
         self.starts += 1
         log = (self.log_dir / f"{name}-{self.starts}.log").open("wb")
-        env = {**os.environ, "YIDI_LOG_FORMAT": "json"}
+        env = {**os.environ, "YIDI_LOG_FORMAT": "json", "YIDI_INSTANCE_ID": f"{self.run}-{name}"}
         self.procs[name] = subprocess.Popen(
             [YIDI, "worker", kind], stdout=log, stderr=subprocess.STDOUT, env=env
         )
@@ -50,7 +53,7 @@ class Workers:
 
 @pytest.fixture
 def workers(tmp_path: Path) -> Iterator[Workers]:
-    w = Workers(tmp_path)
+    w = Workers(tmp_path, f"t{uuid.uuid4().hex[:8]}")
     try:
         yield w
     finally:

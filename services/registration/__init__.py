@@ -1,0 +1,1 @@
+"""Registration: filings and insured-person status from home-region agencies."""
