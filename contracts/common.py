@@ -52,6 +52,8 @@ class Contract(BaseModel):
     ce_type: ClassVar[str]
     """CloudEvents type with its major version, e.g. ``cn.yidi.visit.settlement_requested.v1``."""
     topic: ClassVar[str]
+    key_field: ClassVar[str | None] = None
+    """Body field whose value is the record key, for topics not keyed by person."""
 
 
 class MessageHeader(Contract):

@@ -22,6 +22,14 @@ TOPICS: dict[str, tuple[str, str]] = {
     "yidi.visit.v1": ("{insuplc_admdvs}:{psn_no}", "visit lifecycle events from hospitals"),
     "yidi.settlement.v1": ("{insuplc_admdvs}:{psn_no}", "adjudicated settlements and reversals"),
     "yidi.ack.v1.{sender}": ("ce_id of the acknowledged message", "acks, one topic per sender"),
+    "yidi.recon.v1": (
+        "{fixmedins_code}",
+        "hospital reconciliation requests (3201/3202) and results",
+    ),
+    "yidi.clearing.v1": (
+        "{participant}",
+        "positions, prepayment warnings, period commands, statements, confirmations",
+    ),
 }
 
 HEADERS_SCHEMA: dict[str, Any] = {
@@ -68,6 +76,7 @@ def asyncapi() -> str:
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
     inbound_channels: set[str] = set()
+    outbound_channels: set[str] = set()
     for topic, (_key, description) in TOPICS.items():
         name = topic.replace(".", "_").replace("{sender}", "sender")
         channels[name] = {
@@ -93,15 +102,20 @@ def asyncapi() -> str:
             "x-signed-by-sender": ce_type in SENDER_SIGNED,
         }
         channels[ch]["messages"][msg_name] = {"$ref": f"#/components/messages/{msg_name}"}
-        if ce_type in SENDER_SIGNED:
-            inbound_channels.add(ch)
+        (inbound_channels if ce_type in SENDER_SIGNED else outbound_channels).add(ch)
+    _add_dlq(channels, messages)
+    outbound_channels.add("yidi_dlq_v1")
     for ch in channels:
-        inbound = ch in inbound_channels
-        operations[f"{ch}_{'receive' if inbound else 'send'}"] = {
-            "action": "receive" if inbound else "send",
-            "channel": {"$ref": f"#/channels/{ch}"},
-            "summary": ("yidi consumes these from senders" if inbound else "yidi publishes these"),
-        }
+        for action, names in (("receive", inbound_channels), ("send", outbound_channels)):
+            if ch not in names:
+                continue
+            operations[f"{ch}_{action}"] = {
+                "action": action,
+                "channel": {"$ref": f"#/channels/{ch}"},
+                "summary": "yidi consumes these from senders"
+                if action == "receive"
+                else "yidi publishes these",
+            }
     doc = {
         "asyncapi": "3.0.0",
         "info": {
@@ -117,8 +131,48 @@ def asyncapi() -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
+def _add_dlq(channels: dict[str, Any], messages: dict[str, Any]) -> None:
+    """The dead-letter channel: not a contract of its own (it wraps any input's original bytes),
+    so its payload schema comes from the DLQ record model in ``events``."""
+    from events.dlq import DLQ_CE_TYPE, DLQ_TOPIC
+
+    name = DLQ_CE_TYPE.replace(".", "_")
+    channels["yidi_dlq_v1"] = {
+        "address": DLQ_TOPIC,
+        "description": "original bytes + headers + reason + source topic/partition/offset",
+        "messages": {name: {"$ref": f"#/components/messages/{name}"}},
+        "bindings": {"kafka": {"bindingVersion": "0.5.0"}},
+    }
+    messages[name] = {
+        "name": DLQ_CE_TYPE,
+        "title": "DlqRecord",
+        "summary": "One rejected input, restorable byte for byte",
+        "contentType": "application/json",
+        "payload": {"$ref": f"./schema/{DLQ_CE_TYPE}.json"},
+        "bindings": {
+            "kafka": {"key": {"type": "string", "description": "the original record's key"}}
+        },
+        "x-signed-by-sender": False,
+    }
+
+
+def dlq_schema() -> dict[str, str]:
+    from events.dlq import DLQ_CE_TYPE, DLQ_TOPIC, DlqRecord
+
+    schema = DlqRecord.model_json_schema(mode="validation")
+    schema.update(
+        {"$id": f"urn:yidi:schema:{DLQ_CE_TYPE}", "x-ce-type": DLQ_CE_TYPE, "x-topic": DLQ_TOPIC}
+    )
+    return {
+        f"schema/{DLQ_CE_TYPE}.json": json.dumps(
+            schema, indent=2, ensure_ascii=False, sort_keys=True
+        )
+        + "\n"
+    }
+
+
 def all_artifacts() -> dict[str, str]:
-    return {**json_schemas(), "asyncapi.json": asyncapi()}
+    return {**json_schemas(), **dlq_schema(), "asyncapi.json": asyncapi()}
 
 
 INVALID_EXAMPLES: tuple[tuple[str, str, dict[str, Any], str, str | None], ...] = (
@@ -131,6 +185,11 @@ INVALID_EXAMPLES: tuple[tuple[str, str, dict[str, Any], str, str | None], ...] =
     ("wrong-infno", "cn.yidi.visit.discharged.v1", {"infno": "2401"}, "E_RULE", "infno"),
     ("extra-field", "cn.yidi.filing.created.v1", {"nickname": "x"}, "E_EXTRA_FIELD", "nickname"),
     ("funds-do-not-add-up", "cn.yidi.settlement.settled.v1", {"setlinfo.hifp_pay": "16200.01"}, "E_RULE", None),
+    ("recon-range-reversed", "cn.yidi.recon.totals_requested.v1", {"stmt_enddate": "2026-09-30"}, "E_RULE", "stmt_enddate"),
+    ("recon-negative-count", "cn.yidi.recon.totals_requested.v1", {"totals.fixmedins_setl_cnt": -1},
+     "E_AMOUNT", "totals.fixmedins_setl_cnt"),
+    ("clearing-bad-period", "cn.yidi.clearing.position_updated.v1", {"period": "2026-13"}, "E_FORMAT", "period"),
+    ("warning-below-threshold", "cn.yidi.clearing.prepayment_warning.v1", {"clearing_amt": "100.00"}, "E_RULE", "clearing_amt"),
 )  # fmt: skip
 
 

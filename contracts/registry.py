@@ -4,15 +4,20 @@ and ``yidi contracts check`` share."""
 from __future__ import annotations
 
 from contracts.ack import Ack
+from contracts.clearing import CLEARING_MESSAGES, CLEARING_SIGNED
 from contracts.common import Contract
 from contracts.filing import REGISTRATION_MESSAGES
+from contracts.recon import RECON_MESSAGES, RECON_SIGNED
 from contracts.settlement import Reversed, Settled
 from contracts.visit import VISIT_MESSAGES
 
-_ALL: tuple[type[Contract], ...] = (*REGISTRATION_MESSAGES, *VISIT_MESSAGES, Settled, Reversed, Ack)
+_ALL: tuple[type[Contract], ...] = (
+    *REGISTRATION_MESSAGES, *VISIT_MESSAGES, Settled, Reversed, Ack,
+    *RECON_MESSAGES, *CLEARING_MESSAGES,
+)  # fmt: skip
 MESSAGE_TYPES: dict[str, type[Contract]] = {m.ce_type: m for m in _ALL}
 
 SENDER_SIGNED: frozenset[str] = frozenset(
-    m.ce_type for m in (*REGISTRATION_MESSAGES, *VISIT_MESSAGES)
+    m.ce_type for m in (*REGISTRATION_MESSAGES, *VISIT_MESSAGES, *RECON_SIGNED, *CLEARING_SIGNED)
 )
 """Types that arrive from outside and must carry the sender's MAC."""

@@ -16,6 +16,7 @@ from contracts.codes import AckStatus, FilingType
 from contracts.common import Contract
 from contracts.filing import FilingCreated, FilingRevoked, PersonStatus
 from contracts.reference import Insurance, InsuredPerson
+from contracts.samples_recon_clearing import recon_clearing_samples
 from contracts.settlement import Reversed, SetlDetail, SetlInfo, Settled
 from contracts.visit import (
     Discharged,
@@ -181,6 +182,7 @@ def samples() -> dict[str, Contract]:
         error=AckError(code="E_NO_FILING", message="no valid filing for 310104"),
         acked_at=T0,
     )  # fmt: skip
+    messages.extend(recon_clearing_samples())
     out = {type(m).ce_type: m for m in messages}
     out["cn.yidi.ack.result.v1#rejected"] = rejected
     return out
@@ -188,5 +190,7 @@ def samples() -> dict[str, Contract]:
 
 def sender_of(message: Contract) -> str:
     """Who signs a sample: the hospital for visit messages, the home agency otherwise."""
+    if isinstance(participant := getattr(message, "participant", None), str):
+        return f"AG{participant}"
     code = getattr(message, "fixmedins_code", None)
     return code if isinstance(code, str) and not hasattr(message, "setlinfo") else f"AG{HOME}"

@@ -98,20 +98,24 @@ class FeesUploaded(VisitMessage):
 
     @model_validator(mode="after")
     def _lines_consistent(self) -> FeesUploaded:
-        seen: set[str] = set()
-        for i, line in enumerate(self.feedetail):
-            if line.feedetl_sn in seen:
-                raise rule_violation(
-                    f"feedetail.{i}.feedetl_sn", "feedetl_sn repeats in one upload"
-                )
-            seen.add(line.feedetl_sn)
-            if line.cnt <= 0:
+        lines = self.feedetail
+        for i, line in enumerate(lines):
+            cnt, pric = line.cnt, line.pric
+            if cnt <= 0:
                 raise rule_violation(f"feedetail.{i}.cnt", "quantity must be positive")
-            if (line.cnt * line.pric).quantize(CENT, ROUND_HALF_UP) != line.det_item_fee_sumamt:
+            if (cnt * pric).quantize(CENT, ROUND_HALF_UP) != line.det_item_fee_sumamt:
                 raise rule_violation(
                     f"feedetail.{i}.det_item_fee_sumamt",
-                    f"{line.det_item_fee_sumamt} != cnt × pric = {round_half_up(line.cnt * line.pric)}",
+                    f"{line.det_item_fee_sumamt} != cnt × pric = {round_half_up(cnt * pric)}",
                 )
+        if len({line.feedetl_sn for line in lines}) != len(lines):
+            seen: set[str] = set()
+            for i, line in enumerate(lines):
+                if line.feedetl_sn in seen:
+                    raise rule_violation(
+                        f"feedetail.{i}.feedetl_sn", "feedetl_sn repeats in one upload"
+                    )
+                seen.add(line.feedetl_sn)
         return self
 
 

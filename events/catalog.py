@@ -81,9 +81,20 @@ CATALOG: tuple[Topic, ...] = (
         retention_ms=-1,
     ),
     Topic(
-        "yidi.adjudication.state.v1", PERSON_KEY,
+        "yidi.adjudication.state.v1",
+        PERSON_KEY,
         "adjudicator's per-person state (changelog: filings, visits, accumulators, seen ids)",
-        PERSON_PARTITIONS, cleanup_policy="compact", retention_ms=-1,
+        PERSON_PARTITIONS,
+        cleanup_policy="compact",
+        retention_ms=-1,
+    ),
+    Topic(
+        "yidi.registration.state.v1",
+        PERSON_KEY,
+        "registration's per-person state (changelog: accepted filings and status)",
+        PERSON_PARTITIONS,
+        cleanup_policy="compact",
+        retention_ms=-1,
     ),
     Topic(
         "yidi.dlq.v1",

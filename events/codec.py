@@ -68,6 +68,8 @@ def canonical_bytes(message: Contract) -> bytes:
 
 def expected_key(message: Contract) -> bytes | None:
     """The record key a message must travel under (person key on person-keyed topics)."""
+    if (field := type(message).key_field) is not None:
+        return str(getattr(message, field)).encode()
     psn_no = getattr(message, "psn_no", None)
     home = getattr(message, "insuplc_admdvs", None)
     if psn_no is not None and home is not None:
@@ -236,11 +238,10 @@ def _check_identity(env: Envelope, message: Contract) -> None:
             f"sender {sender} signed a message for institution {code}", "fixmedins_code"
         )
     if code is None and sender.startswith("AG"):
-        home = getattr(message, "insuplc_admdvs", None)
+        field = "insuplc_admdvs" if hasattr(message, "insuplc_admdvs") else "participant"
+        home = getattr(message, field, None)
         if home is not None and sender != f"AG{home}":
-            raise IdentityMismatch(
-                f"agency {sender} sent a message for region {home}", "insuplc_admdvs"
-            )
+            raise IdentityMismatch(f"agency {sender} sent a message for region {home}", field)
     if code is None and not sender.startswith("AG"):
         channel = getattr(message, "channel", None)
         if channel != "hospital":

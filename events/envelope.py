@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from events.errors import EnvelopeError
 
@@ -30,8 +30,10 @@ _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
 MAX_HEADER = 256
 
 
-@dataclass(frozen=True, slots=True)
-class Envelope:
+class Envelope(NamedTuple):
+    """The decoded headers. A named tuple: built once per message on the hot path, where a
+    frozen dataclass's ``__init__`` alone costs about a microsecond more."""
+
     ce_id: str
     ce_type: str
     ce_source: str
@@ -81,38 +83,32 @@ def parse_headers(raw: Iterable[tuple[str, bytes]]) -> Envelope:
         h = {name: value.decode("ascii") for name, value in raw if len(value) <= MAX_HEADER}
     except (UnicodeDecodeError, AttributeError, TypeError):
         raise EnvelopeError("a header is empty or not ASCII") from None
-    for required in ("ce_specversion", "ce_id", "ce_type", "ce_source", "ce_time"):
-        if not h.get(required):
-            raise EnvelopeError(f"missing header {required}", required)
-    if h["ce_specversion"] != SPECVERSION:
+    get = h.get
+    ce_id, ce_type = get("ce_id"), get("ce_type")
+    ce_source, ce_time = get("ce_source"), get("ce_time")
+    if get("ce_specversion") != SPECVERSION or not (ce_id and ce_type and ce_source and ce_time):
+        for required in ("ce_specversion", "ce_id", "ce_type", "ce_source", "ce_time"):
+            if not get(required):
+                raise EnvelopeError(f"missing header {required}", required)
         raise EnvelopeError(f"ce_specversion must be {SPECVERSION}", "ce_specversion")
-    if h.get("content-type", CONTENT_TYPE) != CONTENT_TYPE:
+    if get("content-type", CONTENT_TYPE) != CONTENT_TYPE:
         raise EnvelopeError(f"content-type must be {CONTENT_TYPE}", "content-type")
-    if not _valid_source(h["ce_source"]):
+    if not _valid_source(ce_source):
         raise EnvelopeError(
             "ce_source must be urn:yidi:sender:<institution or agency id>", "ce_source"
         )
-    trace = h.get("traceparent")
+    trace = get("traceparent")
     if trace is not None and not _TRACEPARENT.match(trace):
         raise EnvelopeError("traceparent is not W3C trace context", "traceparent")
-    split_type(h["ce_type"])
+    split_type(ce_type)
     minor = 0
-    schema = h.get(DATASCHEMA)
+    schema = get(DATASCHEMA)
     if schema is not None:
         try:
             minor = int(schema.rsplit(".", 1)[1])
         except (IndexError, ValueError):
             raise EnvelopeError("ce_dataschema must end in .<minor>", DATASCHEMA) from None
-    return Envelope(
-        ce_id=h["ce_id"],
-        ce_type=h["ce_type"],
-        ce_source=h["ce_source"],
-        ce_time=h["ce_time"],
-        traceparent=trace,
-        kid=h.get(SIG_KID),
-        mac=h.get(SIG_MAC),
-        minor=minor,
-    )
+    return Envelope(ce_id, ce_type, ce_source, ce_time, trace, get(SIG_KID), get(SIG_MAC), minor)
 
 
 def build_headers(env: Envelope) -> list[tuple[str, bytes]]:

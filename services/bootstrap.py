@@ -5,18 +5,23 @@ Nothing here runs at import; each builder is called from a worker's start-up.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+
+import asyncpg
 
 from events.catalog import Topic, with_ack_topics
 from events.codec import Codec
 from events.demo_keys import demo_registry
 from events.signing import KeyRegistry
 from events.stream.engine import EngineConfig, StreamEngine
+from events.stream.types import Output
 from services.adjudication import task as adjudication
 from services.adjudication.core.tables import ReferenceData
 from services.adjudication.reference import load_reference
 from services.ledger.rows import LedgerMapper
 from services.ledger.worker import LedgerWorker
+from services.registration import task as registration
 from services.runtime.settings import Settings
 
 
@@ -62,8 +67,55 @@ def adjudication_engine(runtime: Runtime, group_id: str = adjudication.GROUP) ->
         instance_id=_instance(runtime, "adjudication"),
     )
     return StreamEngine(
-        config, lambda p, restored: adjudication.AdjudicationTask(p, restored, runtime.codec, runtime.ref)
+        config,
+        lambda p, restored: adjudication.AdjudicationTask(p, restored, runtime.codec, runtime.ref),
     )
+
+
+class RegistrationWorker:
+    """The registration engine plus its PostgreSQL projection, written once per batch."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.pool: asyncpg.Pool | None = None
+        config = EngineConfig(
+            bootstrap=runtime.settings.kafka_bootstrap,
+            group_id=registration.GROUP,
+            inputs=registration.INPUTS,
+            changelog=registration.CHANGELOG,
+            client_id=f"{runtime.settings.client_id}-registration",
+            instance_id=_instance(runtime, "registration"),
+        )
+        self.engine = StreamEngine(
+            config,
+            lambda p, restored: registration.RegistrationTask(p, restored, runtime.codec),
+            on_batch=self._project,
+        )
+
+    async def _project(self, _outputs: list[Output]) -> None:
+        rows = []
+        for task in self.engine.tasks.values():
+            assert isinstance(task, registration.RegistrationTask)
+            rows.extend(task.pending_rows)
+            task.pending_rows.clear()
+        if rows:
+            assert self.pool is not None
+            async with self.pool.acquire() as conn:
+                await registration.write_rows(conn, rows)
+
+    async def start(self) -> None:
+        self.pool = await asyncpg.create_pool(
+            self.runtime.settings.database_url.get_secret_value(), min_size=1, max_size=2
+        )
+        await self.engine.start()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.engine.run(stop)
+
+    async def stop(self) -> None:
+        await self.engine.stop()
+        if self.pool is not None:
+            await self.pool.close()
 
 
 def ledger_worker(runtime: Runtime, group_id: str = "yidi-ledger") -> LedgerWorker:

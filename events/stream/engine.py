@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from events.stream.changelog import restore_partition
@@ -77,6 +78,7 @@ class StreamEngine:
 
     async def start(self) -> None:
         cfg = self.config
+        await _require_topics(cfg.bootstrap, [*cfg.inputs, *([cfg.changelog] if cfg.changelog else [])])
         self._producer = AIOKafkaProducer(
             bootstrap_servers=cfg.bootstrap,
             client_id=f"{cfg.client_id}-producer",
@@ -218,6 +220,21 @@ class StreamEngine:
                 self.tasks.pop(p, None)
             self.stats.assigned = set(self.tasks)
         log.info("partitions_revoked", group=self.config.group_id, partitions=sorted(partitions))
+
+
+class MissingTopics(RuntimeError):
+    """A worker's input or changelog topic does not exist: run `yidi topics apply` first."""
+
+
+async def _require_topics(bootstrap: str, names: list[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="yidi-engine")
+    await admin.start()
+    try:
+        missing = sorted(set(names) - set(await admin.list_topics()))
+    finally:
+        await admin.close()
+    if missing:
+        raise MissingTopics(f"missing topics {missing}: run `yidi topics apply`")
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -73,7 +73,9 @@ class PersonRow:
                 "state": orjson.Fragment(state_to_json(self.state)),
                 "person": None if self.person is None else self.person.model_dump(mode="json"),
                 "last": self.last,
-                "seen": [[k, s.offset, s.status, s.code, s.text, s.setl_id] for k, s in self.seen.items()],
+                "seen": [
+                    [k, s.offset, s.status, s.code, s.text, s.setl_id] for k, s in self.seen.items()
+                ],
             }
         )
 
@@ -129,9 +131,18 @@ def handle(
         if not is_visit:
             return row, [], True
         if seen.status == AckStatus.REJECTED:
-            ack = _ack(decoded, AckStatus.REJECTED, error=AckError(code=seen.code or "E_REJECTED", message=seen.text or ""))
+            ack = _ack(
+                decoded,
+                AckStatus.REJECTED,
+                error=AckError(code=seen.code or "E_REJECTED", message=seen.text or ""),
+            )
         else:
-            ack = _ack(decoded, AckStatus.DUPLICATE, setl_id=seen.setl_id, result=_result(row.state, seen.setl_id))
+            ack = _ack(
+                decoded,
+                AckStatus.DUPLICATE,
+                setl_id=seen.setl_id,
+                result=_result(row.state, seen.setl_id),
+            )
         return row, [_ack_emit(decoded, ack, offset)], True
     try:
         key, command = command_of(message)
@@ -149,7 +160,14 @@ def handle(
 
 
 def _remember(
-    row: PersonRow, ce_id: str, offset: int, decoded: Decoded, is_visit: bool, *, code: str, text: str
+    row: PersonRow,
+    ce_id: str,
+    offset: int,
+    decoded: Decoded,
+    is_visit: bool,
+    *,
+    code: str,
+    text: str,
 ) -> tuple[PersonRow, list[Emit], bool]:
     _note(row, ce_id, Seen(offset, AckStatus.REJECTED, code, text[:500]))
     if not is_visit:
@@ -159,7 +177,13 @@ def _remember(
 
 
 def _accepted(
-    row: PersonRow, ce_id: str, offset: int, decoded: Decoded, is_visit: bool, key: str, outcome: Outcome
+    row: PersonRow,
+    ce_id: str,
+    offset: int,
+    decoded: Decoded,
+    is_visit: bool,
+    key: str,
+    outcome: Outcome,
 ) -> tuple[PersonRow, list[Emit], bool]:
     out: list[Emit] = []
     result: Settled | Reversed | None = None
@@ -169,14 +193,28 @@ def _accepted(
         result = settled_message(outcome.settlement)
         setl_id = outcome.settlement.setl_id
         if outcome.kind == "settled":
-            out.append(Emit(SETTLEMENT_TOPIC, key.encode(), result, derived_id(ce_id, outcome.kind), when))
+            out.append(
+                Emit(SETTLEMENT_TOPIC, key.encode(), result, derived_id(ce_id, outcome.kind), when)
+            )
     elif outcome.reversal is not None:
         result = reversed_message(outcome.reversal)
         setl_id = outcome.reversal.setl_id
-        out.append(Emit(SETTLEMENT_TOPIC, key.encode(), result, derived_id(ce_id, outcome.kind), when))
-    _note(row, ce_id, Seen(offset, AckStatus.ACCEPTED, setl_id=setl_id if outcome.kind != "pre_settled" else None))
+        out.append(
+            Emit(SETTLEMENT_TOPIC, key.encode(), result, derived_id(ce_id, outcome.kind), when)
+        )
+    _note(
+        row,
+        ce_id,
+        Seen(
+            offset, AckStatus.ACCEPTED, setl_id=setl_id if outcome.kind != "pre_settled" else None
+        ),
+    )
     if is_visit:
-        out.append(_ack_emit(decoded, _ack(decoded, AckStatus.ACCEPTED, setl_id=setl_id, result=result), offset))
+        out.append(
+            _ack_emit(
+                decoded, _ack(decoded, AckStatus.ACCEPTED, setl_id=setl_id, result=result), offset
+            )
+        )
     return row, out, True
 
 

@@ -30,7 +30,9 @@ INPUTS = ("yidi.registration.v1", "yidi.visit.v1")
 
 
 class AdjudicationTask:
-    def __init__(self, partition: int, restored: dict[bytes, bytes], codec: Codec, ref: ReferenceData) -> None:
+    def __init__(
+        self, partition: int, restored: dict[bytes, bytes], codec: Codec, ref: ReferenceData
+    ) -> None:
         self.partition = partition
         self.codec = codec
         self.ref = ref
@@ -53,7 +55,9 @@ class AdjudicationTask:
             return Result(self._rejected_input(record, err))
         key_text = person_key_of(decoded.message)
         if key_text is None:
-            unhandled = DecodeError(f"{decoded.envelope.ce_type} is not consumed here", "ce_type", "E_UNHANDLED")
+            unhandled = DecodeError(
+                f"{decoded.envelope.ce_type} is not consumed here", "ce_type", "E_UNHANDLED"
+            )
             return Result(self._rejected_input(record, unhandled))
         key = key_text.encode()
         row, emits, changed = handle(self._row(key), decoded, record.topic, record.offset, self.ref)
@@ -90,5 +94,7 @@ class AdjudicationTask:
                 error=AckError(code=err.code, field=err.field, message=err.message[:2000]),
             )  # fmt: skip
             ce_id = derived_id(f"{env.ce_id}@{record.offset}", "ack")
-            outs.append(self._encode(Emit(ack_topic(ack.sender), env.ce_id.encode(), ack, ce_id, when)))
+            outs.append(
+                self._encode(Emit(ack_topic(ack.sender), env.ce_id.encode(), ack, ce_id, when))
+            )
         return outs

@@ -16,7 +16,9 @@ def register(app: typer.Typer) -> None:
     # One import per benchmark module; each defines ``register_bench(bench_app)``.
     from services.cli.bench_adjudication import register_bench as register_adjudication
     from services.cli.bench_codec import register_bench as register_codec
+    from services.cli.bench_pipeline import register_bench as register_pipeline
 
     register_adjudication(bench_app)
     register_codec(bench_app)
+    register_pipeline(bench_app)
     app.add_typer(bench_app, name="bench")

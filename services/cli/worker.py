@@ -12,6 +12,7 @@ from services.runtime.settings import get_settings
 
 
 class WorkerName(StrEnum):
+    registration = "registration"
     adjudication = "adjudication"
     ledger = "ledger"
     all = "all"
@@ -28,6 +29,8 @@ def register(app: typer.Typer) -> None:
         configure_logging(settings.log_level, settings.log_format)
         runtime = bootstrap.build_runtime(settings)
         workers: dict[str, Runnable] = {}
+        if name in (WorkerName.registration, WorkerName.all):
+            workers["registration"] = bootstrap.RegistrationWorker(runtime)
         if name in (WorkerName.adjudication, WorkerName.all):
             workers["adjudication"] = bootstrap.adjudication_engine(runtime)
         if name in (WorkerName.ledger, WorkerName.all):

@@ -23,7 +23,9 @@ AMOUNTS = (
 )  # fmt: skip
 
 
-def ledger_row(message: SettlementResult, ce_id: str, value: bytes, record: InputRecord) -> tuple[object, ...]:
+def ledger_row(
+    message: SettlementResult, ce_id: str, value: bytes, record: InputRecord
+) -> tuple[object, ...]:
     info = message.setlinfo
     sign = Decimal(-1) if isinstance(message, Reversed) else Decimal(1)
     amounts = tuple(sign * getattr(info, name) for name in AMOUNTS)
@@ -45,9 +47,13 @@ class LedgerMapper:
 
     def __call__(self, record: InputRecord) -> tuple[object, ...] | Output:
         try:
-            decoded = self.codec.decode(record.key, record.value, record.headers, authenticate=False)
+            decoded = self.codec.decode(
+                record.key, record.value, record.headers, authenticate=False
+            )
         except DecodeError as err:
-            return dlq_output(record, stage="ledger", code=err.code, message=err.message, field=err.field)
+            return dlq_output(
+                record, stage="ledger", code=err.code, message=err.message, field=err.field
+            )
         message = decoded.message
         if not isinstance(message, (Settled, Reversed)) or message.pre_settlement:
             text = f"not a ledger message: {decoded.envelope.ce_type}"

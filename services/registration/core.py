@@ -45,15 +45,23 @@ def apply(record: PersonRecord, message: RegistrationMessage) -> PersonRecord:
         known = record.filings.get(message.filing_id)
         if known is not None and known.filing != message:
             raise RegistrationRejected(
-                "E_FILING_CONFLICT", f"filing {message.filing_id} exists with other content", "filing_id"
+                "E_FILING_CONFLICT",
+                f"filing {message.filing_id} exists with other content",
+                "filing_id",
             )
         return replace(record, filings={**record.filings, message.filing_id: FilingRecord(message)})
     if isinstance(message, FilingRevoked):
         known = record.filings.get(message.filing_id)
         if known is None:
-            raise RegistrationRejected("E_FILING_UNKNOWN", f"no filing {message.filing_id}", "filing_id")
+            raise RegistrationRejected(
+                "E_FILING_UNKNOWN", f"no filing {message.filing_id}", "filing_id"
+            )
         if message.revoked_on < known.filing.begndate:
-            raise RegistrationRejected("E_RULE", "revoked_on is before the filing begins", "revoked_on")
+            raise RegistrationRejected(
+                "E_RULE", "revoked_on is before the filing begins", "revoked_on"
+            )
         revoked = replace(known, revoked_on=message.revoked_on)
         return replace(record, filings={**record.filings, message.filing_id: revoked})
-    raise RegistrationRejected("E_UNKNOWN_TYPE", f"not a registration message: {type(message).__name__}")
+    raise RegistrationRejected(
+        "E_UNKNOWN_TYPE", f"not a registration message: {type(message).__name__}"
+    )

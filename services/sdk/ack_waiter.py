@@ -22,25 +22,26 @@ class AckWaiter(Generic[A]):
     repeats: int = 0
     unsolicited: int = 0
 
-    def expect(self, ce_id: str) -> asyncio.Future[A]:
-        """A future for the ack of ``ce_id`` (already resolved if that ack came first)."""
+    def expect(self, ce_id: str, fresh: bool = False) -> asyncio.Future[A]:
+        """A future for the ack of ``ce_id`` — already resolved if that ack came first, unless
+        ``fresh`` (a re-send of the same ``ce_id`` waits for its own re-ack)."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[A] = loop.create_future()
-        if ce_id in self.resolved:
+        if not fresh and ce_id in self.resolved:
             fut.set_result(self.resolved[ce_id])
         else:
             self.pending[ce_id] = fut
         return fut
 
     def deliver(self, ce_id: str, ack: A) -> bool:
-        """Record an ack; True when it is the first for ``ce_id``."""
-        if ce_id in self.resolved:
-            self.repeats += 1
-            return False
+        """Record a distinct ack; True when it is the first for ``ce_id`` (later ones are
+        re-acks of re-sends and resolve only a ``fresh`` waiter)."""
+        first = ce_id not in self.resolved
+        self.repeats += not first
         self.resolved[ce_id] = ack
         fut = self.pending.pop(ce_id, None)
         if fut is None:
-            self.unsolicited += 1
+            self.unsolicited += first
         elif not fut.done():
             fut.set_result(ack)
-        return True
+        return first

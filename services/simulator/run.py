@@ -19,8 +19,10 @@ from pathlib import Path
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.ack import Ack
+from events.admin import observe
 from events.catalog import ack_topic
 from events.codec import Codec
 from services.bench.stats import percentile
@@ -28,6 +30,7 @@ from services.simulator.build import Built, build
 from services.simulator.plan import Mix, plan_day
 from services.simulator.world import hospitals_from_reference, make_persons
 
+SETTLE_TYPE = "cn.yidi.visit.settlement_requested.v1"
 NO_ACK = frozenset({"truncated", "unsigned"})
 """Bad variants that cannot be authenticated: DLQ only, nobody to ack. (A foreign-signed
 message is authentic for its signer, who gets the E_IDENTITY ack.)"""
@@ -45,12 +48,15 @@ class Report:
     seconds: float = 0.0
     missing: list[str] = field(default_factory=list)
     extra_acks: int = 0
+    settle_acks: int = 0
+    """Accepted acks of settlement requests (2207/2304): the settlements the run produced."""
 
     def as_dict(self) -> dict[str, object]:
         return {
             "sent": self.sent, "sent_bad": self.sent_bad, "expected_acks": self.expected_acks,
             "acked": sum(self.acks.values()), "acks_by_status": dict(sorted(self.acks.items())),
             "rejected_by_code": dict(sorted(self.rejected.items())), "repeated_acks": self.repeated_acks,
+            "settlements": self.settle_acks,
             "missing_acks": len(self.missing), "extra_acks": self.extra_acks, "seconds": round(self.seconds, 2),
             "ack_latency_ms": {q: round(percentile(self.latencies_ms, q), 1) for q in (50, 95, 99)},
         }  # fmt: skip
@@ -91,13 +97,10 @@ def write_jsonl(messages: list[Built], path: Path) -> int:
 
 async def wait_consumed(bootstrap: str, group: str, topic: str, timeout_s: float = 120) -> None:
     """Until ``group`` has committed up to the end of ``topic`` (its registrations are applied)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
+    tps = await _topic_partitions(bootstrap, [topic])
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
-        parts = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in parts]
         deadline = time.monotonic() + timeout_s
         while True:
             ends = await consumer.end_offsets(tps)
@@ -127,8 +130,7 @@ async def publish(
     report = Report()
     senders = sorted({b.sender for b in messages if b.topic == "yidi.visit.v1"})
     consumer = AIOKafkaConsumer(
-        *[ack_topic(s) for s in senders], bootstrap_servers=bootstrap,
-        enable_auto_commit=False, auto_offset_reset="latest", isolation_level="read_committed",
+        bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed",
         fetch_max_wait_ms=20,
     )  # fmt: skip
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, linger_ms=5)
@@ -138,7 +140,12 @@ async def publish(
     expected: Counter[str] = Counter()
     received: Counter[str] = Counter()
     try:
-        await consumer.getmany(timeout_ms=200)  # join and position at the end before sending
+        # Pin every ack partition's position at its current end before the first send, so
+        # no ack can arrive "before" the consumer and be skipped.
+        tps = await _topic_partitions(bootstrap, [ack_topic(s) for s in senders])
+        consumer.assign(tps)
+        for tp, end in (await consumer.end_offsets(tps)).items():
+            consumer.seek(tp, end)
         registration = [b for b in messages if b.topic == "yidi.registration.v1"]
         visits = [b for b in messages if b.topic != "yidi.registration.v1"]
         await _send_all(producer, registration, rate=0, report=report, sent_at={})
@@ -164,6 +171,20 @@ async def publish(
     finally:
         await producer.stop()
         await consumer.stop()
+
+
+async def _topic_partitions(bootstrap: str, topics: list[str]) -> list[TopicPartition]:
+    """Every partition of ``topics`` (from the broker: a fresh consumer has no metadata yet)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="yidi-simulator")
+    await admin.start()
+    try:
+        observed = await observe(admin, topics)
+    finally:
+        await admin.close()
+    missing = sorted(set(topics) - set(observed))
+    if missing:
+        raise RuntimeError(f"topics missing (run `yidi topics apply`): {missing[:5]}")
+    return [TopicPartition(t, p) for t in topics for p in range(observed[t].partitions)]
 
 
 async def _send_all(
@@ -205,6 +226,8 @@ async def _receive(
                 seen_ack_ids.add(ack_id)
                 ack = Ack.model_validate_json(rec.value)
                 report.acks[str(ack.status)] += 1
+                if ack.status == "accepted" and ack.ack_for_type == SETTLE_TYPE:
+                    report.settle_acks += 1
                 if ack.error is not None:
                     report.rejected[ack.error.code] += 1
                 per_input[ack.ack_for] += 1

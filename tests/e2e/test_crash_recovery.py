@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from services.bootstrap import build_runtime
 from services.runtime.settings import Settings
@@ -40,6 +41,7 @@ async def _killer(
     done.set()
 
 
+@pytest.mark.timeout(600 + VISITS // 10)
 async def test_kill9_during_run_gives_exact_ledger(workers: Workers, tmp_path: Path) -> None:
     settings = Settings()
     runtime = build_runtime(settings)

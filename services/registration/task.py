@@ -1,0 +1,191 @@
+"""The registration stream task and its PostgreSQL projection.
+
+Per person: the filings and status accepted so far (changelog-backed), so a
+revocation of an unknown filing or a conflicting re-filing is refused the
+same way after any restart. Each accepted message also becomes a row in
+``filings`` / ``insured_persons``, upserted in the batch's transaction (the
+newest source offset wins, so a replay writes the same rows again).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+import asyncpg
+import orjson
+
+from contracts.ack import Ack, AckError
+from contracts.codes import AckStatus
+from contracts.filing import FilingCreated, FilingRevoked, PersonStatus
+from events.catalog import ack_topic
+from events.codec import Codec, Decoded
+from events.dlq import dlq_output
+from events.envelope import parse_headers
+from events.errors import DecodeError
+from events.stream.types import InputRecord, Output, Result, StateWrite
+from services.adjudication.wire import derived_id
+from services.registration.core import FilingRecord, PersonRecord, RegistrationRejected, apply
+from services.runtime.masking import mask_value
+
+STAGE = "registration"
+SENDER = "yidi-registration"
+GROUP = "yidi-registration"
+INPUTS = ("yidi.registration.v1",)
+CHANGELOG = "yidi.registration.state.v1"
+
+
+def _record_to_json(record: PersonRecord) -> bytes:
+    return orjson.dumps(
+        {
+            "filings": {
+                k: [f.filing.model_dump(mode="json"), f.revoked_on]
+                for k, f in record.filings.items()
+            },
+            "status": None if record.status is None else record.status.model_dump(mode="json"),
+            "last_offset": record.last_offset,
+        },
+        default=str,
+    )
+
+
+def _record_from_json(raw: bytes) -> PersonRecord:
+    data: dict[str, Any] = orjson.loads(raw)
+    filings = {
+        k: FilingRecord(FilingCreated.model_validate(f), dt.date.fromisoformat(r) if r else None)
+        for k, (f, r) in data["filings"].items()
+    }
+    status = None if data["status"] is None else PersonStatus.model_validate(data["status"])
+    return PersonRecord(filings, status, data["last_offset"])
+
+
+class RegistrationTask:
+    def __init__(self, partition: int, restored: dict[bytes, bytes], codec: Codec) -> None:
+        self.codec = codec
+        self._raw = restored
+        self._records: dict[bytes, PersonRecord] = {}
+        self._dirty: set[bytes] = set()
+        self.pending_rows: list[tuple[str, tuple[object, ...]]] = []
+
+    def _record(self, key: bytes) -> PersonRecord:
+        rec = self._records.get(key)
+        if rec is None:
+            raw = self._raw.pop(key, None)
+            rec = self._records[key] = _record_from_json(raw) if raw is not None else PersonRecord()
+        return rec
+
+    def process(self, record: InputRecord) -> Result:
+        try:
+            decoded = self.codec.decode(record.key, record.value, record.headers)
+        except DecodeError as err:
+            return Result(self._bad_input(record, err))
+        message = decoded.message
+        key = f"{message.insuplc_admdvs}:{message.psn_no}".encode()  # type: ignore[attr-defined]
+        current = self._record(key)
+        if record.offset <= current.last_offset:
+            return Result()
+        try:
+            updated = apply(current, message)  # type: ignore[arg-type]
+        except RegistrationRejected as exc:
+            self._records[key] = dataclasses.replace(current, last_offset=record.offset)
+            self._dirty.add(key)
+            ack = self._ack(
+                decoded,
+                AckStatus.REJECTED,
+                AckError(code=exc.code, field=exc.field, message=exc.message),
+            )
+            return Result([self._emit(ack, decoded, record.offset)])
+        self._records[key] = dataclasses.replace(updated, last_offset=record.offset)
+        self._dirty.add(key)
+        self._rows(decoded, updated, record)
+        return Result([self._emit(self._ack(decoded, AckStatus.ACCEPTED), decoded, record.offset)])
+
+    def flush_state(self) -> list[StateWrite]:
+        writes = [StateWrite(k, _record_to_json(self._records[k])) for k in sorted(self._dirty)]
+        self._dirty.clear()
+        return writes
+
+    def _rows(self, decoded: Decoded, record: PersonRecord, src: InputRecord) -> None:
+        msg = decoded.message
+        if isinstance(msg, PersonStatus):
+            p = msg.person
+            status = "active" if all(i.status == "active" for i in p.insuinfo) else "suspended"
+            self.pending_rows.append(
+                (
+                    "person",
+                    (
+                        msg.insuplc_admdvs,
+                        msg.psn_no,
+                        [i.insutype for i in p.insuinfo],
+                        status,
+                        p.poor,
+                        src.partition,
+                        src.offset,
+                    ),
+                )
+            )
+        elif isinstance(msg, (FilingCreated, FilingRevoked)):
+            f = record.filings[msg.filing_id]
+            c = f.filing
+            self.pending_rows.append(("filing", (
+                c.filing_id, c.psn_no, c.insuplc_admdvs, str(c.filing_type), c.mdtrtarea_admvs, c.begndate, c.enddate,
+                f.revoked_on, c.channel, decoded.envelope.sender, mask_value(c.certno), src.partition, src.offset,
+            )))  # fmt: skip
+
+    def _ack(self, decoded: Decoded, status: AckStatus, error: AckError | None = None) -> Ack:
+        return Ack(
+            ack_for=decoded.envelope.ce_id, ack_for_type=decoded.envelope.ce_type, sender=decoded.envelope.sender,
+            status=status, error=error, acked_at=dt.datetime.fromisoformat(decoded.envelope.ce_time),
+        )  # fmt: skip
+
+    def _emit(self, ack: Ack, decoded: Decoded, offset: int) -> Output:
+        ce_id = derived_id(f"{decoded.envelope.ce_id}@{offset}", "registration-ack")
+        _, value, headers = self.codec.encode(
+            ack, ce_id=ce_id, sender=SENDER, ce_time=ack.acked_at, sign=False
+        )
+        return Output(ack_topic(ack.sender), ack.ack_for.encode(), value, headers)
+
+    def _bad_input(self, record: InputRecord, err: DecodeError) -> list[Output]:
+        outs = [dlq_output(record, stage=STAGE, code=err.code, message=err.message, field=err.field,
+                           authentic=err.authentic_sender is not None)]  # fmt: skip
+        if err.authentic_sender is not None:
+            env = parse_headers(record.headers)
+            ack = Ack(
+                ack_for=env.ce_id, ack_for_type=env.ce_type, sender=err.authentic_sender, status=AckStatus.REJECTED,
+                acked_at=dt.datetime.fromisoformat(env.ce_time),
+                error=AckError(code=err.code, field=err.field, message=err.message[:2000]),
+            )  # fmt: skip
+            ce_id = derived_id(f"{env.ce_id}@{record.offset}", "registration-ack")
+            _, value, headers = self.codec.encode(
+                ack, ce_id=ce_id, sender=SENDER, ce_time=ack.acked_at, sign=False
+            )
+            outs.append(Output(ack_topic(ack.sender), env.ce_id.encode(), value, headers))
+        return outs
+
+
+async def write_rows(conn: asyncpg.Connection, rows: list[tuple[str, tuple[object, ...]]]) -> None:
+    """Upsert the batch's projection rows in one transaction; a newer source offset wins."""
+    filings = [r for kind, r in rows if kind == "filing"]
+    persons = [r for kind, r in rows if kind == "person"]
+    async with conn.transaction():
+        if filings:
+            await conn.executemany(
+                """INSERT INTO filings (filing_id, psn_no, insuplc_admdvs, filing_type, mdtrtarea_admvs, begndate,
+                       enddate, revoked_on, channel, registrant, certno_masked, src_partition, src_offset)
+                   VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)
+                   ON CONFLICT (filing_id) DO UPDATE SET revoked_on = EXCLUDED.revoked_on,
+                       enddate = EXCLUDED.enddate, src_offset = EXCLUDED.src_offset, updated_at = now()
+                   WHERE filings.src_offset <= EXCLUDED.src_offset""",
+                filings,
+            )
+        if persons:
+            await conn.executemany(
+                """INSERT INTO insured_persons (insuplc_admdvs, psn_no, insutypes, status, poor, src_partition, src_offset)
+                   VALUES ($1,$2,$3,$4,$5,$6,$7)
+                   ON CONFLICT (insuplc_admdvs, psn_no) DO UPDATE SET insutypes = EXCLUDED.insutypes,
+                       status = EXCLUDED.status, poor = EXCLUDED.poor, src_offset = EXCLUDED.src_offset,
+                       updated_at = now()
+                   WHERE insured_persons.src_offset <= EXCLUDED.src_offset""",
+                persons,
+            )
