@@ -50,6 +50,9 @@ e2e: up
 test: up lint typecheck
 	$(PYTEST) tests -q
 
+demo: venv
+	deploy/local/demo.sh
+
 e2e-full: up
 	YIDI_E2E_VISITS=10000 $(PYTEST) tests/e2e/test_pipeline.py -q -s
 

@@ -13,6 +13,7 @@ from services.cli import bench as bench_cmd
 from services.cli import contracts as contracts_cmd
 from services.cli import db as db_cmd
 from services.cli import keys as keys_cmd
+from services.cli import ledger as ledger_cmd
 from services.cli import simulate as simulate_cmd
 from services.cli import topics as topics_cmd
 from services.cli import worker as worker_cmd
@@ -31,6 +32,7 @@ for _module in (
     contracts_cmd,
     db_cmd,
     keys_cmd,
+    ledger_cmd,
     simulate_cmd,
     topics_cmd,
     worker_cmd,

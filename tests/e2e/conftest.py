@@ -39,6 +39,11 @@ class Workers:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
 
+    def terminate(self, name: str) -> None:
+        proc = self.procs.pop(name)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+
     def stop_all(self) -> None:
         for proc in self.procs.values():
             proc.send_signal(signal.SIGTERM)

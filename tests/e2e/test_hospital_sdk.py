@@ -48,7 +48,9 @@ async def test_sdk_send_and_ack_routing(workers: Workers) -> None:
                 received.append(await asyncio.wait_for(stream.__anext__(), 2.0))
         except TimeoutError:
             pass
-        assert all(a.sender == ZHOUSHAN for a in received), "a hospital received another hospital's ack"
+        assert all(a.sender == ZHOUSHAN for a in received), (
+            "a hospital received another hospital's ack"
+        )
         assert ack.ack_for not in {a.ack_for for a in received}
     finally:
         await shanghai.stop()

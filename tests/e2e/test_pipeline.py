@@ -40,7 +40,6 @@ async def test_every_request_acked_once_and_ledger_equals_offline(
         ack_timeout_s=180,
     )
 
-    print("REPORT", report.as_dict())
     assert report.missing == [], f"requests without an ack: {report.missing[:5]}"
     assert report.extra_acks == 0, "an input was acked twice with different acks"
     assert report.acks["accepted"] > VISITS, report.as_dict()
