@@ -27,7 +27,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from events.stream.changelog import restore_partition
-from events.stream.types import InputRecord, Output, StateWrite, Task, TaskFactory
+from events.stream.clients import group_consumer, idempotent_producer, to_input
+from events.stream.types import Output, StateWrite, Task, TaskFactory
 
 log = structlog.get_logger("yidi.stream")
 
@@ -53,9 +54,7 @@ class EngineConfig:
     max_batch: int = 2000
     fetch_timeout_ms: int = 50
     linger_ms: int = 5
-    session_timeout_ms: int = 10_000
     instance_id: str | None = None
-    heartbeat_interval_ms: int = 2_000
 
 
 class StreamEngine:
@@ -79,28 +78,10 @@ class StreamEngine:
     async def start(self) -> None:
         cfg = self.config
         await _require_topics(cfg.bootstrap, [*cfg.inputs, *([cfg.changelog] if cfg.changelog else [])])
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=cfg.bootstrap,
-            client_id=f"{cfg.client_id}-producer",
-            enable_idempotence=True,
-            linger_ms=cfg.linger_ms,
-            max_batch_size=512 * 1024,
-            max_request_size=8 * 1024 * 1024,
-        )
+        self._producer = idempotent_producer(cfg.bootstrap, client_id=cfg.client_id)
         await self._producer.start()
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=cfg.bootstrap,
-            client_id=f"{cfg.client_id}-consumer",
-            group_id=cfg.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            isolation_level="read_committed",
-            fetch_max_wait_ms=20,
-            max_partition_fetch_bytes=4 * 1024 * 1024,
-            session_timeout_ms=cfg.session_timeout_ms,
-            heartbeat_interval_ms=cfg.heartbeat_interval_ms,
-            max_poll_interval_ms=300_000,
-            group_instance_id=cfg.instance_id,
+        self._consumer = group_consumer(
+            cfg.bootstrap, cfg.group_id, client_id=cfg.client_id, instance_id=cfg.instance_id
         )
         self._consumer.subscribe(list(cfg.inputs), listener=_Listener(self))
         await self._consumer.start()
@@ -148,12 +129,7 @@ class StreamEngine:
             task = await self._task_for(tp.partition)
             touched[tp.partition] = task
             for rec in records:
-                result = task.process(
-                    InputRecord(
-                        rec.topic, rec.partition, rec.offset, rec.key, rec.value,
-                        rec.headers or (), rec.timestamp,
-                    )
-                )  # fmt: skip
+                result = task.process(to_input(rec))
                 outputs.extend(result.outputs)
                 writes.extend((tp.partition, w) for w in result.writes)
             commits[tp] = records[-1].offset + 1

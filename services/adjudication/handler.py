@@ -29,6 +29,7 @@ from contracts.settlement import Reversed, Settled
 from contracts.visit import VisitMessage
 from events.catalog import ack_topic
 from events.codec import Decoded
+from events.rejection import ack_id
 from services.adjudication.core.commands import Outcome, apply
 from services.adjudication.core.errors import Rejection
 from services.adjudication.core.messages import reversed_message, settled_message
@@ -104,8 +105,7 @@ def _ack(decoded: Decoded, status: AckStatus, **extra: Any) -> Ack:
 
 
 def _ack_emit(decoded: Decoded, ack: Ack, offset: int) -> Emit:
-    # One ack per input record: a sender's re-send (new offset) gets its own ack id.
-    ce_id = derived_id(f"{decoded.envelope.ce_id}@{offset}", "ack")
+    ce_id = ack_id(decoded.envelope.ce_id, offset, "adjudication")
     return Emit(ack_topic(ack.sender), decoded.envelope.ce_id.encode(), ack, ce_id, ack.acked_at)
 
 

@@ -8,19 +8,12 @@ changelog lazily and serialised once per batch (``flush_state``).
 
 from __future__ import annotations
 
-import datetime as dt
-
-from contracts.ack import Ack, AckError
-from contracts.codes import AckStatus
-from events.catalog import ack_topic
 from events.codec import Codec
-from events.dlq import dlq_output
-from events.envelope import parse_headers
 from events.errors import DecodeError
+from events.rejection import rejected_input
 from events.stream.types import InputRecord, Output, Result, StateWrite
 from services.adjudication.core.tables import ReferenceData
 from services.adjudication.handler import Emit, PersonRow, handle, person_key_of
-from services.adjudication.wire import derived_id
 
 STAGE = "adjudication"
 SENDER = "yidi-adjudication"
@@ -78,23 +71,11 @@ class AdjudicationTask:
         return Output(emit.topic, emit.key if emit.key is not None else key, value, headers)
 
     def _rejected_input(self, record: InputRecord, err: DecodeError) -> list[Output]:
-        """DLQ record always; an error ack too when the MAC verified (we know whom to tell)."""
-        outs = [
-            dlq_output(
-                record, stage=STAGE, code=err.code, message=err.message, field=err.field,
-                authentic=err.authentic_sender is not None,
-            )
-        ]  # fmt: skip
-        if err.authentic_sender is not None and record.topic == "yidi.visit.v1":
-            env = parse_headers(record.headers)
-            when = dt.datetime.fromisoformat(env.ce_time)
-            ack = Ack(
-                ack_for=env.ce_id, ack_for_type=env.ce_type, sender=err.authentic_sender,
-                status=AckStatus.REJECTED, acked_at=when,
-                error=AckError(code=err.code, field=err.field, message=err.message[:2000]),
-            )  # fmt: skip
-            ce_id = derived_id(f"{env.ce_id}@{record.offset}", "ack")
-            outs.append(
-                self._encode(Emit(ack_topic(ack.sender), env.ce_id.encode(), ack, ce_id, when))
-            )
-        return outs
+        return rejected_input(
+            record,
+            err,
+            codec=self.codec,
+            stage=STAGE,
+            processor=SENDER,
+            ack=record.topic == "yidi.visit.v1",
+        )

@@ -16,6 +16,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
+from events.stream.clients import group_consumer, idempotent_producer, to_input
 from events.stream.types import InputRecord, Output
 from services.ledger.pg_sink import BatchOutcome, stored_positions, write_batch
 
@@ -61,21 +62,10 @@ class LedgerWorker:
 
     async def start(self) -> None:
         self.pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=2)
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap, enable_idempotence=True, linger_ms=5
-        )
+        self._producer = idempotent_producer(self.bootstrap, client_id="yidi-ledger")
         await self._producer.start()
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap,
-            group_id=self.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            isolation_level="read_committed",
-            fetch_max_wait_ms=20,
-            max_partition_fetch_bytes=8 * 1024 * 1024,
-            session_timeout_ms=10_000,
-            heartbeat_interval_ms=2_000,
-            group_instance_id=self.instance_id,
+        self._consumer = group_consumer(
+            self.bootstrap, self.group_id, client_id="yidi-ledger", instance_id=self.instance_id
         )
         self._consumer.subscribe([self.topic], listener=_SeekToStored(self))
         await self._consumer.start()
@@ -107,12 +97,7 @@ class LedgerWorker:
             if tp not in owned:
                 continue
             for rec in records:
-                out = self.to_row(
-                    InputRecord(
-                        rec.topic, rec.partition, rec.offset, rec.key, rec.value,
-                        rec.headers or (), rec.timestamp,
-                    )
-                )  # fmt: skip
+                out = self.to_row(to_input(rec))
                 if isinstance(out, Output):
                     rejects.append(out)
                 else:

@@ -19,13 +19,10 @@ import orjson
 from contracts.ack import Ack, AckError
 from contracts.codes import AckStatus
 from contracts.filing import FilingCreated, FilingRevoked, PersonStatus
-from events.catalog import ack_topic
 from events.codec import Codec, Decoded
-from events.dlq import dlq_output
-from events.envelope import parse_headers
 from events.errors import DecodeError
+from events.rejection import ack_output, rejected_input
 from events.stream.types import InputRecord, Output, Result, StateWrite
-from services.adjudication.wire import derived_id
 from services.registration.core import FilingRecord, PersonRecord, RegistrationRejected, apply
 from services.runtime.masking import mask_value
 
@@ -140,28 +137,10 @@ class RegistrationTask:
         )  # fmt: skip
 
     def _emit(self, ack: Ack, decoded: Decoded, offset: int) -> Output:
-        ce_id = derived_id(f"{decoded.envelope.ce_id}@{offset}", "registration-ack")
-        _, value, headers = self.codec.encode(
-            ack, ce_id=ce_id, sender=SENDER, ce_time=ack.acked_at, sign=False
-        )
-        return Output(ack_topic(ack.sender), ack.ack_for.encode(), value, headers)
+        return ack_output(self.codec, ack, offset=offset, stage=STAGE, processor=SENDER)
 
     def _bad_input(self, record: InputRecord, err: DecodeError) -> list[Output]:
-        outs = [dlq_output(record, stage=STAGE, code=err.code, message=err.message, field=err.field,
-                           authentic=err.authentic_sender is not None)]  # fmt: skip
-        if err.authentic_sender is not None:
-            env = parse_headers(record.headers)
-            ack = Ack(
-                ack_for=env.ce_id, ack_for_type=env.ce_type, sender=err.authentic_sender, status=AckStatus.REJECTED,
-                acked_at=dt.datetime.fromisoformat(env.ce_time),
-                error=AckError(code=err.code, field=err.field, message=err.message[:2000]),
-            )  # fmt: skip
-            ce_id = derived_id(f"{env.ce_id}@{record.offset}", "registration-ack")
-            _, value, headers = self.codec.encode(
-                ack, ce_id=ce_id, sender=SENDER, ce_time=ack.acked_at, sign=False
-            )
-            outs.append(Output(ack_topic(ack.sender), env.ce_id.encode(), value, headers))
-        return outs
+        return rejected_input(record, err, codec=self.codec, stage=STAGE, processor=SENDER)
 
 
 async def write_rows(conn: asyncpg.Connection, rows: list[tuple[str, tuple[object, ...]]]) -> None:

@@ -154,8 +154,11 @@ def plan_day(
         uploads = 3 if category == "inpatient" else 1
         chunk = -(-len(items) // uploads)
         for u in range(uploads):
+            part = items[u * chunk : (u + 1) * chunk]
+            if not part:
+                break  # a short bill fits in fewer uploads
             t += dt.timedelta(minutes=rng.randint(1, 20))
-            steps.append(Step("fees", t, items=items[u * chunk : (u + 1) * chunk], **base))  # type: ignore[arg-type]
+            steps.append(Step("fees", t, items=part, **base))  # type: ignore[arg-type]
         if category == "inpatient":
             t += dt.timedelta(minutes=5)
             steps.append(Step("discharge", t, **base))  # type: ignore[arg-type]

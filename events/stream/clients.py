@@ -1,0 +1,45 @@
+"""The Kafka clients every worker uses, configured once: what effectively-once needs
+(manual commits, read_committed, the idempotent producer) and what latency needs
+(short fetch waits) are not left to each worker to remember."""
+
+from __future__ import annotations
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
+
+from events.stream.types import InputRecord
+
+
+def group_consumer(
+    bootstrap: str, group_id: str, *, client_id: str, instance_id: str | None = None
+) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        client_id=f"{client_id}-consumer",
+        group_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        fetch_max_wait_ms=20,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        session_timeout_ms=10_000,
+        heartbeat_interval_ms=2_000,
+        max_poll_interval_ms=300_000,
+        group_instance_id=instance_id,
+    )
+
+
+def idempotent_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        client_id=f"{client_id}-producer",
+        enable_idempotence=True,
+        linger_ms=5,
+        max_batch_size=512 * 1024,
+        max_request_size=8 * 1024 * 1024,
+    )
+
+
+def to_input(rec: ConsumerRecord[bytes, bytes]) -> InputRecord:
+    """aiokafka's record -> the engine's record (no aiokafka type leaks into tasks)."""
+    return InputRecord(rec.topic, rec.partition, rec.offset, rec.key, rec.value, rec.headers or (), rec.timestamp)
