@@ -1,0 +1,1 @@
+"""Clearing: positions per period and participant pair, prepayment warnings, statements."""

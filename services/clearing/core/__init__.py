@@ -1,0 +1,1 @@
+"""The clearing core: pure netting and prepayment rules over integer fen."""
