@@ -42,4 +42,6 @@ def idempotent_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
 
 def to_input(rec: ConsumerRecord[bytes, bytes]) -> InputRecord:
     """aiokafka's record -> the engine's record (no aiokafka type leaks into tasks)."""
-    return InputRecord(rec.topic, rec.partition, rec.offset, rec.key, rec.value, rec.headers or (), rec.timestamp)
+    return InputRecord(
+        rec.topic, rec.partition, rec.offset, rec.key, rec.value, rec.headers or (), rec.timestamp
+    )

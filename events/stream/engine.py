@@ -77,7 +77,9 @@ class StreamEngine:
 
     async def start(self) -> None:
         cfg = self.config
-        await _require_topics(cfg.bootstrap, [*cfg.inputs, *([cfg.changelog] if cfg.changelog else [])])
+        await _require_topics(
+            cfg.bootstrap, [*cfg.inputs, *([cfg.changelog] if cfg.changelog else [])]
+        )
         self._producer = idempotent_producer(cfg.bootstrap, client_id=cfg.client_id)
         await self._producer.start()
         self._consumer = group_consumer(

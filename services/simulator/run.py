@@ -98,7 +98,9 @@ def write_jsonl(messages: list[Built], path: Path) -> int:
 async def wait_consumed(bootstrap: str, group: str, topic: str, timeout_s: float = 120) -> None:
     """Until ``group`` has committed up to the end of ``topic`` (its registrations are applied)."""
     tps = await _topic_partitions(bootstrap, [topic])
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         deadline = time.monotonic() + timeout_s
