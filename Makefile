@@ -34,6 +34,7 @@ topics: venv
 
 lint: venv
 	$(BIN)/ruff check contracts events services tests
+	$(BIN)/ruff format --check contracts events services tests
 
 typecheck: venv
 	$(BIN)/mypy contracts events services
