@@ -57,6 +57,7 @@ start() {
   wait_for 30 "postgres (pid $(cat "$PIDFILE"))" as_owner "$bin/pg_isready" -q -h 127.0.0.1 -p "$PORT"
   as_owner "$bin/psql" -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -tAq -v ON_ERROR_STOP=1 <<SQL
 SELECT 'CREATE ROLE yidi LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'yidi') \gexec
+ALTER ROLE yidi CREATEDB;
 SELECT 'CREATE DATABASE yidi OWNER yidi' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'yidi') \gexec
 SQL
 }
