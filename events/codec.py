@@ -66,15 +66,37 @@ def canonical_bytes(message: Contract) -> bytes:
     return orjson.dumps(message.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
 
 
+_PROBED = ("psn_no", "insuplc_admdvs", "setlinfo", "fixmedins_code", "participant", "channel")
+_ATTRS: dict[type[Contract], frozenset[str]] = {}
+
+
+def _attrs(cls: type[Contract]) -> frozenset[str]:
+    """Which of the probed names a contract class has. Why: ``getattr(message, name, None)``
+    on a pydantic model that lacks ``name`` raises inside ``__getattr__`` first, several µs
+    per miss, and the codec probes a few names on every message."""
+    found = _ATTRS.get(cls)
+    if found is None:
+        found = _ATTRS[cls] = frozenset(
+            n for n in _PROBED if n in cls.model_fields or hasattr(cls, n)
+        )
+    return found
+
+
+def _field(message: Contract, name: str, has: frozenset[str]) -> Any:
+    return getattr(message, name) if name in has else None
+
+
 def expected_key(message: Contract) -> bytes | None:
     """The record key a message must travel under (person key on person-keyed topics)."""
-    if (field := type(message).key_field) is not None:
+    cls = type(message)
+    if (field := cls.key_field) is not None:
         return str(getattr(message, field)).encode()
-    psn_no = getattr(message, "psn_no", None)
-    home = getattr(message, "insuplc_admdvs", None)
+    has = _attrs(cls)
+    psn_no = _field(message, "psn_no", has)
+    home = _field(message, "insuplc_admdvs", has)
     if psn_no is not None and home is not None:
         return f"{home}:{psn_no}".encode()
-    setlinfo = getattr(message, "setlinfo", None)
+    setlinfo = _field(message, "setlinfo", has)
     if setlinfo is not None:
         return f"{message.insuplc_admdvs}:{setlinfo.psn_no}".encode()  # type: ignore[attr-defined]
     return None
@@ -232,18 +254,19 @@ def _parse_time(raw: str) -> dt.datetime:
 def _check_identity(env: Envelope, message: Contract) -> None:
     """An authentic sender may only speak for itself."""
     sender = env.sender
-    code = getattr(message, "fixmedins_code", None)
+    has = _attrs(type(message))
+    code = _field(message, "fixmedins_code", has)
     if code is not None and code != sender:
         raise IdentityMismatch(
             f"sender {sender} signed a message for institution {code}", "fixmedins_code"
         )
     if code is None and sender.startswith("AG"):
-        field = "insuplc_admdvs" if hasattr(message, "insuplc_admdvs") else "participant"
-        home = getattr(message, field, None)
+        field = "insuplc_admdvs" if "insuplc_admdvs" in has else "participant"
+        home = _field(message, field, has)
         if home is not None and sender != f"AG{home}":
             raise IdentityMismatch(f"agency {sender} sent a message for region {home}", field)
     if code is None and not sender.startswith("AG"):
-        channel = getattr(message, "channel", None)
+        channel = _field(message, "channel", has)
         if channel != "hospital":
             raise IdentityMismatch(
                 f"institution {sender} may only register filings through the hospital channel",

@@ -9,12 +9,14 @@ offset, is a sender's re-send; it changes nothing and gets a re-ack (the
 original rejection again, or ``duplicate`` with the original result). A
 record at or below the last offset applied to this person is a replay after
 a crash; its outputs already landed (docs/guarantees.md), so nothing is
-emitted.
+emitted. Exception: a refusal for missing reference data (``REFERENCE_GAPS``)
+is not remembered, so its redrive from the DLQ is adjudicated afresh.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,31 +27,54 @@ from contracts.codes import AckStatus
 from contracts.common import Contract
 from contracts.filing import RegistrationMessage
 from contracts.reference import InsuredPerson
-from contracts.settlement import Reversed, Settled
 from contracts.visit import VisitMessage
+from events.ack_json import ack_value
 from events.catalog import ack_topic
 from events.codec import Decoded
 from events.rejection import ack_id
 from services.adjudication.core.commands import Outcome, apply
-from services.adjudication.core.errors import Rejection
-from services.adjudication.core.messages import reversed_message, settled_message
-from services.adjudication.core.person import PersonState, state_from_json, state_to_json
+from services.adjudication.core.errors import NoCatalog, NoPolicy, Rejection, UnknownInstitution
+from services.adjudication.core.person import PersonState, StateWriter, state_from_json
+from services.adjudication.core.settlement_json import (
+    REVERSED_TYPE,
+    SETTLED_TYPE,
+    reversed_json,
+    settled_json,
+)
 from services.adjudication.core.tables import ReferenceData
 from services.adjudication.wire import UnhandledMessage, command_of, derived_id
 
 SETTLEMENT_TOPIC = "yidi.settlement.v1"
 SEEN_LIMIT = 256
+ACK_TYPE = Ack.ce_type
 
 
 @dataclass(frozen=True, slots=True)
 class Emit:
-    """A message to publish: topic, record key, contract, its ce_id and ce_time."""
+    """A message to publish: topic, record key, its type, ce_id and ce_time, and its body's
+    canonical bytes (built once: a settlement's are also the result inside its ack)."""
 
     topic: str
-    key: bytes | None
-    message: Contract
+    key: bytes
+    ce_type: str
     ce_id: str
     ce_time: dt.datetime
+    value: bytes
+
+
+REFERENCE_GAPS = (UnknownInstitution, NoPolicy, NoCatalog)
+"""Refusals caused by reference data the platform lacks, not by the request. The input is
+dead-lettered as well as acked, and its ``ce_id`` is not remembered: once ops loads the data,
+``yidi dlq redrive`` sends the same signed bytes back and they are adjudicated, once."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """Dead-letter the input record itself (the task holds its bytes) with this reason."""
+
+    code: str
+    text: str
+    authentic: bool
 
 
 @dataclass(slots=True)
@@ -63,16 +88,35 @@ class Seen:
 
 @dataclass(slots=True)
 class PersonRow:
+    """One person's changelog row. ``to_json`` is called once per batch that touched the
+    person, so it keeps the JSON of what did not change since (``StateWriter``, and the
+    person record's) and writes the same bytes ``state_to_json`` and ``model_dump`` would."""
+
     state: PersonState = field(default_factory=PersonState)
     person: InsuredPerson | None = None
     last: dict[str, int] = field(default_factory=dict)
     seen: dict[str, Seen] = field(default_factory=dict)
+    writer: StateWriter = field(default_factory=StateWriter, repr=False, compare=False)
+    person_json: tuple[InsuredPerson, bytes] | None = field(default=None, repr=False, compare=False)
+
+    def _person(self) -> orjson.Fragment | None:
+        person = self.person
+        if person is None:
+            return None
+        if self.person_json is None or self.person_json[0] is not person:
+            self.person_json = (person, orjson.dumps(person.model_dump(mode="json")))
+        return orjson.Fragment(self.person_json[1])
+
+    def forget_json(self) -> None:
+        """Drop the remembered JSON (memory); the next ``to_json`` serialises everything."""
+        self.writer = StateWriter()
+        self.person_json = None
 
     def to_json(self) -> bytes:
         return orjson.dumps(
             {
-                "state": orjson.Fragment(state_to_json(self.state)),
-                "person": None if self.person is None else self.person.model_dump(mode="json"),
+                "state": orjson.Fragment(self.writer.dump(self.state)),
+                "person": self._person(),
                 "last": self.last,
                 "seen": [
                     [k, s.offset, s.status, s.code, s.text, s.setl_id] for k, s in self.seen.items()
@@ -91,34 +135,44 @@ class PersonRow:
         )
 
 
-def _ack(decoded: Decoded, status: AckStatus, **extra: Any) -> Ack:
-    msg = decoded.message
-    return Ack(
-        ack_for=decoded.envelope.ce_id,
-        ack_for_type=decoded.envelope.ce_type,
-        msgid=getattr(msg, "msgid", None),
-        sender=decoded.envelope.sender,
+def _ack_emit(
+    decoded: Decoded,
+    offset: int,
+    status: AckStatus,
+    *,
+    error: AckError | None = None,
+    setl_id: str | None = None,
+    result: bytes | None = None,
+) -> Emit:
+    """The sender's ack of this input (visit messages only, so ``msgid`` is a field)."""
+    env = decoded.envelope
+    sender = env.sender
+    acked_at = dt.datetime.fromisoformat(env.ce_time)
+    value = ack_value(
+        ack_for=env.ce_id,
+        ack_for_type=env.ce_type,
+        msgid=getattr(decoded.message, "msgid", None),
+        sender=sender,
         status=status,
-        acked_at=dt.datetime.fromisoformat(decoded.envelope.ce_time),
-        **extra,
+        acked_at=acked_at,
+        error=error,
+        setl_id=setl_id,
+        result=result,
     )
+    ce_id = ack_id(env.ce_id, offset, "adjudication")
+    return Emit(ack_topic(sender), env.ce_id.encode(), ACK_TYPE, ce_id, acked_at, value)
 
 
-def _ack_emit(decoded: Decoded, ack: Ack, offset: int) -> Emit:
-    ce_id = ack_id(decoded.envelope.ce_id, offset, "adjudication")
-    return Emit(ack_topic(ack.sender), decoded.envelope.ce_id.encode(), ack, ce_id, ack.acked_at)
-
-
-def _result(state: PersonState, setl_id: str | None) -> Settled | Reversed | None:
+def _result(state: PersonState, setl_id: str | None) -> bytes | None:
     if setl_id is None:
         return None
     record = state.settlements.get(setl_id)
-    return None if record is None else settled_message(record.settlement)
+    return None if record is None else settled_json(record.settlement)
 
 
 def handle(
     row: PersonRow, decoded: Decoded, topic: str, offset: int, ref: ReferenceData
-) -> tuple[PersonRow, list[Emit], bool]:
+) -> tuple[PersonRow, Sequence[Emit | DeadLetter], bool]:
     """(new row, outputs, changed). Never raises for a business outcome."""
     if offset <= row.last.get(topic, -1):
         return row, [], False
@@ -131,19 +185,21 @@ def handle(
         if not is_visit:
             return row, [], True
         if seen.status == AckStatus.REJECTED:
-            ack = _ack(
+            ack = _ack_emit(
                 decoded,
+                offset,
                 AckStatus.REJECTED,
                 error=AckError(code=seen.code or "E_REJECTED", message=seen.text or ""),
             )
         else:
-            ack = _ack(
+            ack = _ack_emit(
                 decoded,
+                offset,
                 AckStatus.DUPLICATE,
                 setl_id=seen.setl_id,
                 result=_result(row.state, seen.setl_id),
             )
-        return row, [_ack_emit(decoded, ack, offset)], True
+        return row, [ack], True
     try:
         key, command = command_of(message)
     except UnhandledMessage as exc:
@@ -154,9 +210,20 @@ def handle(
     try:
         new_state, outcome = apply(row.state, command, row.person, ref)
     except Rejection as exc:
+        if is_visit and isinstance(exc, REFERENCE_GAPS):
+            return row, _reference_gap(decoded, offset, exc), True
         return _remember(row, ce_id, offset, decoded, is_visit, code=exc.code, text=exc.detail)
     row.state = new_state
     return _accepted(row, ce_id, offset, decoded, is_visit, key, outcome)
+
+
+def _reference_gap(decoded: Decoded, offset: int, exc: Rejection) -> list[Emit | DeadLetter]:
+    """Rejected now, adjudicated when redriven after the reference data is fixed (not noted)."""
+    text = exc.detail[:500] or exc.code
+    ack = _ack_emit(
+        decoded, offset, AckStatus.REJECTED, error=AckError(code=exc.code, message=text)
+    )
+    return [DeadLetter(exc.code, text, decoded.sender_verified), ack]
 
 
 def _remember(
@@ -172,8 +239,8 @@ def _remember(
     _note(row, ce_id, Seen(offset, AckStatus.REJECTED, code, text[:500]))
     if not is_visit:
         return row, [], True  # registration messages are acked by the registration processor
-    ack = _ack(decoded, AckStatus.REJECTED, error=AckError(code=code, message=text[:500] or code))
-    return row, [_ack_emit(decoded, ack, offset)], True
+    error = AckError(code=code, message=text[:500] or code)
+    return row, [_ack_emit(decoded, offset, AckStatus.REJECTED, error=error)], True
 
 
 def _accepted(
@@ -186,22 +253,28 @@ def _accepted(
     outcome: Outcome,
 ) -> tuple[PersonRow, list[Emit], bool]:
     out: list[Emit] = []
-    result: Settled | Reversed | None = None
+    result: bytes | None = None
     setl_id: str | None = None
     when = dt.datetime.fromisoformat(decoded.envelope.ce_time)
     if outcome.settlement is not None:
-        result = settled_message(outcome.settlement)
+        result = settled_json(outcome.settlement)
         setl_id = outcome.settlement.setl_id
         if outcome.kind == "settled":
             out.append(
-                Emit(SETTLEMENT_TOPIC, key.encode(), result, derived_id(ce_id, outcome.kind), when)
-            )
+                Emit(
+                    SETTLEMENT_TOPIC, key.encode(), SETTLED_TYPE,
+                    derived_id(ce_id, outcome.kind), when, result,
+                )
+            )  # fmt: skip
     elif outcome.reversal is not None:
-        result = reversed_message(outcome.reversal)
+        result = reversed_json(outcome.reversal)
         setl_id = outcome.reversal.setl_id
         out.append(
-            Emit(SETTLEMENT_TOPIC, key.encode(), result, derived_id(ce_id, outcome.kind), when)
-        )
+            Emit(
+                SETTLEMENT_TOPIC, key.encode(), REVERSED_TYPE,
+                derived_id(ce_id, outcome.kind), when, result,
+            )
+        )  # fmt: skip
     _note(
         row,
         ce_id,
@@ -210,11 +283,7 @@ def _accepted(
         ),
     )
     if is_visit:
-        out.append(
-            _ack_emit(
-                decoded, _ack(decoded, AckStatus.ACCEPTED, setl_id=setl_id, result=result), offset
-            )
-        )
+        out.append(_ack_emit(decoded, offset, AckStatus.ACCEPTED, setl_id=setl_id, result=result))
     return row, out, True
 
 

@@ -8,18 +8,27 @@ changelog lazily and serialised once per batch (``flush_state``).
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from events.codec import Codec
+from events.dlq import dlq_output
+from events.envelope import Envelope, build_headers, source_for
 from events.errors import DecodeError
 from events.rejection import rejected_input
 from events.stream.types import InputRecord, Output, Result, StateWrite
 from services.adjudication.core.tables import ReferenceData
-from services.adjudication.handler import Emit, PersonRow, handle, person_key_of
+from services.adjudication.handler import DeadLetter, Emit, PersonRow, handle, person_key_of
 
 STAGE = "adjudication"
 SENDER = "yidi-adjudication"
+SOURCE = source_for(SENDER)
 CHANGELOG = "yidi.adjudication.state.v1"
 GROUP = "yidi-adjudication"
 INPUTS = ("yidi.registration.v1", "yidi.visit.v1")
+MEMO_ROWS = 2048
+"""Rows that keep the JSON of their unchanged parts between writes (the most recently
+written): a person's messages arrive within minutes, so their next write reuses it; older
+rows drop it, which bounds the extra memory to about this many rows' JSON per task."""
 
 
 class AdjudicationTask:
@@ -32,6 +41,7 @@ class AdjudicationTask:
         self._raw = restored
         self._rows: dict[bytes, PersonRow] = {}
         self._dirty: set[bytes] = set()
+        self._memoised: OrderedDict[bytes, None] = OrderedDict()
 
     def _row(self, key: bytes) -> PersonRow:
         row = self._rows.get(key)
@@ -57,18 +67,29 @@ class AdjudicationTask:
         if changed:
             self._rows[key] = row
             self._dirty.add(key)
-        return Result([self._encode(e) for e in emits])
+        return Result(
+            [self._encode(e) if isinstance(e, Emit) else self._dead(record, e) for e in emits]
+        )
 
     def flush_state(self) -> list[StateWrite]:
         writes = [StateWrite(k, self._rows[k].to_json()) for k in sorted(self._dirty)]
+        recent = self._memoised
+        for key in self._dirty:
+            recent[key] = None
+            recent.move_to_end(key)
+        while len(recent) > MEMO_ROWS:
+            self._rows[recent.popitem(last=False)[0]].forget_json()
         self._dirty.clear()
         return writes
 
     def _encode(self, emit: Emit) -> Output:
-        key, value, headers = self.codec.encode(
-            emit.message, ce_id=emit.ce_id, sender=SENDER, ce_time=emit.ce_time, sign=False
+        env = Envelope(emit.ce_id, emit.ce_type, SOURCE, emit.ce_time.isoformat())
+        return Output(emit.topic, emit.key, emit.value, build_headers(env))
+
+    def _dead(self, record: InputRecord, dead: DeadLetter) -> Output:
+        return dlq_output(
+            record, stage=STAGE, code=dead.code, message=dead.text, authentic=dead.authentic
         )
-        return Output(emit.topic, emit.key if emit.key is not None else key, value, headers)
 
     def _rejected_input(self, record: InputRecord, err: DecodeError) -> list[Output]:
         return rejected_input(

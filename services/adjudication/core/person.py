@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
+import orjson
 from pydantic import TypeAdapter
 
 from contracts.reference import FilingState
@@ -128,11 +130,54 @@ def revoke_filing(state: PersonState, filing_id: str, revoked_on: dt.date) -> Pe
 
 
 _STATE = TypeAdapter(PersonState)
+_VISIT = TypeAdapter(VisitState)
+_YEAR = TypeAdapter(Accumulators)
+_SETTLED = TypeAdapter(SettledRecord)
+_FILING = TypeAdapter(FilingState)
 
 
 def state_to_json(state: PersonState) -> bytes:
     """The person's table row: canonical JSON."""
     return _STATE.dump_json(state)
+
+
+class StateWriter:
+    """``state_to_json`` that remembers the JSON of each visit, year, settlement and filing
+    between calls, and writes the same bytes.
+
+    Why: a person's row is written once per batch that touched them, and it carries every
+    settlement with the fee lines a reversal needs, while a batch changes one or two of
+    them. The values are immutable, so an object seen before (the identical object, held
+    here so its id cannot be reused) has the same JSON; only new ones are serialised.
+    Entries no longer in the state are forgotten on each call.
+    """
+
+    __slots__ = ("_memo",)
+
+    def __init__(self) -> None:
+        self._memo: dict[int, tuple[object, bytes]] = {}
+
+    def dump(self, state: PersonState) -> bytes:
+        memo = self._memo
+        kept: dict[int, tuple[object, bytes]] = {}
+
+        def part(value: object, adapter: TypeAdapter[Any]) -> orjson.Fragment:
+            ident = id(value)
+            hit = memo.get(ident)
+            if hit is None or hit[0] is not value:
+                hit = (value, adapter.dump_json(value))
+            kept[ident] = hit
+            return orjson.Fragment(hit[1])
+
+        body = {
+            "visits": {k: part(v, _VISIT) for k, v in state.visits.items()},
+            "years": {str(y): part(a, _YEAR) for y, a in state.years.items()},
+            "settlements": {k: part(r, _SETTLED) for k, r in state.settlements.items()},
+            "account_spent_fen": state.account_spent_fen,
+            "filings": {k: part(f, _FILING) for k, f in state.filings.items()},
+        }
+        self._memo = kept
+        return orjson.dumps(body)
 
 
 def state_from_json(raw: bytes | str) -> PersonState:

@@ -18,7 +18,7 @@ from services.adjudication.core.money import mul_qty, ratio_of
 from services.adjudication.core.tables import CompiledCatalog
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # a value: never mutated (see core/__init__); built per uploaded line
 class FeeLine:
     """One uploaded fee detail (2204/2301): the hospital's line number, the national
     item code, quantity, unit price and line amount (both fen)."""

@@ -1,0 +1,161 @@
+"""A settlement or reversal straight to the canonical bytes of its contract message.
+
+Why not through ``settled_message``: building the ``Settled`` model re-validates some
+forty values the core has just computed, whose identities ``check_identities`` has
+already asserted on this very result, and dumping it turns every amount into a Decimal
+and back; the stream task needs each result twice (the ledger feed and the sender's
+ack). This writes the same JSON from the integers in one ``orjson`` call, about twenty
+times cheaper. What the core does not guarantee by construction is still checked, with
+plain comparisons: the formats of strings that come from reference data or a person
+record, the wire bounds of every amount, the codes' enums, and the fund rows adding up
+the way the contract counts them. A failure is a yidi bug (``WireViolation``), as a
+``ValidationError`` from the model was. ``settled_message`` / ``reversed_message`` stay
+the reference: the offline runner uses them, and a test compares both paths' bytes for
+every settlement, pre-settlement and reversal of a simulated day.
+"""
+
+from __future__ import annotations
+
+import re
+from operator import attrgetter
+from typing import Any, get_args
+
+import orjson
+from pydantic_core import to_jsonable_python
+
+from contracts.codes import ClrType, ClrWay, FundPayType, Insutype, MedType, RefdSetlFlag
+from contracts.settlement import Reversed, Route, Settled
+from services.adjudication.core.breakdown import AMOUNT_FIELDS
+from services.adjudication.core.settlement import Reversal, Settlement
+
+SETTLED_TYPE = Settled.ce_type
+REVERSED_TYPE = Reversed.ce_type
+MAX_FEN = 10**16
+"""``Money`` on the wire: at most 14 integer digits and 2 places, never negative."""
+MAX_DETAILS = 20
+MAX_SHORT_TEXT = 200
+MAX_CODE = 50
+_CODE = re.compile(r"[0-9A-Za-z.\-_]+")
+_INSUTYPES = frozenset(m.value for m in Insutype)
+_MED_TYPES = frozenset(m.value for m in MedType)
+_CLR_TYPES = frozenset(m.value for m in ClrType)
+_CLR_WAYS = frozenset(m.value for m in ClrWay)
+_FUND_TYPES = frozenset(m.value for m in FundPayType)
+_PERSONAL_ACCOUNT = FundPayType.PERSONAL_ACCOUNT.value
+_ROUTES: frozenset[str] = frozenset(get_args(Route))
+
+
+class WireViolation(ValueError):
+    """A computed result the settlement contract would refuse: a yidi bug, never input's."""
+
+
+def settled_json(s: Settlement) -> bytes:
+    """``canonical_bytes(settled_message(s))``, without the models."""
+    body = _result(s, s.setl_id, to_jsonable_python(s.setl_time), s.setl_date.isoformat())
+    body["refd_setl_flag"] = RefdSetlFlag.NORMAL.value
+    body["orig_setl_id"] = None
+    return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+
+
+def reversed_json(r: Reversal) -> bytes:
+    """``canonical_bytes(reversed_message(r))``, without the models."""
+    body = _result(r.original, r.setl_id, to_jsonable_python(r.setl_time), r.setl_date.isoformat())
+    body["refd_setl_flag"] = RefdSetlFlag.REFUND.value
+    body["orig_setl_id"] = r.orig_setl_id
+    return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+
+
+def _yuan(fen: int) -> str:
+    """Non-negative fen as the wire's two-place yuan (what ``Money`` dumps: "0.05", "12.30")."""
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def _amounts(values: tuple[int, ...], what: str) -> None:
+    if min(values) < 0 or max(values) >= MAX_FEN:
+        raise WireViolation(f"an amount of {what} is outside the wire's 16,2")
+
+
+def _code(value: str, field: str) -> str:
+    if len(value) > MAX_CODE or _CODE.fullmatch(value) is None:
+        raise WireViolation(f"{field} is not a code")
+    return value
+
+
+def _member(value: str, allowed: frozenset[str], field: str) -> str:
+    if value not in allowed:
+        raise WireViolation(f"{field} {value!r} is not a known code")
+    return value
+
+
+def _check_identities(s: Settlement) -> None:
+    """``SetlInfo``'s identities, as the contract checks them (the core asserted them when it
+    computed the result; a result restored from the changelog is checked again here)."""
+    b = s.breakdown
+    funds = b.hifp_pay + b.cvlserv_pay + b.hifes_pay + b.hifmi_pay + b.hifob_pay + b.maf_pay
+    parts = b.fulamt_ownpay_amt + b.overlmt_selfpay + b.preselfpay_amt + b.inscp_scp_amt
+    if (
+        b.fund_pay_sumamt != funds + b.oth_pay
+        or b.psn_part_amt != b.medfee_sumamt - b.fund_pay_sumamt - b.hosp_part_amt
+        or b.psn_part_amt != b.acct_pay + b.psn_cash_pay
+        or b.medfee_sumamt != parts
+    ):
+        raise WireViolation(f"settlement {s.setl_id} breaks an identity of setlinfo")
+
+
+_AMOUNTS_OF = attrgetter(*AMOUNT_FIELDS)
+"""Every ``Breakdown`` amount, in ``AMOUNT_FIELDS`` order: each is the ``setlinfo`` field of
+the same name."""
+
+
+def _result(s: Settlement, setl_id: str, setl_time: Any, setl_date: str) -> dict[str, Any]:
+    """Every field but the flag and ``orig_setl_id``: what a settlement and its reversal share."""
+    b = s.breakdown
+    _check_identities(s)
+    if len(s.details) > MAX_DETAILS:
+        raise WireViolation(f"{len(s.details)} setldetail rows")
+    details = []
+    funds = 0
+    for d in s.details:
+        if len(d.setl_proc_info) > MAX_SHORT_TEXT:
+            raise WireViolation("setl_proc_info is too long")
+        _member(d.fund_pay_type, _FUND_TYPES, "fund_pay_type")
+        _amounts((d.inscp_scp_amt, d.crt_payb_lmt_amt, d.fund_payamt), "setldetail")
+        if d.fund_pay_type != _PERSONAL_ACCOUNT:
+            funds += d.fund_payamt
+        details.append(
+            {
+                "fund_pay_type": d.fund_pay_type,
+                "inscp_scp_amt": _yuan(d.inscp_scp_amt),
+                "crt_payb_lmt_amt": _yuan(d.crt_payb_lmt_amt),
+                "fund_payamt": _yuan(d.fund_payamt),
+                "setl_proc_info": d.setl_proc_info,
+            }
+        )
+    if details and funds != b.fund_pay_sumamt:
+        raise WireViolation("setldetail fund rows do not add up to fund_pay_sumamt")
+    amounts: tuple[int, ...] = _AMOUNTS_OF(b)
+    _amounts(amounts, "setlinfo")
+    setlinfo: dict[str, Any] = dict(zip(AMOUNT_FIELDS, map(_yuan, amounts), strict=True))
+    setlinfo["mdtrt_id"] = s.mdtrt_id
+    setlinfo["setl_id"] = setl_id
+    setlinfo["psn_no"] = s.psn_no
+    setlinfo["insutype"] = _member(s.insutype, _INSUTYPES, "insutype")
+    setlinfo["psn_type"] = _code(s.psn_type, "psn_type")
+    setlinfo["med_type"] = _member(s.med_type, _MED_TYPES, "med_type")
+    setlinfo["setl_time"] = setl_time
+    setlinfo["medins_setl_id"] = s.medins_setl_id
+    setlinfo["clr_optins"] = s.clr_optins
+    setlinfo["clr_way"] = _member(s.clr_way, _CLR_WAYS, "clr_way")
+    setlinfo["clr_type"] = _member(s.clr_type, _CLR_TYPES, "clr_type")
+    return {
+        "setlinfo": setlinfo,
+        "setldetail": details,
+        "fixmedins_code": s.fixmedins_code,
+        "insuplc_admdvs": s.insuplc_admdvs,
+        "mdtrtarea_admvs": s.mdtrtarea_admvs,
+        "setl_date": setl_date,
+        "route": _member(s.route, _ROUTES, "route"),
+        "policy_version": _code(s.policy_version, "policy_version"),
+        "catalog_version": _code(s.catalog_version, "catalog_version"),
+        "pre_settlement": s.pre_settlement,
+    }
