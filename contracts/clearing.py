@@ -82,11 +82,12 @@ class PrepaymentWarning(ClearingMessage):
 
 
 class PeriodCommand(ClearingMessage):
-    """An operator's or the calendar's instruction for a period: close, defer or reopen."""
+    """An agency's instruction for a period: close it, mark it settled once the transfers are
+    made; defer and reopen are named so that they are refused with a reason, not misread."""
 
     ce_type: ClassVar[str] = "cn.yidi.clearing.period_command.v1"
 
-    command: Literal["close", "defer", "reopen"]
+    command: Literal["close", "settle", "defer", "reopen"]
     issued_by: Code
     issued_at: AwareDatetime
     reason: ShortText = ""
@@ -154,4 +155,4 @@ class ClearingConfirmed(ClearingMessage):
 CLEARING_MESSAGES: tuple[type[Contract], ...] = (
     PositionUpdated, PrepaymentWarning, PeriodCommand, ClearingStatement, ClearingConfirmed,
 )  # fmt: skip
-CLEARING_SIGNED: tuple[type[Contract], ...] = (ClearingConfirmed,)
+CLEARING_SIGNED: tuple[type[Contract], ...] = (PeriodCommand, ClearingConfirmed)

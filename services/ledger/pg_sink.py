@@ -70,16 +70,23 @@ async def write_batch(
                     ON CONFLICT DO NOTHING"""
             )
             conflicts = int(status.split()[-1])
-        if positions:
-            await conn.executemany(
-                """INSERT INTO sink_offsets (group_id, topic, partition, next_offset)
-                   VALUES ($1, $2, $3, $4)
-                   ON CONFLICT (group_id, topic, partition) DO UPDATE
-                   SET next_offset = GREATEST(sink_offsets.next_offset, EXCLUDED.next_offset),
-                       updated_at = now()""",
-                [(group_id, t, p, o) for (t, p), o in positions.items()],
-            )
+        await record_positions(conn, group_id, positions)
     return BatchOutcome(inserted, len(rows) - inserted, conflicts)
+
+
+async def record_positions(
+    conn: asyncpg.Connection, group_id: str, positions: dict[tuple[str, int], int]
+) -> None:
+    """Next offsets of a sink's consumer group, written in the caller's transaction."""
+    if positions:
+        await conn.executemany(
+            """INSERT INTO sink_offsets (group_id, topic, partition, next_offset)
+               VALUES ($1, $2, $3, $4)
+               ON CONFLICT (group_id, topic, partition) DO UPDATE
+               SET next_offset = GREATEST(sink_offsets.next_offset, EXCLUDED.next_offset),
+                   updated_at = now()""",
+            [(group_id, t, p, o) for (t, p), o in positions.items()],
+        )
 
 
 async def stored_positions(

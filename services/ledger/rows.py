@@ -39,6 +39,22 @@ def ledger_row(
     )  # fmt: skip
 
 
+def decode_settlement(
+    codec: Codec, record: InputRecord, stage: str
+) -> tuple[SettlementResult, str] | Output:
+    """A settlement-feed record as (message, ce_id), or its DLQ output: what every sink of the
+    feed reads first."""
+    try:
+        decoded = codec.decode(record.key, record.value, record.headers, authenticate=False)
+    except DecodeError as err:
+        return dlq_output(record, stage=stage, code=err.code, message=err.message, field=err.field)
+    message = decoded.message
+    if not isinstance(message, (Settled, Reversed)) or message.pre_settlement:
+        text = f"not a ledger message: {decoded.envelope.ce_type}"
+        return dlq_output(record, stage=stage, code="E_UNHANDLED", message=text)
+    return message, decoded.envelope.ce_id
+
+
 class LedgerMapper:
     """Decode a settlement-feed record into a row; anything else goes to the DLQ."""
 
@@ -46,17 +62,8 @@ class LedgerMapper:
         self.codec = codec
 
     def __call__(self, record: InputRecord) -> tuple[object, ...] | Output:
-        try:
-            decoded = self.codec.decode(
-                record.key, record.value, record.headers, authenticate=False
-            )
-        except DecodeError as err:
-            return dlq_output(
-                record, stage="ledger", code=err.code, message=err.message, field=err.field
-            )
-        message = decoded.message
-        if not isinstance(message, (Settled, Reversed)) or message.pre_settlement:
-            text = f"not a ledger message: {decoded.envelope.ce_type}"
-            return dlq_output(record, stage="ledger", code="E_UNHANDLED", message=text)
+        decoded = decode_settlement(self.codec, record, "ledger")
+        if isinstance(decoded, Output):
+            return decoded
         assert record.value is not None
-        return ledger_row(message, decoded.envelope.ce_id, record.value, record)
+        return ledger_row(decoded[0], decoded[1], record.value, record)

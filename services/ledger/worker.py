@@ -1,4 +1,5 @@
-"""The ledger worker: settlement feed -> PostgreSQL, one transaction per fetched batch.
+"""A PostgreSQL sink over a Kafka topic, one transaction per fetched batch: the ledger, and
+the clearing positions, are two of them.
 
 Positions come from ``sink_offsets`` (written with the rows), so a restarted or
 rebalanced member resumes exactly after what landed; Kafka's own commit is
@@ -8,7 +9,7 @@ kept in step only so that lag tooling sees progress.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -22,8 +23,13 @@ from services.ledger.pg_sink import BatchOutcome, stored_positions, write_batch
 
 log = structlog.get_logger("yidi.ledger")
 
-RowOrReject = tuple[object, ...] | Output
-"""A ledger row (``LEDGER_COLUMNS`` order) or, for a bad record, its DLQ output."""
+RowOrReject = object
+"""What a sink's mapper returns per record: a row for its batch write, or (for a bad record)
+the DLQ ``Output`` to publish instead."""
+BatchWrite = Callable[
+    [asyncpg.Connection, str, Sequence[object], dict[tuple[str, int], int]], Awaitable[BatchOutcome]
+]
+"""Land a batch's rows and the group's next offsets in one transaction."""
 
 
 @dataclass(slots=True)
@@ -36,7 +42,7 @@ class LedgerStats:
     batches: int = 0
 
 
-class LedgerWorker:
+class SinkWorker:
     def __init__(
         self,
         bootstrap: str,
@@ -46,7 +52,13 @@ class LedgerWorker:
         group_id: str = "yidi-ledger",
         max_batch: int = 5000,
         instance_id: str | None = None,
+        write: BatchWrite = write_batch,  # type: ignore[assignment]
+        after_batch: Callable[[asyncpg.Pool], Awaitable[None]] | None = None,
+        name: str = "ledger",
     ) -> None:
+        self.name = name
+        self.write = write
+        self.after_batch = after_batch
         self.instance_id = instance_id
         self.bootstrap = bootstrap
         self.database_url = database_url
@@ -62,10 +74,13 @@ class LedgerWorker:
 
     async def start(self) -> None:
         self.pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=2)
-        self._producer = idempotent_producer(self.bootstrap, client_id="yidi-ledger")
+        self._producer = idempotent_producer(self.bootstrap, client_id=f"yidi-{self.name}")
         await self._producer.start()
         self._consumer = group_consumer(
-            self.bootstrap, self.group_id, client_id="yidi-ledger", instance_id=self.instance_id
+            self.bootstrap,
+            self.group_id,
+            client_id=f"yidi-{self.name}",
+            instance_id=self.instance_id,
         )
         self._consumer.subscribe([self.topic], listener=_SeekToStored(self))
         await self._consumer.start()
@@ -89,7 +104,7 @@ class LedgerWorker:
     async def _land(self, batch: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
         assert self._consumer is not None and self._producer is not None
         owned = self._consumer.assignment()
-        rows: list[tuple[object, ...]] = []
+        rows: list[object] = []
         rejects: list[Output] = []
         positions: dict[tuple[str, int], int] = {}
         commits: dict[TopicPartition, int] = {}
@@ -113,14 +128,16 @@ class LedgerWorker:
             await asyncio.gather(*futures)
         assert self.pool is not None
         async with self.pool.acquire() as conn:
-            outcome: BatchOutcome = await write_batch(conn, self.group_id, rows, positions)
+            outcome: BatchOutcome = await self.write(conn, self.group_id, rows, positions)
         self.stats.inserted += outcome.inserted
         self.stats.already_present += outcome.already_present
         self.stats.conflicts += outcome.conflicts
         self.stats.rejected += len(rejects)
         self.stats.batches += 1
         if outcome.conflicts:
-            log.error("ledger_conflicting_replay", conflicts=outcome.conflicts)
+            log.error("sink_conflicting_replay", sink=self.name, conflicts=outcome.conflicts)
+        if self.after_batch is not None:
+            await self.after_batch(self.pool)
         try:
             if commits:
                 await self._consumer.commit(commits)
@@ -139,11 +156,11 @@ class LedgerWorker:
             else:
                 begin = (await self._consumer.beginning_offsets([tp]))[tp]
                 self._consumer.seek(tp, begin)
-        log.info("ledger_assigned", partitions=sorted(tp.partition for tp in tps))
+        log.info("sink_assigned", sink=self.name, partitions=sorted(tp.partition for tp in tps))
 
 
 class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, worker: LedgerWorker) -> None:
+    def __init__(self, worker: SinkWorker) -> None:
         self.worker = worker
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     instance_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
     """Static consumer-group membership: a restarted worker with the same id takes its
     partitions back at once instead of after the session timeout."""
+    group_suffix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]{0,40}$")
+    """Appended to the consumer groups of the PostgreSQL sinks (ledger, clearing, ...): a second
+    database fed from the same topics (a shadow, a test) needs groups of its own."""
     key_registry: Path | None = None
     """Sender keys; unset outside prod means the public demo keys (events/demo_keys.py)."""
     reference_dir: Path | None = None

@@ -9,6 +9,7 @@ the latency. Acks are matched by the ``ce_id`` they answer.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import random
 import time
@@ -63,17 +64,21 @@ class Report:
 
 
 def plan_messages(
-    reference_dir: Path, codec: Codec, visits: int, seed: int, run_id: str, mix: Mix = Mix()
+    reference_dir: Path,
+    codec: Codec,
+    visits: int,
+    seed: int,
+    run_id: str,
+    mix: Mix = Mix(),
+    day: dt.date = dt.date(2026, 10, 12),
 ) -> list[Built]:
-    import datetime as dt
-
     rng = random.Random(seed)
     hospitals = hospitals_from_reference(reference_dir)
     from services.simulator.world import home_regions
 
     salt = int(hashlib.sha256(run_id.encode()).hexdigest(), 16) % 1_000_000
     persons = make_persons(rng, home_regions(reference_dir), max(10, visits // 2), salt)
-    steps = plan_day(rng, persons, hospitals, visits, dt.date(2026, 10, 12), mix, salt)
+    steps = plan_day(rng, persons, hospitals, visits, day, mix, salt)
     return [build(s, codec, run_id) for s in steps]
 
 

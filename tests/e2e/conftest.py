@@ -25,11 +25,15 @@ class Workers:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.starts = 0
 
-    def start(self, name: str, kind: str) -> None:
-        """Start worker ``name``; a restart of the same name reuses its static group membership."""
+    def start(self, name: str, kind: str, env: dict[str, str] | None = None) -> None:
+        """Start worker ``name``; a restart of the same name reuses its static group membership.
+        ``env`` adds variables (e.g. ``YIDI_DATABASE_URL`` of a fresh database)."""
         self.starts += 1
         log = (self.log_dir / f"{name}-{self.starts}.log").open("wb")
-        env = {**os.environ, "YIDI_LOG_FORMAT": "json", "YIDI_INSTANCE_ID": f"{self.run}-{name}"}
+        env = {
+            **os.environ, "YIDI_LOG_FORMAT": "json", "YIDI_INSTANCE_ID": f"{self.run}-{name}",
+            **(env or {}),
+        }  # fmt: skip
         self.procs[name] = subprocess.Popen(
             [YIDI, "worker", kind], stdout=log, stderr=subprocess.STDOUT, env=env
         )

@@ -52,3 +52,14 @@ def crossings(
         rank[level_of(after_fen, prepayment_fen, t)],
     )
     return order[was:now] if now > was else []
+
+
+def warnings_due(
+    previous: Level | None, used_fen: int, prepayment_fen: int, t: Thresholds = Thresholds()
+) -> tuple[Level | None, list[Level]]:
+    """(the level now, the levels to warn about): only upward moves from the last level seen
+    warn, so a burst of settlements above a threshold raises one warning, not one each."""
+    now = level_of(used_fen, prepayment_fen, t)
+    order: list[Level] = ["yellow", "red"]
+    rank = {None: 0, "yellow": 1, "red": 2}
+    return now, order[rank[previous] : rank[now]] if rank[now] > rank[previous] else []

@@ -1,0 +1,183 @@
+"""Commands and confirmations arriving on ``yidi.clearing.v1``.
+
+The same topic carries clearing's own outputs (statements, warnings) and
+reconciliation summaries for the clearing center; those are skipped here.
+Signed inputs from agencies — period commands and confirmations — are
+applied idempotently in PostgreSQL and acknowledged to their sender; a
+refused step is a business answer (a rejected ack), unreadable or unsigned
+input goes to the DLQ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
+
+from contracts.ack import Ack, AckError
+from contracts.clearing import ClearingConfirmed, PeriodCommand
+from contracts.codes import AckStatus
+from contracts.registry import MESSAGE_TYPES, SENDER_SIGNED
+from events.codec import Codec
+from events.envelope import parse_headers
+from events.errors import DecodeError
+from events.rejection import ack_output, rejected_input
+from events.stream.clients import group_consumer, to_input
+from events.stream.types import InputRecord, Output
+from services.clearing import store
+from services.clearing.core.errors import ClearingError, LedgerBehind, WrongState
+from services.clearing.core.periods import scope_from_message
+
+log = structlog.get_logger("yidi.clearing")
+
+GROUP = "yidi-clearing-commands"
+STAGE = "clearing"
+
+
+class CommandHandler:
+    """One input record -> its outputs (acks, DLQ records); state changes go to PostgreSQL."""
+
+    def __init__(self, codec: Codec, pool: asyncpg.Pool, ledger_wait_s: float = 30.0) -> None:
+        self.codec = codec
+        self.pool = pool
+        self.ledger_wait_s = ledger_wait_s
+
+    async def handle(self, record: InputRecord) -> list[Output]:
+        try:
+            ce_type = parse_headers(record.headers).ce_type
+        except DecodeError as err:
+            return rejected_input(
+                record, err, codec=self.codec, stage=STAGE, processor=store.PROCESSOR
+            )
+        if ce_type in MESSAGE_TYPES and ce_type not in SENDER_SIGNED:
+            return []  # an output for the clearing center, not an instruction
+        try:
+            decoded = self.codec.decode(record.key, record.value, record.headers)
+        except DecodeError as err:
+            return rejected_input(
+                record, err, codec=self.codec, stage=STAGE, processor=store.PROCESSOR
+            )
+        message, env = decoded.message, decoded.envelope
+        try:
+            if isinstance(message, PeriodCommand):
+                await self._command(message)
+            elif isinstance(message, ClearingConfirmed):
+                async with self.pool.acquire() as conn:
+                    await store.confirm(
+                        conn, self.codec, message.statement_id, message.participant,
+                        message.net, env.ce_id, message.confirmed_at,
+                    )  # fmt: skip
+            else:
+                unhandled = DecodeError(
+                    f"{env.ce_type} is not a clearing instruction", "ce_type", "E_UNHANDLED"
+                )
+                unhandled.authentic_sender = env.sender
+                return rejected_input(
+                    record, unhandled, codec=self.codec, stage=STAGE, processor=store.PROCESSOR
+                )
+            error = None
+        except ClearingError as exc:
+            log.warning("clearing_instruction_refused", code=exc.code, reason=exc.message)
+            error = AckError(code=exc.code, message=exc.message[:2000])
+        ack = Ack(
+            ack_for=env.ce_id, ack_for_type=env.ce_type, sender=env.sender,
+            status=AckStatus.REJECTED if error else AckStatus.ACCEPTED, error=error,
+            acked_at=dt.datetime.fromisoformat(env.ce_time),
+        )  # fmt: skip
+        return [
+            ack_output(
+                self.codec, ack, offset=record.offset, stage=STAGE, processor=store.PROCESSOR
+            )
+        ]
+
+    async def _command(self, cmd: PeriodCommand) -> None:
+        scope = scope_from_message(cmd.scope, cmd.participant)
+        async with self.pool.acquire() as conn:
+            if cmd.command == "close":
+                await close_waiting(conn, self.codec, cmd.period, scope, self.ledger_wait_s)
+            elif cmd.command == "settle":
+                await store.settle(conn, self.codec, cmd.period, scope)
+            elif cmd.command == "reopen":
+                raise WrongState(
+                    "a closed period is never reopened: late settlements go to the next one"
+                )
+            else:
+                raise WrongState(f"{cmd.command} is not supported by this clearing processor")
+
+
+async def close_waiting(
+    conn: asyncpg.Connection, codec: Codec, period: str, scope: str, wait_s: float
+) -> store.StatementView:
+    """Close, waiting up to ``wait_s`` for the ledger to land what clearing placed in the period."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
+    while True:
+        try:
+            return await store.close_period(conn, codec, period, scope)
+        except LedgerBehind:
+            if loop.time() >= deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
+class CommandConsumer:
+    """At-least-once over the topic; every step it applies is idempotent in PostgreSQL."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        handler: CommandHandler,
+        producer: AIOKafkaProducer,
+        after_batch: Callable[[], Awaitable[None]],
+        instance_id: str | None = None,
+        group_id: str = GROUP,
+    ) -> None:
+        self.group_id = group_id
+        self.bootstrap = bootstrap
+        self.handler = handler
+        self.producer = producer
+        self.after_batch = after_batch
+        self.instance_id = instance_id
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def start(self) -> None:
+        self._consumer = group_consumer(
+            self.bootstrap,
+            self.group_id,
+            client_id="yidi-clearing-commands",
+            instance_id=self.instance_id,
+        )
+        self._consumer.subscribe([store.TOPIC])
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        assert self._consumer is not None
+        while not stop.is_set():
+            batch = await self._consumer.getmany(timeout_ms=200, max_records=200)
+            if not batch:
+                continue
+            commits: dict[TopicPartition, int] = {}
+            outputs: list[Output] = []
+            for tp, records in batch.items():
+                for rec in records:
+                    outputs.extend(await self.handler.handle(to_input(rec)))
+                commits[tp] = records[-1].offset + 1
+            futures = [
+                await self.producer.send(o.topic, o.value, key=o.key, headers=o.headers)
+                for o in outputs
+            ]
+            await asyncio.gather(*futures)
+            await self.after_batch()
+            try:
+                await self._consumer.commit(commits)
+            except (CommitFailedError, IllegalStateError):
+                log.warning("clearing_commands_commit_failed")  # re-applied idempotently

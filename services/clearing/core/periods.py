@@ -1,0 +1,126 @@
+"""Clearing periods: which scope a flow belongs to, which month it is cleared in, and the
+period life cycle OPEN -> CLOSING -> CLOSED -> CONFIRMED -> SETTLED.
+
+A closed statement never changes, so a settlement whose own month is no longer
+OPEN is cleared in the next OPEN month and flagged late (DOMAIN.md section 6).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from services.clearing.core.errors import BadPeriod, BadScope, WrongState
+
+Status = Literal["OPEN", "CLOSING", "CLOSED", "CONFIRMED", "SETTLED"]
+NATIONAL = "national"
+NATIONAL_PARTICIPANT = "000000"
+"""The national platform: the participant named on national statements and commands."""
+
+_SCOPE = re.compile(r"^(?:national|province:(\d{2})0000)$")
+_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+MAX_LOOKAHEAD = 120
+"""Months a late settlement may be pushed forward before something is clearly wrong."""
+
+
+def province_of(admdvs: str) -> str:
+    return admdvs[:2] + "0000"
+
+
+def parse_scope(text: str) -> str:
+    """``national`` or ``province:XX0000`` (what the CLI and the tables use)."""
+    if not _SCOPE.match(text):
+        raise BadScope(f"scope {text!r} is neither 'national' nor 'province:XX0000'")
+    return text
+
+
+def scope_of(home: str, treatment: str) -> str | None:
+    """Cross-province flows clear nationally, cross-pool flows inside a province provincially;
+    a settlement inside its own pooling region is not cleared at all."""
+    if home[:2] != treatment[:2]:
+        return NATIONAL
+    if home != treatment:
+        return f"province:{province_of(home)}"
+    return None
+
+
+def participants(home: str, treatment: str, scope: str) -> tuple[str, str]:
+    """(payer, payee) as the scope names them: provinces nationally, pooling regions inside one."""
+    if scope == NATIONAL:
+        return province_of(home), province_of(treatment)
+    return home, treatment
+
+
+def scope_participant(scope: str) -> str:
+    """Who a scope's statements and commands are about: the platform or the province."""
+    return NATIONAL_PARTICIPANT if scope == NATIONAL else parse_scope(scope).split(":", 1)[1]
+
+
+def scope_kind(scope: str) -> Literal["national", "provincial"]:
+    return "national" if scope == NATIONAL else "provincial"
+
+
+def scope_from_message(kind: str, participant: str) -> str:
+    """The table scope of a message's (scope, participant)."""
+    if kind == "national":
+        return NATIONAL
+    if kind == "provincial" and participant.endswith("0000"):
+        return parse_scope(f"province:{participant}")
+    raise BadScope(f"no clearing scope {kind} for participant {participant}")
+
+
+def parse_period(text: str) -> str:
+    if not _PERIOD.match(text):
+        raise BadPeriod(f"period {text!r} is not YYYY-MM")
+    return text
+
+
+def period_of(day: dt.date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def next_period(period: str) -> str:
+    year, month = (int(x) for x in parse_period(period).split("-"))
+    return f"{year + month // 12:04d}-{month % 12 + 1:02d}"
+
+
+def period_year(period: str) -> int:
+    return int(parse_period(period)[:4])
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    period: str
+    natural_period: str
+
+    @property
+    def late(self) -> bool:
+        return self.period != self.natural_period
+
+
+def assign(natural: str, statuses: Mapping[str, Status]) -> Assignment:
+    """The first OPEN period at or after ``natural`` (a period without a status is OPEN)."""
+    period = natural
+    for _ in range(MAX_LOOKAHEAD):
+        if statuses.get(period, "OPEN") == "OPEN":
+            return Assignment(period, natural)
+        period = next_period(period)
+    raise WrongState(f"no open period within {MAX_LOOKAHEAD} months after {natural}")
+
+
+_NEXT: dict[str, tuple[Status, ...]] = {
+    "close": ("OPEN", "CLOSING"),
+    "confirm": ("CLOSED",),
+    "settle": ("CONFIRMED",),
+}
+
+
+def require(step: Literal["close", "confirm", "settle"], status: Status, what: str) -> None:
+    """Refuse a step the period's state does not allow (closing an already closed period is
+    not a step: the caller returns the existing statement instead)."""
+    if status not in _NEXT[step]:
+        allowed = " or ".join(_NEXT[step])
+        raise WrongState(f"{what} is {status}; {step} needs {allowed}")

@@ -1,0 +1,69 @@
+"""The settlement feed as clearing reads it: one fact per cleared settlement or reversal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from contracts.settlement import Reversed
+from events.codec import Codec
+from events.stream.types import InputRecord, Output
+from services.clearing.core.periods import participants, period_of, scope_of
+from services.ledger.rows import decode_settlement
+
+AMOUNT_FIELDS = (
+    "medfee_sumamt", "fund_pay_sumamt", "hifp_pay", "cvlserv_pay", "hifes_pay", "hifmi_pay",
+    "hifob_pay", "maf_pay", "oth_pay",
+)  # fmt: skip
+FUND_FIELDS = AMOUNT_FIELDS[2:]
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """Signed like the ledger: a reversal carries the original's amounts negated."""
+
+    setl_id: str
+    natural_period: str
+    scope: str
+    kind: str
+    home: str
+    treatment: str
+    payer: str
+    payee: str
+    amounts: tuple[Decimal, ...]
+    src_partition: int
+    src_offset: int
+
+
+class ClearingMapper:
+    """Settlement-feed record -> ``Fact``; ``None`` for a settlement inside its own pooling
+    region (nothing to clear); a DLQ output for anything unreadable."""
+
+    def __init__(self, codec: Codec) -> None:
+        self.codec = codec
+
+    def __call__(self, record: InputRecord) -> Fact | Output | None:
+        decoded = decode_settlement(self.codec, record, "clearing")
+        if isinstance(decoded, Output):
+            return decoded
+        message, _ce_id = decoded
+        home, treatment = message.insuplc_admdvs, message.mdtrtarea_admvs
+        scope = scope_of(home, treatment)
+        if scope is None:
+            return None
+        payer, payee = participants(home, treatment, scope)
+        sign = Decimal(-1) if isinstance(message, Reversed) else Decimal(1)
+        info = message.setlinfo
+        return Fact(
+            setl_id=info.setl_id,
+            natural_period=period_of(message.setl_date),
+            scope=scope,
+            kind="reversal" if isinstance(message, Reversed) else "settlement",
+            home=home,
+            treatment=treatment,
+            payer=payer,
+            payee=payee,
+            amounts=tuple(sign * getattr(info, f) for f in AMOUNT_FIELDS),
+            src_partition=record.partition,
+            src_offset=record.offset,
+        )

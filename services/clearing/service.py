@@ -1,0 +1,88 @@
+"""The clearing processor: the settlement feed into positions, plus commands and confirmations,
+plus the outbox — one process, one PostgreSQL pool, one producer."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from events.codec import Codec
+from events.stream.clients import idempotent_producer
+from services.clearing.commands import GROUP as COMMANDS_GROUP
+from services.clearing.commands import CommandConsumer, CommandHandler
+from services.clearing.feed import ClearingMapper
+from services.clearing.outbox import publish_pending
+from services.clearing.store import ClearingSink
+from services.ledger.worker import SinkWorker
+
+FEED_GROUP = "yidi-clearing"
+SETTLEMENT_TOPIC = "yidi.settlement.v1"
+
+
+class ClearingService:
+    def __init__(
+        self,
+        bootstrap: str,
+        database_url: str,
+        codec: Codec,
+        instance_id: str | None = None,
+        group_suffix: str = "",
+    ) -> None:
+        self.group_suffix = group_suffix
+        self.bootstrap = bootstrap
+        self.database_url = database_url
+        self.codec = codec
+        self._publish_lock = asyncio.Lock()
+        self.pool: asyncpg.Pool | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self.feed = SinkWorker(
+            bootstrap, database_url, ClearingMapper(codec), topic=SETTLEMENT_TOPIC,
+            group_id=FEED_GROUP + group_suffix, instance_id=None if instance_id is None else f"{instance_id}-feed",
+            write=ClearingSink(codec), after_batch=lambda _pool: self.flush_outbox(), name="clearing",
+        )  # fmt: skip
+        self.instance_id = instance_id
+        self.commands: CommandConsumer | None = None
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        assert self._producer is not None, "start() first"
+        return self._producer
+
+    async def flush_outbox(self) -> None:
+        assert self.pool is not None
+        async with self._publish_lock:
+            await publish_pending(self.pool, self.producer)
+
+    async def start(self) -> None:
+        self.pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=3)
+        self._producer = idempotent_producer(self.bootstrap, client_id="yidi-clearing-outbox")
+        await self._producer.start()
+        await self.flush_outbox()
+        await self.feed.start()
+        self.commands = CommandConsumer(
+            self.bootstrap, CommandHandler(self.codec, self.pool), self.producer,
+            self.flush_outbox, instance_id=None if self.instance_id is None else f"{self.instance_id}-cmd",
+            group_id=COMMANDS_GROUP + self.group_suffix,
+        )  # fmt: skip
+        await self.commands.start()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        assert self.commands is not None
+        await asyncio.gather(self.feed.run(stop), self.commands.run(stop), self._outbox_loop(stop))
+
+    async def _outbox_loop(self, stop: asyncio.Event) -> None:
+        """Closes issued from the CLI land in the outbox too; publish them within a second."""
+        while not stop.is_set():
+            await asyncio.sleep(1.0)
+            await self.flush_outbox()
+
+    async def stop(self) -> None:
+        if self.commands is not None:
+            await self.commands.stop()
+        await self.feed.stop()
+        if self._producer is not None:
+            await self._producer.stop()
+        if self.pool is not None:
+            await self.pool.close()

@@ -1,0 +1,314 @@
+"""``yidi clearing …``: close periods, read statements, set prepayments, confirm and settle."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import datetime as dt
+import json
+import sys
+import time
+from decimal import Decimal
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from services.runtime.settings import get_settings
+
+clearing_app = typer.Typer(
+    help="Inter-region clearing (清算): periods and statements.", no_args_is_help=True
+)
+console = Console()
+err_console = Console(stderr=True)
+
+SCOPE_HELP = "national | province:XX0000"
+
+
+@clearing_app.callback()
+def _logging() -> None:
+    """Logs go to stderr so that --json / --format output stays clean on stdout."""
+    from services.runtime.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+
+
+def _fail(exc: Exception) -> None:
+    code = getattr(exc, "code", type(exc).__name__)
+    err_console.print(f"[red]{code}[/red]: {getattr(exc, 'message', exc)}")
+    raise typer.Exit(2)
+
+
+@clearing_app.command("close")
+def close_cmd(
+    period: str = typer.Option(..., help="Month to close, YYYY-MM"),
+    scope: str = typer.Option("national", help=SCOPE_HELP),
+    wait: float = typer.Option(60.0, help="Seconds to wait for the ledger to catch up"),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
+) -> None:
+    """Freeze the period, check the ledger against the running positions, issue the statement.
+    Closing again prints the same statement."""
+    from services.bootstrap import build_runtime
+    from services.clearing.commands import close_waiting
+    from services.clearing.core.errors import ClearingError
+    from services.clearing.core.periods import parse_period, parse_scope
+    from services.runtime.db import connect
+
+    settings = get_settings()
+    runtime = build_runtime(settings)
+
+    async def run() -> None:
+        conn = await connect(settings)
+        try:
+            started = time.perf_counter()
+            view = await close_waiting(
+                conn, runtime.codec, parse_period(period), parse_scope(scope), wait
+            )
+            elapsed = time.perf_counter() - started
+        finally:
+            await conn.close()
+        result = {"statement_id": view.statement_id, "period": period, "scope": scope,
+                  "status": view.status, "newly_closed": view.created, "seconds": round(elapsed, 3)}  # fmt: skip
+        if as_json:
+            print(json.dumps(result))
+        else:
+            verb = "closed" if view.created else "already closed"
+            console.print(f"{period} {scope}: {verb}, statement [bold]{view.statement_id}[/bold] "
+                          f"({view.status}) in {elapsed:.2f} s")  # fmt: skip
+
+    try:
+        asyncio.run(run())
+    except ClearingError as exc:
+        _fail(exc)
+
+
+@clearing_app.command("report")
+def report_cmd(
+    period: str = typer.Option(..., help="Month, YYYY-MM"),
+    scope: str = typer.Option("national", help=SCOPE_HELP),
+    fmt: str = typer.Option("table", "--format", help="table | json | csv"),
+    top: int = typer.Option(10, help="Largest pairs to show in the table"),
+) -> None:
+    """Nets per participant, the largest pairs, late items and prepayment usage."""
+    from services.clearing.core.errors import ClearingError
+    from services.clearing.core.periods import parse_period, parse_scope
+    from services.clearing.report import load_report
+    from services.runtime.db import connect
+
+    async def run() -> None:
+        conn = await connect(get_settings())
+        try:
+            report = await load_report(conn, parse_period(period), parse_scope(scope))
+        finally:
+            await conn.close()
+        if fmt == "json":
+            print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        elif fmt == "csv":
+            out = csv.writer(sys.stdout)
+            out.writerow(["kind", "participant_or_payer", "payee", "amount", "setl_cnt", "late_cnt",
+                          "prepayment", "usage", "level", "top_up"])  # fmt: skip
+            for who, net in report.nets.items():
+                out.writerow(["net", who, "", net, "", "", "", "", "", ""])
+            for p in report.pairs:
+                out.writerow(["pair", p.payer, p.payee, p.fund_pay_sumamt, p.setl_cnt, p.late_cnt,
+                              p.prepayment or "", p.usage or "", p.level or "", p.top_up])  # fmt: skip
+            for item in report.late:
+                out.writerow(["late", item.home, item.treatment, item.fund_pay_sumamt, "", "",
+                              "", "", item.natural_period, item.setl_id])  # fmt: skip
+        elif fmt == "table":
+            _print_report(report, top)
+        else:
+            raise typer.BadParameter("--format is table, json or csv")
+
+    try:
+        asyncio.run(run())
+    except ClearingError as exc:
+        _fail(exc)
+
+
+def _print_report(report: object, top: int) -> None:
+    from services.clearing.report import Report
+
+    assert isinstance(report, Report)
+    title = (f"{report.period} {report.scope} — {report.status}"
+             + (f", statement {report.statement_id}" if report.statement_id else ", running positions"))  # fmt: skip
+    nets = Table("participant", "net (received − paid)", title=f"nets: {title}")
+    for who, net in report.nets.items():
+        nets.add_row(who, f"{net:,.2f}", style="green" if net > 0 else "red" if net < 0 else None)
+    nets.add_row("sum", f"{sum(report.nets.values(), start=Decimal(0)):,.2f}", style="bold")
+    console.print(nets)
+    console.print(f"gross transfers {report.gross:,.2f}; with netting {report.net_volume:,.2f}")
+    pairs = Table("payer (home)", "payee (treatment)", "fund_pay_sumamt", "settlements", "late",
+                  "prepayment", "usage", "level", "top-up", title=f"largest {top} pairs")  # fmt: skip
+    for p in report.pairs[:top]:
+        pairs.add_row(
+            p.payer, p.payee, f"{p.fund_pay_sumamt:,.2f}", str(p.setl_cnt), str(p.late_cnt),
+            "" if p.prepayment is None else f"{p.prepayment:,.2f}",
+            "" if p.usage is None else f"{p.usage:.1%}", p.level or "",
+            f"{p.top_up:,.2f}" if p.top_up else "",
+        )  # fmt: skip
+    console.print(pairs)
+    late = Table("setl_id", "own month", "home", "treatment", "fund_pay_sumamt",
+                 title=f"late items: {report.late_cnt} (largest shown)")  # fmt: skip
+    for item in report.late:
+        late.add_row(
+            item.setl_id,
+            item.natural_period,
+            item.home,
+            item.treatment,
+            f"{item.fund_pay_sumamt:,.2f}",
+        )
+    console.print(late)
+
+
+@clearing_app.command("status")
+def status_cmd() -> None:
+    """Every period that has left OPEN, with its statement."""
+    from services.runtime.db import connect
+
+    async def run() -> None:
+        conn = await connect(get_settings())
+        try:
+            rows = await conn.fetch(
+                "SELECT period, scope, status, statement_id, changed_at FROM clearing_periods "
+                "ORDER BY period, scope"
+            )
+        finally:
+            await conn.close()
+        table = Table("period", "scope", "status", "statement", "since")
+        for r in rows:
+            table.add_row(r["period"], r["scope"], r["status"], r["statement_id"] or "",
+                          r["changed_at"].isoformat(timespec="seconds"))  # fmt: skip
+        console.print(table)
+
+    asyncio.run(run())
+
+
+@clearing_app.command("prepayment")
+def prepayment_cmd(
+    year: int = typer.Option(..., help="Clearing year the prepayment covers"),
+    payer: str = typer.Option(..., help="Home side participant (pays the prepayment)"),
+    payee: str = typer.Option(..., help="Treatment side participant (holds it)"),
+    scope: str = typer.Option("national", help=SCOPE_HELP),
+    amount: str | None = typer.Option(None, help="Amount in yuan; default: from last year's Q4"),
+    yellow: str = typer.Option("0.70", help="Yellow warning threshold"),
+    red: str = typer.Option("0.90", help="Red warning threshold"),
+) -> None:
+    """Set a prepayment (预付金); without --amount, size it as 2 × last year's Q4 monthly average
+    of the pair's fund payments in the ledger (Arts. 18–27)."""
+    from contracts.money import from_fen, to_fen
+    from services.clearing.core.periods import parse_scope
+    from services.clearing.core.prepayment import prepayment_size
+    from services.runtime.db import connect
+
+    sc = parse_scope(scope)
+    yellow_bp, red_bp = (int(Decimal(x) * 10_000) for x in (yellow, red))
+
+    async def run() -> None:
+        conn = await connect(get_settings())
+        try:
+            if amount is None:
+                rows = await conn.fetch(
+                    """SELECT period, sum(fund_pay_sumamt) AS fund FROM clearing_positions
+                       WHERE scope = $1 AND payer = $2 AND payee = $3 AND period = ANY($4::text[])
+                       GROUP BY period""",
+                    sc, payer, payee, [f"{year - 1}-{m}" for m in ("10", "11", "12")],
+                )  # fmt: skip
+                months = {r["period"]: to_fen(r["fund"]) for r in rows}
+                value = from_fen(
+                    prepayment_size([months.get(f"{year - 1}-{m}", 0) for m in ("10", "11", "12")])
+                )
+            else:
+                value = Decimal(amount)
+            await conn.execute(
+                """INSERT INTO prepayments (year, scope, payer, payee, amount, yellow_bp, red_bp)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7)
+                   ON CONFLICT (year, scope, payer, payee) DO UPDATE SET amount = EXCLUDED.amount,
+                       yellow_bp = EXCLUDED.yellow_bp, red_bp = EXCLUDED.red_bp, set_at = now()""",
+                year, sc, payer, payee, value, yellow_bp, red_bp,
+            )  # fmt: skip
+        finally:
+            await conn.close()
+        console.print(f"prepayment {year} {sc} {payer} -> {payee}: {value:,.2f} "
+                      f"(yellow {yellow}, red {red})")  # fmt: skip
+
+    asyncio.run(run())
+
+
+@clearing_app.command("confirm")
+def confirm_cmd(
+    statement_id: str = typer.Option(..., help="Statement to confirm"),
+    participant: str = typer.Option(..., help="Confirming participant (signs as AG<participant>)"),
+    net: str = typer.Option(..., help="The net the participant read on the statement"),
+    period: str = typer.Option(..., help="Month, YYYY-MM"),
+    scope: str = typer.Option("national", help=SCOPE_HELP),
+) -> None:
+    """Publish a participant's signed confirmation (what an agency's system sends)."""
+    from aiokafka import AIOKafkaProducer
+
+    from contracts.clearing import ClearingConfirmed
+    from services.bootstrap import build_runtime
+    from services.clearing.core.periods import parse_scope, scope_kind
+
+    settings = get_settings()
+    runtime = build_runtime(settings)
+    now = dt.datetime.now(dt.UTC)
+    message = ClearingConfirmed(
+        participant=participant, period=period, scope=scope_kind(parse_scope(scope)),
+        statement_id=statement_id, net=Decimal(net), confirmed_at=now,
+    )  # fmt: skip
+    key, value, headers = runtime.codec.encode(
+        message,
+        ce_id=f"confirm-{statement_id}-{participant}",
+        sender=f"AG{participant}",
+        ce_time=now,
+    )
+
+    async def run() -> None:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True
+        )
+        await producer.start()
+        try:
+            await producer.send_and_wait(message.topic, value, key=key, headers=headers)
+        finally:
+            await producer.stop()
+        console.print(f"confirmation of {statement_id} by {participant} sent")
+
+    asyncio.run(run())
+
+
+@clearing_app.command("settle")
+def settle_cmd(
+    period: str = typer.Option(..., help="Month, YYYY-MM"),
+    scope: str = typer.Option("national", help=SCOPE_HELP),
+) -> None:
+    """Mark a CONFIRMED period SETTLED once the transfers are made."""
+    from services.bootstrap import build_runtime
+    from services.clearing import store
+    from services.clearing.core.errors import ClearingError
+    from services.clearing.core.periods import parse_period, parse_scope
+    from services.runtime.db import connect
+
+    settings = get_settings()
+    runtime = build_runtime(settings)
+
+    async def run() -> None:
+        conn = await connect(settings)
+        try:
+            status = await store.settle(
+                conn, runtime.codec, parse_period(period), parse_scope(scope)
+            )
+        finally:
+            await conn.close()
+        console.print(f"{period} {scope}: {status}")
+
+    try:
+        asyncio.run(run())
+    except ClearingError as exc:
+        _fail(exc)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(clearing_app, name="clearing")

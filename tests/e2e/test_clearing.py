@@ -1,0 +1,291 @@
+"""Two months of traffic through the real workers into a fresh database, then clearing.
+
+Month 1 is published except for a slice of persons held back; month 1 is
+closed; the held-back slice (still dated month 1) and month 2 follow; month 2
+is closed. Every statement must equal the offline runner's totals pair by
+pair, nets sum to zero, the held-back settlements appear in month 2 flagged
+late, closing again changes nothing, prepayment warnings fire once per
+crossing, and confirmations move the period to CONFIRMED, then SETTLED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import subprocess
+import uuid
+import zlib
+from collections import Counter, defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import asyncpg
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from contracts.clearing import ClearingStatement, PrepaymentWarning
+from services.bootstrap import build_runtime
+from services.clearing.core.periods import scope_of
+from services.runtime.settings import Settings
+from services.simulator.build import Built
+from services.simulator.run import plan_messages, publish, wait_consumed, write_jsonl
+from tests.e2e.conftest import YIDI, Workers
+from tests.e2e.pipeline_check import offline_settlements
+from tests.fresh_db import fresh_database, seed_sink_positions_at_end
+
+REFERENCE = Path(__file__).resolve().parents[2] / "deploy" / "reference"
+VISITS = int(os.environ.get("YIDI_E2E_CLEARING_VISITS", "500"))
+M1, M2 = "2026-08", "2026-09"
+CLEARING_TOPIC = "yidi.clearing.v1"
+SETTLEMENT_TOPIC = "yidi.settlement.v1"
+
+
+def _held(b: Built) -> bool:
+    """About one person in eight of month 1 sends their traffic after month 1 is closed."""
+    key = b.record[0]
+    return key is not None and zlib.crc32(key) % 8 == 0
+
+
+def _expected(
+    offline: dict[str, bytes], held_keys: set[bytes]
+) -> dict[tuple[str, str], dict[tuple[str, str], list[Decimal]]]:
+    """(period, scope) -> (payer, payee) -> [fund, count, late count], from the offline runner."""
+    out: dict[tuple[str, str], dict[tuple[str, str], list[Decimal]]] = defaultdict(
+        lambda: defaultdict(lambda: [Decimal(0), Decimal(0), Decimal(0)])
+    )
+    for body in offline.values():
+        doc = orjson.loads(body)
+        home, treatment = doc["insuplc_admdvs"], doc["mdtrtarea_admvs"]
+        scope = scope_of(home, treatment)
+        if scope is None:
+            continue
+        natural = doc["setl_date"][:7]
+        late = f"{home}:{doc['setlinfo']['psn_no']}".encode() in held_keys
+        period = M2 if late else natural
+        payer, payee = (
+            (home[:2] + "0000", treatment[:2] + "0000")
+            if scope == "national"
+            else (home, treatment)
+        )
+        sign = -1 if doc["refd_setl_flag"] == "1" else 1
+        line = out[(period, scope)][(payer, payee)]
+        line[0] += sign * Decimal(doc["setlinfo"]["fund_pay_sumamt"])
+        line[1] += 1
+        line[2] += 1 if late else 0
+    return out
+
+
+def _cli(args: list[str], env: dict[str, str]) -> str:
+    done = subprocess.run(
+        [YIDI, *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr + done.stdout
+    return done.stdout
+
+
+async def _clearing_messages(bootstrap: str, start: dict[int, int]) -> list[tuple[str, bytes]]:
+    """(ce_type, value) of everything published on the clearing topic since ``start``."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(CLEARING_TOPIC, p) for p in start]
+        consumer.assign(tps)
+        for tp in tps:
+            consumer.seek(tp, start[tp.partition])
+        ends = await consumer.end_offsets(tps)
+        out: list[tuple[str, bytes]] = []
+        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                for r in records:
+                    ce_type = dict(r.headers).get("ce_type", b"").decode()
+                    out.append((ce_type, r.value))
+        return out
+    finally:
+        await consumer.stop()
+
+
+Expected = dict[tuple[str, str], dict[tuple[str, str], list[Decimal]]]
+
+
+async def _check_statements(
+    db_url: str,
+    expected: Expected,
+    closed_by_period: dict[str, dict[str, dict[str, object]]],
+    scopes: list[str],
+) -> None:
+    """Each statement equals the offline totals pair by pair; positions equal the ledger."""
+    conn = await asyncpg.connect(db_url)
+    try:
+        for period, closed in closed_by_period.items():
+            for scope, c in closed.items():
+                payload = await conn.fetchval(
+                    "SELECT payload FROM clearing_statements WHERE statement_id = $1",
+                    c["statement_id"],
+                )
+                statement = ClearingStatement.model_validate_json(payload)  # nets checked here
+                assert sum(n.net for n in statement.nets) == 0
+                want = expected[(period, scope)]
+                got = {(p.payer, p.payee): (p.fund_pay_sumamt, p.setl_cnt) for p in statement.pairs}
+                assert got == {k: (v[0], int(v[1])) for k, v in want.items()}, (period, scope)
+                late = await conn.fetchval(
+                    "SELECT late_cnt FROM clearing_statements WHERE statement_id = $1",
+                    c["statement_id"],
+                )
+                assert late == sum(int(v[2]) for v in want.values())
+                if scope == "national":
+                    assert (late > 0) == (period == M2), (period, late)
+        # Everything cleared equals the ledger's cross-region totals in this database.
+        for scope in scopes:
+            same_province = "substr(insuplc_admdvs, 1, 2) = substr(mdtrtarea_admvs, 1, 2)"
+            where = (
+                f"NOT ({same_province})" if scope == "national"
+                else f"{same_province} AND insuplc_admdvs <> mdtrtarea_admvs"
+                f" AND substr(insuplc_admdvs, 1, 2) = '{scope[9:11]}'"
+            )  # fmt: skip
+            from_ledger = await conn.fetchval(
+                f"SELECT sum(fund_pay_sumamt) FROM settlements WHERE {where}"
+            )
+            cleared = await conn.fetchval(
+                "SELECT sum(fund_pay_sumamt) FROM clearing_positions WHERE scope = $1", scope
+            )
+            assert from_ledger == cleared, scope
+        late_rows = await conn.fetch(
+            "SELECT period, natural_period FROM clearing_entries WHERE late"
+        )
+        assert late_rows and all((r["period"], r["natural_period"]) == (M2, M1) for r in late_rows)
+    finally:
+        await conn.close()
+
+
+async def _confirm_and_settle(db_url: str, statement_id: str, env: dict[str, str]) -> None:
+    """Every participant signs its net -> CONFIRMED; then the center settles -> SETTLED."""
+    conn = await asyncpg.connect(db_url)
+    try:
+        nets = await conn.fetch(
+            "SELECT participant, net FROM clearing_statement_nets WHERE statement_id = $1",
+            statement_id,
+        )
+    finally:
+        await conn.close()
+    for r in nets:
+        _cli(["clearing", "confirm", "--statement-id", statement_id, "--participant",
+              r["participant"], "--net", str(r["net"]), "--period", M1], env)  # fmt: skip
+    conn = await asyncpg.connect(db_url)
+    try:
+        for _ in range(120):
+            status = await conn.fetchval(
+                "SELECT status FROM clearing_periods WHERE period = $1 AND scope = 'national'",
+                M1,
+            )
+            if status == "CONFIRMED":
+                break
+            await asyncio.sleep(0.5)
+        assert status == "CONFIRMED"
+    finally:
+        await conn.close()
+    _cli(["clearing", "settle", "--period", M1], env)
+
+
+async def _publish_and_close(
+    settings: Settings, batch: list[Built], period: str, scopes: list[str], env: dict[str, str]
+) -> dict[str, dict[str, object]]:
+    """Publish, wait until both sinks caught up, then close ``period`` in every scope."""
+    report = await publish(settings.kafka_bootstrap, batch, rate=0,
+                           adjudication_group="yidi-adjudication", ack_timeout_s=180)  # fmt: skip
+    assert report.missing == [], report.as_dict()
+    suffix = env["YIDI_GROUP_SUFFIX"]
+    for group in ("yidi-ledger", "yidi-clearing"):
+        await wait_consumed(settings.kafka_bootstrap, group + suffix, SETTLEMENT_TOPIC)
+    return {
+        s: json.loads(_cli(["clearing", "close", "--period", period, "--scope", s, "--json"], env))
+        for s in scopes
+    }
+
+
+async def test_two_months_close_exactly(workers: Workers, tmp_path: Path) -> None:
+    settings = Settings()
+    runtime = build_runtime(settings)
+    run = uuid.uuid4().hex[:8]
+    suffix = f"-t{run}"
+    month1 = plan_messages(REFERENCE, runtime.codec, VISITS, seed=31, run_id=f"clr1-{run}",
+                           day=dt.date(2026, 8, 14))  # fmt: skip
+    month2 = plan_messages(REFERENCE, runtime.codec, VISITS, seed=32, run_id=f"clr2-{run}",
+                           day=dt.date(2026, 9, 10))  # fmt: skip
+    main1 = [b for b in month1 if not _held(b)]
+    held1 = [b for b in month1 if _held(b)]
+    held_keys = {b.record[0] for b in held1 if b.record[0] is not None}
+    assert held1 and main1
+    events = tmp_path / "events.jsonl"
+    write_jsonl([*main1, *held1, *month2], events)
+    offline = offline_settlements(events)
+    expected = _expected(offline, held_keys)
+    national1 = expected[(M1, "national")]
+    assert len(national1) >= 6, f"too few province pairs for a meaningful test: {national1}"
+
+    async with fresh_database(settings) as db_url:
+        env = {"YIDI_DATABASE_URL": db_url, "YIDI_GROUP_SUFFIX": suffix}
+        for group in ("yidi-ledger", "yidi-clearing"):
+            await seed_sink_positions_at_end(
+                settings.kafka_bootstrap, db_url, group + suffix, SETTLEMENT_TOPIC
+            )
+        clearing_start = await seed_sink_positions_at_end(
+            settings.kafka_bootstrap, db_url, "probe" + suffix, CLEARING_TOPIC
+        )
+        # Prepayments sized from the offline month-1 totals: pair A ends at 80 % usage (one
+        # yellow warning), pair B at 100 % (yellow, then red, and an emergency top-up).
+        (a, fund_a), (b, fund_b) = sorted(national1.items(), key=lambda kv: -kv[1][0])[:2]
+        _cli(["clearing", "prepayment", "--year", "2026", "--payer", a[0], "--payee", a[1],
+              "--amount", str((fund_a[0] / Decimal("0.8")).quantize(Decimal("0.01")))], env)  # fmt: skip
+        _cli(["clearing", "prepayment", "--year", "2026", "--payer", b[0], "--payee", b[1],
+              "--amount", str(fund_b[0])], env)  # fmt: skip
+
+        workers.start("all", "all", env)
+        provinces = sorted(s for (p, s) in expected if p == M1 and s != "national")
+        scopes = ["national", *provinces[:1]]
+        closed1 = await _publish_and_close(settings, main1, M1, scopes, env)
+        assert all(c["newly_closed"] for c in closed1.values())
+        closed2 = await _publish_and_close(settings, [*held1, *month2], M2, scopes, env)
+
+        await _check_statements(db_url, expected, {M1: closed1, M2: closed2}, scopes)
+
+        # Closing again is a no-op that names the same statement.
+        again = json.loads(_cli(["clearing", "close", "--period", M1, "--json"], env))
+        assert again["statement_id"] == closed1["national"]["statement_id"]
+        assert again["newly_closed"] is False
+        report_json = json.loads(
+            _cli(["clearing", "report", "--period", M2, "--format", "json"], env)
+        )
+        assert report_json["nets_sum"] in ("0", "0.00")
+        assert report_json["late_cnt"] > 0
+
+        statement_id = closed1["national"]["statement_id"]
+        await _confirm_and_settle(db_url, statement_id, env)
+
+        await asyncio.sleep(2.5)  # the worker publishes the outbox every second
+        published = await _clearing_messages(settings.kafka_bootstrap, clearing_start)
+        warnings = Counter(
+            (w.home, w.treatment, w.level)
+            for ce_type, value in published
+            if ce_type == PrepaymentWarning.ce_type
+            and (w := PrepaymentWarning.model_validate_json(value)).period == M1
+        )
+        # Once per crossing: a reversal may take usage back under a line and re-arm it, but
+        # never one warning per settlement.
+        assert warnings[(*a, "yellow")] >= 1 and warnings[(*a, "red")] == 0, warnings
+        assert warnings[(*b, "yellow")] >= 1 and warnings[(*b, "red")] >= 1, warnings
+        assert warnings[(*a, "yellow")] <= 1 + fund_a[1] // 10, warnings
+        statements = [
+            ClearingStatement.model_validate_json(v)
+            for t, v in published
+            if t == ClearingStatement.ce_type
+        ]
+        national = [s for s in statements if s.statement_id == statement_id]
+        assert [s.status.value for s in national] == ["10", "20", "50"]
