@@ -21,14 +21,18 @@ TOPICS: dict[str, tuple[str, str]] = {
     ),
     "yidi.visit.v1": ("{insuplc_admdvs}:{psn_no}", "visit lifecycle events from hospitals"),
     "yidi.settlement.v1": ("{insuplc_admdvs}:{psn_no}", "adjudicated settlements and reversals"),
-    "yidi.ack.v1.{sender}": ("ce_id of the acknowledged message", "acks, one topic per sender"),
+    "yidi.ack.v1.{sender}": (
+        "ce_id of the acknowledged message (reconciliation results: the institution code)",
+        "acks and reconciliation results, one topic per sender",
+    ),
     "yidi.recon.v1": (
         "{fixmedins_code}",
-        "hospital reconciliation requests (3201/3202) and results",
+        "hospital reconciliation requests (3201/3202); answers go to the hospital's ack topic",
     ),
     "yidi.clearing.v1": (
         "{participant}",
-        "positions, prepayment warnings, period commands, statements, confirmations",
+        "positions, prepayment warnings, period commands, statements, confirmations, "
+        "reconciliation summaries",
     ),
 }
 
@@ -188,6 +192,8 @@ INVALID_EXAMPLES: tuple[tuple[str, str, dict[str, Any], str, str | None], ...] =
     ("recon-range-reversed", "cn.yidi.recon.totals_requested.v1", {"stmt_enddate": "2026-09-30"}, "E_RULE", "stmt_enddate"),
     ("recon-negative-count", "cn.yidi.recon.totals_requested.v1", {"totals.fixmedins_setl_cnt": -1},
      "E_AMOUNT", "totals.fixmedins_setl_cnt"),
+    ("recon-part-beyond-count", "cn.yidi.recon.detail_requested.v1",
+     {"batch_id": "B1", "part_no": 3, "part_cnt": 2}, "E_RULE", "part_no"),
     ("clearing-bad-period", "cn.yidi.clearing.position_updated.v1", {"period": "2026-13"}, "E_FORMAT", "period"),
     ("warning-below-threshold", "cn.yidi.clearing.prepayment_warning.v1", {"clearing_amt": "100.00"}, "E_RULE", "clearing_amt"),
 )  # fmt: skip

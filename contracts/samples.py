@@ -16,7 +16,7 @@ from contracts.codes import AckStatus, FilingType
 from contracts.common import Contract
 from contracts.filing import FilingCreated, FilingRevoked, PersonStatus
 from contracts.reference import Insurance, InsuredPerson
-from contracts.samples_recon_clearing import recon_clearing_samples
+from contracts.samples_recon_clearing import recon_clearing_samples, recon_part_samples
 from contracts.settlement import Reversed, SetlDetail, SetlInfo, Settled
 from contracts.visit import (
     Discharged,
@@ -185,6 +185,7 @@ def samples() -> dict[str, Contract]:
     messages.extend(recon_clearing_samples())
     out = {type(m).ce_type: m for m in messages}
     out["cn.yidi.ack.result.v1#rejected"] = rejected
+    out.update(recon_part_samples())
     return out
 
 

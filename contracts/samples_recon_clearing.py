@@ -21,9 +21,12 @@ from contracts.common import Contract
 from contracts.recon import (
     DetailReconRequested,
     ReconDetailRow,
+    ReconDiffCounts,
     ReconResult,
     ReconRowResult,
+    ReconSummary,
     ReconTotals,
+    ReconVerdict,
     TotalsReconRequested,
 )
 
@@ -95,6 +98,14 @@ def recon_clearing_samples() -> list[Contract]:
                                  memo="setl_id not in the ledger")),
             answered_at=T1 + dt.timedelta(seconds=2),
         ),
+        ReconSummary(
+            participant="310118", fixmedins_code=QINGPU_HOSPITAL, setl_optins="310000",
+            request_msgid=f"{QINGPU_HOSPITAL}{T1:%Y%m%d%H%M%S}0001", request_infno="3201",
+            insutype="390", clr_type="11", stmt_begndate=dt.date(2026, 10, 1),
+            stmt_enddate=dt.date(2026, 10, 31), refd_setl_flag="0", stmt_rslt=StmtRslt.UNBALANCED,
+            stmt_rslt_dscr="unbalanced (yours/ledger): fixmedins_setl_cnt 2/1",
+            hospital_totals=mine, ledger_totals=ledger, answered_at=T1 + dt.timedelta(seconds=1),
+        ),
         PositionUpdated(
             participant="330000", **national, home="330000", treatment="310000",
             medfee_sumamt=Decimal("3268400.00"), fund_pay_sumamt=Decimal("1634000.00"),
@@ -119,3 +130,29 @@ def recon_clearing_samples() -> list[Contract]:
             net=Decimal("-1552400.00"), confirmed_at=dt.datetime(2026, 11, 24, 16, 0, tzinfo=CST),
         ),
     ]  # fmt: skip
+
+
+def recon_part_samples() -> dict[str, Contract]:
+    """Minor 1.1 of reconciliation: part 2 of a 3-part detail request, and part 1 of its
+    2-part answer listing only unbalanced rows with their verdicts."""
+    rows = _rows()
+    batch = f"{QINGPU_HOSPITAL}{T1:%Y%m%d%H%M%S}0003"
+    part = DetailReconRequested(
+        **_recon_header("3202", 4), rows=rows[1:], batch_id=batch, part_no=2, part_cnt=3
+    )
+    counts = ReconDiffCounts(
+        hosp_row_cnt=12000, ledger_row_cnt=12001, missing_in_hospital=1, amount_mismatch=1
+    )
+    answer = ReconResult(
+        request_msgid=batch, request_infno="3202", fixmedins_code=QINGPU_HOSPITAL,
+        stmt_rslt=StmtRslt.UNBALANCED, batch_id=batch, part_no=1, part_cnt=2, diff_cnts=counts,
+        stmt_rslt_dscr="unbalanced: 2 of 12001 rows differ (missing_in_hospital 1, amount_mismatch 1)",
+        rows=(ReconRowResult(setl_id=rows[0].setl_id, stmt_rslt=StmtRslt.UNBALANCED,
+                             verdict=ReconVerdict.AMOUNT_MISMATCH, mdtrt_id=rows[0].mdtrt_id,
+                             memo="amounts differ (yours/ledger): fund_pay_sumamt 171.84/171.48"),),
+        answered_at=T1 + dt.timedelta(minutes=3), ledger_version="offsets-48213",
+    )  # fmt: skip
+    return {
+        f"{DetailReconRequested.ce_type}#part": part,
+        f"{ReconResult.ce_type}#part": answer,
+    }

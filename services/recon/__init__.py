@@ -1,0 +1,1 @@
+"""Hospital reconciliation (对账): 3201 totals and 3202 details against the ledger."""

@@ -1,0 +1,359 @@
+"""The reconciliation worker: ``yidi.recon.v1`` -> answers on each hospital's own ack topic,
+summaries on ``yidi.clearing.v1``.
+
+One request at a time, in partition order (a hospital's requests share its partition).
+Each request is recorded, staged and, once complete, answered in one PostgreSQL
+transaction; its outputs are then built from the stored answer and published, and the
+fetched batch's offsets are committed only after every output was acknowledged. After a
+crash the uncommitted requests come again: recognised by their log position, they emit
+the same outputs from the same stored answer, byte for byte. Per-request SQL is fine
+here: reconciliation is a few requests per hospital per day, not the settlement hot path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
+
+from contracts.ack import Ack, AckError
+from contracts.clearing import CLEARING_TOPIC
+from contracts.codes import AckStatus
+from contracts.recon import (
+    RECON_TOPIC,
+    DetailReconRequested,
+    ReconResult,
+    ReconSummary,
+    TotalsReconRequested,
+)
+from events.catalog import ack_topic
+from events.codec import Codec, Decoded, canonical_bytes
+from events.dlq import dlq_output
+from events.errors import DecodeError
+from events.rejection import ack_output, rejected_input
+from events.stream.clients import group_consumer, idempotent_producer, to_input
+from events.stream.types import InputRecord, Output
+from services.recon import store
+from services.recon.core.answers import (
+    RESULT_ROWS_PER_PART,
+    detail_answer,
+    part_count,
+    result_part,
+    totals_answer,
+)
+from services.recon.core.errors import ReconRefused
+from services.recon.core.requests import (
+    Arrival,
+    Position,
+    Request,
+    answer_key,
+    arrival,
+    body_sha256,
+)
+
+log = structlog.get_logger("yidi.recon")
+
+STAGE = "recon"
+SENDER = "yidi-recon"
+GROUP = "yidi-recon"
+CST = dt.timezone(dt.timedelta(hours=8))
+MAX_IN_FLIGHT = 8
+"""Answer parts awaiting the broker at once: bounds what a 100,000-row answer holds in memory."""
+
+
+@dataclass(slots=True)
+class ReconStats:
+    requests: int = 0
+    answered: int = 0
+    resent: int = 0
+    refused: int = 0
+    dead_lettered: int = 0
+    outputs: int = 0
+
+
+def _output_id(kind: str, fixmedins_code: str, key: str, part_no: int = 1) -> str:
+    """Output ids derive from the answer, so every emission of it carries the same ids."""
+    digest = hashlib.sha256(f"{kind}|{fixmedins_code}|{key}|{part_no}".encode()).hexdigest()
+    return f"recon-{digest[:32]}"
+
+
+class ReconWorker:
+    def __init__(
+        self,
+        bootstrap: str,
+        database_url: str,
+        codec: Codec,
+        *,
+        topic: str = RECON_TOPIC,
+        clearing_topic: str = CLEARING_TOPIC,
+        group_id: str = GROUP,
+        ledger_group: str = "yidi-ledger",
+        instance_id: str | None = None,
+        max_records: int = 16,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(CST),
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.database_url = database_url
+        self.codec = codec
+        self.topic = topic
+        self.clearing_topic = clearing_topic
+        self.group_id = group_id
+        self.ledger_group = ledger_group
+        self.instance_id = instance_id
+        self.max_records = max_records
+        self.clock = clock
+        self.stats = ReconStats()
+        self.pool: asyncpg.Pool | None = None
+        self._lock = asyncio.Lock()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        self.pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=2)
+        self._producer = idempotent_producer(self.bootstrap, client_id=SENDER)
+        await self._producer.start()
+        self._consumer = group_consumer(
+            self.bootstrap, self.group_id, client_id=SENDER, instance_id=self.instance_id
+        )
+        self._consumer.subscribe([self.topic], listener=_FinishBatchFirst(self))
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+        if self._producer is not None:
+            await self._producer.stop()
+        if self.pool is not None:
+            await self.pool.close()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        assert self._consumer is not None
+        while not stop.is_set():
+            batch = await self._consumer.getmany(timeout_ms=100, max_records=self.max_records)
+            if batch:
+                async with self._lock:
+                    await self._work(batch)
+
+    async def _work(self, batch: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
+        assert self._consumer is not None
+        owned = self._consumer.assignment()
+        commits: dict[TopicPartition, int] = {}
+        for tp, records in batch.items():
+            if tp not in owned:
+                continue
+            for rec in records:
+                await self.handle(to_input(rec))
+            commits[tp] = records[-1].offset + 1
+        try:
+            if commits:
+                await self._consumer.commit(commits)
+        except (CommitFailedError, IllegalStateError):
+            log.warning("recon_commit_failed", partitions=sorted(tp.partition for tp in commits))
+
+    async def handle(self, record: InputRecord) -> None:
+        """One request to its terminal outcome, published and acknowledged by the broker."""
+        self.stats.requests += 1
+        with structlog.contextvars.bound_contextvars(
+            topic=record.topic, partition=record.partition, offset=record.offset
+        ):
+            try:
+                decoded = self.codec.decode(record.key, record.value, record.headers)
+            except DecodeError as err:
+                self.stats.dead_lettered += 1
+                log.info("recon_rejected_input", code=err.code, field=err.field)
+                outs = rejected_input(record, err, codec=self.codec, stage=STAGE, processor=SENDER)
+                await self._send(_aiter(outs))
+                return
+            request = decoded.message
+            if not isinstance(request, (TotalsReconRequested, DetailReconRequested)):
+                self.stats.dead_lettered += 1
+                text = f"not a reconciliation request: {decoded.envelope.ce_type}"
+                dead = dlq_output(record, stage=STAGE, code="E_UNHANDLED", message=text)
+                await self._send(_aiter([dead]))
+                return
+            with structlog.contextvars.bound_contextvars(ce_id=decoded.envelope.ce_id):
+                await self._answer(record, decoded, request)
+
+    async def _answer(self, record: InputRecord, decoded: Decoded, request: Request) -> None:
+        assert self.pool is not None
+        at = Position(record.topic, record.partition, record.offset)
+        async with self.pool.acquire() as conn:
+            try:
+                async with conn.transaction(isolation="repeatable_read"):
+                    kind = await self._apply(conn, request, decoded.envelope.ce_id, at)
+                    answer = await store.load_answer(
+                        conn, request.fixmedins_code, answer_key(request)
+                    )
+            except ReconRefused as refused:
+                self.stats.refused += 1
+                log.info("recon_refused", code=refused.code, fixmedins_code=request.fixmedins_code)
+                await self._send(_aiter([self._ack(record, decoded, request, refused)]))
+                return
+            status = AckStatus.DUPLICATE if kind is Arrival.RESEND else AckStatus.ACCEPTED
+            await self._send(_aiter([self._ack(record, decoded, request, status)]))
+            if kind is Arrival.RESEND:
+                self.stats.resent += 1
+            if answer is None:
+                return
+            completed_here = answer.completed_by == request.msgid
+            if completed_here or kind is Arrival.RESEND:
+                summary = completed_here and kind is not Arrival.RESEND
+                await self._send(self._answer_outputs(conn, request, answer, summary))
+
+    async def _apply(
+        self, conn: asyncpg.Connection, request: Request, ce_id: str, at: Position
+    ) -> Arrival:
+        body = body_sha256(request)
+        seen = await store.seen_request(conn, request.fixmedins_code, request.msgid)
+        kind = arrival(seen, body, at)
+        if kind is not Arrival.NEW:
+            return kind
+        await store.record_request(conn, request, body, ce_id, at)
+        if isinstance(request, TotalsReconRequested):
+            await self._answer_totals(conn, request)
+            return kind
+        received = await store.join_batch(conn, request)
+        await store.stage_rows(conn, request)
+        if received == request.part_cnt:
+            await self._answer_details(conn, request)
+        return kind
+
+    async def _answer_totals(self, conn: asyncpg.Connection, request: TotalsReconRequested) -> None:
+        ledger = await store.ledger_totals(conn, request)
+        version = await store.ledger_version(conn, self.ledger_group)
+        result, summary = totals_answer(
+            request, ledger, answered_at=self.clock(), ledger_version=version
+        )
+        await self._store(conn, request, result, summary, row_cnt=0)
+
+    async def _answer_details(
+        self, conn: asyncpg.Connection, request: DetailReconRequested
+    ) -> None:
+        started = asyncio.get_running_loop().time()
+        key = answer_key(request)
+        counts = await store.compare_batch(conn, request)
+        version = await store.ledger_version(conn, self.ledger_group)
+        first = await store.first_part_msgid(conn, request.fixmedins_code, key)
+        head, summary = detail_answer(
+            request, request_msgid=first, counts=counts, answered_at=self.clock(),
+            ledger_version=version,
+        )  # fmt: skip
+        await self._store(conn, request, head, summary, row_cnt=counts.diff_cnt)
+        await store.drop_staged(conn, request.fixmedins_code, key)
+        log.info(
+            "recon_detail_compared", fixmedins_code=request.fixmedins_code,
+            hosp_rows=counts.hosp_row_cnt, ledger_rows=counts.ledger_row_cnt,
+            unbalanced=counts.diff_cnt,
+            seconds=round(asyncio.get_running_loop().time() - started, 3),
+        )  # fmt: skip
+
+    async def _store(
+        self,
+        conn: asyncpg.Connection,
+        request: Request,
+        head: ReconResult,
+        summary: ReconSummary,
+        *,
+        row_cnt: int,
+    ) -> None:
+        await store.store_answer(
+            conn, request, stmt_rslt=str(head.stmt_rslt), result_head=canonical_bytes(head),
+            summary=canonical_bytes(summary), row_cnt=row_cnt, answered_at=head.answered_at,
+        )  # fmt: skip
+        self.stats.answered += 1
+        log.info(
+            "recon_answered", fixmedins_code=request.fixmedins_code, infno=request.infno,
+            stmt_rslt=str(head.stmt_rslt), unbalanced_rows=row_cnt,
+        )  # fmt: skip
+
+    async def _answer_outputs(
+        self,
+        conn: asyncpg.Connection,
+        request: Request,
+        answer: store.StoredAnswer,
+        with_summary: bool,
+    ) -> AsyncIterator[Output]:
+        code, key = request.fixmedins_code, answer_key(request)
+        head = ReconResult.model_validate_json(answer.result_head)
+        parts = part_count(answer.row_cnt)
+        if answer.row_cnt == 0:
+            yield self._output(ack_topic(code), result_part(head, (), 1, 1), "result", key)
+        else:
+            part_no = 0
+            async for rows in store.answer_rows(conn, code, key, RESULT_ROWS_PER_PART):
+                part_no += 1
+                part = result_part(head, rows, part_no, parts)
+                yield self._output(ack_topic(code), part, "result", key)
+            assert part_no == parts, f"stored {answer.row_cnt} rows, read {part_no} parts"
+        if with_summary:
+            summary = ReconSummary.model_validate_json(answer.summary)
+            yield self._output(self.clearing_topic, summary, "summary", key)
+
+    def _output(
+        self, topic: str, message: ReconResult | ReconSummary, kind: str, key: str
+    ) -> Output:
+        part_no = message.part_no if isinstance(message, ReconResult) else 1
+        ce_id = _output_id(kind, message.fixmedins_code, key, part_no)
+        out_key, value, headers = self.codec.encode(
+            message, ce_id=ce_id, sender=SENDER, ce_time=message.answered_at, sign=False
+        )
+        return Output(topic, out_key, value, headers)
+
+    def _ack(
+        self,
+        record: InputRecord,
+        decoded: Decoded,
+        request: Request,
+        outcome: AckStatus | ReconRefused,
+    ) -> Output:
+        env = decoded.envelope
+        if isinstance(outcome, ReconRefused):
+            status = AckStatus.REJECTED
+            error = AckError(code=outcome.code, field=outcome.field, message=outcome.message)
+        else:
+            status, error = outcome, None
+        ack = Ack(
+            ack_for=env.ce_id, ack_for_type=env.ce_type, msgid=request.msgid,
+            sender=request.fixmedins_code, status=status, error=error,
+            acked_at=dt.datetime.fromisoformat(env.ce_time),
+        )  # fmt: skip
+        return ack_output(self.codec, ack, offset=record.offset, stage=STAGE, processor=SENDER)
+
+    async def _send(self, outputs: AsyncIterator[Output]) -> None:
+        assert self._producer is not None
+        pending: list[asyncio.Future[object]] = []
+        async for out in outputs:
+            pending.append(
+                await self._producer.send(out.topic, out.value, key=out.key, headers=out.headers)
+            )
+            self.stats.outputs += 1
+            if len(pending) >= MAX_IN_FLIGHT:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+
+
+async def _aiter(outputs: Iterable[Output]) -> AsyncIterator[Output]:
+    for out in outputs:
+        yield out
+
+
+class _FinishBatchFirst(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Partitions move only between requests: the one in flight completes (or fails) first."""
+
+    def __init__(self, worker: ReconWorker) -> None:
+        self.worker = worker
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        async with self.worker._lock:
+            pass
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        log.info("recon_assigned", partitions=sorted(tp.partition for tp in assigned))
