@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/pytest
 
-.PHONY: venv up down clean migrate topics lint typecheck unit integration e2e test demo e2e-full e2e-crash bench-codec bench-adjudication bench-pipeline
+.PHONY: venv up down clean migrate topics lint typecheck unit integration e2e test demo e2e-full e2e-crash bench-codec bench-adjudication bench-pipeline bench-task bench-clearing recon-100k
 
 venv: $(STAMP)
 
@@ -65,3 +65,16 @@ bench-codec: venv
 
 bench-adjudication: venv
 	$(BIN)/yidi bench adjudication
+
+bench-task: venv
+	$(BIN)/yidi bench task
+
+bench-pipeline: up
+	$(BIN)/yidi bench pipeline
+
+bench-clearing: up
+	$(BIN)/yidi bench clearing-close --rows 1000000 --runs 3
+
+recon-100k: up
+	YIDI_RECON_ROWS=100000 YIDI_RECON_TRACE=0 $(PYTEST) tests/integration/test_recon_streaming.py -q -s
+	YIDI_RECON_ROWS=100000 $(PYTEST) tests/integration/test_recon_streaming.py -q -s

@@ -19,8 +19,10 @@ from events.stream.types import Output
 from services.adjudication import task as adjudication
 from services.adjudication.core.tables import ReferenceData
 from services.adjudication.reference import load_reference
+from services.clearing.service import ClearingService
 from services.ledger.rows import LedgerMapper
-from services.ledger.worker import LedgerWorker
+from services.ledger.worker import SinkWorker
+from services.recon import worker as recon
 from services.registration import task as registration
 from services.runtime.settings import Settings
 
@@ -36,10 +38,13 @@ class Runtime:
 
 
 def sender_ids(ref: ReferenceData) -> list[str]:
-    """Every institution and every home-region agency the reference data knows."""
+    """Every institution, and an agency for every pooling region and province the reference
+    data knows plus the national platform (``AG000000``): agencies file, confirm and command."""
     institutions = sorted(ref.institutions)
-    agencies = sorted({f"AG{admdvs}" for admdvs, _year in ref.policies})
-    return institutions + agencies
+    regions = {admdvs for admdvs, _year in ref.policies}
+    regions |= {i.admdvs for i in ref.institutions.values()}
+    regions |= {r[:2] + "0000" for r in regions} | {"000000"}
+    return institutions + sorted(f"AG{r}" for r in regions)
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -118,8 +123,10 @@ class RegistrationWorker:
             await self.pool.close()
 
 
-def ledger_worker(runtime: Runtime, group_id: str = "yidi-ledger") -> LedgerWorker:
-    return LedgerWorker(
+def ledger_worker(runtime: Runtime, group_id: str | None = None) -> SinkWorker:
+    if group_id is None:
+        group_id = "yidi-ledger" + runtime.settings.group_suffix
+    return SinkWorker(
         runtime.settings.kafka_bootstrap,
         runtime.settings.database_url.get_secret_value(),
         LedgerMapper(runtime.codec),
@@ -132,3 +139,27 @@ def ledger_worker(runtime: Runtime, group_id: str = "yidi-ledger") -> LedgerWork
 def _instance(runtime: Runtime, worker: str) -> str | None:
     base = runtime.settings.instance_id
     return None if base is None else f"{base}-{worker}"
+
+
+def clearing_service(runtime: Runtime) -> ClearingService:
+    return ClearingService(
+        runtime.settings.kafka_bootstrap,
+        runtime.settings.database_url.get_secret_value(),
+        runtime.codec,
+        instance_id=_instance(runtime, "clearing"),
+        group_suffix=runtime.settings.group_suffix,
+    )
+
+
+def recon_worker(runtime: Runtime) -> recon.ReconWorker:
+    """Hospital reconciliation against this settings' database; its groups follow the sinks'
+    suffix so a second database reconciles against its own ledger."""
+    suffix = runtime.settings.group_suffix
+    return recon.ReconWorker(
+        runtime.settings.kafka_bootstrap,
+        runtime.settings.database_url.get_secret_value(),
+        runtime.codec,
+        group_id=recon.GROUP + suffix,
+        ledger_group="yidi-ledger" + suffix,
+        instance_id=_instance(runtime, "recon"),
+    )

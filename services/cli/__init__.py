@@ -10,8 +10,10 @@ import typer
 
 from services.cli import adjudicate as adjudicate_cmd
 from services.cli import bench as bench_cmd
+from services.cli import clearing as clearing_cmd
 from services.cli import contracts as contracts_cmd
 from services.cli import db as db_cmd
+from services.cli import dlq as dlq_cmd
 from services.cli import keys as keys_cmd
 from services.cli import ledger as ledger_cmd
 from services.cli import simulate as simulate_cmd
@@ -29,8 +31,10 @@ app = typer.Typer(
 for _module in (
     adjudicate_cmd,
     bench_cmd,
+    clearing_cmd,
     contracts_cmd,
     db_cmd,
+    dlq_cmd,
     keys_cmd,
     ledger_cmd,
     simulate_cmd,

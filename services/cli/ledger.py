@@ -46,5 +46,41 @@ def preview_cmd(
     asyncio.run(run())
 
 
+@ledger_app.command("hash")
+def hash_cmd(
+    period: str | None = typer.Option(None, help="Only this month (YYYY-MM)"),
+    as_json: bool = typer.Option(False, "--json", help="Print the digest as JSON"),
+) -> None:
+    """A stable SHA-256 of the ledger and clearing state: the same content gives the same digest
+    on any machine, whatever the insertion order or source offsets (docs/ops.md)."""
+    import json
+
+    from services.ops.core.digest import Period
+    from services.ops.core.errors import OpsError
+    from services.ops.ledger_hash import ledger_digest
+
+    async def run() -> dict[str, object]:
+        conn = await connect(get_settings())
+        try:
+            return (await ledger_digest(conn, Period.parse(period) if period else None)).as_dict()
+        finally:
+            await conn.close()
+
+    try:
+        result = asyncio.run(run())
+    except OpsError as exc:
+        Console(stderr=True).print(f"[red]{exc.code}[/red]: {exc.message}")
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    table = Table("table", "rows", "sha256", title=f"ledger hash {result['period'] or '(all)'}")
+    for t in result["tables"]:  # type: ignore[attr-defined]
+        table.add_row(t["table"], str(t["rows"]) if t["present"] else "absent", t["sha256"][:16])
+    console = Console()
+    console.print(table)
+    console.print(result["digest"], style="bold")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(ledger_app, name="ledger")

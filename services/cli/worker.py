@@ -15,6 +15,8 @@ class WorkerName(StrEnum):
     registration = "registration"
     adjudication = "adjudication"
     ledger = "ledger"
+    clearing = "clearing"
+    recon = "recon"
     all = "all"
 
 
@@ -35,4 +37,8 @@ def register(app: typer.Typer) -> None:
             workers["adjudication"] = bootstrap.adjudication_engine(runtime)
         if name in (WorkerName.ledger, WorkerName.all):
             workers["ledger"] = bootstrap.ledger_worker(runtime)
+        if name in (WorkerName.clearing, WorkerName.all):
+            workers["clearing"] = bootstrap.clearing_service(runtime)
+        if name in (WorkerName.recon, WorkerName.all):
+            workers["recon"] = bootstrap.recon_worker(runtime)
         asyncio.run(run_until_signalled(workers))

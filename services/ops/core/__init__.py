@@ -1,0 +1,1 @@
+"""The pure part of ops tooling: no Kafka, no SQL, no asyncio."""

@@ -1,0 +1,154 @@
+"""The broker side of ops: read the DLQ (a range, or one record), look up partitions, and scan a
+partition for redrive markers. No consumer group: ops reads never move a processor's offsets."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Collection
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.structs import ConsumerRecord
+from pydantic import ValidationError
+
+from events.dlq import DLQ_TOPIC, parse_dlq
+from services.ops.core.dlq import DlqEntry, DlqFilter, DlqPosition
+from services.ops.core.errors import NotFound
+from services.ops.core.redrive import REDRIVE_HEADER
+
+STALL_TIMEOUT_S = 30.0
+
+
+@dataclass(slots=True)
+class DlqRead:
+    entries: list[DlqEntry]
+    unreadable: list[DlqPosition]
+    """Records on the DLQ topic that are not DLQ records (never written by yidi)."""
+
+
+@asynccontextmanager
+async def ops_consumer(bootstrap: str) -> AsyncIterator[AIOKafkaConsumer]:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        client_id="yidi-ops",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        fetch_max_wait_ms=50,
+    )
+    await consumer.start()
+    try:
+        yield consumer
+    finally:
+        await consumer.stop()
+
+
+async def partition_counts(bootstrap: str, topics: Collection[str]) -> dict[str, int]:
+    """Partitions per topic, asked of the broker now (0 for a topic it does not have)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="yidi-ops")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics()) & set(topics)
+        described = await admin.describe_topics(sorted(existing)) if existing else []
+    finally:
+        await admin.close()
+    counts = dict.fromkeys(topics, 0)
+    counts.update({t["topic"]: len(t["partitions"]) for t in described})
+    return counts
+
+
+def _entry(topic: str, partition: int, offset: int, ts: int, value: bytes | None) -> DlqEntry:
+    return DlqEntry(topic, DlqPosition(partition, offset), ts, parse_dlq(value or b""))
+
+
+async def read_dlq(bootstrap: str, flt: DlqFilter, topic: str = DLQ_TOPIC) -> DlqRead:
+    """Every DLQ record matching ``flt`` up to the end seen at the start (a snapshot: records
+    dead-lettered while reading are left for the next command). ``since`` seeks by time."""
+    out = DlqRead([], [])
+    count = (await partition_counts(bootstrap, [topic]))[topic]
+    async with ops_consumer(bootstrap) as consumer:
+        tps = [TopicPartition(topic, p) for p in range(count)]
+        if not tps:
+            return out
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        starts = await consumer.beginning_offsets(tps)
+        if flt.since_ms is not None:
+            found = await consumer.offsets_for_times({tp: flt.since_ms for tp in tps})
+            starts = {tp: ends[tp] if hit is None else hit.offset for tp, hit in found.items()}
+        for tp in tps:
+            consumer.seek(tp, starts[tp])
+
+        async for rec in _records(consumer, {tp: ends[tp] for tp in tps if starts[tp] < ends[tp]}):
+            try:
+                entry = _entry(rec.topic, rec.partition, rec.offset, rec.timestamp, rec.value)
+            except ValidationError:
+                out.unreadable.append(DlqPosition(rec.partition, rec.offset))
+                continue
+            if flt.matches(entry):
+                out.entries.append(entry)
+    return out
+
+
+async def read_one(bootstrap: str, position: DlqPosition, topic: str = DLQ_TOPIC) -> DlqEntry:
+    count = (await partition_counts(bootstrap, [topic]))[topic]
+    if position.partition >= count:
+        raise NotFound(f"{topic} has no partition {position.partition}")
+    async with ops_consumer(bootstrap) as consumer:
+        tp = TopicPartition(topic, position.partition)
+        consumer.assign([tp])
+        end = (await consumer.end_offsets([tp]))[tp]
+        begin = (await consumer.beginning_offsets([tp]))[tp]
+        if not begin <= position.offset < end:
+            raise NotFound(f"no record at {topic} {position} (partition holds {begin}..{end - 1})")
+        consumer.seek(tp, position.offset)
+        async for rec in _records(consumer, {tp: position.offset + 1}):
+            if rec.offset == position.offset:
+                try:
+                    return _entry(rec.topic, rec.partition, rec.offset, rec.timestamp, rec.value)
+                except ValidationError:
+                    raise NotFound(f"{topic} {position} is not a DLQ record") from None
+        raise NotFound(f"no record at {topic} {position} (compacted away?)")
+
+
+async def find_markers(
+    consumer: AIOKafkaConsumer, tp: TopicPartition, start: int, wanted: set[str]
+) -> dict[str, int]:
+    """Offsets at or after ``start`` of records whose redrive marker is in ``wanted``."""
+    consumer.assign([tp])
+    end = (await consumer.end_offsets([tp]))[tp]
+    found: dict[str, int] = {}
+    if start >= end:
+        return found
+    consumer.seek(tp, start)
+    async for rec in _records(consumer, {tp: end}):
+        for name, raw in rec.headers or ():
+            if name == REDRIVE_HEADER and (mark := raw.decode("utf-8", "replace")) in wanted:
+                found.setdefault(mark, rec.offset)
+    return found
+
+
+async def _records(
+    consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]
+) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
+    """Records of ``ends``' partitions until each position reaches its end offset; fails when
+    nothing arrives for ``STALL_TIMEOUT_S`` (a partition whose records were deleted meanwhile)."""
+    remaining = {tp: end for tp, end in ends.items() if end > 0}
+    deadline = time.monotonic() + STALL_TIMEOUT_S
+    while remaining:
+        for tp in list(remaining):
+            if await consumer.position(tp) >= remaining[tp]:
+                del remaining[tp]
+        if not remaining:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"reading {sorted(map(str, remaining))} stalled")
+        batch = await consumer.getmany(*remaining, timeout_ms=500, max_records=5000)
+        if batch:
+            deadline = time.monotonic() + STALL_TIMEOUT_S
+        for tp, records in batch.items():
+            for rec in records:
+                if rec.offset < remaining.get(tp, 0):
+                    yield rec
