@@ -97,16 +97,22 @@ class CloseBench:
         }  # fmt: skip
 
 
+async def load(conn: asyncpg.Connection, rows: int) -> None:
+    """Into a fresh database: ``rows`` ledger rows dated in ``PERIOD``, their clearing entries
+    (all in ``PERIOD``, none late) and the running positions summed from those entries."""
+    await conn.execute(_SETTLEMENTS, rows)
+    await conn.execute(_ENTRIES, PERIOD)
+    await conn.execute(_POSITIONS)
+    await conn.execute("ANALYZE")
+
+
 async def run(settings: Settings, codec: Codec, rows: int, runs: int = 3) -> CloseBench:
     """Load ``rows`` once; close the national month ``runs`` times, each in a reset state."""
     async with fresh_database(settings) as url:
         conn = await asyncpg.connect(url)
         try:
             started = time.perf_counter()
-            await conn.execute(_SETTLEMENTS, rows)
-            await conn.execute(_ENTRIES, PERIOD)
-            await conn.execute(_POSITIONS)
-            await conn.execute("ANALYZE")
+            await load(conn, rows)
             load_s = time.perf_counter() - started
             national = await conn.fetchval(
                 "SELECT count(*) FROM clearing_entries WHERE scope = 'national'"
