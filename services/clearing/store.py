@@ -10,7 +10,7 @@ statement is built over a frozen set.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -27,6 +27,7 @@ from contracts.clearing import (
 from contracts.codes import ClearingStatus
 from contracts.common import Contract
 from contracts.money import from_fen, to_fen
+from contracts.settlement import SETTLEMENT_TOPIC
 from events.catalog import by_name
 from events.codec import Codec
 from services.clearing.core import periods as P
@@ -62,16 +63,32 @@ class StatementView:
     created: bool
 
 
-async def _statuses(
-    conn: asyncpg.Connection, scopes: Sequence[str]
-) -> dict[str, dict[str, P.Status]]:
+@dataclass(frozen=True, slots=True)
+class PeriodStates:
+    """Per scope: each period's status, and where each clearing group stood when it froze."""
+
+    statuses: dict[str, dict[str, P.Status]]
+    frozen: dict[tuple[str, str], dict[str, dict[str, int]]]
+
+    def counted_before(self, scope: str, group_id: str, fact: Fact) -> Callable[[str], bool]:
+        def before(period: str) -> bool:
+            at = self.frozen.get((scope, period), {}).get(group_id, {})
+            return fact.src_offset < at.get(str(fact.src_partition), -1)
+
+        return before
+
+
+async def _statuses(conn: asyncpg.Connection, scopes: Sequence[str]) -> PeriodStates:
     rows = await conn.fetch(
-        "SELECT scope, period, status FROM clearing_periods WHERE scope = ANY($1::text[])",
+        "SELECT scope, period, status, frozen_offsets FROM clearing_periods "
+        "WHERE scope = ANY($1::text[])",
         list(scopes),
     )
-    out: dict[str, dict[str, P.Status]] = {s: {} for s in scopes}
+    out = PeriodStates({s: {} for s in scopes}, {})
     for r in rows:
-        out[r["scope"]][r["period"]] = r["status"]
+        out.statuses[r["scope"]][r["period"]] = r["status"]
+        if r["frozen_offsets"] is not None:
+            out.frozen[(r["scope"], r["period"])] = orjson.loads(r["frozen_offsets"])
     return out
 
 
@@ -92,9 +109,13 @@ async def enqueue(
 class ClearingSink:
     """The clearing processor's batch write: entries, positions, warnings, offsets — atomically."""
 
-    def __init__(self, codec: Codec, thresholds_default: Thresholds = Thresholds()) -> None:
+    def __init__(
+        self, codec: Codec, thresholds_default: Thresholds = Thresholds(), *, warn: bool = True
+    ) -> None:
         self.codec = codec
         self.thresholds_default = thresholds_default
+        self.warn = warn
+        """A rebuild re-lands history: its warnings were raised (and recorded) already."""
 
     async def __call__(
         self,
@@ -108,15 +129,19 @@ class ClearingSink:
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", CLEARING_LOCK)
             if facts:
-                inserted = await self._land(conn, facts)
+                inserted = await self._land(conn, group_id, facts)
             await record_positions(conn, group_id, positions)
         return BatchOutcome(inserted, len(facts) - inserted, 0)
 
-    async def _land(self, conn: asyncpg.Connection, facts: list[Fact]) -> int:
-        statuses = await _statuses(conn, sorted({f.scope for f in facts}))
+    async def _land(self, conn: asyncpg.Connection, group_id: str, facts: list[Fact]) -> int:
+        states = await _statuses(conn, sorted({f.scope for f in facts}))
         records = []
         for f in facts:
-            a = P.assign(f.natural_period, statuses[f.scope])
+            a = P.assign(
+                f.natural_period,
+                states.statuses[f.scope],
+                states.counted_before(f.scope, group_id, f),
+            )
             records.append(
                 (f.setl_id, a.period, a.natural_period, f.scope, a.late, f.kind, f.home,
                  f.treatment, f.payer, f.payee, *f.amounts, f.src_partition, f.src_offset)
@@ -155,7 +180,7 @@ class ClearingSink:
         touched = [
             (r["period"], r["scope"], r["payer"], r["payee"]) for r in rows if r["what"] == "p"
         ]
-        if touched:
+        if touched and self.warn:
             await self._warn(conn, touched)
         return inserted
 
@@ -227,6 +252,13 @@ class ClearingSink:
         )
 
 
+_FROZEN = f"""
+    SELECT coalesce(jsonb_object_agg(group_id, offsets), '{{}}'::jsonb) FROM (
+        SELECT group_id, jsonb_object_agg(partition::text, next_offset) AS offsets
+        FROM sink_offsets WHERE topic = '{SETTLEMENT_TOPIC}' AND group_id LIKE '{PROCESSOR}%'
+        GROUP BY group_id) g"""
+
+
 async def begin_close(conn: asyncpg.Connection, period: str, scope: str) -> str:
     """Freeze the period (OPEN -> CLOSING) and return its status; a closed one is returned as is."""
     async with conn.transaction():
@@ -236,8 +268,10 @@ async def begin_close(conn: asyncpg.Connection, period: str, scope: str) -> str:
         )
         if status in (None, "OPEN"):
             await conn.execute(
-                """INSERT INTO clearing_periods (period, scope, status) VALUES ($1, $2, 'CLOSING')
-                   ON CONFLICT (period, scope) DO UPDATE SET status = 'CLOSING', changed_at = now()""",
+                f"""INSERT INTO clearing_periods (period, scope, status, frozen_offsets)
+                   VALUES ($1, $2, 'CLOSING', ({_FROZEN}))
+                   ON CONFLICT (period, scope) DO UPDATE SET status = 'CLOSING',
+                       frozen_offsets = EXCLUDED.frozen_offsets, changed_at = now()""",
                 period, scope,
             )  # fmt: skip
             return "CLOSING"

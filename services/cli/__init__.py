@@ -16,6 +16,7 @@ from services.cli import db as db_cmd
 from services.cli import dlq as dlq_cmd
 from services.cli import keys as keys_cmd
 from services.cli import ledger as ledger_cmd
+from services.cli import replay as replay_cmd
 from services.cli import simulate as simulate_cmd
 from services.cli import topics as topics_cmd
 from services.cli import worker as worker_cmd
@@ -37,6 +38,7 @@ for _module in (
     dlq_cmd,
     keys_cmd,
     ledger_cmd,
+    replay_cmd,
     simulate_cmd,
     topics_cmd,
     worker_cmd,

@@ -36,7 +36,7 @@ class Format(StrEnum):
     json = "json"
 
 
-def _run(coro: Callable[[], Coroutine[Any, Any, T]]) -> T:
+def run_ops(coro: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run the command; an ops refusal is a message and exit code 2, not a traceback."""
     from asyncpg.exceptions import UndefinedTableError
 
@@ -65,7 +65,7 @@ def _select(reason: str | None, source_topic: str | None, since: str | None, unt
                       f"records, e.g. {read.unreadable[0]}[/yellow]")  # fmt: skip
         return select(read.entries, flt, limit)
 
-    return _run(run)
+    return run_ops(run)
 
 
 @dlq_app.command("list")
@@ -104,7 +104,7 @@ def show_cmd(
     async def run() -> Any:
         return await read_one(get_settings().kafka_bootstrap, DlqPosition.parse(position))
 
-    entry = _run(run)
+    entry = run_ops(run)
     typer.echo(json.dumps(detail(entry), ensure_ascii=False, indent=2))
 
 
@@ -158,7 +158,7 @@ def redrive_cmd(
             "failed": [{**_send(o), "error": e} for o, e in result.failed],
         }
 
-    outcome = _run(run)
+    outcome = run_ops(run)
     if as_json:
         typer.echo(json.dumps(outcome, ensure_ascii=False))
     else:
@@ -182,7 +182,7 @@ def history_cmd(limit: int = typer.Option(50, min=1, help="Most recent attempts 
 
     table = Table("DLQ position", "attempt", "source", "reason", "ce_id", "status", "sent at",
                   "forced", "operator", "claimed (UTC)")  # fmt: skip
-    for r in _run(run):
+    for r in run_ops(run):
         table.add_row(
             f"{r['dlq_partition']}:{r['dlq_offset']}", str(r["attempt"]),
             f"{r['source_topic']}:{r['source_partition']}:{r['source_offset']}", r["reason_code"],

@@ -198,3 +198,45 @@ def _with_anomalies(rng: random.Random, steps: list[Step], mix: Mix) -> list[Ste
             )
             out.append(bad)
     return out
+
+
+def costly_stays(
+    persons: list[Person],
+    hospital: Hospital,
+    day: dt.date,
+    salt: int,
+    bill_fen: int = 30_000_000,
+    stays: int = 2,
+) -> list[Step]:
+    """Each person filed long-term at ``hospital`` and admitted ``stays`` times with a bill of
+    about ``bill_fen``: enough to cross a critical-illness deductible, which an ordinary
+    simulated day (bills of a few thousand yuan) never does."""
+    tz = dt.timezone(dt.timedelta(hours=8))
+    t = dt.datetime.combine(day, dt.time(7, 0), tzinfo=tz)
+    steps: list[Step] = []
+    for n, person in enumerate(persons):
+        steps.append(Step("person", t, person))
+        steps.append(
+            Step("filing", t, person, hospital, filing_kind="long_term",
+                 meta={"target": hospital.admdvs[:4] + "00"})
+        )  # fmt: skip
+        for s in range(stays):
+            mdtrt_id = f"{hospital.fixmedins_code}{salt:06d}9{n:03d}{s:03d}"
+            base = {"person": person, "hospital": hospital, "mdtrt_id": mdtrt_id,
+                    "category": "inpatient"}  # fmt: skip
+            codes = hospital.items[:10]
+            items = tuple(
+                FeeItem(f"{mdtrt_id}-{i + 1:03d}", code, 1, bill_fen // len(codes))
+                for i, code in enumerate(codes)
+            )
+            at = t + dt.timedelta(hours=1 + 3 * s)
+            steps += [
+                Step("register", at, **base),  # type: ignore[arg-type]
+                Step("fees", at + dt.timedelta(minutes=10), items=items, **base),  # type: ignore[arg-type]
+                Step("discharge", at + dt.timedelta(minutes=20), **base),  # type: ignore[arg-type]
+                Step("settle", at + dt.timedelta(minutes=30), items=items,
+                     medins_setl_id=f"S{mdtrt_id}-1", **base),  # type: ignore[arg-type]
+            ]  # fmt: skip
+    for i, step in enumerate(steps):
+        step.seq = i
+    return steps

@@ -82,6 +82,33 @@ def plan_messages(
     return [build(s, codec, run_id) for s in steps]
 
 
+def plan_costly_stays(
+    reference_dir: Path,
+    codec: Codec,
+    run_id: str,
+    home: str,
+    persons: int = 3,
+    day: dt.date = dt.date(2026, 10, 12),
+) -> list[Built]:
+    """Residents of ``home`` with two large inpatient bills each in another province (what a
+    critical-illness policy change is tested on)."""
+    from services.simulator.plan import costly_stays
+    from services.simulator.world import Person, make_certno
+
+    rng = random.Random(run_id)
+    salt = int(hashlib.sha256(f"costly|{run_id}".encode()).hexdigest(), 16) % 1_000_000
+    residents = [
+        Person(f"{home}{salt:06d}{i:08d}", make_certno(rng, home), home, "390", "31", False, False)
+        for i in range(persons)
+    ]
+    hospital = next(
+        h
+        for h in hospitals_from_reference(reference_dir)
+        if h.admdvs[:2] != home[:2] and "inpatient" in h.networked and h.items
+    )
+    return [build(s, codec, run_id) for s in costly_stays(residents, hospital, day, salt)]
+
+
 def write_jsonl(messages: list[Built], path: Path) -> int:
     """The authentic messages in send order, in ``yidi adjudicate``'s line format."""
     lines = 0

@@ -17,10 +17,10 @@ from services.adjudication.reference import load_reference
 SETTLEMENT_TYPES = {"cn.yidi.settlement.settled.v1", "cn.yidi.settlement.reversed.v1"}
 
 
-def offline_settlements(events: Path) -> dict[str, bytes]:
+def offline_settlements(events: Path, reference: Path | None = None) -> dict[str, bytes]:
     """setl_id -> canonical bytes of every settlement / reversal `yidi adjudicate` produces."""
     with events.open("rb") as lines:
-        outputs, _runner = offline_run(lines, load_reference())
+        outputs, _runner = offline_run(lines, load_reference(reference))
         found: dict[str, bytes] = {}
         for line in outputs:
             doc = orjson.loads(line)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -101,11 +101,22 @@ class Assignment:
         return self.period != self.natural_period
 
 
-def assign(natural: str, statuses: Mapping[str, Status]) -> Assignment:
-    """The first OPEN period at or after ``natural`` (a period without a status is OPEN)."""
+def assign(
+    natural: str,
+    statuses: Mapping[str, Status],
+    counted_before: Callable[[str], bool] | None = None,
+) -> Assignment:
+    """The first period at or after ``natural`` that was OPEN when this settlement was read.
+
+    A period without a status is OPEN. ``counted_before(period)`` says the settlement sits
+    before the feed position recorded when ``period`` froze: a rebuild or replay reading
+    it again must put it where it was, not in a later month.
+    """
     period = natural
     for _ in range(MAX_LOOKAHEAD):
-        if statuses.get(period, "OPEN") == "OPEN":
+        if statuses.get(period, "OPEN") == "OPEN" or (
+            counted_before is not None and counted_before(period)
+        ):
             return Assignment(period, natural)
         period = next_period(period)
     raise WrongState(f"no open period within {MAX_LOOKAHEAD} months after {natural}")

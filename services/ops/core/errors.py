@@ -35,3 +35,22 @@ class DigestError(OpsError):
     """The rows cannot be digested canonically (out of order, an unsupported value type)."""
 
     code = "E_OPS_DIGEST"
+
+
+class RetentionGap(OpsError):
+    """The log no longer holds the start of the range: a replay would be silently partial."""
+
+    code = "E_OPS_RETENTION"
+
+    def __init__(self, topic: str, partition: int, wanted: int, earliest: int) -> None:
+        super().__init__(
+            f"{topic}[{partition}] starts at offset {earliest} (retention), the range needs "
+            f"{wanted}: refusing a partial replay"
+        )
+        self.topic, self.partition, self.wanted, self.earliest = topic, partition, wanted, earliest
+
+
+class GroupActive(OpsError):
+    """A replay would move or race a consumer group that still has live members."""
+
+    code = "E_OPS_GROUP_ACTIVE"

@@ -1,0 +1,509 @@
+"""``yidi replay``: re-read a stretch of the retained log.
+
+Three targets, one reader:
+
+- **rebuild** — recreate a projection (ledger, clearing positions, filings) from nothing:
+  its tables are emptied and the whole log is read through the same mapper and batch
+  write the live sink uses, under the live sink's consumer group, so the live worker
+  resumes exactly where the rebuild stopped. Refused while that group has members, and
+  refused if retention has deleted the start of the log.
+- **production** — read a range again into production. For the settlement feed that is
+  the ledger's and clearing's idempotent batch writes (insert-if-absent by ``setl_id``):
+  nothing that already landed changes. For the stream processors' inputs it rewinds the
+  processor's committed offsets; the restarted processor recognises every record its
+  changelog already holds (by source offset) and emits nothing for it.
+- **shadow** — recompute settlements with other reference data (a changed policy) into
+  a shadow schema and shadow topics; production is only read. See ``shadow.py``.
+
+Interrupted runs resume: positions of a rebuild live in ``sink_offsets`` (written with
+the rows) and the run in ``replay_runs``; a second ``rebuild`` continues the first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import asyncpg
+import orjson
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from contracts.settlement import SETTLEMENT_TOPIC
+from events.codec import Codec
+from events.stream.clients import to_input
+from events.stream.types import InputRecord, Output
+from services.clearing.feed import ClearingMapper
+from services.clearing.store import ClearingSink
+from services.ledger.pg_sink import BatchOutcome, record_positions, write_batch
+from services.ledger.rows import LedgerMapper
+from services.ops.core.errors import BadArgument, GroupActive
+from services.ops.core.replay import RangeRequest, RateLimit, Span, require_whole_log, resolve
+from services.ops.kafka import ops_consumer
+from services.registration import task as registration
+
+log = structlog.get_logger("yidi.ops.replay")
+
+Progress = Callable[[int], None]
+"""Called with the number of records just handled."""
+READ_BATCH = 5000
+IDLE_WAIT_S = 15.0
+"""Longer than the workers' session timeout (10 s, events/stream/clients.py)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Projection:
+    name: str
+    topic: str
+    group: str
+    """The live sink's consumer group (before the deployment's suffix)."""
+    tables: tuple[str, ...]
+    """Emptied by a rebuild. Clearing keeps periods, statements, confirmations, prepayments
+    and warning levels: they record decisions, not the feed."""
+
+
+PROJECTIONS = {
+    p.name: p
+    for p in (
+        Projection(
+            "ledger", SETTLEMENT_TOPIC, "yidi-ledger", ("settlements", "settlement_conflicts")
+        ),
+        Projection(
+            "clearing",
+            SETTLEMENT_TOPIC,
+            "yidi-clearing",
+            ("clearing_entries", "clearing_positions"),
+        ),
+        Projection(
+            "filings", registration.INPUTS[0], registration.GROUP, ("filings", "insured_persons")
+        ),
+    )
+}
+ENGINE_GROUPS = {
+    "yidi.registration.v1": ("yidi-registration", "yidi-adjudication"),
+    "yidi.visit.v1": ("yidi-adjudication",),
+}
+"""Stream-processor groups that consume each input topic (positions committed in Kafka)."""
+
+
+@dataclass(slots=True)
+class RunReport:
+    run_id: str
+    records: int
+    inserted: int
+    already_present: int
+    skipped: int
+    """Records the projection does not take (bad records, same-pool settlements for
+    clearing); their DLQ records were written when they were first read."""
+    seconds: float
+    resumed: bool
+    spans: dict[str, dict[str, list[int]]]
+
+    @property
+    def rate(self) -> float:
+        return self.records / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "run_id": self.run_id,
+            "records": self.records,
+            "inserted": self.inserted,
+            "already_present": self.already_present,
+            "skipped": self.skipped,
+            "seconds": round(self.seconds, 3),
+            "events_per_s": round(self.rate),
+            "resumed": self.resumed,
+            "spans": self.spans,
+        }
+
+
+# -- the log ---------------------------------------------------------------------------------
+
+
+async def log_bounds(
+    consumer: AIOKafkaConsumer, topic: str
+) -> tuple[dict[int, int], dict[int, int]]:
+    parts = consumer.partitions_for_topic(topic)
+    if not parts:
+        await consumer._client.force_metadata_update()
+        parts = consumer.partitions_for_topic(topic)
+    if not parts:
+        raise BadArgument(f"no topic {topic} on the broker")
+    tps = [TopicPartition(topic, p) for p in sorted(parts)]
+    starts = await consumer.beginning_offsets(tps)
+    ends = await consumer.end_offsets(tps)
+    return {tp.partition: starts[tp] for tp in tps}, {tp.partition: ends[tp] for tp in tps}
+
+
+async def resolve_spans(
+    consumer: AIOKafkaConsumer, topic: str, request: RangeRequest
+) -> list[Span]:
+    starts, ends = await log_bounds(consumer, topic)
+
+    async def at(ms: int | None) -> dict[int, int | None] | None:
+        if ms is None:
+            return None
+        found = await consumer.offsets_for_times({TopicPartition(topic, p): ms for p in ends})
+        return {tp.partition: None if hit is None else hit.offset for tp, hit in found.items()}
+
+    return resolve(
+        topic, request, starts, ends, await at(request.since_ms), await at(request.until_ms)
+    )
+
+
+async def read_spans(
+    consumer: AIOKafkaConsumer,
+    topic: str,
+    spans: Sequence[Span],
+    limit: RateLimit,
+    batch: int = READ_BATCH,
+) -> AsyncIterator[list[InputRecord]]:
+    """The records of ``spans`` in batches (per partition in offset order), rate-limited."""
+    todo = {TopicPartition(topic, s.partition): s for s in spans if s.size > 0}
+    if not todo:
+        return
+    consumer.assign(list(todo))
+    for tp, s in todo.items():
+        consumer.seek(tp, s.start)
+    while todo:
+        got = await consumer.getmany(*todo, timeout_ms=1000, max_records=batch)
+        records: list[InputRecord] = []
+        for tp, recs in got.items():
+            span = todo.get(tp)
+            if span is None:
+                continue
+            records.extend(to_input(r) for r in recs if r.offset < span.end)
+            if recs and recs[-1].offset + 1 >= span.end:
+                del todo[tp]
+        for tp in [tp for tp, s in todo.items() if await consumer.position(tp) >= s.end]:
+            del todo[tp]
+        if records:
+            if (pause := limit.wait_for(len(records), time.monotonic())) > 0:
+                await asyncio.sleep(pause)
+            yield records
+
+
+async def require_idle(bootstrap: str, group: str, wait_s: float = IDLE_WAIT_S) -> None:
+    """Refuse when ``group`` has live members: they would race the replay's writes. A worker
+    killed without leaving stays a member until its session times out, so wait that long."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="yidi-ops")
+    await admin.start()
+    try:
+        deadline = time.monotonic() + wait_s
+        while (members := await _members(admin, group)) and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+    finally:
+        await admin.close()
+    if members:
+        raise GroupActive(
+            f"consumer group {group} has {members} live member(s): stop its workers first "
+            "(the replay writes under the same group)"
+        )
+
+
+async def _members(admin: AIOKafkaAdminClient, group: str) -> int:
+    count = 0
+    for response in await admin.describe_consumer_groups([group]):
+        for entry in getattr(response, "groups", None) or []:
+            # (error_code, group_id, state, protocol_type, protocol, members, ...)
+            count += len(entry[5])
+    return count
+
+
+# -- runs ------------------------------------------------------------------------------------
+
+
+async def _open_run(
+    conn: asyncpg.Connection, run_id: str, kind: str, target: str, spans: Mapping[str, object]
+) -> bool:
+    """Start a run, or find the unfinished one of the same id: True when resuming."""
+    status = await conn.fetchval("SELECT status FROM replay_runs WHERE run_id = $1", run_id)
+    if status == "running":
+        return True
+    await conn.execute(
+        """INSERT INTO replay_runs (run_id, kind, target, status, spans)
+           VALUES ($1, $2, $3, 'running', $4)
+           ON CONFLICT (run_id) DO UPDATE SET status = 'running', spans = EXCLUDED.spans,
+               records = 0, seconds = NULL, result = NULL, started_at = now(), finished_at = NULL""",
+        run_id, kind, target, orjson.dumps(spans).decode(),
+    )  # fmt: skip
+    return False
+
+
+async def _close_run(conn: asyncpg.Connection, report: RunReport, result: object = None) -> None:
+    await conn.execute(
+        """UPDATE replay_runs SET status = 'done', records = $2, seconds = $3, result = $4,
+               finished_at = now() WHERE run_id = $1""",
+        report.run_id, report.records, report.seconds,
+        orjson.dumps(result if result is not None else report.as_dict()).decode(),
+    )  # fmt: skip
+
+
+async def run_spans(conn: asyncpg.Connection, run_id: str) -> dict[str, dict[str, list[int]]]:
+    raw = await conn.fetchval("SELECT spans FROM replay_runs WHERE run_id = $1", run_id)
+    spans: dict[str, dict[str, list[int]]] = orjson.loads(raw)
+    return spans
+
+
+def _spans_json(topic: str, spans: Sequence[Span]) -> dict[str, dict[str, list[int]]]:
+    return {topic: {str(s.partition): [s.start, s.end] for s in spans}}
+
+
+# -- sinks (ledger, clearing) ----------------------------------------------------------------
+
+SinkWrite = Callable[
+    [asyncpg.Connection, str, list[object], dict[tuple[str, int], int]], Awaitable[BatchOutcome]
+]
+
+
+def _sink(
+    projection: str, codec: Codec, *, rebuild: bool
+) -> tuple[Callable[[InputRecord], object], SinkWrite]:
+    if projection == "ledger":
+        return LedgerMapper(codec), write_batch  # type: ignore[return-value]
+    return ClearingMapper(codec), ClearingSink(codec, warn=not rebuild)
+
+
+async def _drive_sink(
+    consumer: AIOKafkaConsumer,
+    pool: asyncpg.Pool,
+    projection: Projection,
+    group: str,
+    codec: Codec,
+    spans: Sequence[Span],
+    limit: RateLimit,
+    progress: Progress,
+    *,
+    rebuild: bool,
+) -> tuple[int, int, int, int]:
+    to_row, write = _sink(projection.name, codec, rebuild=rebuild)
+    records = inserted = present = skipped = 0
+    async for batch in read_spans(consumer, projection.topic, spans, limit):
+        rows: list[object] = []
+        positions: dict[tuple[str, int], int] = {}
+        for rec in batch:
+            row = to_row(rec)
+            if row is None or isinstance(row, Output):
+                skipped += 1
+            else:
+                rows.append(row)
+            positions[(rec.topic, rec.partition)] = rec.offset + 1
+        async with pool.acquire() as conn:
+            outcome = await write(conn, group, rows, positions)
+        records += len(batch)
+        inserted += outcome.inserted
+        present += outcome.already_present
+        progress(len(batch))
+    return records, inserted, present, skipped
+
+
+async def rebuild(
+    bootstrap: str,
+    database_url: str,
+    codec: Codec,
+    projection_name: str,
+    group_suffix: str = "",
+    rate: float | None = None,
+    progress: Progress = lambda _n: None,
+    on_plan: Callable[[int], None] = lambda _n: None,
+    request: RangeRequest | None = None,
+) -> RunReport:
+    """Empty the projection and read the whole log into it (or finish an interrupted run).
+
+    ``request`` narrows the log to a range, for a projection that began after the log did
+    (a database seeded at a known position); without it every partition must start at 0."""
+    projection = PROJECTIONS.get(projection_name)
+    if projection is None:
+        raise BadArgument(f"no projection {projection_name!r}: one of {sorted(PROJECTIONS)}")
+    group = projection.group + group_suffix
+    await require_idle(bootstrap, group)
+    run_id = f"rebuild:{projection.name}"
+    limit = RateLimit(rate)
+    started = time.perf_counter()
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    try:
+        async with ops_consumer(bootstrap) as consumer:
+            if request is None or request.whole_log:
+                starts, ends = await log_bounds(consumer, projection.topic)
+                require_whole_log(projection.topic, starts)
+                whole = [Span(p, 0, e) for p, e in sorted(ends.items())]
+            else:
+                whole = await resolve_spans(consumer, projection.topic, request)
+            async with pool.acquire() as conn, conn.transaction():
+                resumed = await _open_run(
+                    conn, run_id, "rebuild", projection.name, _spans_json(projection.topic, whole)
+                )
+                if resumed:
+                    planned = await run_spans(conn, run_id)
+                    whole = [Span(int(p), a, b) for p, (a, b) in planned[projection.topic].items()]
+                else:
+                    await conn.execute(f"TRUNCATE {', '.join(projection.tables)}")
+                    await _forget_positions(conn, projection, group)
+            spans = await _remaining(pool, projection, group, whole)
+            on_plan(sum(s.size for s in spans))
+            if projection.name == "filings":
+                counts = await _drive_filings(consumer, pool, codec, spans, limit, progress)
+            else:
+                counts = await _drive_sink(
+                    consumer, pool, projection, group, codec, spans, limit, progress, rebuild=True
+                )
+        report = RunReport(
+            run_id, *counts, time.perf_counter() - started, resumed,
+            _spans_json(projection.topic, whole),
+        )  # fmt: skip
+        async with pool.acquire() as conn:
+            await _close_run(conn, report)
+        log.info("replay_rebuilt", **report.as_dict())
+        return report
+    finally:
+        await pool.close()
+
+
+def _position_group(projection: Projection, group: str) -> str:
+    """Where a rebuild's progress is kept: the live sink's own positions, or (filings, whose
+    processor commits in Kafka) the rebuild's."""
+    return group if projection.name != "filings" else f"replay:{projection.name}"
+
+
+async def _forget_positions(conn: asyncpg.Connection, projection: Projection, group: str) -> None:
+    await conn.execute(
+        "DELETE FROM sink_offsets WHERE group_id = $1 AND topic = $2",
+        _position_group(projection, group),
+        projection.topic,
+    )
+
+
+async def _remaining(
+    pool: asyncpg.Pool, projection: Projection, group: str, whole: Sequence[Span]
+) -> list[Span]:
+    """What is left of the planned spans after what an interrupted run already landed."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT partition, next_offset FROM sink_offsets WHERE group_id = $1 AND topic = $2",
+            _position_group(projection, group),
+            projection.topic,
+        )
+    done = {r["partition"]: r["next_offset"] for r in rows}
+    return [Span(s.partition, max(s.start, done.get(s.partition, s.start)), s.end) for s in whole]
+
+
+async def _drive_filings(
+    consumer: AIOKafkaConsumer,
+    pool: asyncpg.Pool,
+    codec: Codec,
+    spans: Sequence[Span],
+    limit: RateLimit,
+    progress: Progress,
+) -> tuple[int, int, int, int]:
+    """Filings come from the registration task's state, so the task runs again from offset 0
+    of each partition (a resumed run recomputes and re-upserts; rows are newest-offset-wins)."""
+    tasks: dict[int, registration.RegistrationTask] = {}
+    records = written = 0
+    full = [Span(s.partition, 0, s.end) for s in spans]
+    keep_from = {s.partition: s.start for s in spans}
+    async for batch in read_spans(consumer, registration.INPUTS[0], full, limit):
+        rows: list[tuple[str, tuple[object, ...]]] = []
+        positions: dict[tuple[str, int], int] = {}
+        for rec in batch:
+            task = tasks.get(rec.partition)
+            if task is None:
+                task = tasks[rec.partition] = registration.RegistrationTask(
+                    rec.partition, {}, codec
+                )
+            task.process(rec)
+            if rec.offset >= keep_from[rec.partition]:
+                rows.extend(task.pending_rows)
+            task.pending_rows.clear()
+            positions[(rec.topic, rec.partition)] = rec.offset + 1
+        async with pool.acquire() as conn, conn.transaction():
+            await registration.write_rows(conn, rows)
+            await record_positions(conn, "replay:filings", positions)
+        records += len(batch)
+        written += len(rows)
+        progress(len(batch))
+    return records, written, 0, 0
+
+
+# -- production ------------------------------------------------------------------------------
+
+
+async def into_production(
+    bootstrap: str,
+    database_url: str,
+    codec: Codec,
+    topic: str,
+    request: RangeRequest,
+    group_suffix: str = "",
+    rate: float | None = None,
+    progress: Progress = lambda _n: None,
+    on_plan: Callable[[int], None] = lambda _n: None,
+) -> RunReport:
+    """Replay ``topic``'s range into production: sink writes (settlement feed) or a rewind of
+    the processors' committed offsets (their inputs)."""
+    started = time.perf_counter()
+    async with ops_consumer(bootstrap) as consumer:
+        spans = await resolve_spans(consumer, topic, request)
+    on_plan(sum(s.size for s in spans))
+    run_id = f"production:{topic}"
+    if topic in ENGINE_GROUPS:
+        moved = 0
+        for group in ENGINE_GROUPS[topic]:  # stream groups take no suffix (settings.py)
+            moved += await rewind(bootstrap, group, topic, spans)
+        progress(sum(s.size for s in spans))
+        return RunReport(
+            run_id, moved, 0, 0, 0, time.perf_counter() - started, False,
+            _spans_json(topic, spans),
+        )  # fmt: skip
+    if topic != SETTLEMENT_TOPIC:
+        raise BadArgument(f"nothing in production replays {topic}")
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    totals = [0, 0, 0, 0]
+    try:
+        for name in ("ledger", "clearing"):
+            projection = PROJECTIONS[name]
+            async with ops_consumer(bootstrap) as consumer:
+                counts = await _drive_sink(
+                    consumer, pool, projection, projection.group + group_suffix, codec, spans,
+                    RateLimit(rate), progress if name == "ledger" else (lambda _n: None),
+                    rebuild=False,
+                )  # fmt: skip
+            totals = [a + b for a, b in zip(totals, counts, strict=True)]
+        report = RunReport(
+            run_id, counts[0], totals[1], totals[2], totals[3], time.perf_counter() - started,
+            False, _spans_json(topic, spans),
+        )  # fmt: skip
+        async with pool.acquire() as conn:
+            await _open_run(conn, run_id, "production", topic, report.spans)
+            await _close_run(conn, report)
+        return report
+    finally:
+        await pool.close()
+
+
+async def rewind(bootstrap: str, group: str, topic: str, spans: Sequence[Span]) -> int:
+    """Move ``group``'s committed offsets back to the spans' starts (never forward); the
+    group must have no members. Returns the records that will be read again."""
+    await require_idle(bootstrap, group)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False, client_id="yidi-ops"
+    )
+    await consumer.start()
+    try:
+        moves: dict[TopicPartition, int] = {}
+        again = 0
+        for s in spans:
+            tp = TopicPartition(topic, s.partition)
+            committed = await consumer.committed(tp)
+            if committed is not None and s.start < committed:
+                moves[tp] = s.start
+                again += committed - s.start
+        if moves:
+            consumer.assign(list(moves))
+            await consumer.commit(moves)
+        log.info("replay_rewound", group=group, topic=topic, partitions=len(moves), records=again)
+        return again
+    finally:
+        await consumer.stop()
