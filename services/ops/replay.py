@@ -193,8 +193,12 @@ async def require_idle(bootstrap: str, group: str, wait_s: float = IDLE_WAIT_S) 
     await admin.start()
     try:
         deadline = time.monotonic() + wait_s
-        while (members := await _members(admin, group)) and time.monotonic() < deadline:
+        members = await _members(admin, group)
+        for _ in range(int(wait_s / 0.5)):
+            if not members or time.monotonic() >= deadline:
+                break
             await asyncio.sleep(0.5)
+            members = await _members(admin, group)
     finally:
         await admin.close()
     if members:
