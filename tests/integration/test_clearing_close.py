@@ -460,12 +460,6 @@ async def test_malformed_period_or_scope_is_refused_before_anything_is_touched(
     assert await _periods(db) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=asyncpg.CheckViolationError,
-    reason="parse_period/parse_scope use re.match with '$', which also matches before a "
-    "trailing newline; PostgreSQL's CHECK then rejects the row, untyped",
-)
 @pytest.mark.parametrize(("period", "scope"), [("2026-10\n", NATIONAL), (PERIOD, "national\n")])
 async def test_a_trailing_newline_is_a_bad_period_or_scope(
     db: asyncpg.Connection, period: str, scope: str

@@ -32,7 +32,7 @@ def province_of(admdvs: str) -> str:
 
 def parse_scope(text: str) -> str:
     """``national`` or ``province:XX0000`` (what the CLI and the tables use)."""
-    if not _SCOPE.match(text):
+    if not _SCOPE.fullmatch(text):
         raise BadScope(f"scope {text!r} is neither 'national' nor 'province:XX0000'")
     return text
 
@@ -73,7 +73,7 @@ def scope_from_message(kind: str, participant: str) -> str:
 
 
 def parse_period(text: str) -> str:
-    if not _PERIOD.match(text):
+    if not _PERIOD.fullmatch(text):
         raise BadPeriod(f"period {text!r} is not YYYY-MM")
     return text
 
