@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/pytest
 
-.PHONY: venv up down clean migrate topics lint typecheck unit integration e2e test demo e2e-full e2e-crash bench-codec bench-adjudication bench-pipeline bench-task bench-clearing recon-100k
+.PHONY: venv up down clean migrate topics lint typecheck unit integration e2e test demo e2e-full e2e-crash bench-codec bench-adjudication bench-pipeline bench-task bench-clearing recon-100k bench-replay e2e-replay
 
 venv: $(STAMP)
 
@@ -78,3 +78,9 @@ bench-clearing: up
 recon-100k: up
 	YIDI_RECON_ROWS=100000 YIDI_RECON_TRACE=0 $(PYTEST) tests/integration/test_recon_streaming.py -q -s
 	YIDI_RECON_ROWS=100000 $(PYTEST) tests/integration/test_recon_streaming.py -q -s
+
+bench-replay: up
+	$(BIN)/yidi bench replay --runs 3
+
+e2e-replay: up
+	YIDI_E2E_REPLAY_VISITS=10000 $(PYTEST) tests/e2e/test_replay.py -q -s
