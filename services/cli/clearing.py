@@ -5,16 +5,21 @@ from __future__ import annotations
 import asyncio
 import csv
 import datetime as dt
+import functools
 import json
 import sys
 import time
+from collections.abc import Callable
 from decimal import Decimal
+from typing import ParamSpec
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from services.runtime.settings import get_settings
+
+P = ParamSpec("P")
 
 clearing_app = typer.Typer(
     help="Inter-region clearing (清算): periods and statements.", no_args_is_help=True
@@ -38,6 +43,21 @@ def _fail(exc: Exception) -> None:
     code = getattr(exc, "code", type(exc).__name__)
     err_console.print(f"[red]{code}[/red]: {getattr(exc, 'message', exc)}")
     raise typer.Exit(2)
+
+
+def _typed_errors(command: Callable[P, None]) -> Callable[P, None]:
+    """A clearing refusal (bad scope, wrong state, ...) is a message and exit code 2."""
+
+    @functools.wraps(command)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> None:
+        from services.clearing.core.errors import ClearingError
+
+        try:
+            command(*args, **kwargs)
+        except ClearingError as exc:
+            _fail(exc)
+
+    return guarded
 
 
 @clearing_app.command("close")
@@ -186,6 +206,7 @@ def status_cmd() -> None:
 
 
 @clearing_app.command("prepayment")
+@_typed_errors
 def prepayment_cmd(
     year: int = typer.Option(..., help="Clearing year the prepayment covers"),
     payer: str = typer.Option(..., help="Home side participant (pays the prepayment)"),
@@ -196,7 +217,7 @@ def prepayment_cmd(
     red: str = typer.Option("0.90", help="Red warning threshold"),
 ) -> None:
     """Set a prepayment (预付金); without --amount, size it as 2 × last year's Q4 monthly average
-    of the pair's fund payments in the ledger (Arts. 18–27)."""
+    of the pair's cleared fund payments, from the running positions (Arts. 18–27)."""
     from contracts.money import from_fen, to_fen
     from services.clearing.core.periods import parse_scope
     from services.clearing.core.prepayment import prepayment_size
@@ -237,6 +258,7 @@ def prepayment_cmd(
 
 
 @clearing_app.command("confirm")
+@_typed_errors
 def confirm_cmd(
     statement_id: str = typer.Option(..., help="Statement to confirm"),
     participant: str = typer.Option(..., help="Confirming participant (signs as AG<participant>)"),
