@@ -463,6 +463,10 @@ async def _issue(conn: asyncpg.Connection, codec: Codec, period: str, scope: str
     await enqueue(conn, codec, message, f"{draft.statement_id}-closed", issued_at)
     log.info("clearing_period_closed", period=period, scope=scope, statement_id=draft.statement_id,
          settlements=draft.setl_cnt, late=draft.late_cnt)  # fmt: skip
+    if not draft.nets:
+        # Nobody to sign off: confirmed by every participant as soon as it is closed.
+        await _advance(conn, codec, period, scope, "CONFIRMED", ClearingStatus.ACCEPTED)
+        return StatementView(draft.statement_id, period, scope, "CONFIRMED", payload, True)
     return StatementView(draft.statement_id, period, scope, "CLOSED", payload, True)
 
 

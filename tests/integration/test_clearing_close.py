@@ -468,3 +468,17 @@ async def test_a_trailing_newline_is_a_bad_period_or_scope(
     with pytest.raises((BadPeriod, BadScope)):
         await store.close_period(db, CODEC, period, scope)
     assert await _snapshot(db) == before
+
+
+async def test_a_period_with_nothing_to_clear_is_confirmed_at_close(db: asyncpg.Connection) -> None:
+    """No participant has a position, so nobody can sign: CONFIRMED at once, then settled."""
+    empty = "province:110000"
+    view = await store.close_period(db, CODEC, PERIOD, empty)
+    statement = ClearingStatement.model_validate_json(view.payload)
+    assert (view.status, statement.nets, statement.pairs) == ("CONFIRMED", (), ())
+    assert await _periods(db) == [(PERIOD, empty, "CONFIRMED", view.statement_id)]
+    assert await store.settle(db, CODEC, PERIOD, empty) == "SETTLED"
+    assert await _outbox(db) == [
+        f"{view.statement_id}-closed", f"{view.statement_id}-confirmed",
+        f"{view.statement_id}-settled",
+    ]  # fmt: skip
