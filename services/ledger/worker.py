@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
-from events.stream.clients import group_consumer, idempotent_producer, to_input
+from events.stream.clients import to_input
+from events.stream.group_worker import GroupWorker
 from events.stream.types import InputRecord, Output
 from services.ledger.pg_sink import BatchOutcome, stored_positions, write_batch
 
@@ -42,7 +43,7 @@ class LedgerStats:
     batches: int = 0
 
 
-class SinkWorker:
+class SinkWorker(GroupWorker):
     def __init__(
         self,
         bootstrap: str,
@@ -56,50 +57,20 @@ class SinkWorker:
         after_batch: Callable[[asyncpg.Pool], Awaitable[None]] | None = None,
         name: str = "ledger",
     ) -> None:
+        super().__init__(
+            bootstrap, database_url, topic, group_id, f"yidi-{name}", instance_id, max_batch
+        )
         self.name = name
         self.write = write
         self.after_batch = after_batch
-        self.instance_id = instance_id
-        self.bootstrap = bootstrap
-        self.database_url = database_url
-        self.pool: asyncpg.Pool | None = None
         self.to_row = to_row
-        self.topic = topic
-        self.group_id = group_id
-        self.max_batch = max_batch
         self.stats = LedgerStats()
-        self._lock = asyncio.Lock()
-        self._consumer: AIOKafkaConsumer | None = None
-        self._producer: AIOKafkaProducer | None = None
 
-    async def start(self) -> None:
-        self.pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=2)
-        self._producer = idempotent_producer(self.bootstrap, client_id=f"yidi-{self.name}")
-        await self._producer.start()
-        self._consumer = group_consumer(
-            self.bootstrap,
-            self.group_id,
-            client_id=f"yidi-{self.name}",
-            instance_id=self.instance_id,
-        )
-        self._consumer.subscribe([self.topic], listener=_SeekToStored(self))
-        await self._consumer.start()
+    async def on_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self.seek_to_stored(assigned)
 
-    async def stop(self) -> None:
-        if self._consumer is not None:
-            await self._consumer.stop()
-        if self._producer is not None:
-            await self._producer.stop()
-        if self.pool is not None:
-            await self.pool.close()
-
-    async def run(self, stop: asyncio.Event) -> None:
-        assert self._consumer is not None
-        while not stop.is_set():
-            batch = await self._consumer.getmany(timeout_ms=100, max_records=self.max_batch)
-            if batch:
-                async with self._lock:
-                    await self._land(batch)
+    async def handle_batch(self, batch: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
+        await self._land(batch)
 
     async def _land(self, batch: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
         assert self._consumer is not None and self._producer is not None
@@ -157,15 +128,3 @@ class SinkWorker:
                 begin = (await self._consumer.beginning_offsets([tp]))[tp]
                 self._consumer.seek(tp, begin)
         log.info("sink_assigned", sink=self.name, partitions=sorted(tp.partition for tp in tps))
-
-
-class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, worker: SinkWorker) -> None:
-        self.worker = worker
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        async with self.worker._lock:
-            pass  # the batch in flight lands (or fails) before the partitions move
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        await self.worker.seek_to_stored(list(assigned))

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from contracts.ack import Ack, AckError
@@ -38,7 +38,8 @@ from events.codec import Codec, Decoded, canonical_bytes
 from events.dlq import dlq_output
 from events.errors import DecodeError
 from events.rejection import ack_output, rejected_input
-from events.stream.clients import group_consumer, idempotent_producer, to_input
+from events.stream.clients import to_input
+from events.stream.group_worker import GroupWorker
 from events.stream.types import InputRecord, Output
 from services.recon import store
 from services.recon.core.answers import (
@@ -84,7 +85,7 @@ def _output_id(kind: str, fixmedins_code: str, key: str, part_no: int = 1) -> st
     return f"recon-{digest[:32]}"
 
 
-class ReconWorker:
+class ReconWorker(GroupWorker):
     def __init__(
         self,
         bootstrap: str,
@@ -99,47 +100,18 @@ class ReconWorker:
         max_records: int = 16,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(CST),
     ) -> None:
-        self.bootstrap = bootstrap
-        self.database_url = database_url
+        super().__init__(bootstrap, database_url, topic, group_id, SENDER, instance_id, max_records)
         self.codec = codec
-        self.topic = topic
         self.clearing_topic = clearing_topic
-        self.group_id = group_id
         self.ledger_group = ledger_group
-        self.instance_id = instance_id
-        self.max_records = max_records
         self.clock = clock
         self.stats = ReconStats()
-        self.pool: asyncpg.Pool | None = None
-        self._lock = asyncio.Lock()
-        self._consumer: AIOKafkaConsumer | None = None
-        self._producer: AIOKafkaProducer | None = None
 
-    async def start(self) -> None:
-        self.pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=2)
-        self._producer = idempotent_producer(self.bootstrap, client_id=SENDER)
-        await self._producer.start()
-        self._consumer = group_consumer(
-            self.bootstrap, self.group_id, client_id=SENDER, instance_id=self.instance_id
-        )
-        self._consumer.subscribe([self.topic], listener=_FinishBatchFirst(self))
-        await self._consumer.start()
+    async def on_assigned(self, assigned: list[TopicPartition]) -> None:
+        log.info("recon_assigned", partitions=sorted(tp.partition for tp in assigned))
 
-    async def stop(self) -> None:
-        if self._consumer is not None:
-            await self._consumer.stop()
-        if self._producer is not None:
-            await self._producer.stop()
-        if self.pool is not None:
-            await self.pool.close()
-
-    async def run(self, stop: asyncio.Event) -> None:
-        assert self._consumer is not None
-        while not stop.is_set():
-            batch = await self._consumer.getmany(timeout_ms=100, max_records=self.max_records)
-            if batch:
-                async with self._lock:
-                    await self._work(batch)
+    async def handle_batch(self, batch: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
+        await self._work(batch)
 
     async def _work(self, batch: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
         assert self._consumer is not None
@@ -343,17 +315,3 @@ class ReconWorker:
 async def _aiter(outputs: Iterable[Output]) -> AsyncIterator[Output]:
     for out in outputs:
         yield out
-
-
-class _FinishBatchFirst(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Partitions move only between requests: the one in flight completes (or fails) first."""
-
-    def __init__(self, worker: ReconWorker) -> None:
-        self.worker = worker
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        async with self.worker._lock:
-            pass
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        log.info("recon_assigned", partitions=sorted(tp.partition for tp in assigned))
