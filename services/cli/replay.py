@@ -221,6 +221,20 @@ def shadow_cmd(
     out.print(changed)
 
 
+@replay_app.command("drop-shadow")
+def drop_shadow_cmd(name: str = typer.Option(..., help="The shadow to remove")) -> None:
+    """Remove a shadow's schema, topics and run record (production is not touched)."""
+    from services.ops.shadow import drop
+
+    settings = get_settings()
+
+    async def go() -> None:
+        await drop(settings.kafka_bootstrap, settings.database_url.get_secret_value(), name)
+
+    run_ops(go)
+    out.print(f"shadow {name} dropped")
+
+
 @replay_app.command("runs")
 def runs_cmd(as_json: bool = JSON) -> None:
     """Replay runs recorded in PostgreSQL, newest first."""

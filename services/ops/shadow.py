@@ -23,7 +23,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from contracts.settlement import SETTLEMENT_TOPIC
-from events.admin import apply
+from events.admin import apply, delete_topics
 from events.catalog import Topic
 from events.codec import Codec
 from events.stream.types import InputRecord
@@ -289,3 +289,15 @@ async def compare(pool: asyncpg.Pool, target: ShadowTarget, input_ce_ids: list[s
         )
         shadow_rows = await conn.fetch(f"SELECT {cols} FROM {target.schema}.settlements")
     return diff(map(_side, production), map(_side, shadow_rows))
+
+
+async def drop(bootstrap: str, database_url: str, name: str) -> None:
+    """Remove a shadow: its schema, its topics and its run record."""
+    target = ShadowTarget(name)
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {target.schema} CASCADE")
+        await conn.execute("DELETE FROM replay_runs WHERE run_id = $1", f"shadow:{name}")
+    finally:
+        await conn.close()
+    await delete_topics(bootstrap, [target.settlement_topic, target.ack_topic])

@@ -25,7 +25,6 @@ import asyncpg
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from events.admin import delete_topics
 from events.catalog import ACK_PARTITIONS, ACK_TOPIC_PREFIX
 from services.bootstrap import build_runtime
 from services.runtime.settings import Settings
@@ -49,6 +48,10 @@ MONEY = ("medfee_sumamt", "fund_pay_sumamt", "hifp_pay", "hifmi_pay", "maf_pay",
 
 
 def _yidi(args: list[str], env: dict[str, str]) -> Any:
+    return json.loads(_cli(args, env))
+
+
+def _cli(args: list[str], env: dict[str, str]) -> str:
     done = subprocess.run(
         [YIDI, *args],
         env={**os.environ, **env},
@@ -58,12 +61,21 @@ def _yidi(args: list[str], env: dict[str, str]) -> Any:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-2000:]
-    return json.loads(done.stdout)
+    return done.stdout
 
 
 def _hash(env: dict[str, str]) -> str:
     digest: str = _yidi(["ledger", "hash", "--json"], env)["digest"]
     return digest
+
+
+async def _shadow_topics(bootstrap: str, name: str) -> list[str]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        return [t for t in await consumer.topics() if t.startswith(f"yidi.shadow.{name}.")]
+    finally:
+        await consumer.stop()
 
 
 async def _acks_since(bootstrap: str, since: str) -> dict[str, set[bytes]]:
@@ -146,6 +158,42 @@ async def _replay_into_production_twice(
         assert await _acks_since(bootstrap, since) == acks, "only identical re-acks"
 
 
+async def _shadow_of_zhoushan_at_62(
+    tmp_path: Path,
+    events: Path,
+    run: str,
+    env: dict[str, str],
+    since: str,
+    h: str,
+    acks: dict[str, set[bytes]],
+) -> tuple[Any, set[str], Decimal]:
+    """The policy change touches exactly the settlements the offline runner says."""
+    bootstrap = Settings().kafka_bootstrap
+    ref62 = _zhoushan_at_62(tmp_path / "ref62")
+    before, after = offline_settlements(events), offline_settlements(events, ref62)
+    assert before.keys() == after.keys()
+    changed = {s for s in before if _amounts(before[s]) != _amounts(after[s])}
+    assert len(changed) >= 6, "the costly Zhoushan stays cross the critical-illness deductible"
+    delta = sum((_amounts(after[s])[1] - _amounts(before[s])[1] for s in changed), Decimal(0))
+    name = f"t{run}"
+    try:
+        args = ["--name", name, "--reference", str(ref62), "--since", since, "--json"]
+        shadow = _yidi(["replay", "shadow", *args], env)
+        runs = _yidi(["replay", "runs", "--json"], env)
+        assert {r["run_id"] for r in runs} >= {f"shadow:{name}", "rebuild:ledger"}
+    finally:
+        _cli(["replay", "drop-shadow", "--name", name], env)
+    assert not await _shadow_topics(bootstrap, name), "drop-shadow removes its topics"
+    diff = shadow["diff"]
+    assert {c["setl_id"] for c in diff["changed"]} == changed
+    assert diff["only_production"] == [] and diff["only_shadow"] == []
+    assert diff["compared"] == len(before)
+    assert Decimal(diff["totals_delta"]["fund_pay_sumamt"]) == delta
+    assert _hash(env) == h, "a shadow replay leaves production untouched"
+    assert await _acks_since(bootstrap, since) == acks
+    return shadow, changed, delta
+
+
 async def test_rebuild_replay_twice_and_shadow(workers: Workers, tmp_path: Path) -> None:
     settings = Settings()
     bootstrap = settings.kafka_bootstrap
@@ -190,28 +238,9 @@ async def test_rebuild_replay_twice_and_shadow(workers: Workers, tmp_path: Path)
 
         await _replay_into_production_twice(workers, env, since, h, acks)
 
-        # Shadow: the policy change touches exactly the settlements the offline runner says.
-        ref62 = _zhoushan_at_62(tmp_path / "ref62")
-        before, after = offline_settlements(events), offline_settlements(events, ref62)
-        assert before.keys() == after.keys()
-        changed = {s for s in before if _amounts(before[s]) != _amounts(after[s])}
-        assert len(changed) >= 6, "the costly Zhoushan stays cross the critical-illness deductible"
-        delta = sum((_amounts(after[s])[1] - _amounts(before[s])[1] for s in changed), Decimal(0))
-        name = f"t{run}"
-        try:
-            args = ["--name", name, "--reference", str(ref62), "--since", since, "--json"]
-            shadow = _yidi(["replay", "shadow", *args], env)
-        finally:
-            await delete_topics(
-                bootstrap, [f"yidi.shadow.{name}.settlement.v1", f"yidi.shadow.{name}.ack.v1"]
-            )
-        diff = shadow["diff"]
-        assert {c["setl_id"] for c in diff["changed"]} == changed
-        assert diff["only_production"] == [] and diff["only_shadow"] == []
-        assert diff["compared"] == len(before)
-        assert Decimal(diff["totals_delta"]["fund_pay_sumamt"]) == delta
-        assert _hash(env) == h, "a shadow replay leaves production untouched"
-        assert await _acks_since(bootstrap, since) == acks
+        shadow, changed, delta = await _shadow_of_zhoushan_at_62(
+            tmp_path, events, run, env, since, h, acks
+        )
         print(f"\nreplay {VISITS} visits: rebuild ledger {rebuilt['ledger']['events_per_s']}/s, "
               f"clearing {rebuilt['clearing']['events_per_s']}/s, shadow "
               f"{shadow['events_per_s']}/s; {len(changed)} settlements change, fund delta {delta}")  # fmt: skip
