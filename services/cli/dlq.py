@@ -168,7 +168,10 @@ def redrive_cmd(
 
 
 @dlq_app.command("history")
-def history_cmd(limit: int = typer.Option(50, min=1, help="Most recent attempts first")) -> None:
+def history_cmd(
+    limit: int = typer.Option(50, min=1, help="Most recent attempts first"),
+    fmt: Format = typer.Option(Format.table, "--format", help="table or json"),
+) -> None:
     """The redrive journal: who sent which DLQ record back, where it landed."""
     from services.ops import journal
     from services.runtime.db import connect
@@ -180,9 +183,13 @@ def history_cmd(limit: int = typer.Option(50, min=1, help="Most recent attempts 
         finally:
             await conn.close()
 
+    rows = run_ops(run)
+    if fmt == Format.json:
+        typer.echo(json.dumps([dict(r) for r in rows], default=str, ensure_ascii=False))
+        return
     table = Table("DLQ position", "attempt", "source", "reason", "ce_id", "status", "sent at",
                   "forced", "operator", "claimed (UTC)")  # fmt: skip
-    for r in run_ops(run):
+    for r in rows:
         table.add_row(
             f"{r['dlq_partition']}:{r['dlq_offset']}", str(r["attempt"]),
             f"{r['source_topic']}:{r['source_partition']}:{r['source_offset']}", r["reason_code"],

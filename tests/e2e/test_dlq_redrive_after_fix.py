@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +36,7 @@ from tests.reference_copy import REFERENCE, reference_copy
 HOSPITAL = "H33042100001"
 REASON = "E_UNKNOWN_INSTITUTION"
 SETTLE = "cn.yidi.visit.settlement_requested.v1"
+ID_NUMBER = re.compile(r"(?<!\d)\d{17}[\dX](?!\d)")
 SETTLE_TYPES = {SETTLE, "cn.yidi.visit.presettle_requested.v1"}
 
 
@@ -153,6 +156,9 @@ async def redriven_settle_once(run: Run, db: str, watch: AckWatch) -> Outcome:
     assert {s["ce_id"] for s in first["sent"]} == run.settle_ids  # type: ignore[attr-defined]
     landed = await ledger_rows(db, run.run_id, len(run.expected), timeout_s=120)
     assert landed == run.expected, "each settles once, exactly as the offline runner"
+    shown = yidi("dlq", "show", first["sent"][0]["position"], env=run.env)  # type: ignore[index]
+    assert isinstance(shown, dict) and REASON in json.dumps(shown)
+    assert not ID_NUMBER.search(json.dumps(shown, ensure_ascii=False)), "ID numbers masked"
     acks = await watch.until(run.settle_ids, len(run.settle_ids))
     settled = [a for a in acks if a.status == "accepted" and a.ack_for_type == SETTLE]
     assert len(acks) == len(run.settle_ids) and len(settled) == len(run.expected)
@@ -181,6 +187,13 @@ async def redriven_again_changes_nothing(
             assert ack.status == "duplicate"
     await asyncio.sleep(2)
     assert await ledger_rows(db, run.run_id, 0, timeout_s=1) == run.expected
+    history = yidi("dlq", "history", "--format", "json", "--limit", "1000", env=run.env)
+    attempts = Counter(
+        (h["attempt"], h["status"])  # type: ignore[index]
+        for h in history
+        if str(h["ce_id"]).startswith(run.run_id)  # type: ignore[index]
+    )
+    assert attempts == {(1, "sent"): len(run.settle_ids), (2, "sent"): len(run.settle_ids)}
     after = yidi("ledger", "hash", "--json", env=run.env)
     assert isinstance(before, dict) and isinstance(after, dict)
     assert before["tables"][0] == after["tables"][0], "settlements unchanged"  # type: ignore[index]
