@@ -63,7 +63,11 @@ async def run(
         reads.append(n / seconds)
         async with fresh_database(settings) as db_url:
             for name in projections:
-                report = await rebuild(settings.kafka_bootstrap, db_url, codec, name, "-bench")
+                projection, _, mode = name.partition(":")
+                report = await rebuild(
+                    settings.kafka_bootstrap, db_url, codec, projection, "-bench",
+                    trusted=mode == "trusted",
+                )  # fmt: skip
                 rates[name].append(report.rate)
                 records = report.records
     return ReplayBench(records, rates, reads)

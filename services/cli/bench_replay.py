@@ -15,7 +15,10 @@ def register_bench(bench_app: typer.Typer) -> None:
     @bench_app.command("replay")
     def replay_cmd(
         runs: int = typer.Option(3, help="Rebuilds to time (medians reported)"),
-        projection: list[str] = typer.Option(["ledger", "clearing"], help="Projections (repeat)"),
+        projection: list[str] = typer.Option(
+            ["ledger", "ledger:trusted", "clearing"],
+            help="Projections (repeat; ledger:trusted = the --trusted rebuild)",
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print JSON"),
     ) -> None:
         """Rebuild projections from the whole settlement feed into a throw-away database."""

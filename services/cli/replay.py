@@ -96,6 +96,11 @@ def rebuild_cmd(
     since: str | None = SINCE,
     rate: float | None = RATE,
     yes: bool = typer.Option(False, "--yes", help="Do not ask before emptying the projection"),
+    trusted: bool = typer.Option(
+        False,
+        "--trusted",
+        help="ledger: PostgreSQL builds the rows from the payloads (docs/ops.md)",
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Empty a projection and read the whole retained log into it (resumes an interrupted run).
@@ -117,7 +122,7 @@ def rebuild_cmd(
             lambda progress, plan: rebuild(
                 settings.kafka_bootstrap, settings.database_url.get_secret_value(),
                 runtime.codec, projection, settings.group_suffix, rate, progress, plan,
-                _request(from_offset, None, since, None, None, None),
+                _request(from_offset, None, since, None, None, None), trusted,
             ),
         )  # fmt: skip
 

@@ -26,7 +26,7 @@ LEDGER_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 
 _COLS = ", ".join(LEDGER_COLUMNS)
-_STAGE = "ledger_stage"
+STAGE = "ledger_stage"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +36,9 @@ class BatchOutcome:
     conflicts: int
 
 
-async def _ensure_stage(conn: asyncpg.Connection) -> None:
+async def ensure_stage(conn: asyncpg.Connection) -> None:
     await conn.execute(
-        f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} "
+        f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} "
         "(LIKE settlements INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
     )
 
@@ -51,27 +51,33 @@ async def write_batch(
 ) -> BatchOutcome:
     """Land ``rows`` (in ``LEDGER_COLUMNS`` order) and the next offsets, atomically."""
     async with conn.transaction():
-        await _ensure_stage(conn)
+        await ensure_stage(conn)
         inserted = conflicts = 0
         if rows:
-            await conn.copy_records_to_table(_STAGE, records=rows, columns=list(LEDGER_COLUMNS))
-            status = await conn.execute(
-                f"INSERT INTO settlements ({_COLS}) SELECT DISTINCT ON (setl_id) {_COLS} "
-                f"FROM {_STAGE} ORDER BY setl_id, src_offset ON CONFLICT (setl_id) DO NOTHING"
-            )
-            inserted = int(status.split()[-1])
-            status = await conn.execute(
-                f"""INSERT INTO settlement_conflicts
-                        (setl_id, payload_sha256, payload, src_topic, src_partition, src_offset)
-                    SELECT s.setl_id, s.payload_sha256, s.payload, s.src_topic, s.src_partition,
-                           s.src_offset
-                    FROM {_STAGE} s JOIN settlements t USING (setl_id)
-                    WHERE t.payload_sha256 <> s.payload_sha256
-                    ON CONFLICT DO NOTHING"""
-            )
-            conflicts = int(status.split()[-1])
+            await conn.copy_records_to_table(STAGE, records=rows, columns=list(LEDGER_COLUMNS))
+            inserted, conflicts = await land_stage(conn)
         await record_positions(conn, group_id, positions)
     return BatchOutcome(inserted, len(rows) - inserted, conflicts)
+
+
+async def land_stage(conn: asyncpg.Connection) -> tuple[int, int]:
+    """Insert-if-absent the staged rows by ``setl_id``; keep aside any with other bytes for a
+    setl_id already landed. Returns (inserted, conflicts)."""
+    status = await conn.execute(
+        f"INSERT INTO settlements ({_COLS}) SELECT DISTINCT ON (setl_id) {_COLS} "
+        f"FROM {STAGE} ORDER BY setl_id, src_offset ON CONFLICT (setl_id) DO NOTHING"
+    )
+    inserted = int(status.split()[-1])
+    status = await conn.execute(
+        f"""INSERT INTO settlement_conflicts
+                (setl_id, payload_sha256, payload, src_topic, src_partition, src_offset)
+            SELECT s.setl_id, s.payload_sha256, s.payload, s.src_topic, s.src_partition,
+                   s.src_offset
+            FROM {STAGE} s JOIN settlements t USING (setl_id)
+            WHERE t.payload_sha256 <> s.payload_sha256
+            ON CONFLICT DO NOTHING"""
+    )
+    return inserted, int(status.split()[-1])
 
 
 async def record_positions(
