@@ -139,6 +139,31 @@ async def _caught_up(bootstrap: str, suffix: str) -> None:
         await wait_consumed(bootstrap, group + suffix, SETTLEMENTS)
 
 
+_FILINGS = """
+    SELECT count(*), md5(string_agg(row(filing_id, psn_no, insuplc_admdvs, filing_type,
+        mdtrtarea_admvs, begndate, enddate, revoked_on, channel, registrant, certno_masked,
+        src_partition, src_offset)::text, '|' ORDER BY filing_id)) FROM filings"""
+_PERSONS = """
+    SELECT count(*), md5(string_agg(row(insuplc_admdvs, psn_no, insutypes, status, poor,
+        src_partition, src_offset)::text, '|' ORDER BY insuplc_admdvs, psn_no))
+    FROM insured_persons"""
+
+
+async def _filings_rebuilt(db_url: str, env: dict[str, str], since: str) -> None:
+    """Filings and person status dropped and rebuilt from the registration log: the same rows."""
+    conn = await asyncpg.connect(db_url)
+    try:
+        before = [tuple(await conn.fetchrow(q)) for q in (_FILINGS, _PERSONS)]
+        assert before[0][0] > 0 and before[1][0] > 0
+        await conn.execute("TRUNCATE filings, insured_persons")
+        args = ["--projection", "filings", "--since", since, "--yes", "--json"]
+        report = _yidi(["replay", "rebuild", *args], env)
+        assert report["inserted"] >= before[0][0]
+        assert [tuple(await conn.fetchrow(q)) for q in (_FILINGS, _PERSONS)] == before
+    finally:
+        await conn.close()
+
+
 async def _replay_into_production_twice(
     workers: Workers, env: dict[str, str], since: str, h: str, acks: dict[str, set[bytes]]
 ) -> None:
@@ -244,6 +269,7 @@ async def test_rebuild_replay_twice_and_shadow(workers: Workers, tmp_path: Path)
         assert trusted["inserted"] == rebuilt["ledger"]["inserted"]
         assert _hash(env) == h, "the trusted rebuild lands exactly what the validating one did"
 
+        await _filings_rebuilt(db_url, env, since)
         await _replay_into_production_twice(workers, env, since, h, acks)
 
         shadow, changed, delta = await _shadow_of_zhoushan_at_62(
