@@ -16,6 +16,20 @@ import pytest
 YIDI = str(Path(sys.executable).with_name("yidi"))
 
 
+def yidi_cli(args: list[str], env: dict[str, str], timeout_s: float = 600) -> str:
+    """Run ``yidi ARGS`` with ``env`` over this environment; its stdout (it must succeed)."""
+    done = subprocess.run(
+        [YIDI, *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-2000:]
+    return done.stdout
+
+
 class Workers:
     """Start, kill and restart `yidi worker` subprocesses (logs under tmp_path)."""
 

@@ -14,7 +14,6 @@ import asyncio
 import datetime as dt
 import json
 import os
-import subprocess
 import uuid
 import zlib
 from collections import Counter, defaultdict
@@ -31,7 +30,7 @@ from services.clearing.core.periods import scope_of
 from services.runtime.settings import Settings
 from services.simulator.build import Built
 from services.simulator.run import plan_messages, publish, wait_consumed, write_jsonl
-from tests.e2e.conftest import YIDI, Workers
+from tests.e2e.conftest import Workers, yidi_cli
 from tests.e2e.pipeline_check import offline_settlements
 from tests.fresh_db import fresh_database, seed_sink_positions_at_end
 
@@ -78,16 +77,7 @@ def _expected(
 
 
 def _cli(args: list[str], env: dict[str, str]) -> str:
-    done = subprocess.run(
-        [YIDI, *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr + done.stdout
-    return done.stdout
+    return yidi_cli(args, env)
 
 
 async def _clearing_messages(bootstrap: str, start: dict[int, int]) -> list[tuple[str, bytes]]:

@@ -14,7 +14,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import subprocess
 import uuid
 from collections import defaultdict
 from decimal import Decimal
@@ -35,7 +34,7 @@ from services.simulator.run import (
     wait_consumed,
     write_jsonl,
 )
-from tests.e2e.conftest import YIDI, Workers
+from tests.e2e.conftest import Workers, yidi_cli
 from tests.e2e.pipeline_check import offline_settlements
 from tests.fresh_db import fresh_database, seed_sink_positions_at_end
 
@@ -52,16 +51,7 @@ def _yidi(args: list[str], env: dict[str, str]) -> Any:
 
 
 def _cli(args: list[str], env: dict[str, str]) -> str:
-    done = subprocess.run(
-        [YIDI, *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-2000:]
-    return done.stdout
+    return yidi_cli(args, env)
 
 
 def _hash(env: dict[str, str]) -> str:
