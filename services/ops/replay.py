@@ -42,9 +42,9 @@ from services.clearing.store import ClearingSink
 from services.ledger import bulk
 from services.ledger.pg_sink import BatchOutcome, record_positions, write_batch
 from services.ledger.rows import LedgerMapper
-from services.ops.core.errors import BadArgument, GroupActive
+from services.ops.core.errors import BadArgument, GroupActive, Stalled
 from services.ops.core.replay import RangeRequest, RateLimit, Span, require_whole_log, resolve
-from services.ops.kafka import ops_consumer
+from services.ops.kafka import STALL_TIMEOUT_S, ops_consumer
 from services.registration import task as registration
 
 log = structlog.get_logger("yidi.ops.replay")
@@ -170,8 +170,14 @@ async def read_spans(
     consumer.assign(list(todo))
     for tp, s in todo.items():
         consumer.seek(tp, s.start)
+    last_progress = time.monotonic()
     while todo:
         got = await consumer.getmany(*todo, timeout_ms=1000, max_records=batch)
+        if got:
+            last_progress = time.monotonic()
+        elif time.monotonic() - last_progress > STALL_TIMEOUT_S:
+            left = {tp.partition: (await consumer.position(tp), s.end) for tp, s in todo.items()}
+            raise Stalled(f"{topic}: no record for {STALL_TIMEOUT_S:.0f} s; at/end {left}")
         records: list[InputRecord] = []
         for tp, recs in got.items():
             span = todo.get(tp)

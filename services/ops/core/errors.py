@@ -54,3 +54,9 @@ class GroupActive(OpsError):
     """A replay would move or race a consumer group that still has live members."""
 
     code = "E_OPS_GROUP_ACTIVE"
+
+
+class Stalled(OpsError):
+    """The broker stopped returning records before the range's end (down, or the log gone)."""
+
+    code = "E_OPS_STALLED"
