@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -109,14 +110,23 @@ async def _merged(
     reg_end: int,
     visit_end: int,
 ) -> AsyncIterator[InputRecord]:
-    """One partition's registrations and visits, merged by timestamp."""
-    regs = [r async for batch in reader(REGISTRATION, [Span(partition, 0, reg_end)]) for r in batch]
-    i = 0
+    """One partition's registrations and visits, merged by timestamp (both streamed)."""
+    regs = aiter(reader(REGISTRATION, [Span(partition, 0, reg_end)]))
+    pending: deque[InputRecord] = deque()
+    exhausted = False
     async for batch in reader(VISIT, [Span(partition, 0, visit_end)]):
         for v in batch:
-            while i < len(regs) and regs[i].timestamp_ms <= v.timestamp_ms:
-                yield regs[i]
-                i += 1
+            while True:
+                if not pending and not exhausted:
+                    try:
+                        pending.extend(await anext(regs))
+                    except StopAsyncIteration:
+                        exhausted = True
+                    continue
+                if pending and pending[0].timestamp_ms <= v.timestamp_ms:
+                    yield pending.popleft()
+                    continue
+                break
             yield v
 
 
@@ -169,10 +179,10 @@ async def shadow(
         producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, acks="all")
         await producer.start()
         try:
-            async with ops_consumer(bootstrap) as consumer:
+            async with ops_consumer(bootstrap) as regs, ops_consumer(bootstrap) as visits:
 
                 def reader(topic: str, s: Sequence[Span]) -> AsyncIterator[list[InputRecord]]:
-                    return read_spans(consumer, topic, s, limit)
+                    return read_spans(regs if topic == REGISTRATION else visits, topic, s, limit)
 
                 for p, span in sorted(spans.items()):
                     n, rows, ids = await _partition(
