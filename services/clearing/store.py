@@ -378,15 +378,21 @@ async def stored_statement(
 
 
 async def close_period(
-    conn: asyncpg.Connection, codec: Codec, period: str, scope: str
+    conn: asyncpg.Connection,
+    codec: Codec,
+    period: str,
+    scope: str,
+    today: dt.date | None = None,
 ) -> StatementView:
     """Freeze, check the ledger against the running positions, issue the statement (CLOSED).
 
     Idempotent: a period already closed returns its statement unchanged. Raises
-    ``LedgerBehind`` (retry later; the period stays CLOSING) or ``PositionsDisagree``.
+    ``WrongState`` for a month not over yet, ``LedgerBehind`` (retry later; the period stays
+    CLOSING) or ``PositionsDisagree``.
     """
     P.parse_period(period)
     P.parse_scope(scope)
+    P.require_ended(period, today or dt.datetime.now(P.CHINA).date())
     status = await begin_close(conn, period, scope)
     if status != "CLOSING":
         view = await stored_statement(conn, period, scope)

@@ -482,3 +482,10 @@ async def test_a_period_with_nothing_to_clear_is_confirmed_at_close(db: asyncpg.
         f"{view.statement_id}-closed", f"{view.statement_id}-confirmed",
         f"{view.statement_id}-settled",
     ]  # fmt: skip
+
+
+async def test_a_month_not_over_is_not_closed(db: asyncpg.Connection) -> None:
+    before = await _snapshot(db)
+    with pytest.raises(WrongState, match="has not ended"):
+        await store.close_period(db, CODEC, "2026-10", NATIONAL, today=dt.date(2026, 10, 31))
+    assert await _snapshot(db) == before, "not even frozen"

@@ -134,3 +134,12 @@ def test_differences_name_the_pair_and_the_field() -> None:
     diff = differences({key: _t(100)}, {key: _t(101)})
     assert any("fund_pay_sumamt" in d for d in diff)
     assert differences({key: _t(1)}, {}) == ["330900->310118: missing from the running positions"]
+
+
+def test_a_month_closes_only_once_it_is_over() -> None:
+    from services.clearing.core.periods import require_ended
+
+    require_ended("2026-10", dt.date(2026, 11, 1))
+    require_ended("2026-12", dt.date(2027, 1, 1))
+    with pytest.raises(WrongState, match="can be closed from 2026-11-01"):
+        require_ended("2026-10", dt.date(2026, 10, 31))

@@ -20,6 +20,8 @@ NATIONAL = "national"
 NATIONAL_PARTICIPANT = "000000"
 """The national platform: the participant named on national statements and commands."""
 
+CHINA = dt.timezone(dt.timedelta(hours=8))
+"""Periods are calendar months in China time."""
 _SCOPE = re.compile(r"^(?:national|province:(\d{2})0000)$")
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 MAX_LOOKAHEAD = 120
@@ -85,6 +87,13 @@ def period_of(day: dt.date) -> str:
 def next_period(period: str) -> str:
     year, month = (int(x) for x in parse_period(period).split("-"))
     return f"{year + month // 12:04d}-{month % 12 + 1:02d}"
+
+
+def require_ended(period: str, today: dt.date) -> None:
+    """A month is closed once it is over (China time): its settlements are still arriving."""
+    first_after = dt.date.fromisoformat(next_period(period) + "-01")
+    if today < first_after:
+        raise WrongState(f"{period} has not ended: it can be closed from {first_after}")
 
 
 def period_year(period: str) -> int:
