@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from events.codec import Codec
 from services.ops.core.replay import RateLimit, Span
-from services.ops.kafka import ops_consumer
-from services.ops.replay import PROJECTIONS, log_bounds, read_spans, rebuild
+from services.ops.log_reader import log_bounds, ops_consumer, read_spans
+from services.ops.replay import PROJECTIONS, rebuild
 from services.runtime.scratch_db import fresh_database
 from services.runtime.settings import Settings
 

@@ -99,7 +99,10 @@ def rebuild_cmd(
     trusted: bool = typer.Option(
         False,
         "--trusted",
-        help="ledger: PostgreSQL builds the rows from the payloads (docs/ops.md)",
+        help="ledger: rows as COPY text straight from the payloads (docs/ops.md)",
+    ),
+    workers: int = typer.Option(
+        0, min=0, help="--trusted: worker processes (0: one per core)", show_default=False
     ),
     as_json: bool = JSON,
 ) -> None:
@@ -107,6 +110,7 @@ def rebuild_cmd(
 
     The projection's workers must be stopped; the log must still hold the range's start
     (offset 0 without --from-offset/--since)."""
+    from services.ops import trusted_rebuild
     from services.ops.replay import rebuild
 
     settings = get_settings()
@@ -123,6 +127,7 @@ def rebuild_cmd(
                 settings.kafka_bootstrap, settings.database_url.get_secret_value(),
                 runtime.codec, projection, settings.group_suffix, rate, progress, plan,
                 _request(from_offset, None, since, None, None, None), trusted,
+                processes=workers or trusted_rebuild.WORKERS,
             ),
         )  # fmt: skip
 

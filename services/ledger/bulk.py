@@ -1,112 +1,141 @@
-"""Trusted bulk landing of the settlement feed: PostgreSQL builds the ledger rows.
+"""Trusted bulk landing of the settlement feed: ledger rows as COPY text, straight from the JSON.
 
-Why: a rebuild spends most of its time in Python on each record (contract validation,
-the row, COPY encoding of 44 columns). Here Python only COPYs the bytes with their ids and
-source positions, and PostgreSQL extracts the columns from the JSON on the other core.
+Why: a rebuild spends most of its time per record — contract validation, Decimals, binary
+COPY encoding of 44 columns, a staging table, casts. Here Python picks the ledger fields
+out of the published JSON as the strings they are and PostgreSQL parses them during the
+COPY into ``settlements`` itself.
 
 Trusted means the records are taken as the adjudicator wrote them: the contract is not
-validated in Python; the table's CHECK identities still hold every row, and a batch that
-does not cast or check is landed again through the validating path (``write_batch``), so
-a bad record still ends where the live sink put it. Equal results are asserted by the
-replay e2e test (ledger hash after a trusted rebuild).
+validated in Python; the table's types and CHECK identities still hold every row. A
+batch with a ``setl_id`` already landed (a re-emitted settlement) lands through the
+ledger's insert-if-absent staging instead, which also keeps aside other bytes for the
+same id; a batch that does not parse or check raises, and the caller lands it through
+the validating path, so a bad record still ends where the live sink put it. Equal
+results are asserted by tests/integration/test_trusted_rebuild.py and the replay e2e.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 from collections.abc import Sequence
+from operator import itemgetter
+from typing import Protocol
 
 import asyncpg
 import orjson
 
-from contracts.settlement import Reversed, Settled
-from events.stream.types import InputRecord
 from services.ledger.pg_sink import (
-    LEDGER_COLUMNS,
+    AMOUNTS,
     STAGE,
     BatchOutcome,
     ensure_stage,
     land_stage,
     record_positions,
 )
-from services.ledger.rows import AMOUNTS
 
-_STAGE = "ledger_bulk_stage"
-_INFO_TEXT = ("setl_id", "mdtrt_id", "medins_setl_id", "psn_no", "insutype", "psn_type",
-              "med_type", "clr_type", "clr_way", "clr_optins", "setl_time", *AMOUNTS)  # fmt: skip
-_TOP_TEXT = ("orig_setl_id", "refd_setl_flag", "fixmedins_code", "insuplc_admdvs",
+
+class FeedRecord(Protocol):
+    """A settlement-feed record as fetched (aiokafka's record or the engine's)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def headers(self) -> Sequence[tuple[str, bytes]]: ...
+
+
+SETTLED_TYPE = b"cn.yidi.settlement.settled.v1"
+REVERSED_TYPE = b"cn.yidi.settlement.reversed.v1"
+"""The contracts' ``ce_type`` (asserted by a unit test): a rebuild worker skips importing
+the contract models."""
+_LEDGER_TYPES = (SETTLED_TYPE, REVERSED_TYPE)
+_NULL = "\\N"
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_FROM_INFO = ("setl_id", "mdtrt_id", "medins_setl_id", "psn_no", "insutype", "psn_type",
+              "med_type", "clr_type", "clr_way", "clr_optins", "setl_time")  # fmt: skip
+_FROM_TOP = ("orig_setl_id", "refd_setl_flag", "fixmedins_code", "insuplc_admdvs",
              "mdtrtarea_admvs", "setl_date", "policy_version", "catalog_version")  # fmt: skip
-_STAGE_COLUMNS = ("reversal", "ce_id", *_INFO_TEXT, *_TOP_TEXT, "payload", "src_topic",
-                  "src_partition", "src_offset")  # fmt: skip
-_CAST = {"refd_setl_flag": "::smallint", "setl_time": "::timestamptz", "setl_date": "::date",
-         **dict.fromkeys(AMOUNTS, "::numeric")}  # fmt: skip
+COPY_COLUMNS = ("kind", "ce_id", *_FROM_INFO, *AMOUNTS, *_FROM_TOP, "payload", "payload_sha256",
+                "src_topic", "src_partition", "src_offset")  # fmt: skip
+"""The columns of a COPY line, in the order the JSON is read."""
+_info_fields = itemgetter(*_FROM_INFO)
+_amounts = itemgetter(*AMOUNTS)
+_top_fields = itemgetter(*_FROM_TOP)
 
 
-def _select() -> str:
-    """The ledger row of each staged record, in ``LEDGER_COLUMNS`` order (rows.ledger_row):
-    text as the JSON had it, cast by PostgreSQL; reversals negated."""
-    exprs = {c: f"{c}{_CAST.get(c, '')}" for c in LEDGER_COLUMNS}
-    exprs["kind"] = "CASE WHEN reversal THEN 'reversal' ELSE 'settlement' END"
-    exprs["payload_sha256"] = "sha256(payload)"
-    for a in AMOUNTS:
-        exprs[a] = f"CASE WHEN reversal THEN -({a}::numeric) ELSE {a}::numeric END"
-    return f"SELECT {', '.join(exprs.values())} FROM {_STAGE}"
-
-
-_ROWS = _select()
-_COLS = ", ".join(LEDGER_COLUMNS)
-_STAGE_DDL = (
-    f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (reversal boolean, "
-    + ", ".join(f"{c} text" for c in _STAGE_COLUMNS[1:-4])
-    + ", payload bytea, src_topic text, src_partition int, src_offset bigint) "
-    "ON COMMIT DELETE ROWS"
-)
-
-
-def stage_record(record: InputRecord) -> tuple[object, ...] | None:
-    """The record's ledger fields as the JSON has them (strings: amounts, codes, dates), or
-    None for a record that is no ledger message (the validating path would have
-    dead-lettered it, or it is a pre-settlement). A value of another JSON type fails the
-    COPY, and the batch falls back to the validating path."""
+def copy_line(record: FeedRecord) -> bytes | None:
+    """The record's ledger row (``COPY_COLUMNS``) as one line of COPY text, or None for a
+    record that is no ledger message (the validating path would have dead-lettered it, or
+    it is a pre-settlement). Mirrors ``rows.ledger_row``: reversals hold amounts negated.
+    A missing field (KeyError) or a JSON value that is not a string (TypeError) fails here;
+    a string PostgreSQL does not parse as its column's type fails the COPY."""
     headers = dict(record.headers)
     ce_type = headers.get("ce_type", b"")
-    if ce_type not in _LEDGER_TYPES or not record.value:
+    value = record.value
+    if ce_type not in _LEDGER_TYPES or not value:
         return None
-    doc = orjson.loads(record.value)
+    doc = orjson.loads(value)
     if doc.get("pre_settlement"):
         return None
     info = doc["setlinfo"]
-    return (
-        ce_type == _REVERSED, headers.get("ce_id", b"").decode(),
-        *[info.get(c) for c in _INFO_TEXT], *[doc.get(c) for c in _TOP_TEXT],
-        record.value, record.topic, record.partition, record.offset,
+    amounts = _amounts(info)
+    if ce_type == REVERSED_TYPE:
+        kind = "reversal"
+        amounts = tuple(a[1:] if a.startswith("-") else f"-{a}" for a in amounts)
+    else:
+        kind = "settlement"
+    fields = (kind, headers.get("ce_id", b"").decode(), *_info_fields(info), *amounts,
+              *_top_fields(doc))  # fmt: skip
+    # JSON without a backslash, tab or line break holds none inside its strings either
+    plain = b"\\" not in value and b"\t" not in value and b"\n" not in value and b"\r" not in value
+    text = "\t".join(
+        [_NULL if v is None else v for v in fields]
+        if plain
+        else [_NULL if v is None else v.translate(_ESCAPES) for v in fields]
+    )
+    payload = value if plain and value.isascii() else b"\\\\x" + value.hex().encode()
+    digest = hashlib.sha256(value).hexdigest()
+    return b"%s\t%s\t\\\\x%s\t%s\t%d\t%d\n" % (
+        text.encode(), payload, digest.encode(), record.topic.encode(), record.partition,
+        record.offset,
     )  # fmt: skip
 
 
-_REVERSED = Reversed.ce_type.encode()
-_LEDGER_TYPES = (Settled.ce_type.encode(), _REVERSED)
-
-
-async def write_trusted(
+async def write_lines(
     conn: asyncpg.Connection,
     group_id: str,
-    staged: Sequence[tuple[object, ...]],
+    lines: Sequence[bytes],
     positions: dict[tuple[str, int], int],
 ) -> BatchOutcome:
-    """Land the staged records and the next offsets in one transaction (raises on a record
-    PostgreSQL cannot cast or whose identities fail: the caller falls back)."""
+    """Land the lines and the next offsets in one transaction (raises on a line PostgreSQL
+    cannot parse or whose identities fail: the caller falls back).
+
+    Committed without waiting for the WAL flush: rows and positions are one transaction,
+    so a crash loses a suffix of both and the resumed rebuild reads it again."""
     async with conn.transaction():
-        await conn.execute(_STAGE_DDL)
-        await ensure_stage(conn)
-        inserted = conflicts = 0
-        if staged:
-            await conn.copy_records_to_table(_STAGE, records=staged, columns=_STAGE_COLUMNS)
-            status = await conn.execute(
-                f"INSERT INTO settlements ({_COLS}) SELECT DISTINCT ON (setl_id) * "
-                f"FROM ({_ROWS}) r ORDER BY setl_id, src_offset ON CONFLICT (setl_id) DO NOTHING"
-            )
-            inserted = int(status.split()[-1])
-            if inserted < len(staged):  # some were there already: any with other bytes?
-                await conn.execute(f"INSERT INTO {STAGE} ({_COLS}) {_ROWS}")
-                conflicts = (await land_stage(conn))[1]
+        await conn.execute("SET LOCAL synchronous_commit = off")
+        outcome = BatchOutcome(0, 0, 0)
+        if lines:
+            try:
+                async with conn.transaction():
+                    await _copy(conn, "settlements", lines)
+                outcome = BatchOutcome(len(lines), 0, 0)
+            except asyncpg.UniqueViolationError:
+                await ensure_stage(conn)
+                await _copy(conn, STAGE, lines)
+                inserted, conflicts = await land_stage(conn)
+                outcome = BatchOutcome(inserted, len(lines) - inserted, conflicts)
         await record_positions(conn, group_id, positions)
-    return BatchOutcome(inserted, len(staged) - inserted, conflicts)
+    return outcome
+
+
+async def _copy(conn: asyncpg.Connection, table: str, lines: Sequence[bytes]) -> None:
+    await conn.copy_to_table(
+        table, source=io.BytesIO(b"".join(lines)), columns=list(COPY_COLUMNS), format="text"
+    )

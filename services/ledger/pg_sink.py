@@ -14,6 +14,12 @@ from dataclasses import dataclass
 
 import asyncpg
 
+AMOUNTS = (
+    "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
+    "act_pay_dedc", "hifp_pay", "cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay",
+    "oth_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay", "psn_cash_pay", "hosp_part_amt",
+)  # fmt: skip
+"""The money columns (reversal rows hold them negated)."""
 LEDGER_COLUMNS: tuple[str, ...] = (
     "setl_id", "kind", "orig_setl_id", "refd_setl_flag", "ce_id", "mdtrt_id", "medins_setl_id",
     "psn_no", "fixmedins_code", "insuplc_admdvs", "mdtrtarea_admvs", "insutype", "psn_type",

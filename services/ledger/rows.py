@@ -15,12 +15,7 @@ from events.codec import Codec
 from events.dlq import dlq_output
 from events.errors import DecodeError
 from events.stream.types import InputRecord, Output
-
-AMOUNTS = (
-    "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
-    "act_pay_dedc", "hifp_pay", "cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay",
-    "oth_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay", "psn_cash_pay", "hosp_part_amt",
-)  # fmt: skip
+from services.ledger.pg_sink import AMOUNTS
 
 
 def ledger_row(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Collection
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -17,8 +16,7 @@ from events.dlq import DLQ_TOPIC, parse_dlq
 from services.ops.core.dlq import DlqEntry, DlqFilter, DlqPosition
 from services.ops.core.errors import NotFound
 from services.ops.core.redrive import REDRIVE_HEADER
-
-STALL_TIMEOUT_S = 30.0
+from services.ops.log_reader import STALL_TIMEOUT_S, ops_consumer
 
 
 @dataclass(slots=True)
@@ -26,23 +24,6 @@ class DlqRead:
     entries: list[DlqEntry]
     unreadable: list[DlqPosition]
     """Records on the DLQ topic that are not DLQ records (never written by yidi)."""
-
-
-@asynccontextmanager
-async def ops_consumer(bootstrap: str) -> AsyncIterator[AIOKafkaConsumer]:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        client_id="yidi-ops",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_partition_fetch_bytes=8 * 1024 * 1024,
-        fetch_max_wait_ms=50,
-    )
-    await consumer.start()
-    try:
-        yield consumer
-    finally:
-        await consumer.stop()
 
 
 async def partition_counts(bootstrap: str, topics: Collection[str]) -> dict[str, int]:

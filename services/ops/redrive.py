@@ -23,7 +23,8 @@ from events.stream.clients import idempotent_producer
 from services.ops import journal
 from services.ops.core.dlq import DlqEntry
 from services.ops.core.redrive import Outgoing, RedrivePlan, plan_redrive
-from services.ops.kafka import find_markers, ops_consumer, partition_counts
+from services.ops.kafka import find_markers, partition_counts
+from services.ops.log_reader import ops_consumer
 
 CHUNK = 500
 GRACE = dt.timedelta(minutes=2)

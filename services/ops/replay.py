@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -35,23 +35,21 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.settlement import SETTLEMENT_TOPIC
 from events.codec import Codec
-from events.stream.clients import to_input
 from events.stream.types import InputRecord, Output
 from services.clearing.feed import ClearingMapper
 from services.clearing.store import ClearingSink
-from services.ledger import bulk
 from services.ledger.pg_sink import BatchOutcome, record_positions, write_batch
 from services.ledger.rows import LedgerMapper
-from services.ops.core.errors import BadArgument, GroupActive, Stalled
-from services.ops.core.replay import RangeRequest, RateLimit, Span, require_whole_log, resolve
-from services.ops.kafka import STALL_TIMEOUT_S, ops_consumer
+from services.ops import trusted_rebuild
+from services.ops.core.errors import BadArgument, GroupActive
+from services.ops.core.replay import RangeRequest, RateLimit, Span, require_whole_log
+from services.ops.log_reader import log_bounds, ops_consumer, read_spans, resolve_spans
 from services.registration import task as registration
 
 log = structlog.get_logger("yidi.ops.replay")
 
 Progress = Callable[[int], None]
 """Called with the number of records just handled."""
-READ_BATCH = 5000
 IDLE_WAIT_S = 15.0
 """Longer than the workers' session timeout (10 s, events/stream/clients.py)."""
 
@@ -123,75 +121,6 @@ class RunReport:
 
 
 # -- the log ---------------------------------------------------------------------------------
-
-
-async def log_bounds(
-    consumer: AIOKafkaConsumer, topic: str
-) -> tuple[dict[int, int], dict[int, int]]:
-    parts = consumer.partitions_for_topic(topic)
-    if not parts:
-        await consumer._client.force_metadata_update()
-        parts = consumer.partitions_for_topic(topic)
-    if not parts:
-        raise BadArgument(f"no topic {topic} on the broker")
-    tps = [TopicPartition(topic, p) for p in sorted(parts)]
-    starts = await consumer.beginning_offsets(tps)
-    ends = await consumer.end_offsets(tps)
-    return {tp.partition: starts[tp] for tp in tps}, {tp.partition: ends[tp] for tp in tps}
-
-
-async def resolve_spans(
-    consumer: AIOKafkaConsumer, topic: str, request: RangeRequest
-) -> list[Span]:
-    starts, ends = await log_bounds(consumer, topic)
-
-    async def at(ms: int | None) -> dict[int, int | None] | None:
-        if ms is None:
-            return None
-        found = await consumer.offsets_for_times({TopicPartition(topic, p): ms for p in ends})
-        return {tp.partition: None if hit is None else hit.offset for tp, hit in found.items()}
-
-    return resolve(
-        topic, request, starts, ends, await at(request.since_ms), await at(request.until_ms)
-    )
-
-
-async def read_spans(
-    consumer: AIOKafkaConsumer,
-    topic: str,
-    spans: Sequence[Span],
-    limit: RateLimit,
-    batch: int = READ_BATCH,
-) -> AsyncIterator[list[InputRecord]]:
-    """The records of ``spans`` in batches (per partition in offset order), rate-limited."""
-    todo = {TopicPartition(topic, s.partition): s for s in spans if s.size > 0}
-    if not todo:
-        return
-    consumer.assign(list(todo))
-    for tp, s in todo.items():
-        consumer.seek(tp, s.start)
-    last_progress = time.monotonic()
-    while todo:
-        got = await consumer.getmany(*todo, timeout_ms=1000, max_records=batch)
-        if got:
-            last_progress = time.monotonic()
-        elif time.monotonic() - last_progress > STALL_TIMEOUT_S:
-            left = {tp.partition: (await consumer.position(tp), s.end) for tp, s in todo.items()}
-            raise Stalled(f"{topic}: no record for {STALL_TIMEOUT_S:.0f} s; at/end {left}")
-        records: list[InputRecord] = []
-        for tp, recs in got.items():
-            span = todo.get(tp)
-            if span is None:
-                continue
-            records.extend(to_input(r) for r in recs if r.offset < span.end)
-            if recs and recs[-1].offset + 1 >= span.end:
-                del todo[tp]
-        for tp in [tp for tp, s in todo.items() if await consumer.position(tp) >= s.end]:
-            del todo[tp]
-        if records:
-            if (pause := limit.wait_for(len(records), time.monotonic())) > 0:
-                await asyncio.sleep(pause)
-            yield records
 
 
 async def require_idle(bootstrap: str, group: str, wait_s: float = IDLE_WAIT_S) -> None:
@@ -312,55 +241,6 @@ async def _drive_sink(
     return records, inserted, present, skipped
 
 
-async def _drive_ledger_trusted(
-    consumer: AIOKafkaConsumer,
-    pool: asyncpg.Pool,
-    projection: Projection,
-    group: str,
-    codec: Codec,
-    spans: Sequence[Span],
-    limit: RateLimit,
-    progress: Progress,
-) -> tuple[int, int, int, int]:
-    """The ledger built by PostgreSQL from the payloads (services/ledger/bulk.py), one batch
-    landing while the next is read; a batch it refuses goes through the validating path."""
-    validating = LedgerMapper(codec)
-    totals = [0, 0, 0, 0]
-
-    async def land(batch: list[InputRecord]) -> None:
-        staged = [row for rec in batch if (row := bulk.stage_record(rec)) is not None]
-        positions = {(rec.topic, rec.partition): rec.offset + 1 for rec in batch}
-        async with pool.acquire() as conn:
-            try:
-                outcome = await bulk.write_trusted(conn, group, staged, positions)
-                taken = len(staged)
-            except (
-                asyncpg.PostgresError,
-                asyncpg.InterfaceError,
-                TypeError,
-                ValueError,
-                KeyError,
-            ) as exc:
-                log.warning("replay_trusted_batch_refused", error=type(exc).__name__,
-                            records=len(batch))  # fmt: skip
-                rows = [r for rec in batch if not isinstance(r := validating(rec), Output)]
-                outcome = await write_batch(conn, group, rows, positions)
-                taken = len(rows)
-        for i, n in enumerate((len(batch), outcome.inserted, outcome.already_present,
-                               len(batch) - taken)):  # fmt: skip
-            totals[i] += n
-        progress(len(batch))
-
-    in_flight: asyncio.Task[None] | None = None
-    async for batch in read_spans(consumer, projection.topic, spans, limit):
-        if in_flight is not None:
-            await in_flight
-        in_flight = asyncio.create_task(land(batch))
-    if in_flight is not None:
-        await in_flight
-    return totals[0], totals[1], totals[2], totals[3]
-
-
 async def rebuild(
     bootstrap: str,
     database_url: str,
@@ -373,19 +253,44 @@ async def rebuild(
     request: RangeRequest | None = None,
     trusted: bool = False,
     source_topic: str | None = None,
+    processes: int = trusted_rebuild.WORKERS,
 ) -> RunReport:
     """Empty the projection and read the whole log into it (or finish an interrupted run).
 
     ``request`` narrows the log to a range, for a projection that began after the log did
     (a database seeded at a known position); without it every partition must start at 0.
     ``source_topic`` reads a copy of the feed instead (an archive restored to a topic).
-    ``trusted`` (ledger): PostgreSQL builds the rows from the payloads, see ledger/bulk.py."""
+    ``trusted`` (ledger): rows as COPY text straight from the payloads (ledger/bulk.py), in
+    ``processes`` worker processes (ops/trusted_rebuild.py)."""
     projection = PROJECTIONS.get(projection_name)
     if projection is None:
         raise BadArgument(f"no projection {projection_name!r}: one of {sorted(PROJECTIONS)}")
     if source_topic is not None:
         projection = dataclasses.replace(projection, topic=source_topic)
     group = projection.group + group_suffix
+    workers = None
+    if trusted and projection.name == "ledger":
+        workers = await trusted_rebuild.Workers.start(bootstrap, database_url, codec, processes)
+    try:
+        return await _rebuild(bootstrap, database_url, codec, projection, group, rate, progress,
+                              on_plan, request, workers)  # fmt: skip
+    finally:
+        if workers is not None:
+            await workers.close()
+
+
+async def _rebuild(
+    bootstrap: str,
+    database_url: str,
+    codec: Codec,
+    projection: Projection,
+    group: str,
+    rate: float | None,
+    progress: Progress,
+    on_plan: Callable[[int], None],
+    request: RangeRequest | None,
+    workers: trusted_rebuild.Workers | None,
+) -> RunReport:
     await require_idle(bootstrap, group)
     run_id = f"rebuild:{projection.name}"
     limit = RateLimit(rate)
@@ -413,10 +318,8 @@ async def rebuild(
             on_plan(sum(s.size for s in spans))
             if projection.name == "filings":
                 counts = await _drive_filings(consumer, pool, codec, spans, limit, progress)
-            elif trusted and projection.name == "ledger":
-                counts = await _drive_ledger_trusted(
-                    consumer, pool, projection, group, codec, spans, limit, progress
-                )
+            elif workers is not None:
+                counts = await workers.run(projection.topic, group, spans, rate, progress)
             else:
                 counts = await _drive_sink(
                     consumer, pool, projection, group, codec, spans, limit, progress, rebuild=True

@@ -45,15 +45,12 @@ from services.ops.core.replay import (
     diff,
     require_whole_log,
 )
-from services.ops.kafka import ops_consumer
+from services.ops.log_reader import log_bounds, ops_consumer, read_spans, resolve_spans
 from services.ops.replay import (
     Progress,
     RunReport,
     _close_run,
     _open_run,
-    log_bounds,
-    read_spans,
-    resolve_spans,
 )
 from services.runtime.settings import Environment
 

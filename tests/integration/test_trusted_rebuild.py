@@ -1,63 +1,31 @@
-"""The trusted ledger rebuild (PostgreSQL builds the rows) lands exactly what the validating
-one does — also when the feed holds a record the contract refuses: that batch falls back
-to the validating path, which skips the record as the live sink dead-lettered it."""
+"""The trusted ledger rebuild (COPY text from the payloads, in worker processes) lands exactly
+what the validating one does — also when the feed holds a record the contract refuses: that
+batch falls back to the validating path, which skips the record as the live sink
+dead-lettered it."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import asyncpg
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from contracts.settlement import Reversed, Settled
 from events.admin import apply, delete_topics
 from events.catalog import Topic
-from events.codec import Codec
-from services.adjudication.offline import run as offline_run
-from services.adjudication.reference import load_reference
 from services.bootstrap import build_runtime
 from services.ops.ledger_hash import ledger_digest
 from services.ops.replay import rebuild
 from services.runtime.settings import Settings
-from services.simulator.run import plan_messages, write_jsonl
 from tests.fresh_db import fresh_database
-
-REFERENCE = Path(__file__).resolve().parents[2] / "deploy" / "reference"
-TYPES = {Settled.ce_type: Settled, Reversed.ce_type: Reversed}
-
-
-def _feed(codec: Codec, events: Path) -> list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]]:
-    """The settlement feed the offline runner produces for ``events``, encoded as published."""
-    out = []
-    with events.open("rb") as lines:
-        outputs, _runner = offline_run(lines, load_reference())
-        for line in outputs:
-            doc = orjson.loads(line)
-            model = TYPES.get(doc["headers"]["ce_type"])
-            if model is None or doc["body"].get("pre_settlement"):
-                continue  # the adjudicator publishes no pre-settlement on the feed
-            message = model.model_validate(doc["body"])
-            out.append(
-                codec.encode(
-                    message,
-                    ce_id=doc["headers"]["ce_id"],
-                    sender="yidi-adjudication",
-                    ce_time=dt.datetime.fromisoformat(doc["headers"]["ce_time"]),
-                    sign=False,
-                )
-            )
-    return out
+from tests.settlement_feed import settlement_feed
 
 
 async def test_trusted_rebuild_equals_the_validating_one(
     settings: Settings, unique: str, tmp_path: Path
 ) -> None:
     codec = build_runtime(settings).codec
-    events = tmp_path / "events.jsonl"
-    write_jsonl(plan_messages(REFERENCE, codec, 300, seed=9, run_id=f"tr-{unique}"), events)
-    feed = _feed(codec, events)
+    feed = settlement_feed(codec, tmp_path, 300, 9, f"tr-{unique}")
     assert len(feed) > 100
     key, value, headers = feed[len(feed) // 2]
     broken = orjson.loads(value)

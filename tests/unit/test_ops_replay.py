@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.ops.core.errors import BadArgument, RetentionGap
 from services.ops.core.replay import (
@@ -18,6 +20,7 @@ from services.ops.core.replay import (
     parse_time,
     require_whole_log,
     resolve,
+    share_spans,
 )
 
 T = "yidi.visit.v1"
@@ -114,3 +117,25 @@ def test_diff_classifies_every_settlement_and_totals_the_delta() -> None:
     report = d.as_dict()
     assert report["totals_delta"]["fund_pay_sumamt"] == "-33.5"  # type: ignore[index]
     assert report["changed"][0]["hifmi_pay_delta"] == "1.5"  # type: ignore[index]
+
+
+@given(
+    st.lists(st.integers(min_value=0, max_value=10_000), max_size=24),
+    st.integers(min_value=1, max_value=6),
+)
+def test_every_partition_has_one_worker_and_loads_are_near_equal(
+    sizes: list[int], workers: int
+) -> None:
+    spans = [Span(p, 7, 7 + size) for p, size in enumerate(sizes)]
+    shares = share_spans(spans, workers)
+    dealt = [s for share in shares for s in share]
+    assert sorted(dealt, key=lambda s: s.partition) == [s for s in spans if s.size > 0]
+    assert len(shares) <= workers and all(shares)
+    loads = [sum(s.size for s in share) for share in shares]
+    if loads:
+        assert max(loads) - min(loads) <= max(sizes)
+
+
+def test_sharing_needs_a_worker() -> None:
+    with pytest.raises(ValueError):
+        share_spans([Span(0, 0, 1)], 0)

@@ -60,3 +60,10 @@ class Stalled(OpsError):
     """The broker stopped returning records before the range's end (down, or the log gone)."""
 
     code = "E_OPS_STALLED"
+
+
+class WorkerFailed(OpsError):
+    """A rebuild worker process stopped before its partitions were landed; what it landed
+    stays (positions with the rows): running the rebuild again continues."""
+
+    code = "E_OPS_WORKER"

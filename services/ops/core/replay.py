@@ -9,7 +9,7 @@ replay starts (a snapshot: what arrives later is not part of this replay).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -253,3 +253,18 @@ def diff(production: Iterable[SideRow], shadow: Iterable[SideRow]) -> ShadowDiff
 def _add(totals: dict[str, Decimal], row: SideRow) -> None:
     for c in totals:
         totals[c] += row.amounts[c]
+
+
+def share_spans(spans: Sequence[Span], workers: int) -> list[list[Span]]:
+    """Partitions dealt to at most ``workers`` workers, largest first to the least loaded, so
+    each partition has one owner (its offsets stay in order) and the loads are near equal.
+    Empty spans are left out; fewer shares come back when there are fewer partitions."""
+    if workers < 1:
+        raise ValueError("at least one worker")
+    shares: list[list[Span]] = [[] for _ in range(workers)]
+    loads = [0] * workers
+    for span in sorted((s for s in spans if s.size > 0), key=lambda s: (-s.size, s.partition)):
+        i = loads.index(min(loads))
+        shares[i].append(span)
+        loads[i] += span.size
+    return [sorted(share, key=lambda s: s.partition) for share in shares if share]

@@ -1,0 +1,120 @@
+"""Reading a stretch of the retained log: partition bounds, a range resolved to spans, and
+the spans' records in batches, without a consumer group (ops reads never move a
+processor's offsets)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+from events.stream.clients import to_input
+from events.stream.types import InputRecord
+from services.ops.core.errors import BadArgument, Stalled
+from services.ops.core.replay import RangeRequest, RateLimit, Span, resolve
+
+READ_BATCH = 5000
+STALL_TIMEOUT_S = 30.0
+
+
+@asynccontextmanager
+async def ops_consumer(bootstrap: str) -> AsyncIterator[AIOKafkaConsumer]:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        client_id="yidi-ops",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        fetch_max_wait_ms=50,
+    )
+    await consumer.start()
+    try:
+        yield consumer
+    finally:
+        await consumer.stop()
+
+
+async def log_bounds(
+    consumer: AIOKafkaConsumer, topic: str
+) -> tuple[dict[int, int], dict[int, int]]:
+    parts = consumer.partitions_for_topic(topic)
+    if not parts:
+        await consumer._client.force_metadata_update()
+        parts = consumer.partitions_for_topic(topic)
+    if not parts:
+        raise BadArgument(f"no topic {topic} on the broker")
+    tps = [TopicPartition(topic, p) for p in sorted(parts)]
+    starts = await consumer.beginning_offsets(tps)
+    ends = await consumer.end_offsets(tps)
+    return {tp.partition: starts[tp] for tp in tps}, {tp.partition: ends[tp] for tp in tps}
+
+
+async def resolve_spans(
+    consumer: AIOKafkaConsumer, topic: str, request: RangeRequest
+) -> list[Span]:
+    starts, ends = await log_bounds(consumer, topic)
+
+    async def at(ms: int | None) -> dict[int, int | None] | None:
+        if ms is None:
+            return None
+        found = await consumer.offsets_for_times({TopicPartition(topic, p): ms for p in ends})
+        return {tp.partition: None if hit is None else hit.offset for tp, hit in found.items()}
+
+    return resolve(
+        topic, request, starts, ends, await at(request.since_ms), await at(request.until_ms)
+    )
+
+
+async def fetch_spans(
+    consumer: AIOKafkaConsumer,
+    topic: str,
+    spans: Sequence[Span],
+    limit: RateLimit,
+    batch: int = READ_BATCH,
+) -> AsyncIterator[list[ConsumerRecord[bytes, bytes]]]:
+    """The records of ``spans`` as fetched (per partition in offset order), rate-limited."""
+    todo = {TopicPartition(topic, s.partition): s for s in spans if s.size > 0}
+    if not todo:
+        return
+    consumer.assign(list(todo))
+    for tp, s in todo.items():
+        consumer.seek(tp, s.start)
+    last_progress = time.monotonic()
+    while todo:
+        got = await consumer.getmany(*todo, timeout_ms=1000, max_records=batch)
+        if got:
+            last_progress = time.monotonic()
+        elif time.monotonic() - last_progress > STALL_TIMEOUT_S:
+            left = {tp.partition: (await consumer.position(tp), s.end) for tp, s in todo.items()}
+            raise Stalled(f"{topic}: no record for {STALL_TIMEOUT_S:.0f} s; at/end {left}")
+        records: list[ConsumerRecord[bytes, bytes]] = []
+        for tp, recs in got.items():
+            span = todo.get(tp)
+            if span is None:
+                continue
+            past_end = bool(recs) and recs[-1].offset >= span.end
+            records.extend([r for r in recs if r.offset < span.end] if past_end else recs)
+            if recs and recs[-1].offset + 1 >= span.end:
+                del todo[tp]
+        for tp in [tp for tp, s in todo.items() if await consumer.position(tp) >= s.end]:
+            del todo[tp]
+        if records:
+            if (pause := limit.wait_for(len(records), time.monotonic())) > 0:
+                await asyncio.sleep(pause)
+            yield records
+
+
+async def read_spans(
+    consumer: AIOKafkaConsumer,
+    topic: str,
+    spans: Sequence[Span],
+    limit: RateLimit,
+    batch: int = READ_BATCH,
+) -> AsyncIterator[list[InputRecord]]:
+    """``fetch_spans`` as the engine's records."""
+    async for records in fetch_spans(consumer, topic, spans, limit, batch):
+        yield [to_input(r) for r in records]

@@ -1,0 +1,158 @@
+"""One process of a ``--trusted`` ledger rebuild: its partitions of the feed into the ledger.
+
+Run as ``python -m services.ops.rebuild_worker`` by ``trusted_rebuild.Workers``. Two pickled
+messages come on stdin: first where to connect (it connects while the parent plans), then
+its spans (or None: nothing to do). It reports JSON lines on stdout: ``progress``,
+``refused`` (a batch landed through the validating path), ``done`` with its counts, or
+``error``. It imports no contract model unless a batch is refused: start-up is on the
+rebuild's clock.
+
+Within the process one batch lands while the next is read. A partition belongs to one
+process, so its batches land in offset order and its position moves forward with its rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeAlias
+
+import asyncpg
+import orjson
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import ConsumerRecord
+
+from services.ledger import bulk
+from services.ledger.pg_sink import write_batch
+from services.ops.core.errors import OpsError
+from services.ops.core.replay import RateLimit, Span
+from services.ops.log_reader import fetch_spans, ops_consumer
+
+if TYPE_CHECKING:
+    from events.codec import Codec
+
+LAND_BATCH = 5000
+_REFUSED = (
+    asyncpg.PostgresError, asyncpg.InterfaceError, TypeError, ValueError, KeyError,
+    AttributeError,
+)  # fmt: skip
+
+Record: TypeAlias = ConsumerRecord[bytes, bytes]
+Counts: TypeAlias = tuple[int, int, int, int]
+"""records, inserted, already present, skipped"""
+Connect: TypeAlias = tuple[str, str, bytes]
+"""bootstrap, database URL, pickled codec"""
+Job: TypeAlias = tuple[str, str, list[Span], float | None]
+"""topic, group, spans, rate"""
+
+
+async def drive(
+    consumer: AIOKafkaConsumer,
+    conn: asyncpg.Connection,
+    topic: str,
+    group: str,
+    codec: Callable[[], Codec],
+    spans: Sequence[Span],
+    limit: RateLimit,
+    progress: Callable[[int], None],
+    refused: Callable[[str, int], None],
+) -> Counts:
+    """Land ``spans`` of the feed into the ledger. ``codec`` is asked for only when a batch
+    is refused (``refused`` is told the error type and the batch size)."""
+    totals = [0, 0, 0, 0]
+
+    async def land(batch: list[Record]) -> None:
+        positions = {(rec.topic, rec.partition): rec.offset + 1 for rec in batch}
+        try:
+            lines = [line for rec in batch if (line := bulk.copy_line(rec)) is not None]
+            outcome = await bulk.write_lines(conn, group, lines, positions)
+            taken = len(lines)
+        except _REFUSED as exc:
+            refused(type(exc).__name__, len(batch))
+            rows = _validated(codec(), batch)
+            outcome = await write_batch(conn, group, rows, positions)
+            taken = len(rows)
+        for i, n in enumerate((len(batch), outcome.inserted, outcome.already_present,
+                               len(batch) - taken)):  # fmt: skip
+            totals[i] += n
+        progress(len(batch))
+
+    async def lander(queue: asyncio.Queue[list[Record] | None]) -> None:
+        while (batch := await queue.get()) is not None:
+            await land(batch)
+
+    queue: asyncio.Queue[list[Record] | None] = asyncio.Queue(maxsize=1)
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(lander(queue))
+            pending: list[Record] = []
+            async for records in fetch_spans(consumer, topic, spans, limit):
+                pending.extend(records)
+                if len(pending) >= LAND_BATCH:
+                    await queue.put(pending)
+                    pending = []
+            if pending:
+                await queue.put(pending)
+            await queue.put(None)
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+    return totals[0], totals[1], totals[2], totals[3]
+
+
+def _validated(codec: Codec, batch: list[Record]) -> list[tuple[object, ...]]:
+    """The ledger rows the live sink makes of ``batch`` (what it would dead-letter left out)."""
+    from events.stream.clients import to_input
+    from events.stream.types import Output
+    from services.ledger.rows import LedgerMapper
+
+    mapper = LedgerMapper(codec)
+    rows = (mapper(to_input(rec)) for rec in batch)
+    return [row for row in rows if not isinstance(row, Output)]
+
+
+def reason(exc: BaseException) -> str:
+    """What a failure can say in a log: an ops message, or a database error's SQLSTATE
+    (its text may quote a failing row's personal fields)."""
+    if isinstance(exc, OpsError):
+        return exc.message
+    if isinstance(exc, asyncpg.PostgresError):
+        return f"SQLSTATE {exc.sqlstate}"
+    return (type(exc).__doc__ or "").strip().split("\n", 1)[0]
+
+
+def _report(**fields: object) -> None:
+    sys.stdout.buffer.write(orjson.dumps(fields) + b"\n")
+    sys.stdout.buffer.flush()
+
+
+async def _run() -> Counts:
+    bootstrap, database_url, pickled_codec = pickle.load(sys.stdin.buffer)
+    conn = await asyncpg.connect(database_url)
+    try:
+        async with ops_consumer(bootstrap) as consumer:
+            job: Job | None = await asyncio.to_thread(pickle.load, sys.stdin.buffer)
+            if job is None:
+                return 0, 0, 0, 0
+            topic, group, spans, rate = job
+            return await drive(
+                consumer, conn, topic, group, lambda: pickle.loads(pickled_codec), spans,
+                RateLimit(rate), lambda n: _report(kind="progress", records=n),
+                lambda error, n: _report(kind="refused", error=error, records=n),
+            )  # fmt: skip
+    finally:
+        await conn.close()
+
+
+def main() -> None:
+    try:
+        counts = asyncio.run(_run())
+    except Exception as exc:
+        _report(kind="error", error=type(exc).__name__, reason=reason(exc))
+        raise SystemExit(1) from None
+    _report(kind="done", counts=counts)
+
+
+if __name__ == "__main__":
+    main()
