@@ -37,6 +37,7 @@ from services.clearing.core.statement import Draft, PairKey, PairTotals, Prepaym
 from services.clearing.core.statement import differences as statement_differences
 from services.clearing.feed import AMOUNT_FIELDS, Fact
 from services.ledger.pg_sink import BatchOutcome, record_positions
+from services.runtime.pg_copy import copy_rows
 
 log = structlog.get_logger("yidi.clearing")
 
@@ -110,12 +111,15 @@ class ClearingSink:
     """The clearing processor's batch write: entries, positions, warnings, offsets — atomically."""
 
     def __init__(
-        self, codec: Codec, thresholds_default: Thresholds = Thresholds(), *, warn: bool = True
+        self, codec: Codec, thresholds_default: Thresholds = Thresholds(), *, rebuild: bool = False
     ) -> None:
         self.codec = codec
         self.thresholds_default = thresholds_default
-        self.warn = warn
-        """A rebuild re-lands history: its warnings were raised (and recorded) already."""
+        self.rebuild = rebuild
+        """A rebuild re-lands history: its warnings were raised (and recorded) already, and
+        it commits without waiting for the WAL flush (entries, positions and offsets are one
+        transaction: a crash loses a suffix of all three, which the resumed rebuild reads
+        again), so the running positions' row locks are held for less."""
 
     async def __call__(
         self,
@@ -127,6 +131,8 @@ class ClearingSink:
         facts = [r for r in rows if isinstance(r, Fact)]
         inserted = 0
         async with conn.transaction():
+            if self.rebuild:
+                await conn.execute("SET LOCAL synchronous_commit = off")
             await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", CLEARING_LOCK)
             if facts:
                 inserted = await self._land(conn, group_id, facts)
@@ -150,16 +156,22 @@ class ClearingSink:
             f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} "
             "(LIKE clearing_entries INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
         )
-        await conn.copy_records_to_table(_STAGE, records=records, columns=list(_ENTRY_COLUMNS))
+        await copy_rows(conn, _STAGE, _ENTRY_COLUMNS, records)
         cols = ", ".join(_ENTRY_COLUMNS)
+        unique = len({f.setl_id for f in facts}) == len(facts)  # else the first by offset
+        first, order = (
+            ("", "") if unique else (" DISTINCT ON (setl_id)", " ORDER BY setl_id, src_offset")
+        )
         sets = ", ".join(
             f"{c} = clearing_positions.{c} + EXCLUDED.{c}"
             for c in ("setl_cnt", "rev_cnt", "late_cnt", *AMOUNT_FIELDS)
         )
+        # positions in key order: concurrent batches (two members of the group, a rebuild's
+        # worker processes) lock their rows in one order, never in a cycle
         rows = await conn.fetch(
             f"""WITH ins AS (
                     INSERT INTO clearing_entries ({cols})
-                    SELECT DISTINCT ON (setl_id) {cols} FROM {_STAGE} ORDER BY setl_id, src_offset
+                    SELECT{first} {cols} FROM {_STAGE}{order}
                     ON CONFLICT (setl_id) DO NOTHING RETURNING *),
                 pos AS (
                     INSERT INTO clearing_positions (period, scope, home, treatment, payer, payee,
@@ -169,6 +181,7 @@ class ClearingSink:
                         count(*) FILTER (WHERE kind = 'reversal'),
                         count(*) FILTER (WHERE late), {_SUMS}
                     FROM ins GROUP BY period, scope, home, treatment, payer, payee
+                    ORDER BY period, scope, home, treatment
                     ON CONFLICT (period, scope, home, treatment) DO UPDATE SET {sets},
                         updated_at = now()
                     RETURNING period, scope, payer, payee)
@@ -180,7 +193,7 @@ class ClearingSink:
         touched = [
             (r["period"], r["scope"], r["payer"], r["payee"]) for r in rows if r["what"] == "p"
         ]
-        if touched and self.warn:
+        if touched and not self.rebuild:
             await self._warn(conn, touched)
         return inserted
 

@@ -16,8 +16,8 @@ def register_bench(bench_app: typer.Typer) -> None:
     def replay_cmd(
         runs: int = typer.Option(3, help="Rebuilds to time (medians reported)"),
         projection: list[str] = typer.Option(
-            ["ledger", "ledger:trusted", "clearing"],
-            help="Projections (repeat; ledger:trusted = the --trusted rebuild)",
+            ["ledger", "ledger:trusted", "clearing", "clearing:trusted"],
+            help="Projections (repeat; NAME:trusted = the --trusted rebuild)",
         ),
         as_json: bool = typer.Option(False, "--json", help="Print JSON"),
     ) -> None:

@@ -99,7 +99,7 @@ def rebuild_cmd(
     trusted: bool = typer.Option(
         False,
         "--trusted",
-        help="ledger: rows as COPY text straight from the payloads (docs/ops.md)",
+        help="ledger, clearing: read the feed as published, without validation (docs/ops.md)",
     ),
     workers: int = typer.Option(
         0, min=0, help="--trusted: worker processes (0: one per core)", show_default=False

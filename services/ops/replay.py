@@ -205,7 +205,7 @@ def _sink(
 ) -> tuple[Callable[[InputRecord], object], SinkWrite]:
     if projection == "ledger":
         return LedgerMapper(codec), write_batch  # type: ignore[return-value]
-    return ClearingMapper(codec), ClearingSink(codec, warn=not rebuild)
+    return ClearingMapper(codec), ClearingSink(codec, rebuild=rebuild)
 
 
 async def _drive_sink(
@@ -220,25 +220,35 @@ async def _drive_sink(
     *,
     rebuild: bool,
 ) -> tuple[int, int, int, int]:
+    """Map and write batch by batch, one batch landing while the next is read and mapped
+    (batches land in read order: one in flight)."""
     to_row, write = _sink(projection.name, codec, rebuild=rebuild)
-    records = inserted = present = skipped = 0
-    async for batch in read_spans(consumer, projection.topic, spans, limit):
-        rows: list[object] = []
-        positions: dict[tuple[str, int], int] = {}
-        for rec in batch:
-            row = to_row(rec)
-            if row is None or isinstance(row, Output):
-                skipped += 1
-            else:
-                rows.append(row)
-            positions[(rec.topic, rec.partition)] = rec.offset + 1
+    totals = [0, 0, 0, 0]
+
+    async def land(batch: list[InputRecord], rows: list[object]) -> None:
+        positions = {(rec.topic, rec.partition): rec.offset + 1 for rec in batch}
         async with pool.acquire() as conn:
             outcome = await write(conn, group, rows, positions)
-        records += len(batch)
-        inserted += outcome.inserted
-        present += outcome.already_present
+        for i, n in enumerate((len(batch), outcome.inserted, outcome.already_present,
+                               len(batch) - len(rows))):  # fmt: skip
+            totals[i] += n
         progress(len(batch))
-    return records, inserted, present, skipped
+
+    in_flight: asyncio.Task[None] | None = None
+    try:
+        async for batch in read_spans(consumer, projection.topic, spans, limit):
+            rows = [
+                r for rec in batch if (r := to_row(rec)) is not None and not isinstance(r, Output)
+            ]
+            if in_flight is not None:
+                await in_flight
+            in_flight = asyncio.create_task(land(batch, rows))
+        if in_flight is not None:
+            await in_flight
+    finally:
+        if in_flight is not None and not in_flight.done():
+            in_flight.cancel()
+    return totals[0], totals[1], totals[2], totals[3]
 
 
 async def rebuild(
@@ -260,8 +270,8 @@ async def rebuild(
     ``request`` narrows the log to a range, for a projection that began after the log did
     (a database seeded at a known position); without it every partition must start at 0.
     ``source_topic`` reads a copy of the feed instead (an archive restored to a topic).
-    ``trusted`` (ledger): rows as COPY text straight from the payloads (ledger/bulk.py), in
-    ``processes`` worker processes (ops/trusted_rebuild.py)."""
+    ``trusted`` (ledger, clearing): the feed read as published, without contract validation,
+    in ``processes`` worker processes (ops/trusted_rebuild.py)."""
     projection = PROJECTIONS.get(projection_name)
     if projection is None:
         raise BadArgument(f"no projection {projection_name!r}: one of {sorted(PROJECTIONS)}")
@@ -269,7 +279,7 @@ async def rebuild(
         projection = dataclasses.replace(projection, topic=source_topic)
     group = projection.group + group_suffix
     workers = None
-    if trusted and projection.name == "ledger":
+    if trusted and projection.name in trusted_rebuild.PROJECTIONS:
         workers = await trusted_rebuild.Workers.start(bootstrap, database_url, codec, processes)
     try:
         return await _rebuild(bootstrap, database_url, codec, projection, group, rate, progress,
@@ -319,11 +329,14 @@ async def _rebuild(
             if projection.name == "filings":
                 counts = await _drive_filings(consumer, pool, codec, spans, limit, progress)
             elif workers is not None:
-                counts = await workers.run(projection.topic, group, spans, rate, progress)
+                counts = await workers.run(
+                    projection.name, projection.topic, group, spans, rate, progress
+                )
             else:
                 counts = await _drive_sink(
-                    consumer, pool, projection, group, codec, spans, limit, progress, rebuild=True
-                )
+                    consumer, pool, projection, group, codec, spans, limit, progress,
+                    rebuild=True,
+                )  # fmt: skip
         report = RunReport(
             run_id, *counts, time.perf_counter() - started, resumed,
             _spans_json(projection.topic, whole),

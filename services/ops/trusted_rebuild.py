@@ -1,10 +1,12 @@
-"""The ``--trusted`` ledger rebuild: the feed dealt to worker processes by partition.
+"""The ``--trusted`` rebuilds (ledger, clearing): the feed dealt to worker processes.
 
 Why processes: at bulk speed the work is about half Python (fetch, JSON, COPY text) and
-half PostgreSQL (parsing, heap and index inserts, WAL), and one Python thread is the
-ceiling. The partitions are dealt to ``workers`` processes (``share_spans``), each landing
-its own with one PostgreSQL session (``rebuild_worker.py``); a partition has one owner, so
-its positions only move forward with its rows, exactly as under the live sink. The
+half PostgreSQL (parsing, heap and index inserts, WAL) for the ledger, mostly Python for
+clearing, and one Python thread is the ceiling. The partitions are dealt to ``workers``
+processes (``share_spans``), each landing its own with one PostgreSQL session
+(``rebuild_worker.py``); a partition has one owner, so its positions only move forward with
+its rows, exactly as under the live sink. Clearing's batches from two workers meet on the
+running positions; they lock those rows in key order (``clearing/store.py``). The
 processes start before the rebuild checks and plans, so their start-up overlaps it.
 
 A worker that fails or dies leaves what it landed (rows and positions are one
@@ -31,6 +33,7 @@ from services.ops.rebuild_worker import Counts, Job
 
 log = structlog.get_logger("yidi.ops.replay")
 
+PROJECTIONS = ("ledger", "clearing")
 WORKERS = os.cpu_count() or 1
 """Default worker processes: one per core (PostgreSQL shares the cores)."""
 
@@ -57,6 +60,7 @@ class Workers:
 
     async def run(
         self,
+        projection: str,
         topic: str,
         group: str,
         spans: Sequence[Span],
@@ -66,7 +70,7 @@ class Workers:
         """Deal ``spans`` to the workers (each with its share of ``rate``) and wait for all."""
         shares = share_spans(spans, len(self._procs))
         share_rate = None if rate is None else rate / max(1, len(shares))
-        jobs: list[Job | None] = [(topic, group, share, share_rate) for share in shares]
+        jobs: list[Job | None] = [(projection, topic, group, share, share_rate) for share in shares]
         jobs += [None] * (len(self._procs) - len(jobs))
         totals = [0, 0, 0, 0]
 

@@ -1,7 +1,7 @@
-"""The trusted ledger rebuild (COPY text from the payloads, in worker processes) lands exactly
-what the validating one does — also when the feed holds a record the contract refuses: that
-batch falls back to the validating path, which skips the record as the live sink
-dead-lettered it."""
+"""The trusted rebuilds (ledger: COPY text from the payloads in worker processes; clearing:
+facts straight from the JSON) land exactly what the validating ones do — also when the feed
+holds a record the contract refuses: it falls back to the validating path, which skips it
+as the live sink dead-lettered it."""
 
 from __future__ import annotations
 
@@ -54,6 +54,11 @@ async def test_trusted_rebuild_equals_the_validating_one(
                 )  # fmt: skip
                 assert (report.records, report.skipped) == (len(feed), 1), report.as_dict()
                 assert report.inserted == len(feed) - 1
+                cleared = await rebuild(
+                    settings.kafka_bootstrap, db, codec, "clearing", f"-{unique}",
+                    trusted=trusted, source_topic=topic,
+                )  # fmt: skip
+                assert cleared.records == len(feed) and cleared.inserted > 50
                 conn = await asyncpg.connect(db)
                 try:
                     digests[trusted] = (await ledger_digest(conn)).sha256
