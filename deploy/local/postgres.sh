@@ -51,7 +51,7 @@ start() {
   echo "$data" > "$PGDIR/data_dir"
   log "starting postgres on 127.0.0.1:$PORT"
   as_owner "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
-    -o "-p $PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$data -c fsync=on -c max_connections=200 -c shared_buffers=256MB" start >/dev/null \
+    -o "-p $PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$data -c fsync=on -c max_connections=200 -c shared_buffers=1GB -c max_wal_size=4GB -c checkpoint_timeout=15min" start >/dev/null \
     || { tail -n 30 "$data/server.log" >&2; die "postgres did not start"; }
   head -n 1 "$data/postmaster.pid" > "$PIDFILE"
   wait_for 30 "postgres (pid $(cat "$PIDFILE"))" as_owner "$bin/pg_isready" -q -h 127.0.0.1 -p "$PORT"

@@ -19,6 +19,9 @@ def register_bench(bench_app: typer.Typer) -> None:
             ["ledger", "ledger:trusted", "clearing", "clearing:trusted"],
             help="Projections (repeat; NAME:trusted = the --trusted rebuild)",
         ),
+        copies: int = typer.Option(
+            1, min=1, help="Measure at scale: a scratch topic with the feed this many times"
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print JSON"),
     ) -> None:
         """Rebuild projections from the whole settlement feed into a throw-away database."""
@@ -29,7 +32,7 @@ def register_bench(bench_app: typer.Typer) -> None:
         settings = get_settings()
         configure_logging("warning", settings.log_format)
         codec = build_runtime(settings).codec
-        result = asyncio.run(run(settings, codec, runs, tuple(projection))).as_dict()
+        result = asyncio.run(run(settings, codec, runs, tuple(projection), copies)).as_dict()
         if as_json:
             print(json.dumps(result))
             return

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from events.codec import Codec
 
 LAND_BATCH = 5000
+FIRST_BATCH = 1000
+"""Small, so PostgreSQL starts landing while the first full batch is still being read."""
 _REFUSED = (
     asyncpg.PostgresError, asyncpg.InterfaceError, TypeError, ValueError, KeyError,
     AttributeError,
@@ -82,11 +84,12 @@ async def drive(
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(lander(queue))
             pending: list[Record] = []
+            size = FIRST_BATCH
             async for records in fetch_spans(consumer, topic, spans, limit):
                 pending.extend(records)
-                if len(pending) >= LAND_BATCH:
+                if len(pending) >= size:
                     await queue.put(pending)
-                    pending = []
+                    pending, size = [], LAND_BATCH
             if pending:
                 await queue.put(pending)
             await queue.put(None)

@@ -8,6 +8,7 @@ the current end of the log so the fresh projections start from "now".
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -44,11 +45,24 @@ async def fresh_database(settings: Settings) -> AsyncIterator[str]:
     try:
         yield fresh
     finally:
-        admin = await asyncpg.connect(url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await _drop(url, name)
+
+
+async def _drop(url: str, name: str, attempts: int = 20) -> None:
+    """Drop the database, its sessions ended. Why the retries: an autovacuum worker (started
+    by a bulk load) is not ours to terminate, so FORCE fails until it has finished."""
+    admin = await asyncpg.connect(url)
+    try:
+        for attempt in range(attempts):
+            try:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                return
+            except (asyncpg.InsufficientPrivilegeError, asyncpg.ObjectInUseError):
+                if attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(0.5)
+    finally:
+        await admin.close()
 
 
 async def seed_sink_positions_at_end(

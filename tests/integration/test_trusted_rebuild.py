@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaProducer
 
 from events.admin import apply, delete_topics
 from events.catalog import Topic
+from services.bench.replay import run as run_bench
 from services.bootstrap import build_runtime
 from services.ops.ledger_hash import ledger_digest
 from services.ops.replay import rebuild
@@ -67,6 +68,12 @@ async def test_trusted_rebuild_equals_the_validating_one(
                     )
                 finally:
                     await conn.close()
+        # the bench at scale on this feed: every copy lands as a settlement of its own
+        bench = await run_bench(
+            settings, codec, 1, ("ledger:trusted", "clearing:trusted"), copies=2, feed=topic
+        )
+        assert bench.records == 2 * len(feed)
+        assert all(rate[0] > 0 for rate in bench.rebuild_per_s.values())
     finally:
         await delete_topics(settings.kafka_bootstrap, [topic])
     assert digests[True] == digests[False]
