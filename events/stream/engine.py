@@ -17,6 +17,7 @@ batch lock), so a partition's new owner restores a complete changelog.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -184,6 +185,9 @@ class StreamEngine:
                 else {}
             )
             task = self.tasks[partition] = self.factory(partition, restored)
+            del restored
+            gc.collect()
+            gc.freeze()  # the restored state is long-lived: later collections skip it
             self.stats.restores += 1
             self.stats.restore_seconds += time.perf_counter() - started
             self.stats.assigned = set(self.tasks)

@@ -165,7 +165,7 @@ async def publish(
     senders = sorted({b.sender for b in messages if b.topic == "yidi.visit.v1"})
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed",
-        fetch_max_wait_ms=20,
+        fetch_max_wait_ms=250,
     )  # fmt: skip
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, linger_ms=5)
     await consumer.start()
