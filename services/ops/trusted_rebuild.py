@@ -76,9 +76,12 @@ class Workers:
 
         async def follow(proc: Process, job: Job | None) -> None:
             assert proc.stdin is not None and proc.stdout is not None
-            proc.stdin.write(pickle.dumps(job))
-            await proc.stdin.drain()
-            proc.stdin.close()
+            try:
+                proc.stdin.write(pickle.dumps(job))
+                await proc.stdin.drain()
+                proc.stdin.close()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # it failed before reading its job: its report says why
             finished = False
             async for line in proc.stdout:
                 report = orjson.loads(line)

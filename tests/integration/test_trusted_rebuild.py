@@ -9,14 +9,18 @@ from pathlib import Path
 
 import asyncpg
 import orjson
+import pytest
 from aiokafka import AIOKafkaProducer
 
 from events.admin import apply, delete_topics
 from events.catalog import Topic
 from services.bench.replay import run as run_bench
 from services.bootstrap import build_runtime
+from services.ops.core.errors import WorkerFailed
+from services.ops.core.replay import Span
 from services.ops.ledger_hash import ledger_digest
 from services.ops.replay import rebuild
+from services.ops.trusted_rebuild import Workers
 from services.runtime.settings import Settings
 from tests.fresh_db import fresh_database
 from tests.settlement_feed import settlement_feed
@@ -77,3 +81,18 @@ async def test_trusted_rebuild_equals_the_validating_one(
     finally:
         await delete_topics(settings.kafka_bootstrap, [topic])
     assert digests[True] == digests[False]
+
+
+async def test_a_worker_that_cannot_start_fails_the_rebuild_with_its_reason(
+    settings: Settings,
+) -> None:
+    codec = build_runtime(settings).codec
+    nowhere = "postgresql://yidi@127.0.0.1:9/nowhere"  # nothing listens on port 9
+    workers = await Workers.start(settings.kafka_bootstrap, nowhere, codec, 2)
+    try:
+        with pytest.raises(WorkerFailed) as failed:
+            await workers.run("ledger", "yidi.settlement.v1", "g", [Span(0, 0, 10)], None, print)
+    finally:
+        await workers.close()
+    assert failed.value.code == "E_OPS_WORKER"
+    assert "nowhere" not in failed.value.message  # no connection string in the reason
