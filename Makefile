@@ -84,4 +84,4 @@ bench-replay: up
 	$(BIN)/yidi bench replay --runs 3 --copies 5 --projection ledger:trusted --projection clearing:trusted
 
 e2e-replay: up
-	YIDI_E2E_REPLAY_VISITS=10000 $(PYTEST) tests/e2e/test_replay.py -q -s
+	YIDI_E2E_REPLAY_VISITS=10000 $(PYTEST) tests/e2e/test_replay.py -q -s --timeout 900
