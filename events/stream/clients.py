@@ -29,12 +29,14 @@ def group_consumer(
     )
 
 
-def idempotent_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
+def idempotent_producer(bootstrap: str, *, client_id: str, linger_ms: int = 5) -> AIOKafkaProducer:
+    """``linger_ms=0`` suits a caller that queues a whole batch before it awaits anything:
+    the batch is still one request, and nothing waits for a linger timer."""
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         client_id=f"{client_id}-producer",
         enable_idempotence=True,
-        linger_ms=5,
+        linger_ms=linger_ms,
         max_batch_size=512 * 1024,
         max_request_size=8 * 1024 * 1024,
     )

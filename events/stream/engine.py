@@ -10,8 +10,15 @@ their store (by source offset) and emit nothing for them, and compute the
 rest exactly as before. Outputs may therefore repeat, byte-identical, never
 differ; sinks and ack readers de-duplicate by id.
 
-A rebalance waits for the batch in flight (the revoke callback takes the
-batch lock), so a partition's new owner restores a complete changelog.
+The wait for a batch's state writes and its commit (the batch's *tail*) runs
+while the next batch is fetched and processed: neither rule above orders one
+batch's tail against the next batch's outputs, and tails complete in order
+(each awaits the one before it), so commits never pass a state write. A
+failed tail stops the engine before anything later is committed.
+
+A rebalance waits for the batch in flight and its tail (the revoke callback
+takes the batch lock and drains the tail), so a partition's new owner
+restores a complete changelog.
 """
 
 from __future__ import annotations
@@ -54,7 +61,7 @@ class EngineConfig:
     client_id: str = "yidi"
     max_batch: int = 2000
     fetch_timeout_ms: int = 50
-    linger_ms: int = 5
+    linger_ms: int = 0
     instance_id: str | None = None
 
 
@@ -75,13 +82,16 @@ class StreamEngine:
         self._lock = asyncio.Lock()
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
+        self._tail: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         cfg = self.config
         await _require_topics(
             cfg.bootstrap, [*cfg.inputs, *([cfg.changelog] if cfg.changelog else [])]
         )
-        self._producer = idempotent_producer(cfg.bootstrap, client_id=cfg.client_id)
+        self._producer = idempotent_producer(
+            cfg.bootstrap, client_id=cfg.client_id, linger_ms=cfg.linger_ms
+        )
         await self._producer.start()
         self._consumer = group_consumer(
             cfg.bootstrap, cfg.group_id, client_id=cfg.client_id, instance_id=cfg.instance_id
@@ -90,6 +100,8 @@ class StreamEngine:
         await self._consumer.start()
 
     async def stop(self) -> None:
+        if self._tail is not None and not self._tail.done():
+            self._tail.cancel()  # nothing after a cancelled tail is committed
         if self._consumer is not None:
             await self._consumer.stop()
         if self._producer is not None:
@@ -102,9 +114,19 @@ class StreamEngine:
             batch = await self._consumer.getmany(
                 timeout_ms=self.config.fetch_timeout_ms, max_records=self.config.max_batch
             )
-            if batch:
-                async with self._lock:
+            async with self._lock:
+                if self._tail is not None and self._tail.done():
+                    await self._drain_tail()  # a failed tail raises here, before the next batch
+                if batch:
                     await self._process_batch(batch)
+        async with self._lock:
+            await self._drain_tail()
+
+    async def _drain_tail(self) -> None:
+        """Wait for the last batch's state writes and commit; re-raise what failed them."""
+        tail, self._tail = self._tail, None
+        if tail is not None:
+            await tail
 
     async def lag(self) -> int:
         """Records not yet committed on this member's partitions (0 when caught up)."""
@@ -141,6 +163,9 @@ class StreamEngine:
             writes.extend((partition, w) for w in task.flush_state())
 
         await self._publish(outputs)
+        if self.on_batch is not None:
+            await self.on_batch(outputs)  # before the state that would skip these records
+        futures: list[asyncio.Future[object]] = []
         if self.config.changelog is not None and writes:
             changelog = self.config.changelog
             futures = [
@@ -148,9 +173,22 @@ class StreamEngine:
                 for partition, w in writes
             ]
             self.stats.writes += len(futures)
-            await asyncio.gather(*futures)
-        if self.on_batch is not None:
-            await self.on_batch(outputs)
+        self._tail = asyncio.create_task(self._finish(self._tail, futures, commits))
+        self.stats.batches += 1
+        self.stats.outputs += len(outputs)
+
+    async def _finish(
+        self,
+        before: asyncio.Task[None] | None,
+        writes: list[asyncio.Future[object]],
+        commits: dict[TopicPartition, int],
+    ) -> None:
+        """A batch's tail: its state writes acknowledged, then its offsets committed."""
+        assert self._consumer is not None
+        if before is not None:
+            await before
+        if writes:
+            await asyncio.gather(*writes)
         try:
             if commits:
                 await self._consumer.commit(commits)
@@ -158,8 +196,6 @@ class StreamEngine:
             log.warning(
                 "commit_skipped_rebalance", error=type(exc).__name__, partitions=len(commits)
             )
-        self.stats.batches += 1
-        self.stats.outputs += len(outputs)
 
     async def _publish(self, outputs: list[Output]) -> None:
         assert self._producer is not None
@@ -198,6 +234,8 @@ class StreamEngine:
 
     async def revoke(self, partitions: set[int]) -> None:
         async with self._lock:
+            if self._tail is not None:
+                await asyncio.wait([self._tail])  # a failure is raised by run(), not here
             for p in partitions:
                 self.tasks.pop(p, None)
             self.stats.assigned = set(self.tasks)

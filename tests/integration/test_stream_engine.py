@@ -6,7 +6,9 @@ import asyncio
 import json
 from collections import Counter
 
+import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 
 from events.admin import apply, delete_topics
 from events.catalog import Topic
@@ -126,3 +128,56 @@ async def test_crash_mid_batch_then_resume_gives_exact_state(
     expected = {f"k{k}:{i}".encode() for k in range(keys) for i in range(1, per_key[k] + 1)}
     assert distinct == expected, "an output is missing or was computed differently after a crash"
     assert len(outputs) >= n
+
+
+class BigWriteTask(CountingTask):
+    """Writes a state value the changelog topic refuses when it meets offset ``at``."""
+
+    def __init__(self, out_topic: str, restored: dict[bytes, bytes], at: int) -> None:
+        super().__init__(out_topic, restored, [])
+        self.at = at
+
+    def process(self, record: InputRecord) -> Result:
+        result = super().process(record)
+        if record.offset == self.at:
+            return Result(result.outputs, [StateWrite(b"big", b"x" * 4096)])
+        return result
+
+
+async def test_a_refused_state_write_stops_the_engine_before_anything_later_is_committed(
+    settings: Settings, unique: str
+) -> None:
+    """The tail of a batch runs while the next batch is processed; when its state write
+    fails, no later batch may commit past it (the next owner would miss that state)."""
+    src, out, log = f"it.eng.src.{unique}", f"it.eng.out.{unique}", f"it.eng.log.{unique}"
+    await apply(
+        settings.kafka_bootstrap,
+        (
+            Topic(src, "k", "t", 1),
+            Topic(out, "k", "t", 1),
+            Topic(log, "k", "t", 1, "compact", configs={"max.message.bytes": "2048"}),
+        ),
+        "test",
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True)
+    await producer.start()
+    futures = [await producer.send(src, key=f"k{i % 7}".encode(), value=b"x") for i in range(1000)]
+    await asyncio.gather(*futures)
+    await producer.stop()
+    group = f"it-eng-{unique}"
+    config = EngineConfig(settings.kafka_bootstrap, group, (src,), log, max_batch=50)
+    engine = StreamEngine(config, lambda p, r: BigWriteTask(out, r, at=420))
+    await engine.start()
+    try:
+        with pytest.raises(KafkaError):
+            await asyncio.wait_for(engine.run(asyncio.Event()), timeout=60)
+    finally:
+        await engine.stop()
+    reader = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group)
+    await reader.start()
+    try:
+        committed = await reader.committed(TopicPartition(src, 0))
+    finally:
+        await reader.stop()
+        await delete_topics(settings.kafka_bootstrap, [src, out, log])
+    assert committed is not None and 0 < committed <= 420
