@@ -5,6 +5,8 @@ fresh simulated run (its own persons and visits) is published; settlements/s
 counts accepted settlement requests acked per second from the first visit
 message to the last ack. The raw baseline produces the same visit messages to
 a scratch topic and consumes them back with no processing, in the same run.
+While a run publishes, the CPU of each component (workers, broker, PostgreSQL,
+this load generator) is metered, so a rate comes with what bounded it.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.bench.cpu import CpuMeter
 from services.bench.raw_kafka import produce_consume
 from services.bootstrap import build_runtime
 from services.runtime.settings import Settings
@@ -37,6 +41,9 @@ class Level:
     p95_ms: float
     p99_ms: float
     missing_acks: int
+    cpu_s: dict[str, float] = field(default_factory=dict)
+    """CPU seconds per component while the run published (registrations and visits)."""
+    window_s: float = 0.0
 
     @property
     def settlements_per_s(self) -> float:
@@ -48,16 +55,20 @@ class Level:
 
 
 async def run_level(
-    settings: Settings, visits: int, rate: float, seed: int
+    settings: Settings, visits: int, rate: float, seed: int, meter: CpuMeter | None = None
 ) -> tuple[Level, list[Built]]:
     runtime = build_runtime(settings)
     run_id = f"bench-{uuid.uuid4().hex[:8]}"
     messages = plan_messages(
         settings.reference_dir or REFERENCE, runtime.codec, visits, seed, run_id
     )
+    before = meter.snapshot() if meter is not None else None
+    started = time.perf_counter()
     report = await publish(
         settings.kafka_bootstrap, messages, rate, "yidi-adjudication", ack_timeout_s=300
     )
+    window = time.perf_counter() - started
+    cpu = CpuMeter.between(before, meter.snapshot()) if meter and before else {}
     settle_acks = report.settle_acks
     from services.bench.stats import percentile
 
@@ -66,6 +77,7 @@ async def run_level(
     level = Level(
         rate, len(visit_msgs), settle_acks, report.seconds,
         percentile(lat, 50), percentile(lat, 95), percentile(lat, 99), len(report.missing),
+        cpu, window,
     )  # fmt: skip
     return level, visit_msgs
 
@@ -89,6 +101,13 @@ class WorkerProcesses:
                 )
         return self
 
+    def pids(self) -> dict[str, list[int]]:
+        kinds = [k for k, n in self.counts.items() for _ in range(n)]
+        out: dict[str, list[int]] = {}
+        for kind, proc in zip(kinds, self.procs, strict=True):
+            out.setdefault(kind, []).append(proc.pid)
+        return out
+
     def __exit__(self, *exc: object) -> None:
         for p in self.procs:
             p.send_signal(signal.SIGTERM)
@@ -105,3 +124,33 @@ async def baseline(settings: Settings, visit_msgs: list[Built]) -> float:
         settings.kafka_bootstrap, records, f"bench.raw.{uuid.uuid4().hex[:8]}"
     )
     return result.per_second
+
+
+def summarize(offered: float, results: list[Level]) -> dict[str, object]:
+    """One offered rate's runs: medians of the rates and percentiles, CPU as a share of
+    one core over all the runs' publishing time, and the message mix."""
+    from services.bench.stats import median
+
+    window = sum(x.window_s for x in results)
+    cpu: dict[str, float] = {}
+    for x in results:
+        for name, seconds in x.cpu_s.items():
+            cpu[name] = cpu.get(name, 0.0) + seconds
+    settlements = sum(x.settlements for x in results)
+    return {
+        "offered_msgs_per_s": offered or "max",
+        "achieved_msgs_per_s": round(median([x.messages_per_s for x in results])),
+        "settlements_per_s": round(median([x.settlements_per_s for x in results])),
+        "ack_p50_ms": round(median([x.p50_ms for x in results]), 1),
+        "ack_p95_ms": round(median([x.p95_ms for x in results]), 1),
+        "ack_p99_ms": round(median([x.p99_ms for x in results]), 1),
+        "missing_acks": sum(x.missing_acks for x in results),
+        "messages_per_settlement": (
+            round(sum(x.messages for x in results) / settlements, 2) if settlements else 0.0
+        ),
+        "cpu_pct_of_core": {
+            k: round(100 * v / window) for k, v in sorted(cpu.items(), key=lambda kv: -kv[1])
+        }
+        if window
+        else {},
+    }
