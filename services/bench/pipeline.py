@@ -11,6 +11,7 @@ this load generator) is metered, so a rate comes with what bounded it.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -29,6 +30,7 @@ from services.simulator.run import plan_messages, publish
 
 REFERENCE = Path(__file__).resolve().parents[2] / "deploy" / "reference"
 YIDI = str(Path(sys.executable).with_name("yidi"))
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,13 @@ async def run_level(
     return level, visit_msgs
 
 
+def _die_with_parent() -> None:
+    """A bench killed by a timeout must not leave its workers in the consumer groups: they
+    would hold partitions against the next run's workers and skew its numbers."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class WorkerProcesses:
     def __init__(self, adjudicators: int = 1, ledgers: int = 1) -> None:
         self.counts = {"adjudication": adjudicators, "ledger": ledgers}
@@ -97,7 +106,12 @@ class WorkerProcesses:
                     "YIDI_INSTANCE_ID": f"bench-{tag}-{i}",
                 }
                 self.procs.append(
-                    subprocess.Popen([YIDI, "worker", kind], env=env, stdout=subprocess.DEVNULL)
+                    subprocess.Popen(
+                        [YIDI, "worker", kind],
+                        env=env,
+                        stdout=subprocess.DEVNULL,
+                        preexec_fn=_die_with_parent,  # noqa: PLW1509 (started before any thread)
+                    )
                 )
         return self
 

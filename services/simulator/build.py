@@ -137,6 +137,8 @@ def build(step: Step, codec: Codec, run_id: str) -> Built:
     record = codec.encode(message, ce_id=ce_id, sender=sender, ce_time=step.at)
     if step.corrupt:
         record = corrupt(record, step.corrupt, codec)
+        if step.corrupt == "foreign_signed":
+            sender = parse_headers(record[2]).sender  # its E_IDENTITY ack goes to the signer
     return Built(message.topic, record, ce_id, sender, message.ce_type, step, step.corrupt)
 
 
