@@ -21,6 +21,7 @@ from services.adjudication.core.tables import ReferenceData
 from services.adjudication.reference import load_reference
 from services.clearing.service import ClearingService
 from services.ledger.rows import LedgerMapper
+from services.ledger.worker import GROUP as LEDGER_GROUP
 from services.ledger.worker import SinkWorker
 from services.recon import worker as recon
 from services.registration import task as registration
@@ -125,7 +126,7 @@ class RegistrationWorker:
 
 def ledger_worker(runtime: Runtime, group_id: str | None = None) -> SinkWorker:
     if group_id is None:
-        group_id = "yidi-ledger" + runtime.settings.group_suffix
+        group_id = LEDGER_GROUP + runtime.settings.group_suffix
     return SinkWorker(
         runtime.settings.kafka_bootstrap,
         runtime.settings.database_url.get_secret_value(),
@@ -160,6 +161,6 @@ def recon_worker(runtime: Runtime) -> recon.ReconWorker:
         runtime.settings.database_url.get_secret_value(),
         runtime.codec,
         group_id=recon.GROUP + suffix,
-        ledger_group="yidi-ledger" + suffix,
+        ledger_group=LEDGER_GROUP + suffix,
         instance_id=_instance(runtime, "recon"),
     )

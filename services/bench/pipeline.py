@@ -11,6 +11,7 @@ this load generator) is metered, so a rate comes with what bounded it.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import os
 import signal
@@ -21,9 +22,13 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aiokafka.admin import AIOKafkaAdminClient
+
+from services.adjudication.task import GROUP as ADJUDICATION_GROUP
 from services.bench.cpu import CpuMeter
 from services.bench.raw_kafka import produce_consume
 from services.bootstrap import build_runtime
+from services.ledger.worker import GROUP as LEDGER_GROUP
 from services.runtime.settings import Settings
 from services.simulator.build import Built
 from services.simulator.run import plan_messages, publish
@@ -67,7 +72,7 @@ async def run_level(
     before = meter.snapshot() if meter is not None else None
     started = time.perf_counter()
     report = await publish(
-        settings.kafka_bootstrap, messages, rate, "yidi-adjudication", ack_timeout_s=300
+        settings.kafka_bootstrap, messages, rate, ADJUDICATION_GROUP, ack_timeout_s=300
     )
     window = time.perf_counter() - started
     cpu = CpuMeter.between(before, meter.snapshot()) if meter and before else {}
@@ -97,13 +102,14 @@ class WorkerProcesses:
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def __enter__(self) -> WorkerProcesses:
-        tag = uuid.uuid4().hex[:6]
         for kind, n in self.counts.items():
             for i in range(n):
                 env = {
                     **os.environ,
                     "YIDI_LOG_LEVEL": "warning",
-                    "YIDI_INSTANCE_ID": f"bench-{tag}-{i}",
+                    # the same ids every run: a new bench takes the last one's static
+                    # memberships over at once instead of waiting out their sessions
+                    "YIDI_INSTANCE_ID": f"bench-{i}",
                 }
                 self.procs.append(
                     subprocess.Popen(
@@ -114,6 +120,35 @@ class WorkerProcesses:
                     )
                 )
         return self
+
+    async def ready(self, settings: Settings, timeout_s: float = 60) -> None:
+        """Until each worker group is stable with exactly this bench's members, so no run
+        pays for a rebalance (and the partition restores that follow it)."""
+        groups = {
+            "adjudication": ADJUDICATION_GROUP,
+            "ledger": LEDGER_GROUP + settings.group_suffix,
+        }
+        want = {groups[kind]: n for kind, n in self.counts.items()}
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=settings.kafka_bootstrap, client_id="yidi-bench"
+        )
+        await admin.start()
+        try:
+            deadline = time.monotonic() + timeout_s
+            while True:
+                seen = {}
+                for group in want:  # one per request: aiokafka 0.14 misreads a response for two
+                    for response in await admin.describe_consumer_groups([group]):
+                        for entry in getattr(response, "groups", None) or []:
+                            # (error_code, group_id, state, protocol_type, protocol, members, ...)
+                            seen[entry[1]] = (entry[2], len(entry[5]))
+                if all(seen.get(g) == ("Stable", n) for g, n in want.items()):
+                    return
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"worker groups not stable: {seen} (want {want})")
+                await asyncio.sleep(0.5)
+        finally:
+            await admin.close()
 
     def pids(self) -> dict[str, list[int]]:
         kinds = [k for k, n in self.counts.items() for _ in range(n)]

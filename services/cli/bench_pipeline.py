@@ -49,7 +49,7 @@ def register_bench(bench_app: typer.Typer) -> None:
         async def main() -> None:
             last: list[Built] = []
             with WorkerProcesses(adjudicators, ledgers) as workers:
-                await asyncio.sleep(3)
+                await workers.ready(settings)
                 meter = CpuMeter(workers.pids())
                 if warmup:
                     await run_level(settings, warmup, levels[0], seed=99)

@@ -22,6 +22,9 @@ from events.stream.group_worker import GroupWorker
 from events.stream.types import InputRecord, Output
 from services.ledger.pg_sink import BatchOutcome, stored_positions, write_batch
 
+GROUP = "yidi-ledger"
+"""The ledger's consumer group (plus the settings' group suffix)."""
+
 log = structlog.get_logger("yidi.ledger")
 
 RowOrReject = object
