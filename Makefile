@@ -71,6 +71,7 @@ bench-task: venv
 
 bench-pipeline: up
 	$(BIN)/yidi bench pipeline
+	$(BIN)/yidi bench pipeline --adjudicators 2 --rates 0
 
 bench-clearing: up
 	$(BIN)/yidi bench clearing-close --rows 1000000 --runs 3
