@@ -108,3 +108,14 @@ async def delete_topics(bootstrap: str, names: list[str]) -> None:
             await admin.delete_topics(todo)
     finally:
         await admin.close()
+
+
+async def describe_group(admin: AIOKafkaAdminClient, group: str) -> tuple[str, int]:
+    """A consumer group's state ("Stable", "Empty", "Dead", ...) and its member count.
+    One group per request: aiokafka 0.14 misreads a response describing two."""
+    state, members = "Dead", 0
+    for response in await admin.describe_consumer_groups([group]):
+        for entry in getattr(response, "groups", None) or []:
+            # (error_code, group_id, state, protocol_type, protocol, members, ...)
+            state, members = entry[2], members + len(entry[5])
+    return state, members

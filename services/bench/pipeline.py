@@ -24,6 +24,7 @@ from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from events.admin import describe_group
 from services.adjudication.task import GROUP as ADJUDICATION_GROUP
 from services.bench.cpu import CpuMeter
 from services.bench.raw_kafka import produce_consume
@@ -136,13 +137,8 @@ class WorkerProcesses:
         try:
             deadline = time.monotonic() + timeout_s
             while True:
-                seen = {}
-                for group in want:  # one per request: aiokafka 0.14 misreads a response for two
-                    for response in await admin.describe_consumer_groups([group]):
-                        for entry in getattr(response, "groups", None) or []:
-                            # (error_code, group_id, state, protocol_type, protocol, members, ...)
-                            seen[entry[1]] = (entry[2], len(entry[5]))
-                if all(seen.get(g) == ("Stable", n) for g, n in want.items()):
+                seen = {group: await describe_group(admin, group) for group in want}
+                if all(seen[g] == ("Stable", n) for g, n in want.items()):
                     return
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"worker groups not stable: {seen} (want {want})")

@@ -34,6 +34,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.settlement import SETTLEMENT_TOPIC
+from events.admin import describe_group
 from events.codec import Codec
 from events.stream.types import InputRecord, Output
 from services.clearing.feed import ClearingMapper
@@ -146,12 +147,7 @@ async def require_idle(bootstrap: str, group: str, wait_s: float = IDLE_WAIT_S) 
 
 
 async def _members(admin: AIOKafkaAdminClient, group: str) -> int:
-    count = 0
-    for response in await admin.describe_consumer_groups([group]):
-        for entry in getattr(response, "groups", None) or []:
-            # (error_code, group_id, state, protocol_type, protocol, members, ...)
-            count += len(entry[5])
-    return count
+    return (await describe_group(admin, group))[1]
 
 
 # -- runs ------------------------------------------------------------------------------------

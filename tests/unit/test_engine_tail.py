@@ -42,13 +42,22 @@ def _engine(commits: Commits) -> StreamEngine:
     return engine
 
 
-async def test_tails_commit_in_order_even_when_a_later_write_is_acked_first() -> None:
-    commits = Commits()
-    engine = _engine(commits)
+def _two_batches(
+    engine: StreamEngine,
+) -> tuple[asyncio.Future[object], asyncio.Future[object], asyncio.Task[None], asyncio.Task[None]]:
+    """Two batches' tails, the second started after the first; each waits for a state write
+    the test acknowledges (or fails) through the returned futures."""
     loop = asyncio.get_running_loop()
-    first, second = loop.create_future(), loop.create_future()
+    first: asyncio.Future[object] = loop.create_future()
+    second: asyncio.Future[object] = loop.create_future()
     tail1 = asyncio.create_task(engine._finish(None, [first], {TP: 100}))
     tail2 = asyncio.create_task(engine._finish(tail1, [second], {TP: 200}))
+    return first, second, tail1, tail2
+
+
+async def test_tails_commit_in_order_even_when_a_later_write_is_acked_first() -> None:
+    commits = Commits()
+    first, second, _tail1, tail2 = _two_batches(_engine(commits))
     second.set_result(None)
     await asyncio.sleep(0.01)
     assert commits.done == []  # the second batch's writes are in, the first's are not
@@ -59,11 +68,7 @@ async def test_tails_commit_in_order_even_when_a_later_write_is_acked_first() ->
 
 async def test_nothing_commits_after_a_failed_state_write() -> None:
     commits = Commits()
-    engine = _engine(commits)
-    loop = asyncio.get_running_loop()
-    first, second = loop.create_future(), loop.create_future()
-    tail1 = asyncio.create_task(engine._finish(None, [first], {TP: 100}))
-    tail2 = asyncio.create_task(engine._finish(tail1, [second], {TP: 200}))
+    first, second, tail1, tail2 = _two_batches(_engine(commits))
     second.set_result(None)
     first.set_exception(KafkaError("refused"))
     with pytest.raises(KafkaError):
