@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import CoordinatorLoadInProgressError, CoordinatorNotAvailableError
 
 from events.admin import describe_group
 from services.adjudication.task import GROUP as ADJUDICATION_GROUP
@@ -137,8 +138,11 @@ class WorkerProcesses:
         try:
             deadline = time.monotonic() + timeout_s
             while True:
-                seen = {group: await describe_group(admin, group) for group in want}
-                if all(seen[g] == ("Stable", n) for g, n in want.items()):
+                try:
+                    seen = {group: await describe_group(admin, group) for group in want}
+                except (CoordinatorNotAvailableError, CoordinatorLoadInProgressError) as exc:
+                    seen = {"coordinator": (type(exc).__name__, 0)}  # a fresh broker: not yet
+                if all(seen.get(g) == ("Stable", n) for g, n in want.items()):
                     return
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"worker groups not stable: {seen} (want {want})")
