@@ -11,8 +11,17 @@ from events.stream.types import InputRecord
 
 
 def group_consumer(
-    bootstrap: str, group_id: str, *, client_id: str, instance_id: str | None = None
+    bootstrap: str,
+    group_id: str,
+    *,
+    client_id: str,
+    instance_id: str | None = None,
+    fetch_wait_ms: int = 20,
+    fetch_min_bytes: int = 1,
 ) -> AIOKafkaConsumer:
+    """``fetch_wait_ms`` / ``fetch_min_bytes``: how long the broker may hold a fetch to
+    fill it. Short for a processor whose outputs someone waits for; long for a sink, whose
+    cost is per batch (a transaction, a commit) and whose readers are not waiting."""
     return AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         client_id=f"{client_id}-consumer",
@@ -20,7 +29,8 @@ def group_consumer(
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         isolation_level="read_committed",
-        fetch_max_wait_ms=20,
+        fetch_max_wait_ms=fetch_wait_ms,
+        fetch_min_bytes=fetch_min_bytes,
         max_partition_fetch_bytes=8 * 1024 * 1024,
         session_timeout_ms=10_000,
         heartbeat_interval_ms=2_000,

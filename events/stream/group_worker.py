@@ -25,6 +25,8 @@ class GroupWorker:
         client_id: str,
         instance_id: str | None,
         max_records: int,
+        fetch_wait_ms: int = 20,
+        fetch_min_bytes: int = 1,
     ) -> None:
         self.bootstrap = bootstrap
         self.database_url = database_url
@@ -33,6 +35,8 @@ class GroupWorker:
         self.client_id = client_id
         self.instance_id = instance_id
         self.max_records = max_records
+        self.fetch_wait_ms = fetch_wait_ms
+        self.fetch_min_bytes = fetch_min_bytes
         self.pool: asyncpg.Pool | None = None
         self._lock = asyncio.Lock()
         self._consumer: AIOKafkaConsumer | None = None
@@ -53,7 +57,12 @@ class GroupWorker:
         self._producer = idempotent_producer(self.bootstrap, client_id=self.client_id)
         await self._producer.start()
         self._consumer = group_consumer(
-            self.bootstrap, self.group_id, client_id=self.client_id, instance_id=self.instance_id
+            self.bootstrap,
+            self.group_id,
+            client_id=self.client_id,
+            instance_id=self.instance_id,
+            fetch_wait_ms=self.fetch_wait_ms,
+            fetch_min_bytes=self.fetch_min_bytes,
         )
         self._consumer.subscribe([self.topic], listener=self.listener())
         await self._consumer.start()

@@ -25,6 +25,11 @@ from services.ledger.pg_sink import BatchOutcome, stored_positions, write_batch
 GROUP = "yidi-ledger"
 """The ledger's consumer group (plus the settings' group suffix)."""
 
+SINK_FETCH_WAIT_MS = 250
+SINK_FETCH_MIN_BYTES = 1 << 20
+"""A sink's cost is per batch (one transaction, one commit) and nobody waits on it the way a
+hospital waits for its ack: the broker may hold a fetch up to 250 ms to fill it."""
+
 log = structlog.get_logger("yidi.ledger")
 
 RowOrReject = object
@@ -61,8 +66,9 @@ class SinkWorker(GroupWorker):
         name: str = "ledger",
     ) -> None:
         super().__init__(
-            bootstrap, database_url, topic, group_id, f"yidi-{name}", instance_id, max_batch
-        )
+            bootstrap, database_url, topic, group_id, f"yidi-{name}", instance_id, max_batch,
+            fetch_wait_ms=SINK_FETCH_WAIT_MS, fetch_min_bytes=SINK_FETCH_MIN_BYTES,
+        )  # fmt: skip
         self.name = name
         self.write = write
         self.after_batch = after_batch
