@@ -9,6 +9,12 @@ from aiokafka.structs import ConsumerRecord
 
 from events.stream.types import InputRecord
 
+MAX_BATCH_MS = 300_000
+"""How long a rebalance waits for a member to finish its batch in flight (a first batch
+restores its partitions' state) and rejoin. aiokafka's default is the session timeout, 10 s:
+a longer restore got the member expelled while it went on to publish its batch and write
+state the partitions' new owner had already moved past."""
+
 
 def group_consumer(
     bootstrap: str,
@@ -34,7 +40,8 @@ def group_consumer(
         max_partition_fetch_bytes=8 * 1024 * 1024,
         session_timeout_ms=10_000,
         heartbeat_interval_ms=2_000,
-        max_poll_interval_ms=300_000,
+        max_poll_interval_ms=MAX_BATCH_MS,
+        rebalance_timeout_ms=MAX_BATCH_MS,
         group_instance_id=instance_id,
     )
 

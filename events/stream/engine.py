@@ -18,12 +18,18 @@ failed tail stops the engine before anything later is committed.
 
 A rebalance waits for the batch in flight and its tail (the revoke callback
 takes the batch lock and drains the tail), so a partition's new owner
-restores a complete changelog.
+restores a complete changelog. A member the group expelled instead (an event
+loop stalled past the session timeout) must not publish what it computed
+meanwhile: its outputs would repeat the new owner's and its state writes would
+land after the new owner's, so the next restore would read stale state. A batch
+published long after the member last proved its membership proves it again
+first, and is dropped, with the tasks it touched, when the group says no.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import time
 from collections.abc import Awaitable, Callable
@@ -32,13 +38,22 @@ from dataclasses import dataclass, field
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalStateError,
+    KafkaError,
+    RebalanceInProgressError,
+)
 
 from events.stream.changelog import restore_partition
 from events.stream.clients import group_consumer, idempotent_producer, to_input
 from events.stream.types import Output, StateWrite, Task, TaskFactory
 
 log = structlog.get_logger("yidi.stream")
+
+PROVE_MEMBERSHIP_AFTER_S = 2.0
+"""The heartbeat interval: a batch about to publish more than this long after the group last
+accepted a commit from this member asks the group first (one commit round trip)."""
 
 
 @dataclass(slots=True)
@@ -83,6 +98,7 @@ class StreamEngine:
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._tail: asyncio.Task[None] | None = None
+        self._member_since = 0.0  # when the group last accepted this member (monotonic)
 
     async def start(self) -> None:
         cfg = self.config
@@ -162,6 +178,11 @@ class StreamEngine:
         for partition, task in touched.items():
             writes.extend((partition, w) for w in task.flush_state())
 
+        if commits and time.monotonic() - self._member_since > PROVE_MEMBERSHIP_AFTER_S:
+            starts = {tp: batch[tp][0].offset for tp in commits}
+            if not await self._still_member(starts):
+                self._drop(starts)
+                return
         await self._publish(outputs)
         if self.on_batch is not None:
             await self.on_batch(outputs)  # before the state that would skip these records
@@ -191,11 +212,42 @@ class StreamEngine:
             await asyncio.gather(*writes)
         try:
             if commits:
+                asked = time.monotonic()
                 await self._consumer.commit(commits)
+                self._member_since = asked
         except (CommitFailedError, IllegalStateError) as exc:
             log.warning(
                 "commit_skipped_rebalance", error=type(exc).__name__, partitions=len(commits)
             )
+
+    async def _still_member(self, starts: dict[TopicPartition, int]) -> bool:
+        """Whether the group still counts this member as the owner of ``starts``' partitions:
+        it accepts a commit of the offsets already reached (after the earlier tails, so no
+        commit passes a state write). A rebalance waiting for this member's batch still counts
+        it; an expelled member gets an unknown-member or stale-generation refusal."""
+        assert self._consumer is not None
+        await self._drain_tail()
+        asked = time.monotonic()
+        try:
+            await self._consumer.commit(starts)
+        except CommitFailedError as exc:
+            if not isinstance(exc.__cause__, RebalanceInProgressError):
+                return False
+        except IllegalStateError:
+            return False
+        self._member_since = asked
+        return True
+
+    def _drop(self, starts: dict[TopicPartition, int]) -> None:
+        """Forget a batch computed by a member the group has expelled: its tasks' state ran
+        ahead of anything published, so they are restored again if the partitions come back."""
+        assert self._consumer is not None
+        log.warning("batch_dropped_not_member", partitions=sorted(tp.partition for tp in starts))
+        self.tasks.clear()
+        self.stats.assigned = set()
+        for tp, offset in starts.items():
+            with contextlib.suppress(IllegalStateError):  # no longer ours: nothing to rewind
+                self._consumer.seek(tp, offset)
 
     async def _publish(self, outputs: list[Output]) -> None:
         assert self._producer is not None
@@ -230,6 +282,7 @@ class StreamEngine:
         return task
 
     async def assign(self, partitions: set[int]) -> None:
+        self._member_since = time.monotonic()
         log.info("partitions_assigned", group=self.config.group_id, partitions=sorted(partitions))
 
     async def revoke(self, partitions: set[int]) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+import time
 from collections import Counter
 
 import pytest
@@ -12,6 +14,7 @@ from aiokafka.errors import KafkaError
 
 from events.admin import apply, delete_topics
 from events.catalog import Topic
+from events.stream import engine as engine_module
 from events.stream.engine import EngineConfig, StreamEngine
 from events.stream.types import InputRecord, Output, Result, StateWrite
 from services.runtime.settings import Settings
@@ -181,3 +184,134 @@ async def test_a_refused_state_write_stops_the_engine_before_anything_later_is_c
         await reader.stop()
         await delete_topics(settings.kafka_bootstrap, [src, out, log])
     assert committed is not None and 0 < committed <= 420
+
+
+async def _two_member_topics(settings: Settings, unique: str, n: int, keys: int) -> tuple[str, ...]:
+    src, out, log = f"it.eng.src.{unique}", f"it.eng.out.{unique}", f"it.eng.log.{unique}"
+    await apply(
+        settings.kafka_bootstrap,
+        (
+            Topic(src, "k", "t", PARTITIONS),
+            Topic(out, "k", "t", PARTITIONS),
+            Topic(log, "k", "t", PARTITIONS, cleanup_policy="compact"),
+        ),
+        "test",
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True)
+    await producer.start()
+    futures = [await producer.send(src, key=f"k{i % keys}".encode(), value=b"x") for i in range(n)]
+    await asyncio.gather(*futures)
+    await producer.stop()
+    return src, out, log
+
+
+async def _each_output_once(settings: Settings, topics: tuple[str, ...], n: int, keys: int) -> None:
+    try:
+        outputs = await _read_all(settings, topics[1])
+    finally:
+        await delete_topics(settings.kafka_bootstrap, list(topics))
+    per_key = Counter(i % keys for i in range(n))
+    expected = Counter(f"k{k}:{i}".encode() for k in range(keys) for i in range(1, per_key[k] + 1))
+    assert Counter(outputs) == expected, "an output was published twice (two writers) or lost"
+
+
+async def test_a_member_restoring_through_a_rebalance_keeps_its_partitions_until_done(
+    settings: Settings, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restore longer than the session timeout while another member joins: the group waits
+    for the member's batch instead of expelling it, so no partition ever has two writers (an
+    expelled member would publish its batch again and write stale state to the changelog)."""
+    n, keys = 400, 20
+    topics = await _two_member_topics(settings, unique, n, keys)
+    src, out, log = topics
+    slow = asyncio.Event()
+    real_restore = engine_module.restore_partition
+
+    async def slow_first_restore(bootstrap: str, topic: str, partition: int) -> dict[bytes, bytes]:
+        restored = await real_restore(bootstrap, topic, partition)
+        if not slow.is_set():
+            slow.set()
+            await asyncio.sleep(13)  # longer than the 10 s session timeout
+        return restored
+
+    monkeypatch.setattr(engine_module, "restore_partition", slow_first_restore)
+    config = EngineConfig(settings.kafka_bootstrap, f"it-eng-{unique}", (src,), log)
+    engines = [StreamEngine(config, lambda p, r: CountingTask(out, r, [])) for _ in range(2)]
+    stop = asyncio.Event()
+    runners: list[asyncio.Task[None]] = []
+    try:
+        await engines[0].start()
+        runners.append(asyncio.create_task(engines[0].run(stop)))
+        await asyncio.wait_for(slow.wait(), timeout=30)
+        await engines[1].start()  # joins while the first member restores
+        runners.append(asyncio.create_task(engines[1].run(stop)))
+        for _ in range(600):
+            await asyncio.sleep(0.1)
+            assert not any(r.done() for r in runners), [r.exception() for r in runners]
+            if sum(e.stats.records for e in engines) >= n:
+                break
+        await asyncio.sleep(3)
+        stop.set()
+        await asyncio.gather(*runners)
+    finally:
+        for engine in engines:
+            await engine.stop()
+    await _each_output_once(settings, topics, n, keys)
+
+
+async def test_a_member_expelled_while_its_loop_stalled_drops_its_batch(
+    settings: Settings, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An event loop blocked past the session timeout (no heartbeats) gets the member expelled
+    whatever the rebalance timeout; when it wakes it must not publish the batch it holds."""
+    n, keys = 400, 20
+    topics = await _two_member_topics(settings, unique, n, keys)
+    src, out, log = topics
+    stalled, done = threading.Event(), threading.Event()
+    real_restore = engine_module.restore_partition
+
+    async def stalling_first_restore(
+        bootstrap: str, topic: str, partition: int
+    ) -> dict[bytes, bytes]:
+        restored = await real_restore(bootstrap, topic, partition)
+        if not stalled.is_set():
+            stalled.set()
+            time.sleep(13)  # noqa: ASYNC251 (the stall under test: no heartbeat for 13 s)
+        return restored
+
+    monkeypatch.setattr(engine_module, "restore_partition", stalling_first_restore)
+    config = EngineConfig(settings.kafka_bootstrap, f"it-eng-{unique}", (src,), log)
+    stalling = StreamEngine(config, lambda p, r: CountingTask(out, r, []))
+
+    async def run_stalling() -> None:
+        stop = asyncio.Event()
+        await stalling.start()
+        try:
+            runner = asyncio.create_task(stalling.run(stop))
+            while not done.is_set() and not runner.done():  # noqa: ASYNC110
+                await asyncio.sleep(0.1)
+            stop.set()
+            await runner
+        finally:
+            await stalling.stop()
+
+    thread = threading.Thread(target=asyncio.run, args=(run_stalling(),))
+    thread.start()
+    other = StreamEngine(config, lambda p, r: CountingTask(out, r, []))
+    try:
+        assert await asyncio.to_thread(stalled.wait, 30)
+        woke_at = time.monotonic() + 13
+        await other.start()
+        stop = asyncio.Event()
+        runner = asyncio.create_task(other.run(stop))
+        while other.stats.records < n or time.monotonic() < woke_at + 5:
+            assert not runner.done(), runner.exception()
+            await asyncio.sleep(0.1)
+        stop.set()
+        await runner
+    finally:
+        done.set()
+        await other.stop()
+        await asyncio.to_thread(thread.join, 60)
+    assert other.stats.records >= n, "the other member took every partition over"
+    await _each_output_once(settings, topics, n, keys)

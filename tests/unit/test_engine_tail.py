@@ -11,10 +11,17 @@ import asyncio
 
 import pytest
 from aiokafka import TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalGenerationError,
+    KafkaError,
+    RebalanceInProgressError,
+    UnknownMemberIdError,
+)
+from aiokafka.structs import ConsumerRecord
 
 from events.stream.engine import EngineConfig, StreamEngine
-from events.stream.types import InputRecord, Result, StateWrite
+from events.stream.types import InputRecord, Output, Result, StateWrite
 
 TP = TopicPartition("in", 0)
 
@@ -75,3 +82,74 @@ async def test_nothing_commits_after_a_failed_state_write() -> None:
         await tail2
     assert commits.done == []
     assert tail1.done() and isinstance(tail1.exception(), KafkaError)
+
+
+class EchoTask(NoTask):
+    def process(self, record: InputRecord) -> Result:
+        return Result([Output("out", record.key, b"v")], [StateWrite(b"k", b"s")])
+
+
+class Member:
+    """A consumer whose group answers a commit with ``refusal`` (None: accepted)."""
+
+    def __init__(self, refusal: type[KafkaError] | None) -> None:
+        self.refusal = refusal
+        self.commits: list[dict[TopicPartition, int]] = []
+        self.seeks: list[tuple[TopicPartition, int]] = []
+
+    def assignment(self) -> set[TopicPartition]:
+        return {TP}
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        self.commits.append(offsets)
+        if self.refusal is not None:
+            raise CommitFailedError("refused") from self.refusal()
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.seeks.append((tp, offset))
+
+
+class Sent:
+    def __init__(self) -> None:
+        self.topics: list[str] = []
+
+    async def send(self, topic: str, **_: object) -> asyncio.Future[None]:
+        self.topics.append(topic)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+async def _long_after_assignment(
+    refusal: type[KafkaError] | None,
+) -> tuple[StreamEngine, Member, Sent]:
+    """A batch of offsets 40..41 processed long after the group last heard from the member."""
+    member, sent = Member(refusal), Sent()
+    engine = StreamEngine(EngineConfig("unused:9092", "g", ("in",), "log"), lambda p, r: EchoTask())
+    engine._consumer, engine._producer = member, sent  # type: ignore[assignment]
+    engine.tasks[0] = EchoTask()
+    batch = {TP: [ConsumerRecord("in", 0, o, 0, 0, b"k", b"x", None, 1, 1, ()) for o in (40, 41)]}
+    await engine._process_batch(batch)
+    await engine._drain_tail()
+    return engine, member, sent
+
+
+@pytest.mark.parametrize("refusal", [UnknownMemberIdError, IllegalGenerationError])
+async def test_an_expelled_member_publishes_nothing_and_forgets_its_tasks(
+    refusal: type[KafkaError],
+) -> None:
+    engine, member, sent = await _long_after_assignment(refusal)
+    assert sent.topics == []  # neither outputs nor state writes
+    assert member.commits == [{TP: 40}]  # the proof asked for, nothing past the batch
+    assert engine.tasks == {} and member.seeks == [(TP, 40)]
+
+
+@pytest.mark.parametrize("refusal", [None, RebalanceInProgressError])
+async def test_a_member_the_group_still_counts_publishes_and_commits(
+    refusal: type[KafkaError] | None,
+) -> None:
+    """A rebalance that waits for this member's batch still counts it as the owner."""
+    engine, member, sent = await _long_after_assignment(refusal)
+    assert sent.topics == ["out", "out", "log", "log"]
+    assert member.commits == [{TP: 40}, {TP: 42}]
+    assert 0 in engine.tasks
