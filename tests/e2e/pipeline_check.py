@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,7 +15,33 @@ import orjson
 from services.adjudication.offline import run as offline_run
 from services.adjudication.reference import load_reference
 
+ACK_TYPE = "cn.yidi.ack.result.v1"
 SETTLEMENT_TYPES = {"cn.yidi.settlement.settled.v1", "cn.yidi.settlement.reversed.v1"}
+
+
+STATE_CODES = frozenset({
+    "E_NO_FILING", "E_NO_VALID_FILING", "E_VISIT_UNKNOWN", "E_VISIT_EXISTS", "E_VISIT_CLOSED",
+    "E_SETTLEMENT_UNKNOWN",
+})  # fmt: skip
+"""Rejections that depend on what the adjudicator remembers of a person or a visit (a live
+run answers a message it has seen (same ce_id) as a duplicate; the offline runner, E_ALREADY_*)."""
+
+
+def state_rejections(rejected: Counter[str]) -> Counter[str]:
+    """A state the live run lost shows here as a count that differs from the offline one."""
+    return Counter({c: n for c, n in rejected.items() if c in STATE_CODES})
+
+
+def offline_rejections(events: Path) -> Counter[str]:
+    """Error code -> how many requests `yidi adjudicate` rejects."""
+    with events.open("rb") as lines:
+        outputs, _runner = offline_run(lines, load_reference(None))
+        docs = (orjson.loads(line) for line in outputs)
+        return Counter(
+            d["body"]["error"]["code"]
+            for d in docs
+            if d["headers"]["ce_type"] == ACK_TYPE and d["body"]["status"] == "rejected"
+        )
 
 
 def offline_settlements(events: Path, reference: Path | None = None) -> dict[str, bytes]:

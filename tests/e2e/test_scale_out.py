@@ -14,7 +14,12 @@ from services.bootstrap import build_runtime
 from services.runtime.settings import Settings
 from services.simulator.run import plan_messages, publish, write_jsonl
 from tests.e2e.conftest import Workers
-from tests.e2e.pipeline_check import ledger_rows, offline_settlements
+from tests.e2e.pipeline_check import (
+    ledger_rows,
+    offline_rejections,
+    offline_settlements,
+    state_rejections,
+)
 
 REFERENCE = Path(__file__).resolve().parents[2] / "deploy" / "reference"
 
@@ -46,6 +51,7 @@ async def test_rebalance_mid_run_keeps_exact_ledger(workers: Workers, tmp_path: 
     report = await sender
 
     assert report.missing == [] and report.extra_acks == 0
+    assert state_rejections(report.rejected) == state_rejections(offline_rejections(events))
     offline = offline_settlements(events)
     landed = await ledger_rows(
         settings.database_url.get_secret_value(), run_id, len(offline), timeout_s=120
