@@ -78,9 +78,10 @@ async def _read_all(settings: Settings, topic: str) -> list[bytes]:
     return got
 
 
-async def test_crash_mid_batch_then_resume_gives_exact_state(
-    settings: Settings, unique: str
-) -> None:
+async def _topics_with_records(
+    settings: Settings, unique: str, n: int, keys: int
+) -> tuple[str, ...]:
+    """Source, output and changelog topics; ``n`` records over ``keys`` keys in the source."""
     src, out, log = f"it.eng.src.{unique}", f"it.eng.out.{unique}", f"it.eng.log.{unique}"
     await apply(
         settings.kafka_bootstrap,
@@ -91,12 +92,19 @@ async def test_crash_mid_batch_then_resume_gives_exact_state(
         ),
         "test",
     )
-    n, keys = 3000, 37
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True)
     await producer.start()
     futures = [await producer.send(src, key=f"k{i % keys}".encode(), value=b"x") for i in range(n)]
     await asyncio.gather(*futures)
     await producer.stop()
+    return src, out, log
+
+
+async def test_crash_mid_batch_then_resume_gives_exact_state(
+    settings: Settings, unique: str
+) -> None:
+    n, keys = 3000, 37
+    src, out, log = await _topics_with_records(settings, unique, n, keys)
 
     crashes = [700, 900, 400]  # records processed before each simulated crash
     config = EngineConfig(settings.kafka_bootstrap, f"it-eng-{unique}", (src,), log, max_batch=250)
@@ -186,25 +194,6 @@ async def test_a_refused_state_write_stops_the_engine_before_anything_later_is_c
     assert committed is not None and 0 < committed <= 420
 
 
-async def _two_member_topics(settings: Settings, unique: str, n: int, keys: int) -> tuple[str, ...]:
-    src, out, log = f"it.eng.src.{unique}", f"it.eng.out.{unique}", f"it.eng.log.{unique}"
-    await apply(
-        settings.kafka_bootstrap,
-        (
-            Topic(src, "k", "t", PARTITIONS),
-            Topic(out, "k", "t", PARTITIONS),
-            Topic(log, "k", "t", PARTITIONS, cleanup_policy="compact"),
-        ),
-        "test",
-    )
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True)
-    await producer.start()
-    futures = [await producer.send(src, key=f"k{i % keys}".encode(), value=b"x") for i in range(n)]
-    await asyncio.gather(*futures)
-    await producer.stop()
-    return src, out, log
-
-
 async def _each_output_once(settings: Settings, topics: tuple[str, ...], n: int, keys: int) -> None:
     try:
         outputs = await _read_all(settings, topics[1])
@@ -222,7 +211,7 @@ async def test_a_member_restoring_through_a_rebalance_keeps_its_partitions_until
     for the member's batch instead of expelling it, so no partition ever has two writers (an
     expelled member would publish its batch again and write stale state to the changelog)."""
     n, keys = 400, 20
-    topics = await _two_member_topics(settings, unique, n, keys)
+    topics = await _topics_with_records(settings, unique, n, keys)
     src, out, log = topics
     slow = asyncio.Event()
     real_restore = engine_module.restore_partition
@@ -265,7 +254,7 @@ async def test_a_member_expelled_while_its_loop_stalled_drops_its_batch(
     """An event loop blocked past the session timeout (no heartbeats) gets the member expelled
     whatever the rebalance timeout; when it wakes it must not publish the batch it holds."""
     n, keys = 400, 20
-    topics = await _two_member_topics(settings, unique, n, keys)
+    topics = await _topics_with_records(settings, unique, n, keys)
     src, out, log = topics
     stalled, done = threading.Event(), threading.Event()
     real_restore = engine_module.restore_partition
