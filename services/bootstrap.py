@@ -147,6 +147,7 @@ def clearing_service(runtime: Runtime) -> ClearingService:
         runtime.settings.kafka_bootstrap,
         runtime.settings.database_url.get_secret_value(),
         runtime.codec,
+        runtime.ref.pooling,
         instance_id=_instance(runtime, "clearing"),
         group_suffix=runtime.settings.group_suffix,
     )

@@ -15,8 +15,9 @@ from pathlib import Path
 from contracts.policy import PolicyPack
 from contracts.reference import Catalog, Institutions
 from services.adjudication.core.tables import ReferenceData
+from services.runtime.reference import DEFAULT_REFERENCE_DIR
 
-DEFAULT_REFERENCE_DIR = Path(__file__).resolve().parents[2] / "deploy" / "reference"
+__all__ = ["DEFAULT_REFERENCE_DIR", "ReferenceLoadError", "load_reference"]
 
 
 class ReferenceLoadError(Exception):

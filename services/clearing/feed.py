@@ -9,11 +9,12 @@ from decimal import Decimal
 import orjson
 from aiokafka.structs import ConsumerRecord
 
+from contracts.pools import PoolingRegions
 from contracts.settlement import Reversed
 from events.codec import Codec
 from events.stream.clients import to_input
 from events.stream.types import InputRecord, Output
-from services.clearing.core.periods import participants, period_of, scope_of
+from services.clearing.core.periods import flow_of, period_of
 from services.ledger.bulk import REVERSED_TYPE, SETTLED_TYPE
 from services.ledger.rows import decode_settlement
 
@@ -43,10 +44,12 @@ class Fact:
 
 class ClearingMapper:
     """Settlement-feed record -> ``Fact``; ``None`` for a settlement inside its own pooling
-    region (nothing to clear); a DLQ output for anything unreadable."""
+    region (nothing to clear); a DLQ output for anything unreadable. ``pools``: the
+    reference data's pooling regions (``contracts.pools``), the adjudicator's rule."""
 
-    def __init__(self, codec: Codec) -> None:
+    def __init__(self, codec: Codec, pools: PoolingRegions) -> None:
         self.codec = codec
+        self.pools = pools
 
     def __call__(self, record: InputRecord) -> Fact | Output | None:
         decoded = decode_settlement(self.codec, record, "clearing")
@@ -54,21 +57,20 @@ class ClearingMapper:
             return decoded
         message, _ce_id = decoded
         home, treatment = message.insuplc_admdvs, message.mdtrtarea_admvs
-        scope = scope_of(home, treatment)
-        if scope is None:
+        flow = flow_of(home, treatment, self.pools, message.route)
+        if flow is None:
             return None
-        payer, payee = participants(home, treatment, scope)
         sign = Decimal(-1) if isinstance(message, Reversed) else Decimal(1)
         info = message.setlinfo
         return Fact(
             setl_id=info.setl_id,
             natural_period=period_of(message.setl_date),
-            scope=scope,
+            scope=flow.scope,
             kind="reversal" if isinstance(message, Reversed) else "settlement",
             home=home,
             treatment=treatment,
-            payer=payer,
-            payee=payee,
+            payer=flow.payer,
+            payee=flow.payee,
             amounts=tuple(sign * getattr(info, f) for f in AMOUNT_FIELDS),
             src_partition=record.partition,
             src_offset=record.offset,
@@ -82,12 +84,13 @@ class TrustedClearingMapper:
     whose funds do not add up to ``fund_pay_sumamt``, goes through the validating mapper,
     so what the live processor dead-lettered is skipped here too."""
 
-    def __init__(self, codec: Codec) -> None:
-        self.validating = ClearingMapper(codec)
+    def __init__(self, codec: Codec, pools: PoolingRegions) -> None:
+        self.validating = ClearingMapper(codec, pools)
+        self.pools = pools
 
     def __call__(self, record: ConsumerRecord[bytes, bytes]) -> Fact | Output | None:
         try:
-            return _trusted_fact(record)
+            return _trusted_fact(record, self.pools)
         except (_Untrusted, KeyError, TypeError, ValueError, AttributeError, ArithmeticError):
             return self.validating(to_input(record))
 
@@ -96,7 +99,7 @@ class _Untrusted(Exception):
     """Not a plain cleared settlement: let the validating mapper decide."""
 
 
-def _trusted_fact(record: ConsumerRecord[bytes, bytes]) -> Fact | None:
+def _trusted_fact(record: ConsumerRecord[bytes, bytes], pools: PoolingRegions) -> Fact | None:
     headers = dict(record.headers)
     ce_type = headers.get("ce_type", b"")
     if ce_type not in (SETTLED_TYPE, REVERSED_TYPE) or not record.value:
@@ -105,24 +108,23 @@ def _trusted_fact(record: ConsumerRecord[bytes, bytes]) -> Fact | None:
     if doc["pre_settlement"]:
         raise _Untrusted
     home, treatment = doc["insuplc_admdvs"], doc["mdtrtarea_admvs"]
-    scope = scope_of(home, treatment)
-    if scope is None:
+    flow = flow_of(home, treatment, pools, doc["route"])
+    if flow is None:
         return None
     info = doc["setlinfo"]
     amounts = [Decimal(info[f]) for f in AMOUNT_FIELDS]
     if amounts[1] != sum(amounts[2:]):
         raise _Untrusted
     reversal = ce_type == REVERSED_TYPE
-    payer, payee = participants(home, treatment, scope)
     return Fact(
         setl_id=info["setl_id"],
         natural_period=period_of(dt.date.fromisoformat(doc["setl_date"])),
-        scope=scope,
+        scope=flow.scope,
         kind="reversal" if reversal else "settlement",
         home=home,
         treatment=treatment,
-        payer=payer,
-        payee=payee,
+        payer=flow.payer,
+        payee=flow.payee,
         amounts=tuple(-a for a in amounts) if reversal else tuple(amounts),
         src_partition=record.partition,
         src_offset=record.offset,

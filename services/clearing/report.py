@@ -1,6 +1,12 @@
 """What the clearing center reads about a period: nets, the largest pairs, late items and
 prepayment usage — from the issued statement once the period is closed, from the running
-positions while it is open."""
+positions while it is open.
+
+An open period's figures are what a close would issue at that moment: the same
+``statement.build`` over the running positions (pairs netted each, a net-negative pair
+turned round, gross = the sum of the pairs' amounts, nets = received - paid). Corrections
+of closed statements (``core/corrections.py``) are listed apart, never mixed into a
+statement's pairs or nets."""
 
 from __future__ import annotations
 
@@ -10,10 +16,17 @@ from decimal import Decimal
 import asyncpg
 
 from contracts.money import to_fen
-from services.clearing.core.netting import nets
+from services.clearing.core.corrections import CorrectionLine, correction_nets
 from services.clearing.core.prepayment import level_of
-from services.clearing.core.statement import Prepayment, top_up_fen
-from services.clearing.store import position_totals, prepayments_for
+from services.clearing.core.statement import Prepayment, build, top_up_fen
+from services.clearing.store import (
+    carried_into,
+    carried_to,
+    correction_due,
+    position_totals,
+    prepayments_for,
+    recorded_corrections,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +51,28 @@ class LateLine:
     fund_pay_sumamt: Decimal
 
 
+@dataclass(frozen=True, slots=True)
+class CorrectionItem:
+    origin_period: str
+    payer: str
+    payee: str
+    issued: Decimal
+    recomputed: Decimal
+    amount: Decimal
+    """Signed: what payer owes payee on top of the origin statement (negative: returned)."""
+
+    @classmethod
+    def of(cls, line: CorrectionLine) -> CorrectionItem:
+        return cls(
+            line.origin_period, line.payer, line.payee, _yuan(line.issued_fen),
+            _yuan(line.recomputed_fen), _yuan(line.due_fen),
+        )  # fmt: skip
+
+
+def _yuan(fen: int) -> Decimal:
+    return (Decimal(fen) / 100).quantize(Decimal("0.01"))
+
+
 @dataclass(slots=True)
 class Report:
     period: str
@@ -50,6 +85,13 @@ class Report:
     late_cnt: int = 0
     gross: Decimal = Decimal(0)
     net_volume: Decimal = Decimal(0)
+    corrections: list[CorrectionItem] = field(default_factory=list)
+    """Carried into this period from closed statements: pending while it is open, as
+    recorded at its close once closed."""
+    correction_nets: dict[str, Decimal] = field(default_factory=dict)
+    correction_due: list[CorrectionItem] = field(default_factory=list)
+    """A closed period only: its own statement against today's computation, still to carry."""
+    correction_due_into: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -60,6 +102,10 @@ class Report:
             "gross": str(self.gross), "net_volume": str(self.net_volume),
             "pairs": [_strings(asdict(p)) for p in self.pairs],
             "late_cnt": self.late_cnt, "late": [_strings(asdict(item)) for item in self.late],
+            "corrections": [_strings(asdict(c)) for c in self.corrections],
+            "correction_nets": {k: str(v) for k, v in self.correction_nets.items()},
+            "correction_due": [_strings(asdict(c)) for c in self.correction_due],
+            "correction_due_into": self.correction_due_into,
         }  # fmt: skip
 
 
@@ -115,28 +161,29 @@ async def load_report(
             Decimal(s["net_volume_fen"]) / 100,
         )
         report.late_cnt = s["late_cnt"]
+        carried = await recorded_corrections(conn, period, scope)
+        due = await correction_due(conn, period, scope)
+        if due:
+            report.correction_due = [CorrectionItem.of(c) for c in due]
+            report.correction_due_into = await carried_to(conn, period, scope)
     else:
-        fund: dict[tuple[str, str], int] = {}
-        counts: dict[tuple[str, str], tuple[int, int]] = {}
-        for (_h, _t, payer, payee), t in (await position_totals(conn, period, scope)).items():
-            fund[(payer, payee)] = fund.get((payer, payee), 0) + t.fund_fen
-            c, late = counts.get((payer, payee), (0, 0))
-            counts[(payer, payee)] = (c + t.setl_cnt + t.rev_cnt, late + t.late_cnt)
-        gross = {k: v for k, v in fund.items() if v}
-        for who, amount in sorted(nets(gross).items(), key=lambda kv: (-kv[1], kv[0])):
-            report.nets[who] = Decimal(amount) / 100
-        for (payer, payee), amount in sorted(fund.items(), key=lambda kv: (-kv[1], kv[0])):
-            used = Decimal(amount) / 100
-            pre = prepayments.get((payer, payee))
+        draft = build(period, scope, await position_totals(conn, period, scope), prepayments)
+        for who, amount in sorted(draft.nets.items(), key=lambda kv: (-kv[1], kv[0])):
+            report.nets[who] = _yuan(amount)
+        for p in sorted(draft.pairs, key=lambda p: (-p.fund_fen, p.payer, p.payee)):
+            used = _yuan(p.fund_fen)
+            pre = prepayments.get((p.payer, p.payee))
             ratio, level, top = _usage(used, pre)
-            c, late = counts[(payer, payee)]
             report.pairs.append(
-                PairLine(payer, payee, used, c, late,
-                         None if pre is None else Decimal(pre.amount_fen) / 100, ratio, level, top)
+                PairLine(p.payer, p.payee, used, p.setl_cnt, p.late_cnt,
+                         None if pre is None else _yuan(pre.amount_fen), ratio, level, top)
             )  # fmt: skip
-        report.late_cnt = sum(late for _, late in counts.values())
-        report.gross = sum((p.fund_pay_sumamt for p in report.pairs), start=Decimal(0))
-        report.net_volume = sum((v for v in report.nets.values() if v > 0), start=Decimal(0))
+        report.late_cnt = draft.late_cnt
+        report.gross = _yuan(draft.gross_fen)
+        report.net_volume = _yuan(draft.net_volume_fen)
+        _, carried = await carried_into(conn, period, scope)
+    report.corrections = [CorrectionItem.of(c) for c in carried]
+    report.correction_nets = {k: _yuan(v) for k, v in correction_nets(carried).items()}
     for r in await conn.fetch(
         """SELECT setl_id, natural_period, home, treatment, fund_pay_sumamt FROM clearing_entries
            WHERE period = $1 AND scope = $2 AND late ORDER BY abs(fund_pay_sumamt) DESC, setl_id

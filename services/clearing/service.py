@@ -8,6 +8,7 @@ import asyncio
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
+from contracts.pools import PoolingRegions
 from events.codec import Codec
 from events.stream.clients import idempotent_producer
 from services.clearing.commands import GROUP as COMMANDS_GROUP
@@ -27,6 +28,7 @@ class ClearingService:
         bootstrap: str,
         database_url: str,
         codec: Codec,
+        pools: PoolingRegions,
         instance_id: str | None = None,
         group_suffix: str = "",
     ) -> None:
@@ -38,7 +40,7 @@ class ClearingService:
         self.pool: asyncpg.Pool | None = None
         self._producer: AIOKafkaProducer | None = None
         self.feed = SinkWorker(
-            bootstrap, database_url, ClearingMapper(codec), topic=SETTLEMENT_TOPIC,
+            bootstrap, database_url, ClearingMapper(codec, pools), topic=SETTLEMENT_TOPIC,
             group_id=FEED_GROUP + group_suffix, instance_id=None if instance_id is None else f"{instance_id}-feed",
             write=ClearingSink(codec), after_batch=lambda _pool: self.flush_outbox(), name="clearing",
         )  # fmt: skip

@@ -31,9 +31,17 @@ from contracts.settlement import SETTLEMENT_TOPIC
 from events.catalog import by_name
 from events.codec import Codec
 from services.clearing.core import periods as P
+from services.clearing.core.corrections import CorrectionLine, correction_lines
 from services.clearing.core.errors import LedgerBehind, PositionsDisagree, WrongState
 from services.clearing.core.prepayment import Level, Thresholds, warnings_due
-from services.clearing.core.statement import Draft, PairKey, PairTotals, Prepayment, build
+from services.clearing.core.statement import (
+    Draft,
+    PairKey,
+    PairTotals,
+    Prepayment,
+    build,
+    pair_amounts,
+)
 from services.clearing.core.statement import differences as statement_differences
 from services.clearing.feed import AMOUNT_FIELDS, Fact
 from services.ledger.pg_sink import BatchOutcome, record_positions
@@ -435,6 +443,86 @@ async def close_period(
     return view
 
 
+_ISSUED = ("CLOSED", "CONFIRMED", "SETTLED")
+
+
+async def correction_due(
+    conn: asyncpg.Connection, period: str, scope: str
+) -> tuple[CorrectionLine, ...]:
+    """A closed period's statement against what its settlements give now (the running
+    positions of the month, which a rebuild re-derives under today's rule), less what
+    earlier statements already carried. Empty for a period without a statement."""
+    issued_rows = await conn.fetch(
+        """SELECT p.payer, p.payee, p.fund_pay_sumamt FROM clearing_statement_pairs p
+           JOIN clearing_statements s USING (statement_id)
+           WHERE s.period = $1 AND s.scope = $2""",
+        period, scope,
+    )  # fmt: skip
+    if not issued_rows and not await conn.fetchval(
+        "SELECT 1 FROM clearing_statements WHERE period = $1 AND scope = $2", period, scope
+    ):
+        return ()
+    issued = {
+        (r["payer"], r["payee"]): to_fen(r["fund_pay_sumamt"])
+        for r in issued_rows
+        if r["fund_pay_sumamt"]
+    }
+    recomputed = pair_amounts(build(period, scope, await position_totals(conn, period, scope), {}))
+    carried = {
+        (r["payer"], r["payee"]): to_fen(r["amount"])
+        for r in await conn.fetch(
+            """SELECT payer, payee, sum(amount) AS amount FROM clearing_corrections
+               WHERE origin_period = $1 AND scope = $2 GROUP BY 1, 2""",
+            period,
+            scope,
+        )
+    }
+    return correction_lines(period, issued, recomputed, carried)
+
+
+async def carried_into(
+    conn: asyncpg.Connection, period: str, scope: str, *, closing: bool = False
+) -> tuple[str, tuple[CorrectionLine, ...]]:
+    """The corrections of earlier closed periods that ``period`` carries: those whose first
+    open period after their own month is ``period`` (``closing``: it is being closed now,
+    so it still counts as open). Returns ``(period, lines)``."""
+    states = await _statuses(conn, [scope])
+    statuses = dict(states.statuses[scope])
+    if closing:
+        statuses[period] = "OPEN"
+    lines: list[CorrectionLine] = []
+    for origin in sorted(p for p, st in statuses.items() if st in _ISSUED and p < period):
+        if P.assign(P.next_period(origin), statuses).period == period:
+            lines.extend(await correction_due(conn, origin, scope))
+    return period, tuple(lines)
+
+
+async def carried_to(conn: asyncpg.Connection, period: str, scope: str) -> str:
+    """The period a closed ``period``'s correction would be carried into now."""
+    states = await _statuses(conn, [scope])
+    return P.assign(P.next_period(period), states.statuses[scope]).period
+
+
+async def recorded_corrections(
+    conn: asyncpg.Connection, period: str, scope: str
+) -> tuple[CorrectionLine, ...]:
+    """What the statement of ``period`` carried when it closed (``clearing_corrections``)."""
+    rows = await conn.fetch(
+        """SELECT origin_period, payer, payee, issued, recomputed, amount
+           FROM clearing_corrections WHERE carried_into = $1 AND scope = $2
+           ORDER BY origin_period, payer, payee""",
+        period, scope,
+    )  # fmt: skip
+    return tuple(
+        CorrectionLine(
+            r["origin_period"], r["payer"], r["payee"], to_fen(r["issued"]),
+            to_fen(r["recomputed"]),
+            to_fen(r["recomputed"]) - to_fen(r["issued"]) - to_fen(r["amount"]),
+        )
+        for r in rows
+    )  # fmt: skip
+
+
 async def _issue(conn: asyncpg.Connection, codec: Codec, period: str, scope: str) -> StatementView:
     from_ledger = await ledger_totals(conn, period, scope)
     running = await position_totals(conn, period, scope)
@@ -474,6 +562,17 @@ async def _issue(conn: asyncpg.Connection, codec: Codec, period: str, scope: str
         "INSERT INTO clearing_statement_nets (statement_id, participant, net) VALUES ($1, $2, $3)",
         [(draft.statement_id, k, from_fen(v)) for k, v in draft.nets.items()],
     )
+    _, corrections = await carried_into(conn, period, scope, closing=True)
+    await conn.executemany(
+        """INSERT INTO clearing_corrections (origin_period, scope, payer, payee, carried_into,
+               statement_id, amount, issued, recomputed)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+        [
+            (c.origin_period, scope, c.payer, c.payee, period, draft.statement_id,
+             from_fen(c.due_fen), from_fen(c.issued_fen), from_fen(c.recomputed_fen))
+            for c in corrections
+        ],
+    )  # fmt: skip
     await conn.execute(
         """UPDATE clearing_periods SET status = 'CLOSED', statement_id = $3, changed_at = now()
            WHERE period = $1 AND scope = $2""",

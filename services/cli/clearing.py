@@ -136,6 +136,12 @@ def report_cmd(
             for item in report.late:
                 out.writerow(["late", item.home, item.treatment, item.fund_pay_sumamt, "", "",
                               "", "", item.natural_period, item.setl_id])  # fmt: skip
+            for c in report.corrections:
+                out.writerow(["correction", c.payer, c.payee, c.amount, "", "", "", "",
+                              c.origin_period, ""])  # fmt: skip
+            for c in report.correction_due:
+                out.writerow(["correction_due", c.payer, c.payee, c.amount, "", "", "", "",
+                              report.correction_due_into, ""])  # fmt: skip
         elif fmt == "table":
             _print_report(report, top)
         else:
@@ -180,6 +186,21 @@ def _print_report(report: object, top: int) -> None:
             f"{item.fund_pay_sumamt:,.2f}",
         )
     console.print(late)
+    for lines, title in (
+        (report.corrections, "corrections of closed statements carried into this period"),
+        (
+            report.correction_due,
+            f"this statement's correction, due in {report.correction_due_into}",
+        ),
+    ):
+        if not lines:
+            continue
+        table = Table("own month", "payer", "payee", "issued", "recomputed", "correction",
+                      title=title)  # fmt: skip
+        for c in lines:
+            table.add_row(c.origin_period, c.payer, c.payee, f"{c.issued:,.2f}",
+                          f"{c.recomputed:,.2f}", f"{c.amount:,.2f}")  # fmt: skip
+        console.print(table)
 
 
 @clearing_app.command("status")

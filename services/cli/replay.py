@@ -127,7 +127,7 @@ def rebuild_cmd(
                 settings.kafka_bootstrap, settings.database_url.get_secret_value(),
                 runtime.codec, projection, settings.group_suffix, rate, progress, plan,
                 _request(from_offset, None, since, None, None, None), trusted,
-                processes=workers or trusted_rebuild.WORKERS,
+                processes=workers or trusted_rebuild.WORKERS, pools=runtime.ref.pooling,
             ),
         )  # fmt: skip
 
@@ -164,6 +164,7 @@ def production_cmd(
             lambda progress, plan: into_production(
                 settings.kafka_bootstrap, settings.database_url.get_secret_value(),
                 runtime.codec, topic, request, settings.group_suffix, rate, progress, plan,
+                pools=runtime.ref.pooling,
             ),
         )  # fmt: skip
 

@@ -33,6 +33,7 @@ from services.ops.core.replay import RateLimit, Span
 from services.ops.log_reader import fetch_spans, ops_consumer
 
 if TYPE_CHECKING:
+    from contracts.pools import PoolingRegions
     from events.codec import Codec
 
 LAND_BATCH = 5000
@@ -46,8 +47,8 @@ _REFUSED = (
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
 Counts: TypeAlias = tuple[int, int, int, int]
 """records, inserted, already present, skipped"""
-Connect: TypeAlias = tuple[str, str, bytes]
-"""bootstrap, database URL, pickled codec"""
+Connect: TypeAlias = "tuple[str, str, bytes, PoolingRegions]"
+"""bootstrap, database URL, pickled codec, clearing's pooling regions"""
 Job: TypeAlias = tuple[str, str, str, list[Span], float | None]
 """projection (ledger | clearing), topic, group, spans, rate"""
 Positions: TypeAlias = dict[tuple[str, int], int]
@@ -116,13 +117,13 @@ def ledger_lander(codec: Callable[[], Codec], refused: Callable[[str, int], None
     return land
 
 
-def clearing_lander(codec: Codec) -> Land:
+def clearing_lander(codec: Codec, pools: PoolingRegions) -> Land:
     """Facts straight from the JSON (``TrustedClearingMapper``), written by the clearing
     processor's own batch write, without warnings (a rebuild re-lands history)."""
     from services.clearing.feed import Fact, TrustedClearingMapper
     from services.clearing.store import ClearingSink
 
-    mapper, sink = TrustedClearingMapper(codec), ClearingSink(codec, rebuild=True)
+    mapper, sink = TrustedClearingMapper(codec, pools), ClearingSink(codec, rebuild=True)
 
     async def land(
         conn: asyncpg.Connection, group: str, batch: list[Record], positions: Positions
@@ -160,7 +161,7 @@ def _report(**fields: object) -> None:
 
 
 async def _run() -> Counts:
-    bootstrap, database_url, pickled_codec = pickle.load(sys.stdin.buffer)
+    bootstrap, database_url, pickled_codec, pools = pickle.load(sys.stdin.buffer)
     conn = await asyncpg.connect(database_url)
     try:
         async with ops_consumer(bootstrap) as consumer:
@@ -169,7 +170,7 @@ async def _run() -> Counts:
                 return 0, 0, 0, 0
             projection, topic, group, spans, rate = job
             if projection == "clearing":
-                land = clearing_lander(pickle.loads(pickled_codec))
+                land = clearing_lander(pickle.loads(pickled_codec), pools)
             else:
                 land = ledger_lander(
                     lambda: pickle.loads(pickled_codec),

@@ -33,6 +33,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from contracts.pools import PoolingRegions
 from contracts.settlement import SETTLEMENT_TOPIC
 from events.admin import describe_group
 from events.codec import Codec
@@ -46,6 +47,7 @@ from services.ops.core.errors import BadArgument, GroupActive
 from services.ops.core.replay import RangeRequest, RateLimit, Span, require_whole_log
 from services.ops.log_reader import log_bounds, ops_consumer, read_spans, resolve_spans
 from services.registration import task as registration
+from services.runtime.reference import load_pooling_regions
 
 log = structlog.get_logger("yidi.ops.replay")
 
@@ -197,11 +199,11 @@ SinkWrite = Callable[
 
 
 def _sink(
-    projection: str, codec: Codec, *, rebuild: bool
+    projection: str, codec: Codec, pools: PoolingRegions, *, rebuild: bool
 ) -> tuple[Callable[[InputRecord], object], SinkWrite]:
     if projection == "ledger":
         return LedgerMapper(codec), write_batch  # type: ignore[return-value]
-    return ClearingMapper(codec), ClearingSink(codec, rebuild=rebuild)
+    return ClearingMapper(codec, pools), ClearingSink(codec, rebuild=rebuild)
 
 
 async def _drive_sink(
@@ -215,10 +217,11 @@ async def _drive_sink(
     progress: Progress,
     *,
     rebuild: bool,
+    pools: PoolingRegions,
 ) -> tuple[int, int, int, int]:
     """Map and write batch by batch, one batch landing while the next is read and mapped
     (batches land in read order: one in flight)."""
-    to_row, write = _sink(projection.name, codec, rebuild=rebuild)
+    to_row, write = _sink(projection.name, codec, pools, rebuild=rebuild)
     totals = [0, 0, 0, 0]
 
     async def land(batch: list[InputRecord], rows: list[object]) -> None:
@@ -260,6 +263,7 @@ async def rebuild(
     trusted: bool = False,
     source_topic: str | None = None,
     processes: int = trusted_rebuild.WORKERS,
+    pools: PoolingRegions | None = None,
 ) -> RunReport:
     """Empty the projection and read the whole log into it (or finish an interrupted run).
 
@@ -267,19 +271,23 @@ async def rebuild(
     (a database seeded at a known position); without it every partition must start at 0.
     ``source_topic`` reads a copy of the feed instead (an archive restored to a topic).
     ``trusted`` (ledger, clearing): the feed read as published, without contract validation,
-    in ``processes`` worker processes (ops/trusted_rebuild.py)."""
+    in ``processes`` worker processes (ops/trusted_rebuild.py). ``pools``: the pooling
+    regions clearing resolves participants with (default: those of ``deploy/reference``)."""
     projection = PROJECTIONS.get(projection_name)
     if projection is None:
         raise BadArgument(f"no projection {projection_name!r}: one of {sorted(PROJECTIONS)}")
     if source_topic is not None:
         projection = dataclasses.replace(projection, topic=source_topic)
     group = projection.group + group_suffix
+    pools = pools or load_pooling_regions()
     workers = None
     if trusted and projection.name in trusted_rebuild.PROJECTIONS:
-        workers = await trusted_rebuild.Workers.start(bootstrap, database_url, codec, processes)
+        workers = await trusted_rebuild.Workers.start(
+            bootstrap, database_url, codec, processes, pools
+        )
     try:
         return await _rebuild(bootstrap, database_url, codec, projection, group, rate, progress,
-                              on_plan, request, workers)  # fmt: skip
+                              on_plan, request, workers, pools)  # fmt: skip
     finally:
         if workers is not None:
             await workers.close()
@@ -296,6 +304,7 @@ async def _rebuild(
     on_plan: Callable[[int], None],
     request: RangeRequest | None,
     workers: trusted_rebuild.Workers | None,
+    pools: PoolingRegions,
 ) -> RunReport:
     await require_idle(bootstrap, group)
     run_id = f"rebuild:{projection.name}"
@@ -331,7 +340,7 @@ async def _rebuild(
             else:
                 counts = await _drive_sink(
                     consumer, pool, projection, group, codec, spans, limit, progress,
-                    rebuild=True,
+                    rebuild=True, pools=pools,
                 )  # fmt: skip
         report = RunReport(
             run_id, *counts, time.perf_counter() - started, resumed,
@@ -423,6 +432,7 @@ async def into_production(
     rate: float | None = None,
     progress: Progress = lambda _n: None,
     on_plan: Callable[[int], None] = lambda _n: None,
+    pools: PoolingRegions | None = None,
 ) -> RunReport:
     """Replay ``topic``'s range into production: sink writes (settlement feed) or a rewind of
     the processors' committed offsets (their inputs)."""
@@ -451,7 +461,7 @@ async def into_production(
                 counts = await _drive_sink(
                     consumer, pool, projection, projection.group + group_suffix, codec, spans,
                     RateLimit(rate), progress if name == "ledger" else (lambda _n: None),
-                    rebuild=False,
+                    rebuild=False, pools=pools or load_pooling_regions(),
                 )  # fmt: skip
             totals = [a + b for a, b in zip(totals, counts, strict=True)]
         report = RunReport(

@@ -25,11 +25,13 @@ from collections.abc import Callable, Sequence
 import orjson
 import structlog
 
+from contracts.pools import PoolingRegions
 from events.codec import Codec
 from services.ops import rebuild_worker
 from services.ops.core.errors import WorkerFailed
 from services.ops.core.replay import Span, share_spans
 from services.ops.rebuild_worker import Counts, Job
+from services.runtime.reference import load_pooling_regions
 
 log = structlog.get_logger("yidi.ops.replay")
 
@@ -45,9 +47,18 @@ class Workers:
         self._procs = procs
 
     @classmethod
-    async def start(cls, bootstrap: str, database_url: str, codec: Codec, count: int) -> Workers:
-        """Start ``count`` workers; the database URL goes on their stdin, never in argv."""
-        connect = pickle.dumps((bootstrap, database_url, pickle.dumps(codec)))
+    async def start(
+        cls,
+        bootstrap: str,
+        database_url: str,
+        codec: Codec,
+        count: int,
+        pools: PoolingRegions | None = None,
+    ) -> Workers:
+        """Start ``count`` workers; the database URL goes on their stdin, never in argv.
+        ``pools``: clearing's pooling regions (default: those of ``deploy/reference``)."""
+        pools = pools or load_pooling_regions()
+        connect = pickle.dumps((bootstrap, database_url, pickle.dumps(codec), pools))
         procs = []
         for _ in range(max(1, count)):
             proc = await asyncio.create_subprocess_exec(

@@ -32,10 +32,10 @@ from services.clearing.core.statement import (
 
 def test_scope_of_a_flow() -> None:
     assert scope_of("330900", "310118") == "national"
-    assert scope_of("330421", "330902") == "province:330000"
+    assert scope_of("330421", "330900") == "province:330000"
     assert scope_of("330900", "330900") is None
     assert participants("330421", "310118", "national") == ("330000", "310000")
-    assert participants("330421", "330902", "province:330000") == ("330421", "330902")
+    assert participants("330421", "330900", "province:330000") == ("330421", "330900")
     assert scope_from_message("provincial", "330000") == "province:330000"
     with pytest.raises(BadScope):
         parse_scope("province:330100")

@@ -18,6 +18,7 @@ import orjson
 from pydantic import BaseModel
 
 from contracts.policy import Category, PolicyPack
+from contracts.pools import PoolingRegions, pool_of
 from contracts.reference import Catalog, Institution
 from services.adjudication.core.assistance import CompiledAssistance, compile_assistance
 from services.adjudication.core.critical_illness import (
@@ -241,15 +242,16 @@ class ReferenceData:
             raise UnknownInstitution(fixmedins_code)
         return found
 
+    @property
+    def pooling(self) -> PoolingRegions:
+        """The pools of this reference data, for processors that need the same rule
+        (clearing's participants): ``contracts.pools``."""
+        return PoolingRegions(self.pools)
+
     def pool_of(self, admdvs: str) -> str:
-        """The pooling region a treatment division belongs to: itself when it has a
-        pack (Wujiang, Qingpu), else its city's (``xxxx00``), else its province's
-        (``xx0000``: Xinjiang's region-level pool), else itself."""
-        pools = self.pools
-        for candidate in (admdvs, admdvs[:4] + "00", admdvs[:2] + "0000"):
-            if candidate in pools:
-                return candidate
-        return admdvs
+        """The pooling region a treatment division belongs to (``contracts.pools.pool_of``:
+        itself, its city, its province — the first with a pack — else itself)."""
+        return pool_of(admdvs, self.pools)
 
     def policy(self, admdvs: str, year: int) -> CompiledPolicy:
         """The home region's pack for the settlement year."""

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from contracts.pools import PoolingRegions
 from services.clearing.core.errors import BadPeriod, BadScope, WrongState
 
 Status = Literal["OPEN", "CLOSING", "CLOSED", "CONFIRMED", "SETTLED"]
@@ -39,21 +40,54 @@ def parse_scope(text: str) -> str:
     return text
 
 
-def scope_of(home: str, treatment: str) -> str | None:
-    """Cross-province flows clear nationally, cross-pool flows inside a province provincially;
-    a settlement inside its own pooling region is not cleared at all."""
-    if home[:2] != treatment[:2]:
+def scope_of(home_pool: str, treatment_pool: str) -> str | None:
+    """Cross-province flows clear nationally, flows between two pooling regions of one
+    province provincially; a settlement inside its own pooling region is not cleared at all.
+    The arguments are pools (``flow_of`` resolves them), never raw districts."""
+    if home_pool[:2] != treatment_pool[:2]:
         return NATIONAL
-    if home != treatment:
-        return f"province:{province_of(home)}"
+    if home_pool != treatment_pool:
+        return f"province:{province_of(home_pool)}"
     return None
 
 
-def participants(home: str, treatment: str, scope: str) -> tuple[str, str]:
+def participants(home_pool: str, treatment_pool: str, scope: str) -> tuple[str, str]:
     """(payer, payee) as the scope names them: provinces nationally, pooling regions inside one."""
     if scope == NATIONAL:
-        return province_of(home), province_of(treatment)
-    return home, treatment
+        return province_of(home_pool), province_of(treatment_pool)
+    return home_pool, treatment_pool
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """Where one settlement is cleared: its scope and the participants paying and paid."""
+
+    scope: str
+    home_pool: str
+    treatment_pool: str
+    payer: str
+    payee: str
+
+
+def flow_of(
+    home: str, treatment: str, pools: PoolingRegions, route: str | None = None
+) -> Flow | None:
+    """The clearing flow of a settlement between divisions ``home`` and ``treatment``, or
+    ``None`` when it stays inside one pooling region.
+
+    Pools come from ``contracts.pools`` — the adjudicator's rule on the same reference
+    data — so a settlement the adjudicator routed ``local`` resolves to one pool here. The
+    route, when given, is the adjudicator's own decision and wins: a ``local`` settlement
+    is never cleared, even if this process's reference data were to disagree.
+    """
+    if route == "local":
+        return None
+    home_pool, treatment_pool = pools.pool_of(home), pools.pool_of(treatment)
+    scope = scope_of(home_pool, treatment_pool)
+    if scope is None:
+        return None
+    payer, payee = participants(home_pool, treatment_pool, scope)
+    return Flow(scope, home_pool, treatment_pool, payer, payee)
 
 
 def scope_participant(scope: str) -> str:

@@ -62,6 +62,11 @@ class Draft:
     net_volume_fen: int
 
 
+def pair_amounts(draft: Draft) -> dict[tuple[str, str], int]:
+    """The draft's directed pair amounts (payer, payee) -> fen, pairs with no money left out."""
+    return {(p.payer, p.payee): p.fund_fen for p in draft.pairs if p.fund_fen}
+
+
 def statement_id(period: str, scope: str) -> str:
     """Deterministic, so closing twice (or on another machine) names the same statement."""
     suffix = "N" if scope == NATIONAL else "P" + scope_participant(scope)
@@ -114,6 +119,9 @@ def build(
     """Gross participant pairs (the rule: full monthly clearing) and the nets derived from them.
 
     A pair whose month is net negative (more reversed than settled) pays the other way.
+    The one computation of a period's figures: the close issues it, and ``yidi clearing
+    report`` shows it for an open period over the running positions (what a close would
+    issue at that moment).
     """
     fund: dict[tuple[str, str], int] = {}
     counts: dict[tuple[str, str], tuple[int, int]] = {}
