@@ -17,6 +17,7 @@ import asyncpg
 
 from events.codec import Codec
 from services.clearing import store
+from services.runtime.reference import load_pooling_regions
 from services.runtime.scratch_db import fresh_database
 from services.runtime.settings import Settings
 
@@ -54,15 +55,21 @@ INSERT INTO clearing_entries (setl_id, period, natural_period, scope, late, kind
     payer, payee, medfee_sumamt, fund_pay_sumamt, hifp_pay, cvlserv_pay, hifes_pay, hifmi_pay,
     hifob_pay, maf_pay, oth_pay, src_partition, src_offset)
 SELECT setl_id, $1, $1, scope, false, kind, insuplc_admdvs, mdtrtarea_admvs,
-    CASE WHEN scope = 'national' THEN substr(insuplc_admdvs, 1, 2) || '0000' ELSE insuplc_admdvs END,
-    CASE WHEN scope = 'national' THEN substr(mdtrtarea_admvs, 1, 2) || '0000' ELSE mdtrtarea_admvs END,
+    CASE WHEN scope = 'national' THEN substr(hp, 1, 2) || '0000' ELSE hp END,
+    CASE WHEN scope = 'national' THEN substr(tp, 1, 2) || '0000' ELSE tp END,
     medfee_sumamt, fund_pay_sumamt, hifp_pay, cvlserv_pay, hifes_pay, hifmi_pay, hifob_pay,
     maf_pay, oth_pay, src_partition, src_offset
-FROM (SELECT s.*, CASE WHEN substr(insuplc_admdvs, 1, 2) <> substr(mdtrtarea_admvs, 1, 2)
-                       THEN 'national'
-                       ELSE 'province:' || substr(insuplc_admdvs, 1, 2) || '0000' END AS scope
-      FROM settlements s WHERE insuplc_admdvs <> mdtrtarea_admvs) x
+FROM (SELECT s.*, h.pool AS hp, t.pool AS tp,
+             CASE WHEN substr(insuplc_admdvs, 1, 2) <> substr(mdtrtarea_admvs, 1, 2)
+                  THEN 'national'
+                  ELSE 'province:' || substr(insuplc_admdvs, 1, 2) || '0000' END AS scope
+      FROM settlements s
+      JOIN unnest($2::text[], $3::text[]) AS h(division, pool) ON h.division = s.insuplc_admdvs
+      JOIN unnest($2::text[], $3::text[]) AS t(division, pool) ON t.division = s.mdtrtarea_admvs
+      WHERE h.pool <> t.pool) x
 """
+"""Each division's pool comes from ``contracts.pools`` (``$2`` divisions, ``$3`` their pools):
+settlements inside one pool (310000 treated in 310104) are not cleared, as live."""
 
 _POSITIONS = """
 INSERT INTO clearing_positions (period, scope, home, treatment, payer, payee, setl_cnt, rev_cnt,
@@ -101,7 +108,9 @@ async def load(conn: asyncpg.Connection, rows: int) -> None:
     """Into a fresh database: ``rows`` ledger rows dated in ``PERIOD``, their clearing entries
     (all in ``PERIOD``, none late) and the running positions summed from those entries."""
     await conn.execute(_SETTLEMENTS, rows)
-    await conn.execute(_ENTRIES, PERIOD)
+    pools = load_pooling_regions()
+    divisions = sorted(set(HOMES.split(",")) | set(TREATMENTS.split(",")))
+    await conn.execute(_ENTRIES, PERIOD, divisions, [pools.pool_of(d) for d in divisions])
     await conn.execute(_POSITIONS)
     await conn.execute("ANALYZE")
 

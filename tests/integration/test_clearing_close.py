@@ -183,11 +183,23 @@ async def test_close_issues_one_statement_and_closing_again_changes_nothing(
     provincial = await store.close_period(db, CODEC, PERIOD, PROVINCE)
     assert (provincial.statement_id, provincial.created) == (f"STMT-{PERIOD}-P330000", True)
     nets = ClearingStatement.model_validate_json(provincial.payload).nets
-    assert {n.participant for n in nets} == {"330900", "330421", "330902", "330102"}
+    # participants are pools: treatment in 330902 is Zhoushan's (330900); Hangzhou's 330102
+    # has no pack above it and stands alone
+    assert {n.participant for n in nets} == {"330900", "330421", "330102"}
     assert sum(n.net for n in nets) == 0
+    # Shanghai: 310104 and 310115 are in Shanghai's pool; only Qingpu's people treated
+    # there are cleared (310118 -> 310000). Xinjiang: 650102 is in the region-level pool.
+    shanghai = await store.close_period(db, CODEC, PERIOD, "province:310000")
+    pairs = ClearingStatement.model_validate_json(shanghai.payload).pairs
+    assert {(p.payer, p.payee) for p in pairs} == {("310118", "310000")}
+    xinjiang = await store.close_period(db, CODEC, PERIOD, "province:650000")
+    empty = ClearingStatement.model_validate_json(xinjiang.payload)
+    assert (xinjiang.status, empty.pairs, empty.nets) == ("CONFIRMED", (), ())
     assert await _periods(db) == [
         (PERIOD, NATIONAL, "CLOSED", STATEMENT),
+        (PERIOD, "province:310000", "CLOSED", shanghai.statement_id),
         (PERIOD, PROVINCE, "CLOSED", provincial.statement_id),
+        (PERIOD, "province:650000", "CONFIRMED", xinjiang.statement_id),
     ]
 
 
