@@ -156,10 +156,7 @@ async def load_report(
             "SELECT gross_fen, net_volume_fen, late_cnt FROM clearing_statements WHERE statement_id = $1",
             statement_id,
         )
-        report.gross, report.net_volume = (
-            Decimal(s["gross_fen"]) / 100,
-            Decimal(s["net_volume_fen"]) / 100,
-        )
+        report.gross, report.net_volume = _yuan(s["gross_fen"]), _yuan(s["net_volume_fen"])
         report.late_cnt = s["late_cnt"]
         carried = await recorded_corrections(conn, period, scope)
         due = await correction_due(conn, period, scope)

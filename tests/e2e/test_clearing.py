@@ -6,6 +6,14 @@ is closed. Every statement must equal the offline runner's totals pair by
 pair, nets sum to zero, the held-back settlements appear in month 2 flagged
 late, closing again changes nothing, prepayment warnings fire once per
 crossing, and confirmations move the period to CONFIRMED, then SETTLED.
+
+Provincial statements are by pooling region (issue 14). The expected pairs are
+computed here from the offline runner's settlements with the pool rule written out
+again (``_pool``, from the policy pack files, not ``contracts.pools``): the traffic has
+districts inside Shanghai's (310104, 310115), Xinjiang's (650102, 650104) and
+Zhoushan's (330902, 330903) pools, none of whose local settlements may be cleared;
+Xinjiang's provincial statement is empty and confirmed at close. Before month 2 is
+closed, ``yidi clearing report`` shows the figures its statement then carries.
 """
 
 from __future__ import annotations
@@ -26,7 +34,6 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from contracts.clearing import ClearingStatement, PrepaymentWarning
 from services.bootstrap import build_runtime
-from services.clearing.core.periods import scope_of
 from services.runtime.settings import Settings
 from services.simulator.build import Built
 from services.simulator.run import plan_messages, publish, wait_consumed, write_jsonl
@@ -39,6 +46,35 @@ VISITS = int(os.environ.get("YIDI_E2E_CLEARING_VISITS", "500"))
 M1, M2 = "2026-08", "2026-09"
 CLEARING_TOPIC = "yidi.clearing.v1"
 SETTLEMENT_TOPIC = "yidi.settlement.v1"
+
+
+def _pools() -> frozenset[str]:
+    """The regions with a policy pack file: each is a pooling region."""
+    return frozenset(p.name.split("-")[0] for p in (REFERENCE / "policies").glob("*.json"))
+
+
+POOLS = _pools()
+
+
+def _pool(division: str) -> str:
+    """docs/adjudication.md: the most specific of itself, its city, its province with a pack."""
+    return next(
+        (c for c in (division, division[:4] + "00", division[:2] + "0000") if c in POOLS),
+        division,
+    )
+
+
+def _flow(home: str, treatment: str) -> tuple[str, str, str] | None:
+    """(scope, payer, payee) of a settlement, or None inside one pool."""
+    hp, tp = _pool(home), _pool(treatment)
+    if hp[:2] != tp[:2]:
+        return "national", hp[:2] + "0000", tp[:2] + "0000"
+    if hp != tp:
+        return f"province:{hp[:2]}0000", hp, tp
+    return None
+
+
+Expected = dict[tuple[str, str], dict[tuple[str, str], list[Decimal]]]
 
 
 def _held(b: Built) -> bool:
@@ -57,23 +93,44 @@ def _expected(
     for body in offline.values():
         doc = orjson.loads(body)
         home, treatment = doc["insuplc_admdvs"], doc["mdtrtarea_admvs"]
-        scope = scope_of(home, treatment)
-        if scope is None:
+        flow = _flow(home, treatment)
+        assert (flow is None) == (doc["route"] == "local"), (home, treatment, doc["route"])
+        if flow is None:
             continue
+        scope, payer, payee = flow
         natural = doc["setl_date"][:7]
         late = f"{home}:{doc['setlinfo']['psn_no']}".encode() in held_keys
         period = M2 if late else natural
-        payer, payee = (
-            (home[:2] + "0000", treatment[:2] + "0000")
-            if scope == "national"
-            else (home, treatment)
-        )
         sign = -1 if doc["refd_setl_flag"] == "1" else 1
         line = out[(period, scope)][(payer, payee)]
         line[0] += sign * Decimal(doc["setlinfo"]["fund_pay_sumamt"])
         line[1] += 1
         line[2] += 1 if late else 0
-    return out
+    return _netted(out)
+
+
+def _netted(out: Expected) -> Expected:
+    """Each pair netted, as a statement carries it: a pair more reversed than settled pays
+    the other way (its amount joins the opposite pair; its counts stay on its own line)."""
+    result: Expected = defaultdict(lambda: defaultdict(lambda: [Decimal(0)] * 3))
+    for key, pairs in out.items():
+        for (payer, payee), (fund, count, late) in pairs.items():
+            turned = result[key][(payer, payee) if fund >= 0 else (payee, payer)]
+            turned[0] += abs(fund)
+            own = result[key][(payer, payee)]
+            own[1] += count
+            own[2] += late
+    return result
+
+
+def _local_settlements(offline: dict[str, bytes]) -> set[str]:
+    """The setl_ids the offline adjudicator routed ``local``; the traffic must have some in
+    districts of Shanghai's, Xinjiang's and Zhoushan's pools."""
+    local = {k for k, v in offline.items() if orjson.loads(v)["route"] == "local"}
+    treated_locally = {orjson.loads(offline[k])["mdtrtarea_admvs"] for k in local}
+    for pool_districts in ({"310104", "310115"}, {"650102", "650104"}, {"330902", "330903"}):
+        assert treated_locally & pool_districts, (pool_districts, treated_locally)
+    return local
 
 
 def _cli(args: list[str], env: dict[str, str]) -> str:
@@ -102,14 +159,12 @@ async def _clearing_messages(bootstrap: str, start: dict[int, int]) -> list[tupl
         await consumer.stop()
 
 
-Expected = dict[tuple[str, str], dict[tuple[str, str], list[Decimal]]]
-
-
 async def _check_statements(
     db_url: str,
     expected: Expected,
     closed_by_period: dict[str, dict[str, dict[str, object]]],
     scopes: list[str],
+    local: set[str],
 ) -> None:
     """Each statement equals the offline totals pair by pair; positions equal the ledger."""
     conn = await asyncpg.connect(db_url)
@@ -122,9 +177,16 @@ async def _check_statements(
                 )
                 statement = ClearingStatement.model_validate_json(payload)  # nets checked here
                 assert sum(n.net for n in statement.nets) == 0
-                want = expected[(period, scope)]
+                want = expected.get((period, scope), {})
                 got = {(p.payer, p.payee): (p.fund_pay_sumamt, p.setl_cnt) for p in statement.pairs}
                 assert got == {k: (v[0], int(v[1])) for k, v in want.items()}, (period, scope)
+                if scope != "national":  # provincial statements name only pools
+                    named = {n.participant for n in statement.nets}
+                    named |= {x for p in statement.pairs for x in (p.payer, p.payee)}
+                    assert all(_pool(x) == x for x in named), (scope, named)
+                if not want:  # no cross-pool flow: empty, confirmed as it closes
+                    assert (statement.pairs, statement.nets) == ((), ()), (period, scope)
+                    assert c["status"] == "CONFIRMED", (period, scope, c)
                 late = await conn.fetchval(
                     "SELECT late_cnt FROM clearing_statements WHERE statement_id = $1",
                     c["statement_id"],
@@ -132,27 +194,51 @@ async def _check_statements(
                 assert late == sum(int(v[2]) for v in want.values())
                 if scope == "national":
                     assert (late > 0) == (period == M2), (period, late)
-        # Everything cleared equals the ledger's cross-region totals in this database.
+        # Everything cleared equals the ledger's cross-pool totals in this database, and no
+        # settlement inside one pool (route local) has an entry.
+        from_ledger: dict[str, Decimal] = defaultdict(Decimal)
+        for r in await conn.fetch(
+            "SELECT setl_id, insuplc_admdvs, mdtrtarea_admvs, fund_pay_sumamt FROM settlements"
+        ):
+            flow = _flow(r["insuplc_admdvs"], r["mdtrtarea_admvs"])
+            if flow is not None:
+                from_ledger[flow[0]] += r["fund_pay_sumamt"]
         for scope in scopes:
-            same_province = "substr(insuplc_admdvs, 1, 2) = substr(mdtrtarea_admvs, 1, 2)"
-            where = (
-                f"NOT ({same_province})" if scope == "national"
-                else f"{same_province} AND insuplc_admdvs <> mdtrtarea_admvs"
-                f" AND substr(insuplc_admdvs, 1, 2) = '{scope[9:11]}'"
-            )  # fmt: skip
-            from_ledger = await conn.fetchval(
-                f"SELECT sum(fund_pay_sumamt) FROM settlements WHERE {where}"
-            )
             cleared = await conn.fetchval(
-                "SELECT sum(fund_pay_sumamt) FROM clearing_positions WHERE scope = $1", scope
+                "SELECT coalesce(sum(fund_pay_sumamt), 0) FROM clearing_positions WHERE scope = $1",
+                scope,
             )
-            assert from_ledger == cleared, scope
+            assert from_ledger.get(scope, Decimal(0)) == cleared, scope
+        entries = {r["setl_id"] for r in await conn.fetch("SELECT setl_id FROM clearing_entries")}
+        assert entries and not entries & local, "a local settlement reached clearing"
         late_rows = await conn.fetch(
             "SELECT period, natural_period FROM clearing_entries WHERE late"
         )
         assert late_rows and all((r["period"], r["natural_period"]) == (M2, M1) for r in late_rows)
     finally:
         await conn.close()
+
+
+def _open_report_was_the_statement(
+    open_reports: dict[str, dict[str, object]],
+    closed: dict[str, dict[str, object]],
+    scopes: list[str],
+    env: dict[str, str],
+) -> None:
+    """The report read while the month was open (everything landed) shows the figures its
+    statement carries once closed: gross, net volume, nets, late count and every pair."""
+    for scope in scopes:
+        issued = json.loads(
+            _cli(["clearing", "report", "--period", M2, "--scope", scope, "--format", "json"],
+                 env)
+        )  # fmt: skip
+        assert issued["statement_id"] == closed[scope]["statement_id"]
+        for figure in ("gross", "net_volume", "nets", "late_cnt"):
+            assert open_reports[scope][figure] == issued[figure], (scope, figure)
+        pairs = {(p["payer"], p["payee"], p["fund_pay_sumamt"], p["setl_cnt"])
+                 for p in issued["pairs"]}  # fmt: skip
+        assert {(p["payer"], p["payee"], p["fund_pay_sumamt"], p["setl_cnt"])
+                for p in open_reports[scope]["pairs"]} == pairs, scope  # fmt: skip
 
 
 async def _confirm_and_settle(db_url: str, statement_id: str, env: dict[str, str]) -> None:
@@ -185,15 +271,28 @@ async def _confirm_and_settle(db_url: str, statement_id: str, env: dict[str, str
 
 
 async def _publish_and_close(
-    settings: Settings, batch: list[Built], period: str, scopes: list[str], env: dict[str, str]
+    settings: Settings,
+    batch: list[Built],
+    period: str,
+    scopes: list[str],
+    env: dict[str, str],
+    reports: dict[str, dict[str, object]] | None = None,
 ) -> dict[str, dict[str, object]]:
-    """Publish, wait until both sinks caught up, then close ``period`` in every scope."""
+    """Publish, wait until both sinks caught up, then close ``period`` in every scope
+    (``reports``: first keep each scope's open-period report, as JSON)."""
     report = await publish(settings.kafka_bootstrap, batch, rate=0,
                            adjudication_group="yidi-adjudication", ack_timeout_s=180)  # fmt: skip
     assert report.missing == [], report.as_dict()
     suffix = env["YIDI_GROUP_SUFFIX"]
     for group in ("yidi-ledger", "yidi-clearing"):
         await wait_consumed(settings.kafka_bootstrap, group + suffix, SETTLEMENT_TOPIC)
+    for scope in scopes if reports is not None else ():
+        assert reports is not None
+        reports[scope] = json.loads(
+            _cli(["clearing", "report", "--period", period, "--scope", scope, "--format", "json"],
+                 env)
+        )  # fmt: skip
+        assert reports[scope]["status"] == "OPEN" and reports[scope]["statement_id"] is None
     return {
         s: json.loads(_cli(["clearing", "close", "--period", period, "--scope", s, "--json"], env))
         for s in scopes
@@ -209,14 +308,14 @@ async def test_two_months_close_exactly(workers: Workers, tmp_path: Path) -> Non
                            day=dt.date(2026, 8, 14))  # fmt: skip
     month2 = plan_messages(REFERENCE, runtime.codec, VISITS, seed=32, run_id=f"clr2-{run}",
                            day=dt.date(2026, 9, 10))  # fmt: skip
-    main1 = [b for b in month1 if not _held(b)]
-    held1 = [b for b in month1 if _held(b)]
+    main1, held1 = [b for b in month1 if not _held(b)], [b for b in month1 if _held(b)]
     held_keys = {b.record[0] for b in held1 if b.record[0] is not None}
     assert held1 and main1
     events = tmp_path / "events.jsonl"
     write_jsonl([*main1, *held1, *month2], events)
     offline = offline_settlements(events)
     expected = _expected(offline, held_keys)
+    local = _local_settlements(offline)
     national1 = expected[(M1, "national")]
     assert len(national1) >= 6, f"too few province pairs for a meaningful test: {national1}"
 
@@ -238,13 +337,16 @@ async def test_two_months_close_exactly(workers: Workers, tmp_path: Path) -> Non
               "--amount", str(fund_b[0])], env)  # fmt: skip
 
         workers.start("all", "all", env)
-        provinces = sorted(s for (p, s) in expected if p == M1 and s != "national")
-        scopes = ["national", *provinces[:1]]
+        provinces = {s for (p, s) in expected if s != "national"}
+        assert {"province:310000", "province:330000"} <= provinces, provinces
+        scopes = ["national", *sorted(provinces | {"province:650000"})]
         closed1 = await _publish_and_close(settings, main1, M1, scopes, env)
         assert all(c["newly_closed"] for c in closed1.values())
-        closed2 = await _publish_and_close(settings, [*held1, *month2], M2, scopes, env)
+        open2: dict[str, dict[str, object]] = {}
+        closed2 = await _publish_and_close(settings, [*held1, *month2], M2, scopes, env, open2)
 
-        await _check_statements(db_url, expected, {M1: closed1, M2: closed2}, scopes)
+        await _check_statements(db_url, expected, {M1: closed1, M2: closed2}, scopes, local)
+        _open_report_was_the_statement(open2, closed2, scopes, env)
 
         # Closing again is a no-op that names the same statement.
         again = json.loads(_cli(["clearing", "close", "--period", M1, "--json"], env))

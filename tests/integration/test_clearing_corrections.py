@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaProducer
 from contracts.clearing import ClearingStatement
 from events.admin import apply, delete_topics
 from events.catalog import Topic
+from events.codec import Codec
 from services.bootstrap import build_runtime
 from services.clearing import store
 from services.clearing.feed import AMOUNT_FIELDS, Fact
@@ -97,7 +98,10 @@ def _by_pool(values: list[bytes], scope: str) -> dict[tuple[str, str], Decimal]:
     return {k: v for k, v in out.items() if v}
 
 
-async def _publish(bootstrap: str, topic: str, feed: list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]]) -> list[tuple[bytes, int, int]]:  # fmt: skip
+Encoded = tuple[bytes | None, bytes, list[tuple[str, bytes]]]
+
+
+async def _publish(bootstrap: str, topic: str, feed: list[Encoded]) -> list[tuple[bytes, int, int]]:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
@@ -106,6 +110,84 @@ async def _publish(bootstrap: str, topic: str, feed: list[tuple[bytes | None, by
     finally:
         await producer.stop()
     return [(v, m.partition, m.offset) for (_k, v, _h), m in zip(feed, metas, strict=True)]
+
+
+async def _close_by_district(
+    conn: asyncpg.Connection, codec: Codec, group: str, published: list[tuple[bytes, int, int]]
+) -> dict[str, bytes]:
+    """The previous version lands the feed by district and closes October in every scope."""
+    facts = [f for v, p, o in published if (f := _as_issue_14_found_it(v, p, o))]
+    ends: dict[tuple[str, int], int] = {}
+    for _v, p, o in published:  # where the live group stood when October froze: the end
+        key = ("yidi.settlement.v1", p)
+        ends[key] = max(ends.get(key, 0), o + 1)
+    await store.ClearingSink(codec, rebuild=True)(conn, group, facts, ends)
+    issued = {}
+    for scope in SCOPES:
+        view = await store.close_period(conn, codec, M1, scope, today=TODAY)
+        issued[scope] = view.payload
+    old = ClearingStatement.model_validate_json(issued["province:310000"])
+    old_pairs = {(p.payer, p.payee) for p in old.pairs}
+    assert old_pairs & {("310000", "310104"), ("310000", "310115")}, old_pairs
+    assert ClearingStatement.model_validate_json(issued["province:650000"]).pairs
+    return issued
+
+
+async def _corrections_due(
+    conn: asyncpg.Connection, issued: dict[str, bytes], values: list[bytes]
+) -> dict[str, dict[tuple[str, str], Decimal]]:
+    """After the rebuild: each October statement unchanged, its correction due in November
+    equal to the month by pool minus the statement, to the fen, pair by pair."""
+    due_by_scope = {}
+    for scope in SCOPES:
+        r = await load_report(conn, M1, scope)
+        stored = await conn.fetchval(
+            "SELECT payload FROM clearing_statements WHERE period = $1 AND scope = $2", M1, scope
+        )
+        assert bytes(stored) == issued[scope], "a closed statement never changes"
+        statement = ClearingStatement.model_validate_json(stored)
+        pairs = {(p.payer, p.payee): p.fund_pay_sumamt for p in statement.pairs}
+        assert {k: str(v) for k, v in r.nets.items()} == {
+            n.participant: str(n.net) for n in statement.nets
+        }
+        due = {(c.payer, c.payee): c.amount for c in r.correction_due}
+        want = _by_pool(values, scope)
+        for pair in set(pairs) | set(due) | set(want):
+            assert pairs.get(pair, 0) + due.get(pair, 0) == want.get(pair, 0), (scope, pair)
+        if due:
+            assert r.correction_due_into == M2
+        due_by_scope[scope] = due
+    assert due_by_scope["national"] == {}, "pools never change a province"
+    assert due_by_scope["province:310000"] and due_by_scope["province:650000"]
+    # Xinjiang's whole statement comes back: every pair of it was local
+    assert all(v < 0 for v in due_by_scope["province:650000"].values())
+    return due_by_scope
+
+
+async def _carried_once(
+    conn: asyncpg.Connection, codec: Codec, due_by_scope: dict[str, dict[tuple[str, str], Decimal]]
+) -> None:
+    """November's open report lists October's corrections; its close records them once;
+    December has nothing left to carry and October nothing left due."""
+    for scope in SCOPES:
+        r = await load_report(conn, M2, scope)
+        carried = {(c.origin_period, c.payer, c.payee): c.amount for c in r.corrections}
+        assert carried == {(M1, *k): v for k, v in due_by_scope[scope].items()}
+        assert sum(r.correction_nets.values(), start=Decimal(0)) == 0
+        assert r.nets == {} and r.gross == 0  # November has no traffic of its own
+    for scope in SCOPES:
+        view = await store.close_period(conn, codec, M2, scope, today=TODAY)
+        recorded = await conn.fetch(
+            "SELECT payer, payee, amount, statement_id FROM clearing_corrections "
+            "WHERE scope = $1 AND carried_into = $2 AND origin_period = $3",
+            scope, M2, M1,
+        )  # fmt: skip
+        assert {(r["payer"], r["payee"]): r["amount"] for r in recorded} == due_by_scope[scope]
+        assert {r["statement_id"] for r in recorded} <= {view.statement_id}
+        closed = await load_report(conn, M2, scope)
+        assert {(c.payer, c.payee): c.amount for c in closed.corrections} == due_by_scope[scope]
+        assert (await load_report(conn, M3, scope)).corrections == []
+        assert (await load_report(conn, M1, scope)).correction_due == []
 
 
 async def test_a_closed_month_keeps_its_statement_and_its_correction_is_carried_once(
@@ -117,7 +199,6 @@ async def test_a_closed_month_keeps_its_statement_and_its_correction_is_carried_
     assert {orjson.loads(v)["setl_date"][:7] for v in values} == {M1}
     topic = f"it.settlement.{unique}"
     await apply(settings.kafka_bootstrap, (Topic(topic, "person", "test", 3),), "test")
-    group = f"yidi-clearing-{unique}"
     try:
         published = await _publish(settings.kafka_bootstrap, topic, feed)
         async with fresh_database(settings) as db:
@@ -125,26 +206,10 @@ async def test_a_closed_month_keeps_its_statement_and_its_correction_is_carried_
                           source_topic=topic)  # fmt: skip
             conn = await asyncpg.connect(db)
             try:
-                # 1. the previous version lands the feed by district and closes October
-                facts = [f for v, p, o in published if (f := _as_issue_14_found_it(v, p, o))]
-                ends: dict[tuple[str, int], int] = {}
-                for _v, p, o in published:  # where the live group stood: the feed's end
-                    ends[("yidi.settlement.v1", p)] = max(
-                        ends.get(("yidi.settlement.v1", p), 0), o + 1
-                    )
-                await store.ClearingSink(codec, rebuild=True)(conn, group, facts, ends)
-                issued = {}
-                for scope in SCOPES:
-                    view = await store.close_period(conn, codec, M1, scope, today=TODAY)
-                    issued[scope] = view.payload
-                old = ClearingStatement.model_validate_json(issued["province:310000"])
-                old_pairs = {(p.payer, p.payee) for p in old.pairs}
-                assert old_pairs & {("310000", "310104"), ("310000", "310115")}, old_pairs
-                assert ClearingStatement.model_validate_json(issued["province:650000"]).pairs
+                issued = await _close_by_district(conn, codec, f"yidi-clearing-{unique}", published)
             finally:
                 await conn.close()
-
-            # 2. the clearing projection rebuilt from the feed under the pool rule
+            # the clearing projection rebuilt from the feed under the pool rule
             report = await rebuild(settings.kafka_bootstrap, db, codec, "clearing", f"-{unique}",
                                    source_topic=topic)  # fmt: skip
             assert report.records == len(feed)
@@ -153,63 +218,8 @@ async def test_a_closed_month_keeps_its_statement_and_its_correction_is_carried_
                 assert not await conn.fetchval(
                     "SELECT count(*) FROM clearing_entries WHERE period <> $1", M1
                 ), "the rebuild put October's settlements back in October"
-                due_by_scope = {}
-                for scope in SCOPES:
-                    r = await load_report(conn, M1, scope)
-                    stored = await conn.fetchval(
-                        "SELECT payload FROM clearing_statements WHERE period = $1 AND scope = $2",
-                        M1, scope,
-                    )  # fmt: skip
-                    assert bytes(stored) == issued[scope], "a closed statement never changes"
-                    statement = ClearingStatement.model_validate_json(stored)
-                    pairs = {(p.payer, p.payee): p.fund_pay_sumamt for p in statement.pairs}
-                    assert {k: str(v) for k, v in r.nets.items()} == {
-                        n.participant: str(n.net) for n in statement.nets
-                    }
-                    due = {(c.payer, c.payee): c.amount for c in r.correction_due}
-                    # issued + correction == the month by pool, to the fen, every pair
-                    want = _by_pool(values, scope)
-                    for pair in set(pairs) | set(due) | set(want):
-                        assert pairs.get(pair, 0) + due.get(pair, 0) == want.get(pair, 0), (
-                            scope, pair,
-                        )  # fmt: skip
-                    assert sum(c.amount for c in r.correction_due) == sum(want.values()) - sum(
-                        pairs.values()
-                    )
-                    if due:
-                        assert r.correction_due_into == M2
-                    due_by_scope[scope] = due
-                assert due_by_scope["national"] == {}, "pools never change a province"
-                assert due_by_scope["province:310000"] and due_by_scope["province:650000"]
-                # Xinjiang's whole statement comes back: every pair of it was local
-                assert all(v < 0 for v in due_by_scope["province:650000"].values())
-
-                # 3. November is open: its report lists October's corrections, nets summing to 0
-                for scope in SCOPES:
-                    r = await load_report(conn, M2, scope)
-                    carried = {(c.origin_period, c.payer, c.payee): c.amount for c in r.corrections}
-                    assert carried == {(M1, *k): v for k, v in due_by_scope[scope].items()}
-                    assert sum(r.correction_nets.values(), start=Decimal(0)) == 0
-                    assert r.nets == {} and r.gross == 0  # November has no traffic of its own
-
-                # 4. closing November records them once; December has nothing more to carry
-                for scope in SCOPES:
-                    view = await store.close_period(conn, codec, M2, scope, today=TODAY)
-                    recorded = await conn.fetch(
-                        "SELECT origin_period, payer, payee, amount, statement_id "
-                        "FROM clearing_corrections WHERE scope = $1 AND carried_into = $2",
-                        scope, M2,
-                    )  # fmt: skip
-                    assert {(r["payer"], r["payee"]): r["amount"] for r in recorded} == (
-                        due_by_scope[scope]
-                    )
-                    assert {r["statement_id"] for r in recorded} <= {view.statement_id}
-                    closed = await load_report(conn, M2, scope)
-                    assert {(c.payer, c.payee): c.amount for c in closed.corrections} == (
-                        due_by_scope[scope]
-                    )
-                    assert (await load_report(conn, M3, scope)).corrections == []
-                    assert (await load_report(conn, M1, scope)).correction_due == []
+                due_by_scope = await _corrections_due(conn, issued, values)
+                await _carried_once(conn, codec, due_by_scope)
             finally:
                 await conn.close()
     finally:

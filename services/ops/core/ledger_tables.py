@@ -81,6 +81,12 @@ LEDGER_TABLES: tuple[TableSpec, ...] = (
         "statement",
     ),
     TableSpec(
+        "clearing_corrections",
+        ("origin_period", "scope", "payer", "payee", "carried_into"),
+        ("statement_id", "amount", "issued", "recomputed"),
+        "statement",
+    ),
+    TableSpec(
         "prepayments",
         ("year", "scope", "payer", "payee"),
         ("amount", "yellow_bp", "red_bp"),
