@@ -124,12 +124,20 @@ def _netted(out: Expected) -> Expected:
 
 
 def _local_settlements(offline: dict[str, bytes]) -> set[str]:
-    """The setl_ids the offline adjudicator routed ``local``; the traffic must have some in
-    districts of Shanghai's, Xinjiang's and Zhoushan's pools."""
-    local = {k for k, v in offline.items() if orjson.loads(v)["route"] == "local"}
-    treated_locally = {orjson.loads(offline[k])["mdtrtarea_admvs"] for k in local}
-    for pool_districts in ({"310104", "310115"}, {"650102", "650104"}, {"330902", "330903"}):
+    """The setl_ids the offline adjudicator routed ``local``. The traffic must have some in
+    districts of Shanghai's and Xinjiang's pools, and settlements of another Zhejiang pool
+    treated in Zhoushan's districts (the simulator sends nobody to their own city)."""
+    docs = {k: orjson.loads(v) for k, v in offline.items()}
+    local = {k for k, d in docs.items() if d["route"] == "local"}
+    treated_locally = {docs[k]["mdtrtarea_admvs"] for k in local}
+    for pool_districts in ({"310104", "310115"}, {"650102", "650104"}):
         assert treated_locally & pool_districts, (pool_districts, treated_locally)
+    into_zhoushan = {
+        d["insuplc_admdvs"]
+        for d in docs.values()
+        if d["mdtrtarea_admvs"] in ("330902", "330903") and d["insuplc_admdvs"][:2] == "33"
+    }
+    assert into_zhoushan - {"330900"}, into_zhoushan
     return local
 
 
