@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import structlog
 from hypothesis import given
@@ -42,10 +43,18 @@ def test_any_resident_id_shape_is_masked(certno: str) -> None:
 
 
 def test_configured_logger_masks_in_json_output(capsys) -> None:  # type: ignore[no-untyped-def]
-    configure_logging("info", "json")
-    structlog.reset_defaults()
-    configure_logging("info", "json")
-    structlog.get_logger().info("filing", certno=CERTNO, note=f"ID {CERTNO}")
-    err = capsys.readouterr().err
-    assert CERTNO not in err
-    assert json.loads(err.strip().splitlines()[-1])["event"] == "filing"
+    root_handlers = list(logging.getLogger().handlers)
+    try:
+        configure_logging("info", "json")
+        structlog.reset_defaults()
+        configure_logging("info", "json")
+        structlog.get_logger().info("filing", certno=CERTNO, note=f"ID {CERTNO}")
+        err = capsys.readouterr().err
+        assert CERTNO not in err
+        assert json.loads(err.strip().splitlines()[-1])["event"] == "filing"
+    finally:
+        # the configuration printed to this test's captured stderr, closed after it: a
+        # later test in the same process (tests/unit and tests/integration run together)
+        # would log into a closed file
+        structlog.reset_defaults()
+        logging.getLogger().handlers[:] = root_handlers
