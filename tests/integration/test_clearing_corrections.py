@@ -12,7 +12,12 @@ raw division (``_as_issue_14_found_it``) through the live batch write, then a re
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import os
+import subprocess
+import sys
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -37,6 +42,7 @@ from tests.settlement_feed import REFERENCE, settlement_feed
 M1, M2, M3 = "2026-10", "2026-11", "2026-12"
 SCOPES = ("national", "province:310000", "province:330000", "province:650000")
 TODAY = dt.date(2026, 12, 3)
+YIDI = str(Path(sys.executable).with_name("yidi"))
 
 
 def _pools() -> frozenset[str]:
@@ -164,17 +170,36 @@ async def _corrections_due(
     return due_by_scope
 
 
+def _report_cli(db: str, period: str, scope: str, fmt: str) -> str:
+    done = subprocess.run(
+        [YIDI, "clearing", "report", "--period", period, "--scope", scope, "--format", fmt],
+        env={**os.environ, "YIDI_DATABASE_URL": db}, capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
 async def _carried_once(
-    conn: asyncpg.Connection, codec: Codec, due_by_scope: dict[str, dict[tuple[str, str], Decimal]]
+    conn: asyncpg.Connection,
+    codec: Codec,
+    db: str,
+    due_by_scope: dict[str, dict[tuple[str, str], Decimal]],
 ) -> None:
-    """November's open report lists October's corrections; its close records them once;
-    December has nothing left to carry and October nothing left due."""
+    """November's open report lists October's corrections (also as `yidi clearing report`
+    prints them); its close records them once; December has nothing left to carry and
+    October nothing left due."""
     for scope in SCOPES:
         r = await load_report(conn, M2, scope)
         carried = {(c.origin_period, c.payer, c.payee): c.amount for c in r.corrections}
         assert carried == {(M1, *k): v for k, v in due_by_scope[scope].items()}
         assert sum(r.correction_nets.values(), start=Decimal(0)) == 0
         assert r.nets == {} and r.gross == 0  # November has no traffic of its own
+    rows = csv.reader(io.StringIO(_report_cli(db, M2, "province:310000", "csv")))
+    printed = {(x[1], x[2]): Decimal(x[3]) for x in rows if x[0] == "correction"}
+    assert printed == due_by_scope["province:310000"]
+    assert "carried into this period" in _report_cli(db, M2, "province:310000", "table")
+    assert "correction, due in 2026-11" in _report_cli(db, M1, "province:650000", "table")
     for scope in SCOPES:
         view = await store.close_period(conn, codec, M2, scope, today=TODAY)
         recorded = await conn.fetch(
@@ -219,7 +244,7 @@ async def test_a_closed_month_keeps_its_statement_and_its_correction_is_carried_
                     "SELECT count(*) FROM clearing_entries WHERE period <> $1", M1
                 ), "the rebuild put October's settlements back in October"
                 due_by_scope = await _corrections_due(conn, issued, values)
-                await _carried_once(conn, codec, due_by_scope)
+                await _carried_once(conn, codec, db, due_by_scope)
             finally:
                 await conn.close()
     finally:
