@@ -178,7 +178,7 @@ async def load_report(
         report.late_cnt = draft.late_cnt
         report.gross = _yuan(draft.gross_fen)
         report.net_volume = _yuan(draft.net_volume_fen)
-        _, carried = await carried_into(conn, period, scope)
+        carried = await carried_into(conn, period, scope)
     report.corrections = [CorrectionItem.of(c) for c in carried]
     report.correction_nets = {k: _yuan(v) for k, v in correction_nets(carried).items()}
     for r in await conn.fetch(

@@ -482,10 +482,10 @@ async def correction_due(
 
 async def carried_into(
     conn: asyncpg.Connection, period: str, scope: str, *, closing: bool = False
-) -> tuple[str, tuple[CorrectionLine, ...]]:
+) -> tuple[CorrectionLine, ...]:
     """The corrections of earlier closed periods that ``period`` carries: those whose first
     open period after their own month is ``period`` (``closing``: it is being closed now,
-    so it still counts as open). Returns ``(period, lines)``."""
+    so it still counts as open)."""
     states = await _statuses(conn, [scope])
     statuses = dict(states.statuses[scope])
     if closing:
@@ -494,7 +494,7 @@ async def carried_into(
     for origin in sorted(p for p, st in statuses.items() if st in _ISSUED and p < period):
         if P.assign(P.next_period(origin), statuses).period == period:
             lines.extend(await correction_due(conn, origin, scope))
-    return period, tuple(lines)
+    return tuple(lines)
 
 
 async def carried_to(conn: asyncpg.Connection, period: str, scope: str) -> str:
@@ -562,7 +562,7 @@ async def _issue(conn: asyncpg.Connection, codec: Codec, period: str, scope: str
         "INSERT INTO clearing_statement_nets (statement_id, participant, net) VALUES ($1, $2, $3)",
         [(draft.statement_id, k, from_fen(v)) for k, v in draft.nets.items()],
     )
-    _, corrections = await carried_into(conn, period, scope, closing=True)
+    corrections = await carried_into(conn, period, scope, closing=True)
     await conn.executemany(
         """INSERT INTO clearing_corrections (origin_period, scope, payer, payee, carried_into,
                statement_id, amount, issued, recomputed)

@@ -10,9 +10,10 @@ crossing, and confirmations move the period to CONFIRMED, then SETTLED.
 Provincial statements are by pooling region (issue 14). The expected pairs are
 computed here from the offline runner's settlements with the pool rule written out
 again (``_pool``, from the policy pack files, not ``contracts.pools``): the traffic has
-districts inside Shanghai's (310104, 310115), Xinjiang's (650102, 650104) and
-Zhoushan's (330902, 330903) pools, none of whose local settlements may be cleared;
-Xinjiang's provincial statement is empty and confirmed at close. Before month 2 is
+local settlements in districts of Shanghai's (310104, 310115) and Xinjiang's (650102,
+650104) pools, none of which may be cleared, and Zhejiang pools treated in Zhoushan's
+districts (330902, 330903), which are paid as 330900; Xinjiang's provincial statement
+is empty and confirmed at close. Before month 2 is
 closed, ``yidi clearing report`` shows the figures its statement then carries.
 """
 
