@@ -22,6 +22,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError
 from contracts.ack import Ack, AckError
 from contracts.clearing import ClearingConfirmed, PeriodCommand
 from contracts.codes import AckStatus
+from contracts.pools import PoolingRegions
 from contracts.registry import MESSAGE_TYPES, SENDER_SIGNED
 from events.codec import Codec
 from events.envelope import parse_headers
@@ -42,10 +43,17 @@ STAGE = "clearing"
 class CommandHandler:
     """One input record -> its outputs (acks, DLQ records); state changes go to PostgreSQL."""
 
-    def __init__(self, codec: Codec, pool: asyncpg.Pool, ledger_wait_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        codec: Codec,
+        pool: asyncpg.Pool,
+        ledger_wait_s: float = 30.0,
+        pools: PoolingRegions | None = None,
+    ) -> None:
         self.codec = codec
         self.pool = pool
         self.ledger_wait_s = ledger_wait_s
+        self.pools = pools
 
     async def handle(self, record: InputRecord) -> list[Output]:
         try:
@@ -99,7 +107,9 @@ class CommandHandler:
         scope = scope_from_message(cmd.scope, cmd.participant)
         async with self.pool.acquire() as conn:
             if cmd.command == "close":
-                await close_waiting(conn, self.codec, cmd.period, scope, self.ledger_wait_s)
+                await close_waiting(
+                    conn, self.codec, cmd.period, scope, self.ledger_wait_s, self.pools
+                )
             elif cmd.command == "settle":
                 await store.settle(conn, self.codec, cmd.period, scope)
             elif cmd.command == "reopen":
@@ -111,14 +121,20 @@ class CommandHandler:
 
 
 async def close_waiting(
-    conn: asyncpg.Connection, codec: Codec, period: str, scope: str, wait_s: float
+    conn: asyncpg.Connection,
+    codec: Codec,
+    period: str,
+    scope: str,
+    wait_s: float,
+    pools: PoolingRegions | None = None,
 ) -> store.StatementView:
-    """Close, waiting up to ``wait_s`` for the ledger to land what clearing placed in the period."""
+    """Close, waiting up to ``wait_s`` for the ledger to land what clearing placed in the period
+    (``pools``: refuse a period placed under another pool rule, ``store.close_period``)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_s
     while True:
         try:
-            return await store.close_period(conn, codec, period, scope)
+            return await store.close_period(conn, codec, period, scope, pools=pools)
         except LedgerBehind:
             if loop.time() >= deadline:
                 raise

@@ -36,6 +36,7 @@ class ClearingService:
         self.bootstrap = bootstrap
         self.database_url = database_url
         self.codec = codec
+        self.pools = pools
         self._publish_lock = asyncio.Lock()
         self.pool: asyncpg.Pool | None = None
         self._producer: AIOKafkaProducer | None = None
@@ -64,7 +65,7 @@ class ClearingService:
         await self.flush_outbox()
         await self.feed.start()
         self.commands = CommandConsumer(
-            self.bootstrap, CommandHandler(self.codec, self.pool), self.producer,
+            self.bootstrap, CommandHandler(self.codec, self.pool, pools=self.pools), self.producer,
             self.flush_outbox, instance_id=None if self.instance_id is None else f"{self.instance_id}-cmd",
             group_id=COMMANDS_GROUP + self.group_suffix,
         )  # fmt: skip

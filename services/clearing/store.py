@@ -27,12 +27,18 @@ from contracts.clearing import (
 from contracts.codes import ClearingStatus
 from contracts.common import Contract
 from contracts.money import from_fen, to_fen
+from contracts.pools import PoolingRegions
 from contracts.settlement import SETTLEMENT_TOPIC
 from events.catalog import by_name
 from events.codec import Codec
 from services.clearing.core import periods as P
 from services.clearing.core.corrections import CorrectionLine, correction_lines
-from services.clearing.core.errors import LedgerBehind, PositionsDisagree, WrongState
+from services.clearing.core.errors import (
+    LedgerBehind,
+    PositionsDisagree,
+    RebuildNeeded,
+    WrongState,
+)
 from services.clearing.core.prepayment import Level, Thresholds, warnings_due
 from services.clearing.core.statement import (
     Draft,
@@ -404,12 +410,14 @@ async def close_period(
     period: str,
     scope: str,
     today: dt.date | None = None,
+    pools: PoolingRegions | None = None,
 ) -> StatementView:
     """Freeze, check the ledger against the running positions, issue the statement (CLOSED).
 
     Idempotent: a period already closed returns its statement unchanged. Raises
     ``WrongState`` for a month not over yet, ``LedgerBehind`` (retry later; the period stays
-    CLOSING) or ``PositionsDisagree``.
+    CLOSING), ``PositionsDisagree``, or — with ``pools``, the pooling regions loaded now —
+    ``RebuildNeeded`` when the period's positions were placed under another pool rule.
     """
     P.parse_period(period)
     P.parse_scope(scope)
@@ -435,7 +443,7 @@ async def close_period(
         ):
             view = None  # another closer finished first
         else:
-            view = await _issue(conn, codec, period, scope)
+            view = await _issue(conn, codec, period, scope, pools)
     if view is None:
         done = await stored_statement(conn, period, scope)
         assert done is not None
@@ -523,7 +531,9 @@ async def recorded_corrections(
     )  # fmt: skip
 
 
-async def _issue(conn: asyncpg.Connection, codec: Codec, period: str, scope: str) -> StatementView:
+async def _issue(
+    conn: asyncpg.Connection, codec: Codec, period: str, scope: str, pools: PoolingRegions | None
+) -> StatementView:
     from_ledger = await ledger_totals(conn, period, scope)
     running = await position_totals(conn, period, scope)
     diff = statement_differences(from_ledger, running)
@@ -532,6 +542,13 @@ async def _issue(conn: asyncpg.Connection, codec: Codec, period: str, scope: str
         raise PositionsDisagree(
             f"{period} {scope}: the ledger and the running positions differ in {len(diff)} "
             f"places, first: {diff[0]}"
+        )
+    stale = [] if pools is None else P.misplaced(from_ledger, scope, pools)
+    if stale:
+        log.error("clearing_rebuild_needed", period=period, scope=scope, pairs=stale[:20])
+        raise RebuildNeeded(
+            f"{period} {scope}: {len(stale)} running positions follow another pooling rule "
+            f"(first: {stale[0]}); rebuild the clearing projection, then close again"
         )
     draft = build(period, scope, from_ledger, await prepayments_for(conn, period, scope))
     issued_at = dt.datetime.now(dt.UTC)

@@ -83,8 +83,9 @@ def close_cmd(
         try:
             started = time.perf_counter()
             view = await close_waiting(
-                conn, runtime.codec, parse_period(period), parse_scope(scope), wait
-            )
+                conn, runtime.codec, parse_period(period), parse_scope(scope), wait,
+                runtime.ref.pooling,
+            )  # fmt: skip
             elapsed = time.perf_counter() - started
         finally:
             await conn.close()

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import asyncpg
 import orjson
+import pytest
 from aiokafka import AIOKafkaProducer
 
 from contracts.clearing import ClearingStatement
@@ -32,9 +33,11 @@ from events.catalog import Topic
 from events.codec import Codec
 from services.bootstrap import build_runtime
 from services.clearing import store
+from services.clearing.core.errors import RebuildNeeded
 from services.clearing.feed import AMOUNT_FIELDS, Fact
 from services.clearing.report import load_report
 from services.ops.replay import rebuild
+from services.runtime.reference import load_pooling_regions
 from services.runtime.settings import Settings
 from tests.fresh_db import fresh_database
 from tests.settlement_feed import REFERENCE, settlement_feed
@@ -128,6 +131,15 @@ async def _close_by_district(
         key = ("yidi.settlement.v1", p)
         ends[key] = max(ends.get(key, 0), o + 1)
     await store.ClearingSink(codec, rebuild=True)(conn, group, facts, ends)
+    # Today's close, given today's pools, refuses positions placed by district and issues
+    # nothing: the period stays CLOSING (the previous version, below, then closes it).
+    with pytest.raises(RebuildNeeded) as refused:
+        await store.close_period(
+            conn, codec, M1, "province:310000", today=TODAY, pools=load_pooling_regions()
+        )
+    assert "310000->310104: inside pool 310000" in refused.value.message
+    assert await conn.fetchval("SELECT count(*) FROM clearing_statements") == 0
+    assert await conn.fetchval("SELECT status FROM clearing_periods") == "CLOSING"
     issued = {}
     for scope in SCOPES:
         view = await store.close_period(conn, codec, M1, scope, today=TODAY)

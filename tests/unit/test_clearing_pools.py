@@ -22,7 +22,7 @@ from events.demo_keys import demo_registry
 from services.adjudication.offline import run as offline_run
 from services.adjudication.reference import load_reference
 from services.bootstrap import sender_ids
-from services.clearing.core.periods import NATIONAL, flow_of
+from services.clearing.core.periods import NATIONAL, flow_of, misplaced
 from services.runtime.reference import load_pooling_regions
 from services.simulator.run import plan_messages, write_jsonl
 
@@ -117,3 +117,17 @@ def test_a_local_settlement_never_has_a_flow_and_every_other_one_does(tmp_path: 
             assert flow.payee == pools.pool_of(flow.payee) or flow.scope == NATIONAL
     assert all(seen.values()), seen
     assert districts & {"310104", "310115", "650102", "650104", "330902"}, districts
+
+
+def test_positions_placed_by_district_are_named_as_misplaced() -> None:
+    pools = load_pooling_regions()
+    by_district = [
+        ("310000", "310104", "310000", "310104"),  # local: not cleared at all now
+        ("330421", "330902", "330421", "330902"),  # payee is the pool 330900 now
+        ("310118", "310104", "310118", "310000"),  # already by pool
+    ]
+    assert misplaced(by_district, "province:310000", pools) == [
+        "310000->310104: inside pool 310000, not cleared",
+        "330421->330902: 330421->330902 in province:310000, now 330421->330900 in province:330000",
+    ]
+    assert misplaced([("310118", "310104", "310118", "310000")], "province:310000", pools) == []

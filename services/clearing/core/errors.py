@@ -39,5 +39,13 @@ class PositionsDisagree(ClearingError):
     code = "E_CLEARING_DISAGREE"
 
 
+class RebuildNeeded(ClearingError):
+    """The period's running positions were placed under another pooling rule than the one
+    loaded now (positions landed before an upgrade, or different reference data): closing
+    would issue a statement by the old rule. Rebuild the clearing projection, close again."""
+
+    code = "E_CLEARING_REBUILD_NEEDED"
+
+
 class ConfirmationMismatch(ClearingError):
     code = "E_CLEARING_CONFIRMATION"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -88,6 +88,25 @@ def flow_of(
         return None
     payer, payee = participants(home_pool, treatment_pool, scope)
     return Flow(scope, home_pool, treatment_pool, payer, payee)
+
+
+def misplaced(
+    keys: Iterable[tuple[str, str, str, str]], scope: str, pools: PoolingRegions
+) -> list[str]:
+    """(home, treatment, payer, payee) keys of ``scope`` that today's rule puts elsewhere:
+    inside one pool (not cleared) or between other participants. Empty when every key is
+    where ``flow_of`` places it now."""
+    out = []
+    for home, treatment, payer, payee in sorted(keys):
+        flow = flow_of(home, treatment, pools)
+        if flow is None:
+            out.append(f"{home}->{treatment}: inside pool {pools.pool_of(home)}, not cleared")
+        elif (flow.scope, flow.payer, flow.payee) != (scope, payer, payee):
+            out.append(
+                f"{home}->{treatment}: {payer}->{payee} in {scope}, "
+                f"now {flow.payer}->{flow.payee} in {flow.scope}"
+            )
+    return out
 
 
 def scope_participant(scope: str) -> str:
