@@ -111,14 +111,21 @@ class CommandHandler:
 
 
 async def close_waiting(
-    conn: asyncpg.Connection, codec: Codec, period: str, scope: str, wait_s: float
+    conn: asyncpg.Connection,
+    codec: Codec,
+    period: str,
+    scope: str,
+    wait_s: float,
+    today: dt.date | None = None,
 ) -> store.StatementView:
-    """Close, waiting up to ``wait_s`` for the ledger to land what clearing placed in the period."""
+    """Close, waiting up to ``wait_s`` for the ledger to land what clearing placed in the period.
+    ``today`` (China date) is for tests only: no command or message passes it, so a
+    production close always asks the clock whether the month is over."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_s
     while True:
         try:
-            return await store.close_period(conn, codec, period, scope)
+            return await store.close_period(conn, codec, period, scope, today)
         except LedgerBehind:
             if loop.time() >= deadline:
                 raise
