@@ -90,6 +90,16 @@ async def test_december_to_january_settles_resets_and_clears_in_its_own_year(
     assert {d["setl_date"][:4] for d in docs.values()} == {"2026", "2027"}
     split = [d for d in docs.values() if d["year_parts"]]
     assert split and {d["insuplc_admdvs"] for d in split} <= SPLIT_REGIONS
+    by_discharge = [
+        d
+        for d in docs.values()
+        if d["setlinfo"]["psn_no"][12] == "8"
+        and d["setlinfo"]["med_type"] == "21"
+        and d["insuplc_admdvs"] not in SPLIT_REGIONS
+    ]
+    assert by_discharge and all(
+        d["setl_date"] == "2027-01-02" and not d["year_parts"] for d in by_discharge
+    )
     expected = _national_expected(offline)
     assert len(expected[DEC]) >= 4 and len(expected[JAN]) >= 4, expected
 
