@@ -441,3 +441,21 @@ def _catalog_models() -> list[Catalog]:
         Catalog.model_validate_json(p.read_bytes())
         for p in sorted((DEFAULT_REFERENCE_DIR / "catalogs").glob("*.json"))
     ]
+
+
+def test_the_contract_refuses_year_parts_that_do_not_add_up(ref: ReferenceData) -> None:
+    """A split settlement's parts must add up to medfee, deductible and funds on the wire."""
+    from pydantic import ValidationError
+
+    from contracts.settlement import Settled
+
+    who = employee("310000")
+    state = admitted(who, ZS3, "330902", STAY)
+    _, s = settle(state, request_for(state, who, ZS3, at(2027, 1, 2), "S1"), who, ref)
+    doc = orjson.loads(settled_json(s))
+    assert Settled.model_validate(doc).year_parts[0].fund_pay_sumamt == Decimal("14800.00")
+    for field in ("medfee_sumamt", "act_pay_dedc", "fund_pay_sumamt"):
+        bad = orjson.loads(settled_json(s))
+        bad["year_parts"][0][field] = "1.00"
+        with pytest.raises(ValidationError, match=field):
+            Settled.model_validate(bad)
