@@ -459,3 +459,10 @@ def test_the_contract_refuses_year_parts_that_do_not_add_up(ref: ReferenceData) 
         bad["year_parts"][0][field] = "1.00"
         with pytest.raises(ValidationError, match=field):
             Settled.model_validate(bad)
+
+
+def test_an_empty_bill_in_a_split_region_is_one_settlement_year_part(ref: ReferenceData) -> None:
+    who = employee("310000")
+    state = admitted(who, ZS3, "330902", [])
+    _, s = settle(state, request_for(state, who, ZS3, at(2027, 1, 2), "S1"), who, ref)
+    assert amounts(s) == (0, 0, 0, 0, 0) and s.year_parts == ()

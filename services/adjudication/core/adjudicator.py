@@ -88,8 +88,8 @@ class _Adjudicated:
 def year_of_lines(lines: tuple[FeeLine, ...], settle_year: int) -> dict[int, tuple[FeeLine, ...]]:
     """Fee lines by the year they were incurred (``split_by_date``). A line without a
     fee date, or dated in or after the settlement year, belongs to the settlement year;
-    the result lists years ascending."""
-    by_year: dict[int, list[FeeLine]] = {}
+    the result lists years ascending (no lines: the settlement year, empty)."""
+    by_year: dict[int, list[FeeLine]] = {settle_year: []} if not lines else {}
     for line in lines:
         fee_date = line.fee_date
         year = settle_year if fee_date is None or fee_date.year >= settle_year else fee_date.year
