@@ -170,6 +170,33 @@ class Zone(Sourced):
     cut_pct: Pct = Decimal(0)
 
 
+class YearRules(Sourced):
+    """What the home region does at the calendar-year boundary (Asia/Shanghai).
+
+    ``missing_year``: a settlement dated in a year for which this region has no
+    pack loaded yet either carries the latest earlier pack forward (at most
+    ``carry_forward_max_years`` years back; the settlement is marked
+    ``policy_carried`` and records that pack's version) or is refused
+    ``E_NO_POLICY``. The rule is read from the pack that would be carried.
+
+    ``cross_year_stay``: an inpatient stay whose fee lines fall in more than one
+    year. ``discharge_date`` (the common rule): the whole bill belongs to the year
+    of the settlement at discharge: that year's pack, deductible, caps and
+    accumulators. ``split_by_date``: each fee line goes to the year of its fee
+    date (``fee_ocur_time`` in Asia/Shanghai); each year's part is computed with
+    that year's pack and that year's accumulators and caps, and pays that year's
+    per-admission deductible once; the personal account pays last, on the sum.
+    The rule is read from the pack of the settlement's year.
+
+    A pack without this section uses the defaults (carry forward one year, by
+    discharge date), so adding the section to the model changed no pack's version.
+    """
+
+    missing_year: Literal["carry_forward", "refuse"] = "carry_forward"
+    carry_forward_max_years: int = Field(default=1, ge=1, le=5)
+    cross_year_stay: Literal["discharge_date", "split_by_date"] = "discharge_date"
+
+
 class PolicyPack(Sourced):
     """One pooling region's policy for one calendar year."""
 
@@ -183,7 +210,14 @@ class PolicyPack(Sourced):
     personal_account: PersonalAccount | None = None
     cross_region: CrossRegion
     zones: tuple[Zone, ...] = ()
+    year_rules: YearRules | None = None
+    """``None``: the documented defaults of ``YearRules``."""
     notes: str = ""
+
+    @property
+    def year_rules_or_default(self) -> YearRules:
+        """The pack's year-boundary rules, or the defaults when it states none."""
+        return self.year_rules or DEFAULT_YEAR_RULES
 
     @model_validator(mode="after")
     def _zones_include_home(self) -> PolicyPack:
@@ -191,3 +225,7 @@ class PolicyPack(Sourced):
             if self.admdvs not in zone.members:
                 raise ValueError(f"zone {zone.name!r} does not include the pack's region")
         return self
+
+
+DEFAULT_YEAR_RULES = YearRules.model_validate({"_source": "illustrative"})
+"""Carry the last year's pack forward for one year; a cross-year stay by discharge date."""

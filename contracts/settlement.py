@@ -100,6 +100,18 @@ class SetlDetail(Contract):
     setl_proc_info: ShortText = ""
 
 
+class YearPart(Contract):
+    """One calendar year's part of a cross-year inpatient stay settled ``split_by_date``:
+    the fee lines dated in that year, computed with that year's pack and counters."""
+
+    year: int = Field(ge=2000, le=2100)
+    policy_version: Code
+    policy_carried: bool = False
+    medfee_sumamt: Money
+    act_pay_dedc: Money
+    fund_pay_sumamt: Money
+
+
 class SettlementResult(Contract):
     """A settlement as published: ``setlinfo``, its fund rows, routing and versions."""
 
@@ -114,6 +126,16 @@ class SettlementResult(Contract):
     route: Route
     policy_version: Code = Field(description="content hash of the home region's policy pack")
     catalog_version: Code = Field(description="content hash of the treatment region's catalog")
+    policy_carried: bool = Field(
+        default=False,
+        description="the settlement year had no pack: the home region carried policy_version's "
+        "(an earlier year's) forward",
+    )
+    year_parts: tuple[YearPart, ...] = Field(
+        default=(),
+        max_length=5,
+        description="a cross-year stay split by date: one part per year (empty otherwise)",
+    )
     refd_setl_flag: RefdSetlFlag
     pre_settlement: bool = False
     orig_setl_id: SetlId | None = None
@@ -130,6 +152,23 @@ class SettlementResult(Contract):
             raise ValueError(
                 f"setldetail fund rows sum to {total}, fund_pay_sumamt is {self.setlinfo.fund_pay_sumamt}"
             )
+        if self.year_parts:
+            info = self.setlinfo
+            if (
+                sum((p.medfee_sumamt for p in self.year_parts), start=Decimal(0))
+                != info.medfee_sumamt
+            ):
+                raise ValueError("year_parts' medfee_sumamt do not add up to medfee_sumamt")
+            if (
+                sum((p.fund_pay_sumamt for p in self.year_parts), start=Decimal(0))
+                != info.fund_pay_sumamt
+            ):
+                raise ValueError("year_parts' fund_pay_sumamt do not add up to fund_pay_sumamt")
+            if (
+                sum((p.act_pay_dedc for p in self.year_parts), start=Decimal(0))
+                != info.act_pay_dedc
+            ):
+                raise ValueError("year_parts' act_pay_dedc do not add up to act_pay_dedc")
         return self
 
 

@@ -127,14 +127,17 @@ async def close_waiting(
     scope: str,
     wait_s: float,
     pools: PoolingRegions | None = None,
+    today: dt.date | None = None,
 ) -> store.StatementView:
     """Close, waiting up to ``wait_s`` for the ledger to land what clearing placed in the period
-    (``pools``: refuse a period placed under another pool rule, ``store.close_period``)."""
+    (``pools``: refuse a period placed under another pool rule, ``store.close_period``).
+    ``today`` (China date) is for tests only: no command or message passes it, so a
+    production close always asks the clock whether the month is over."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_s
     while True:
         try:
-            return await store.close_period(conn, codec, period, scope, pools=pools)
+            return await store.close_period(conn, codec, period, scope, today, pools=pools)
         except LedgerBehind:
             if loop.time() >= deadline:
                 raise

@@ -224,8 +224,12 @@ class ClearingSink:
                           AND c.payer = t.payer AND c.payee = t.payee) AS used
                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
                     AS t(period, scope, payer, payee)
-               JOIN prepayments p ON p.year = substr(t.period, 1, 4)::int AND p.scope = t.scope
-                    AND p.payer = t.payer AND p.payee = t.payee
+               JOIN LATERAL (
+                    SELECT q.amount, q.yellow_bp, q.red_bp FROM prepayments q
+                    WHERE q.scope = t.scope AND q.payer = t.payer AND q.payee = t.payee
+                      AND q.year BETWEEN substr(t.period, 1, 4)::int - 1
+                                     AND substr(t.period, 1, 4)::int
+                    ORDER BY q.year DESC LIMIT 1) p ON true
                LEFT JOIN prepayment_levels l ON l.period = t.period AND l.scope = t.scope
                     AND l.payer = t.payer AND l.payee = t.payee
                ORDER BY 1, 2, 3, 4""",
@@ -359,8 +363,11 @@ async def position_totals(
 async def prepayments_for(
     conn: asyncpg.Connection, period: str, scope: str
 ) -> dict[tuple[str, str], Prepayment]:
+    # The period's year's prepayment; until January's re-set is made, last year's is in force.
     rows = await conn.fetch(
-        "SELECT payer, payee, amount, yellow_bp, red_bp FROM prepayments WHERE year = $1 AND scope = $2",
+        """SELECT DISTINCT ON (payer, payee) payer, payee, amount, yellow_bp, red_bp
+           FROM prepayments WHERE year BETWEEN $1 - 1 AND $1 AND scope = $2
+           ORDER BY payer, payee, year DESC""",
         P.period_year(period), scope,
     )  # fmt: skip
     return {

@@ -205,9 +205,16 @@ def _print_report(report: object, top: int) -> None:
 
 
 @clearing_app.command("status")
-def status_cmd() -> None:
-    """Every period that has left OPEN, with its statement."""
+def status_cmd(
+    as_json: bool = typer.Option(False, "--json", help="Print the status as JSON"),
+) -> None:
+    """Every period that has left OPEN, with its statement; the year-end rule (a year's costs
+    are cleared by the end of the next year's first quarter: earlier years' periods not yet
+    SETTLED and their deadline); and whether this year's January prepayment re-set is made."""
+    from services.clearing.yearly import china_today, reset_states, year_end_status
     from services.runtime.db import connect
+
+    today = china_today()
 
     async def run() -> None:
         conn = await connect(get_settings())
@@ -216,12 +223,86 @@ def status_cmd() -> None:
                 "SELECT period, scope, status, statement_id, changed_at FROM clearing_periods "
                 "ORDER BY period, scope"
             )
+            years = await year_end_status(conn, today)
+            resets = await reset_states(conn, today.year)
         finally:
             await conn.close()
+        if as_json:
+            print(json.dumps({
+                "today": today.isoformat(),
+                "periods": [{"period": r["period"], "scope": r["scope"], "status": r["status"],
+                             "statement_id": r["statement_id"]} for r in rows],
+                "year_end": [{"year": y.year, "deadline": y.deadline.isoformat(),
+                              "days_left": y.days_left, "overdue": y.overdue,
+                              "unsettled": [{"period": p, "scope": sc, "status": st}
+                                            for p, sc, st in y.unsettled]} for y in years],
+                "prepayment_reset": [{"year": r.year, "scope": r.scope, "due": r.due.isoformat(),
+                                      "flows_last_year": r.flows_last_year,
+                                      "flows_set": r.flows_set, "state": r.state(today)}
+                                     for r in resets],
+            }))  # fmt: skip
+            return
         table = Table("period", "scope", "status", "statement", "since")
         for r in rows:
             table.add_row(r["period"], r["scope"], r["status"], r["statement_id"] or "",
                           r["changed_at"].isoformat(timespec="seconds"))  # fmt: skip
+        console.print(table)
+        ends = Table("year", "deadline", "days left", "periods not settled",
+                     title=f"year-end rule (today {today}, China time)")  # fmt: skip
+        for y in years:
+            ends.add_row(str(y.year), y.deadline.isoformat(),
+                         "OVERDUE" if y.overdue else str(y.days_left),
+                         ", ".join(f"{p} {sc} {st}" for p, sc, st in y.unsettled))  # fmt: skip
+        console.print(ends if years else f"year-end rule: every earlier year is settled ({today})")
+        for r in resets:
+            console.print(f"prepayment re-set {r.year} {r.scope}: {r.state(today)} "
+                          f"({r.flows_set} of {r.flows_last_year} last-year flows; due {r.due})")  # fmt: skip
+
+    asyncio.run(run())
+
+
+@clearing_app.command("prepayment-reset")
+@_typed_errors
+def prepayment_reset_cmd(
+    year: int = typer.Option(..., help="Clearing year to re-set (run in January)"),
+    scope: str = typer.Option("national", help=SCOPE_HELP),
+    yellow: str = typer.Option("0.70", help="Yellow warning threshold"),
+    red: str = typer.Option("0.90", help="Red warning threshold"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show the sizes, write nothing"),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
+) -> None:
+    """January's re-set (Arts. 18-27): every flow of the scope gets 2 x its monthly average of
+    last year's Q4 cleared fund payments; a flow with last year's prepayment and no Q4
+    traffic is re-set to zero. Paid by the end of February. Re-running it is idempotent."""
+    from contracts.money import from_fen
+    from services.clearing.core.periods import parse_scope
+    from services.clearing.core.prepayment import Thresholds, reset_due
+    from services.clearing.yearly import reset_prepayments
+    from services.runtime.db import connect
+
+    sc = parse_scope(scope)
+    t = Thresholds(*(int(Decimal(x) * 10_000) for x in (yellow, red)))
+
+    async def run() -> None:
+        conn = await connect(get_settings())
+        try:
+            plan = await reset_prepayments(conn, year, sc, t, write=not dry_run)
+        finally:
+            await conn.close()
+        if as_json:
+            print(json.dumps({"year": year, "scope": sc, "due": reset_due(year).isoformat(),
+                              "written": not dry_run,
+                              "prepayments": [{"payer": p.payer, "payee": p.payee,
+                                               "amount": str(from_fen(p.amount_fen)),
+                                               "q4": [str(from_fen(f)) for f in p.q4_fen]}
+                                              for p in plan]}))  # fmt: skip
+            return
+        table = Table("payer", "payee", "Oct", "Nov", "Dec", "prepayment",
+                      title=f"prepayments {year} {sc} (paid by {reset_due(year)})"
+                      + (" — dry run" if dry_run else ""))  # fmt: skip
+        for p in plan:
+            table.add_row(p.payer, p.payee, *(f"{from_fen(f):,.2f}" for f in p.q4_fen),
+                          f"{from_fen(p.amount_fen):,.2f}")  # fmt: skip
         console.print(table)
 
     asyncio.run(run())

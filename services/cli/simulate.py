@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -20,7 +21,13 @@ REFERENCE = Path(__file__).resolve().parents[2] / "deploy" / "reference"
 def register(app: typer.Typer) -> None:
     @app.command("simulate")
     def simulate_cmd(
-        visits: int = typer.Option(1000, help="Visits to simulate"),
+        visits: int = typer.Option(1000, help="Visits to simulate (per day)"),
+        date: str = typer.Option(
+            "2026-10-12", "--date", help="First simulated day, YYYY-MM-DD (China time)"
+        ),
+        days: int = typer.Option(
+            1, "--days", min=1, max=366, help="Consecutive days from --date (same persons)"
+        ),
         rate: float = typer.Option(
             500.0, help="Visit-topic messages per second (0: as fast as possible)"
         ),
@@ -36,15 +43,22 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """N hospitals in M regions: outpatient, chronic, pharmacy and inpatient visits, filings,
-        duplicates, reversals and a small share of bad messages."""
+        duplicates, reversals and a small share of bad messages, on any day(s). A range across
+        31 December adds stays across the year boundary and persons whose yearly cap runs
+        out on 31 December and who are treated again on 1 January."""
         from services.bootstrap import build_runtime
         from services.simulator.run import plan_messages, publish, write_jsonl
 
+        try:
+            first_day = dt.date.fromisoformat(date)
+        except ValueError as exc:
+            raise typer.BadParameter(f"--date {date!r} is not YYYY-MM-DD") from exc
         settings = get_settings()
         runtime = build_runtime(settings)
         messages = plan_messages(
-            settings.reference_dir or REFERENCE, runtime.codec, visits, seed, run_id
-        )
+            settings.reference_dir or REFERENCE, runtime.codec, visits, seed, run_id,
+            day=first_day, days=days,
+        )  # fmt: skip
         if out is not None:
             lines = write_jsonl(messages, out)
             console.print(f"wrote {lines} events to {out}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from services.simulator.world import Hospital, Person
 
@@ -109,13 +109,70 @@ def plan_day(
     A person may visit several times in the day, in several regions; their
     visits never overlap in time, so per-person order is the time order.
     """
-    tz = dt.timezone(dt.timedelta(hours=8))
-    start = dt.datetime.combine(day, dt.time(8, 0), tzinfo=tz)
+    registration, visit_steps = _day_steps(rng, persons, hospitals, visits, day, mix, salt)
+    return _finish(rng, registration, visit_steps, mix)
+
+
+def plan_days(
+    rng: random.Random,
+    persons: list[Person],
+    hospitals: list[Hospital],
+    visits: int,
+    first_day: dt.date,
+    days: int,
+    mix: Mix = Mix(),
+    salt: int = 0,
+) -> list[Step]:
+    """``days`` consecutive days of ``visits`` visits each from ``first_day`` (China dates),
+    one person introduced once; when the range crosses 31 December, the year-boundary
+    cases of ``boundary_steps`` are added. Registration first, then every visit in time
+    order (a person's visits never overlap, also across days)."""
     registration: list[Step] = []
     visit_steps: list[Step] = []
     introduced: set[str] = set()
     busy_until: dict[str, dt.datetime] = {}
-    for v in range(visits):
+    for d in range(days):
+        reg, steps = _day_steps(
+            rng, persons, hospitals, visits, first_day + dt.timedelta(days=d), mix, salt,
+            introduced=introduced, busy_until=busy_until, first_visit=d * visits,
+        )  # fmt: skip
+        registration += reg
+        visit_steps += steps
+    reg, steps = boundary_steps(rng, sorted({p.insuplc_admdvs for p in persons}), hospitals,
+                                first_day, days, salt)  # fmt: skip
+    return _finish(rng, registration + reg, visit_steps + steps, mix)
+
+
+def _finish(
+    rng: random.Random, registration: list[Step], visit_steps: list[Step], mix: Mix
+) -> list[Step]:
+    visit_steps.sort(key=lambda s: s.at)
+    ordered = registration + visit_steps
+    for i, step in enumerate(ordered):
+        step.seq = i
+    return _with_anomalies(rng, ordered, mix)
+
+
+def _day_steps(
+    rng: random.Random,
+    persons: list[Person],
+    hospitals: list[Hospital],
+    visits: int,
+    day: dt.date,
+    mix: Mix,
+    salt: int,
+    *,
+    introduced: set[str] | None = None,
+    busy_until: dict[str, dt.datetime] | None = None,
+    first_visit: int = 0,
+) -> tuple[list[Step], list[Step]]:
+    tz = dt.timezone(dt.timedelta(hours=8))
+    start = dt.datetime.combine(day, dt.time(8, 0), tzinfo=tz)
+    registration: list[Step] = []
+    visit_steps: list[Step] = []
+    introduced = set() if introduced is None else introduced
+    busy_until = {} if busy_until is None else busy_until
+    for v in range(first_visit, first_visit + visits):
         person = rng.choice(persons)
         hospital = rng.choice(
             [h for h in hospitals if h.admdvs[:4] != person.insuplc_admdvs[:4]] or hospitals
@@ -173,11 +230,7 @@ def plan_day(
             steps.append(Step("settle", t, items=items, medins_setl_id=f"S{mdtrt_id}-2", **base))  # type: ignore[arg-type]
         busy_until[person.psn_no] = t + dt.timedelta(minutes=1)
         visit_steps.extend(steps)
-    visit_steps.sort(key=lambda s: s.at)
-    ordered = registration + visit_steps
-    for i, step in enumerate(ordered):
-        step.seq = i
-    return _with_anomalies(rng, ordered, mix)
+    return registration, visit_steps
 
 
 def _with_anomalies(rng: random.Random, steps: list[Step], mix: Mix) -> list[Step]:
@@ -239,4 +292,138 @@ def costly_stays(
             ]  # fmt: skip
     for i, step in enumerate(steps):
         step.seq = i
+    return steps
+
+
+def boundary_steps(
+    rng: random.Random,
+    homes: list[str],
+    hospitals: list[Hospital],
+    first_day: dt.date,
+    days: int,
+    salt: int,
+) -> tuple[list[Step], list[Step]]:
+    """The year-boundary cases, when the days from ``first_day`` include 31 December and
+    1 January (China time); otherwise nothing.
+
+    Per home region: (1) a resident and an employee admitted on 30 (or 31) December in
+    another province, fee uploads on each December day and at 00:30 on 1 January,
+    discharged and settled on the last day of the range (a stay across the boundary:
+    its home pack's ``cross_year_stay`` rule decides the year); (2) a resident whose 2026
+    outpatient cap runs out (three large outpatient bills on 31 December) and who visits
+    again on 1 January (the 2027 counters start empty). Each person is filed long-term for
+    the treatment city; none of them appears in the ordinary visits.
+    """
+    last = first_day + dt.timedelta(days=days - 1)
+    dec31 = next(
+        (
+            first_day + dt.timedelta(days=d)
+            for d in range(days - 1)
+            if (first_day + dt.timedelta(days=d)).strftime("%m-%d") == "12-31"
+        ),
+        None,
+    )
+    if dec31 is None:
+        return [], []
+    from services.simulator.world import make_certno
+
+    tz = dt.timezone(dt.timedelta(hours=8))
+    admit_day = max(first_day, dec31 - dt.timedelta(days=1))
+    registration: list[Step] = []
+    visit_steps: list[Step] = []
+    for n, home in enumerate(homes):
+        away = [h for h in hospitals if h.admdvs[:2] != home[:2] and h.items]
+        for k, (insutype, psn_type, category) in enumerate(
+            (("390", "31", "inpatient"), ("310", "11", "inpatient"), ("390", "31", "outpatient"))
+        ):
+            choices = [h for h in away if category in h.networked]
+            if not choices:
+                continue
+            hospital = rng.choice(choices)
+            person = Person(
+                f"{home}{salt:06d}8{n:03d}{k:04d}", make_certno(rng, home), home, insutype,
+                psn_type, False, False,
+            )  # fmt: skip
+            at = dt.datetime.combine(admit_day, dt.time(7, 0), tzinfo=tz)
+            registration.append(Step("person", at, person))
+            registration.append(
+                Step("filing", at, person, hospital, filing_kind="long_term",
+                     meta={"target": hospital.admdvs[:4] + "00"})
+            )  # fmt: skip
+            if category == "inpatient":
+                visit_steps += _stay_across(
+                    rng, person, hospital, admit_day, dec31, last, salt, n, k
+                )
+            else:
+                visit_steps += _cap_runs_out(person, hospital, dec31, salt, n, k)
+    return registration, visit_steps
+
+
+def _stay_across(
+    rng: random.Random,
+    person: Person,
+    hospital: Hospital,
+    admit_day: dt.date,
+    dec31: dt.date,
+    last: dt.date,
+    salt: int,
+    n: int,
+    k: int,
+) -> list[Step]:
+    tz = dt.timezone(dt.timedelta(hours=8))
+    mdtrt_id = f"{hospital.fixmedins_code}{salt:06d}8{n:03d}{k:03d}"
+    base: dict[str, Any] = {
+        "person": person, "hospital": hospital, "mdtrt_id": mdtrt_id, "category": "inpatient"
+    }  # fmt: skip
+    items = _fees(rng, hospital, "inpatient", mdtrt_id)
+    times = [dt.datetime.combine(admit_day, dt.time(9, 0), tzinfo=tz)]
+    day = admit_day
+    while day <= dec31:
+        times.append(dt.datetime.combine(day, dt.time(23, 50), tzinfo=tz))
+        day += dt.timedelta(days=1)
+    times.append(dt.datetime.combine(dec31 + dt.timedelta(days=1), dt.time(0, 30), tzinfo=tz))
+    register_at, upload_at = times[0], times[1:]
+    chunk = -(-len(items) // len(upload_at))
+    steps = [Step("register", register_at, **base)]
+    for u, when in enumerate(upload_at):
+        part = items[u * chunk : (u + 1) * chunk]
+        if part:
+            steps.append(Step("fees", when, items=part, **base))
+    out = dt.datetime.combine(last, dt.time(10, 0), tzinfo=tz)
+    steps.append(Step("discharge", out, **base))
+    steps.append(
+        Step("settle", out + dt.timedelta(minutes=5), items=items,
+             medins_setl_id=f"S{mdtrt_id}-1", **base)
+    )  # fmt: skip
+    return steps
+
+
+def _cap_runs_out(
+    person: Person, hospital: Hospital, dec31: dt.date, salt: int, n: int, k: int
+) -> list[Step]:
+    """Three outpatient bills of 10 x 1,500 yuan on 31 December (enough to use up a yearly
+    outpatient cap of a few thousand yuan), one more on 1 January."""
+    tz = dt.timezone(dt.timedelta(hours=8))
+    codes = hospital.items[:10]
+    steps: list[Step] = []
+    for j, (day, hour) in enumerate(
+        ((dec31, 9), (dec31, 13), (dec31, 17), (dec31 + dt.timedelta(days=1), 9))
+    ):
+        mdtrt_id = f"{hospital.fixmedins_code}{salt:06d}8{n:03d}{k:01d}{j:02d}"
+        base: dict[str, Any] = {
+            "person": person,
+            "hospital": hospital,
+            "mdtrt_id": mdtrt_id,
+            "category": "outpatient",
+        }
+        at = dt.datetime.combine(day, dt.time(hour, 0), tzinfo=tz)
+        items = tuple(
+            FeeItem(f"{mdtrt_id}-{i + 1:03d}", code, 1, 150_000) for i, code in enumerate(codes)
+        )
+        steps += [
+            Step("register", at, **base),
+            Step("fees", at + dt.timedelta(minutes=10), items=items, **base),
+            Step("settle", at + dt.timedelta(minutes=20), items=items,
+                 medins_setl_id=f"S{mdtrt_id}-1", **base),
+        ]  # fmt: skip
     return steps

@@ -28,7 +28,7 @@ from events.catalog import ack_topic
 from events.codec import Codec
 from services.bench.stats import percentile
 from services.simulator.build import Built, build
-from services.simulator.plan import Mix, plan_day
+from services.simulator.plan import Mix, plan_days
 from services.simulator.world import hospitals_from_reference, make_persons
 
 SETTLE_TYPE = "cn.yidi.visit.settlement_requested.v1"
@@ -71,14 +71,17 @@ def plan_messages(
     run_id: str,
     mix: Mix = Mix(),
     day: dt.date = dt.date(2026, 10, 12),
+    days: int = 1,
 ) -> list[Built]:
+    """``visits`` visits a day on ``days`` days from ``day`` (China dates), by the same
+    persons; a range across 31 December adds the year-boundary cases (``boundary_steps``)."""
     rng = random.Random(seed)
     hospitals = hospitals_from_reference(reference_dir)
     from services.simulator.world import home_regions
 
     salt = int(hashlib.sha256(run_id.encode()).hexdigest(), 16) % 1_000_000
     persons = make_persons(rng, home_regions(reference_dir), max(10, visits // 2), salt)
-    steps = plan_day(rng, persons, hospitals, visits, day, mix, salt)
+    steps = plan_days(rng, persons, hospitals, visits, day, days, mix, salt)
     return [build(s, codec, run_id) for s in steps]
 
 

@@ -10,11 +10,14 @@ Asia/Shanghai, never from the clock.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from contracts.policy import Category
 from contracts.reference import InsuredPerson
 from services.adjudication.core.accumulators import Accumulators
-from services.adjudication.core.calculate import Calculation, Claim, calculate
+from services.adjudication.core.breakdown import Breakdown, DetailRow
+from services.adjudication.core.calculate import Calculation, Claim, calculate, combine_years
 from services.adjudication.core.eligibility import (
     category_of,
     check_networked,
@@ -32,12 +35,12 @@ from services.adjudication.core.errors import (
     VisitUnknown,
 )
 from services.adjudication.core.money import yuan_to_fen
-from services.adjudication.core.person import PersonState, SettledRecord, with_visit
-from services.adjudication.core.pricing import price_lines
+from services.adjudication.core.person import PersonState, SettledRecord, YearDelta, with_visit
+from services.adjudication.core.pricing import FeeLine, price_lines
 from services.adjudication.core.setl_id import derive_reversal_id, derive_setl_id
-from services.adjudication.core.settlement import Reversal, Settlement
-from services.adjudication.core.tables import ReferenceData
-from services.adjudication.core.visit import mark_settled, restore_settled
+from services.adjudication.core.settlement import Reversal, Settlement, YearPart
+from services.adjudication.core.tables import PolicyChoice, ReferenceData
+from services.adjudication.core.visit import VisitState, mark_settled, restore_settled
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 """China Standard Time: UTC+8 with no daylight saving (since 1991), so a fixed offset is
@@ -69,13 +72,128 @@ def business_date(instant: dt.datetime) -> dt.date:
     return instant.astimezone(SHANGHAI).date()
 
 
+@dataclass(slots=True)  # a value: never mutated (see core/__init__)
+class _Adjudicated:
+    """A settlement and what it adds to the person's counters, by year."""
+
+    settlement: Settlement
+    delta: Mapping[str, int]
+    """Added to the settlement year's counters."""
+    admission_deductible: int
+    """Per-admission deductible charged against the settlement year."""
+    earlier_years: tuple[YearDelta, ...]
+    """Parts of a cross-year stay split by date that went to earlier years."""
+
+
+def year_of_lines(lines: tuple[FeeLine, ...], settle_year: int) -> dict[int, tuple[FeeLine, ...]]:
+    """Fee lines by the year they were incurred (``split_by_date``). A line without a
+    fee date, or dated in or after the settlement year, belongs to the settlement year;
+    the result lists years ascending (no lines: the settlement year, empty)."""
+    by_year: dict[int, list[FeeLine]] = {settle_year: []} if not lines else {}
+    for line in lines:
+        fee_date = line.fee_date
+        year = settle_year if fee_date is None or fee_date.year >= settle_year else fee_date.year
+        by_year.setdefault(year, []).append(line)
+    return {year: tuple(by_year[year]) for year in sorted(by_year)}
+
+
+@dataclass(slots=True)  # a value: never mutated (see core/__init__)
+class _Split:
+    """The combined result of a stay split by date."""
+
+    breakdown: Breakdown
+    details: tuple[DetailRow, ...]
+    ratio_bp: int
+    delta: Mapping[str, int]
+    admission_deductible: int
+    earlier_years: tuple[YearDelta, ...]
+    year_parts: tuple[YearPart, ...]
+
+
+def _split_by_date(
+    state: PersonState,
+    request: SettleRequest,
+    person: InsuredPerson,
+    ref: ReferenceData,
+    choice: PolicyChoice,
+    visit: VisitState,
+    insutype: str,
+    category: Category,
+    on: dt.date,
+    by_year: dict[int, tuple[FeeLine, ...]],
+    balance: int,
+) -> _Split:
+    """Each year's fee lines settled with that year's pack, counters, caps and
+    per-admission deductible; the account pays once on the sum (``combine_years``)."""
+    insurance = insurance_of(person, insutype)
+    site = ref.site(visit.fixmedins_code)
+    institution = site.institution
+    catalog = site.catalog
+    if catalog is None:
+        raise NoCatalog(f"no catalog for {institution.admdvs}")
+    home = insurance.insuplc_admdvs
+    treatment = institution.admdvs
+    parts: list[tuple[int, Calculation]] = []
+    part_info: list[YearPart] = []
+    for year, lines in by_year.items():
+        part_choice = choice if year == on.year else ref.policy_for(home, year)
+        part_policy = part_choice.policy
+        part_terms = part_policy.rule(insutype, insurance.psn_type, category, institution.level)
+        part_route = resolve_route(
+            part_policy, site.pool, treatment, visit.med_type, state.filings.values(), on
+        )
+        part_claim = Claim(
+            scope=price_lines(lines, catalog),
+            policy=part_policy,
+            terms=part_terms,
+            insutype=insutype,
+            category=category,
+            cut_bp=part_route.cut_bp,
+            poor=person.poor,
+            assistance_eligible=person.assistance_eligible,
+            admission_deductible_paid=state.admission_deductible_in(visit.mdtrt_id, year),
+            use_account=False,
+            account_balance=0,
+        )
+        part_calc = calculate(part_claim, state.accumulators(year))
+        parts.append((year, part_calc))
+        b = part_calc.breakdown
+        part_info.append(
+            YearPart(
+                year=year,
+                policy_version=part_policy.version,
+                policy_carried=part_choice.carried,
+                medfee_sumamt=b.medfee_sumamt,
+                act_pay_dedc=b.act_pay_dedc,
+                fund_pay_sumamt=b.fund_pay_sumamt,
+            )
+        )
+    breakdown, details = combine_years(
+        parts, choice.policy.account, insutype, category, request.acct_used_flag, balance
+    )
+    current = dict(parts).get(on.year)
+    return _Split(
+        breakdown=breakdown,
+        details=details,
+        ratio_bp=parts[-1][1].ratio_bp,
+        delta=current.delta if current is not None else {},
+        admission_deductible=current.admission_deductible if current is not None else 0,
+        earlier_years=tuple(
+            YearDelta(year, calc.delta, calc.admission_deductible)
+            for year, calc in parts
+            if year != on.year
+        ),
+        year_parts=tuple(part_info),
+    )
+
+
 def _adjudicate(
     state: PersonState,
     request: SettleRequest,
     person: InsuredPerson,
     ref: ReferenceData,
     setl_id: str,
-) -> tuple[Settlement, Calculation]:
+) -> _Adjudicated:
     visit = state.visit(request.mdtrt_id)
     if visit.fixmedins_code != request.fixmedins_code or visit.psn_no != request.psn_no:
         raise VisitUnknown(f"{request.mdtrt_id} at {request.fixmedins_code}")
@@ -91,7 +209,9 @@ def _adjudicate(
     institution = site.institution
     treatment = institution.admdvs
     on = business_date(request.setl_time)
-    policy = ref.policy(insurance.insuplc_admdvs, on.year)
+    home = insurance.insuplc_admdvs
+    choice = ref.policy_for(home, on.year)
+    policy = choice.policy
     category = category_of(visit.med_type)
     if category == "chronic_outpatient":
         category, terms = chronic_or_ordinary(
@@ -104,20 +224,44 @@ def _adjudicate(
     catalog = site.catalog
     if catalog is None:
         raise NoCatalog(f"no catalog for {treatment}")
-    claim = Claim(
-        scope=price_lines(visit.lines, catalog),
-        policy=policy,
-        terms=terms,
-        insutype=insutype,
-        category=category,
-        cut_bp=route.cut_bp,
-        poor=person.poor,
-        assistance_eligible=person.assistance_eligible,
-        admission_deductible_paid=visit.admission_deductible_fen,
-        use_account=request.acct_used_flag,
-        account_balance=max(0, yuan_to_fen(insurance.balc) - state.account_spent_fen),
+    split = (
+        category == "inpatient"
+        and policy.pack.year_rules_or_default.cross_year_stay == "split_by_date"
     )
-    calc = calculate(claim, state.accumulators(on.year))
+    balance = max(0, yuan_to_fen(insurance.balc) - state.account_spent_fen)
+    by_year = year_of_lines(visit.lines, on.year) if split else {on.year: visit.lines}
+    year_parts: tuple[YearPart, ...] = ()
+    earlier: tuple[YearDelta, ...] = ()
+    if len(by_year) == 1 and on.year in by_year:
+        claim = Claim(
+            scope=price_lines(visit.lines, catalog),
+            policy=policy,
+            terms=terms,
+            insutype=insutype,
+            category=category,
+            cut_bp=route.cut_bp,
+            poor=person.poor,
+            assistance_eligible=person.assistance_eligible,
+            admission_deductible_paid=state.admission_deductible_in(visit.mdtrt_id, on.year)
+            if split
+            else visit.admission_deductible_fen,
+            use_account=request.acct_used_flag,
+            account_balance=balance,
+        )
+        calc = calculate(claim, state.accumulators(on.year))
+        breakdown, details, ratio_bp = calc.breakdown, calc.details, calc.ratio_bp
+        delta, admission_deductible = calc.delta, calc.admission_deductible
+    else:
+        split_result = _split_by_date(
+            state, request, person, ref, choice, visit, insutype, category, on, by_year, balance
+        )
+        breakdown, details, ratio_bp = (
+            split_result.breakdown,
+            split_result.details,
+            split_result.ratio_bp,
+        )
+        delta, admission_deductible = split_result.delta, split_result.admission_deductible
+        earlier, year_parts = split_result.earlier_years, split_result.year_parts
     settlement = Settlement(
         setl_id=setl_id,
         mdtrt_id=visit.mdtrt_id,
@@ -128,21 +272,23 @@ def _adjudicate(
         category=category,
         clr_type=CLR_TYPE[category],
         clr_way=CLR_WAY_BY_ITEM,
-        clr_optins=insurance.insuplc_admdvs,
+        clr_optins=home,
         setl_time=request.setl_time,
         setl_date=on,
         medins_setl_id=request.medins_setl_id,
         fixmedins_code=visit.fixmedins_code,
-        insuplc_admdvs=insurance.insuplc_admdvs,
+        insuplc_admdvs=home,
         mdtrtarea_admvs=treatment,
         route=route.basis,
-        ratio_bp=calc.ratio_bp,
+        ratio_bp=ratio_bp,
         policy_version=policy.version,
         catalog_version=catalog.version,
-        breakdown=calc.breakdown,
-        details=calc.details,
+        breakdown=breakdown,
+        details=details,
+        policy_carried=choice.carried,
+        year_parts=year_parts,
     )
-    return settlement, calc
+    return _Adjudicated(settlement, delta, admission_deductible, earlier)
 
 
 def pre_settle(
@@ -150,8 +296,8 @@ def pre_settle(
 ) -> Settlement:
     """Pre-settlement (2206/2303): the settlement the request would get; no state change."""
     setl_id = derive_setl_id(request.fixmedins_code, request.medins_setl_id)
-    settlement, _ = _adjudicate(state, request, person, ref, setl_id)
-    return replace(settlement, pre_settlement=True)
+    done = _adjudicate(state, request, person, ref, setl_id)
+    return replace(done.settlement, pre_settlement=True)
 
 
 def settle(
@@ -161,30 +307,36 @@ def settle(
     setl_id = derive_setl_id(request.fixmedins_code, request.medins_setl_id)
     if setl_id in state.settlements:
         raise AlreadySettled(setl_id)
-    settlement, calc = _adjudicate(state, request, person, ref, setl_id)
+    done = _adjudicate(state, request, person, ref, setl_id)
+    settlement = done.settlement
     visit = state.visits[request.mdtrt_id]
     year = settlement.setl_date.year
+    account_fen = settlement.breakdown.acct_pay
     record = SettledRecord(
         settlement=settlement,
         year=year,
-        delta=calc.delta,
-        account_fen=calc.breakdown.acct_pay,
-        admission_deductible_fen=calc.admission_deductible,
+        delta=done.delta,
+        account_fen=account_fen,
+        admission_deductible_fen=done.admission_deductible,
         lines=visit.lines,
         prior_status=visit.status,
+        earlier_years=done.earlier_years,
     )
     years = dict(state.years)
-    if calc.delta:
-        years[year] = state.accumulators(year).plus(calc.delta)
+    for part in (*done.earlier_years, YearDelta(year, done.delta, 0)):
+        if part.delta:
+            years[part.year] = state.accumulators(part.year).plus(part.delta)
     settlements = dict(state.settlements)
     settlements[setl_id] = record
     visits = dict(state.visits)
-    visits[visit.mdtrt_id] = mark_settled(visit, request.mid_setl_flag, calc.admission_deductible)
+    visits[visit.mdtrt_id] = mark_settled(
+        visit, request.mid_setl_flag, record.admission_deductible_total
+    )
     new_state = PersonState(
         visits=visits,
         years=years,
         settlements=settlements,
-        account_spent_fen=state.account_spent_fen + calc.breakdown.acct_pay,
+        account_spent_fen=state.account_spent_fen + account_fen,
         filings=state.filings,
     )
     return new_state, settlement
@@ -207,15 +359,16 @@ def reverse(
         if other.settlement.mdtrt_id == mdtrt_id and not other.reversed:
             raise VisitClosed(f"reverse {later} of visit {mdtrt_id} first")
     years = dict(state.years)
-    remaining = state.accumulators(record.year).minus(record.delta)
-    if remaining.values:
-        years[record.year] = remaining
-    else:
-        years.pop(record.year, None)
+    for year, delta in record.year_deltas().items():
+        remaining = state.accumulators(year).minus(delta)
+        if remaining.values:
+            years[year] = remaining
+        else:
+            years.pop(year, None)
     settlements = dict(state.settlements)
     settlements[setl_id] = replace(record, reversed=True)
     visit = restore_settled(
-        state.visit(mdtrt_id), record.lines, record.prior_status, record.admission_deductible_fen
+        state.visit(mdtrt_id), record.lines, record.prior_status, record.admission_deductible_total
     )
     new_state = replace(
         with_visit(state, visit),

@@ -10,8 +10,8 @@ accumulator delta, so a reversal can subtract exactly what was added.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 
 from contracts.policy import Category
 from services.adjudication.core import accumulators as acc_keys
@@ -22,7 +22,7 @@ from services.adjudication.core.breakdown import Breakdown, DetailRow, check_ide
 from services.adjudication.core.critical_illness import critical_illness_pay
 from services.adjudication.core.deductible import deductible_due
 from services.adjudication.core.large_amount import large_amount_pay
-from services.adjudication.core.personal_account import account_pay
+from services.adjudication.core.personal_account import CompiledAccount, account_pay
 from services.adjudication.core.pricing import Scope
 from services.adjudication.core.tables import CompiledPolicy, RuleTerms
 
@@ -182,3 +182,43 @@ def _assistance(
     cap_left = max(0, layer.limit_fen - paid_before)
     rows.append(DetailRow(FUND_ASSISTANCE, left, cap_left, pay, f"ratio_bp={layer.ratio_bp}"))
     return pay
+
+
+_SUMMED = tuple(
+    f.name for f in fields(Breakdown) if f.name not in ("acct_pay", "psn_cash_pay", "balc")
+)
+
+
+def combine_years(
+    parts: Sequence[tuple[int, Calculation]],
+    account: CompiledAccount | None,
+    insutype: str,
+    category: Category,
+    use_account: bool,
+    account_balance: int,
+) -> tuple[Breakdown, tuple[DetailRow, ...]]:
+    """One settlement from the yearly parts of a stay split by date.
+
+    Each part was calculated without the account (``use_account=False``); its amounts
+    are summed field by field, its detail rows kept (``setl_proc_info`` prefixed with the
+    part's year), and the personal account pays once, on the summed burden, under the
+    settlement year's rule ``account``: the account is the person's, not a year's.
+    """
+    totals = {name: sum(getattr(calc.breakdown, name) for _, calc in parts) for name in _SUMMED}
+    funds = totals["fund_pay_sumamt"]
+    psn_part = totals["psn_part_amt"]
+    acct = 0
+    if use_account:
+        acct = account_pay(
+            account, insutype, category, account_balance, psn_part, totals["inscp_scp_amt"] - funds
+        )
+    breakdown = Breakdown(
+        **totals, acct_pay=acct, psn_cash_pay=psn_part - acct, balc=account_balance - acct
+    )
+    rows = tuple(
+        replace(row, setl_proc_info=f"year={year} {row.setl_proc_info}")
+        for year, calc in parts
+        for row in calc.details
+    )
+    check_identities(breakdown, rows)
+    return breakdown, rows

@@ -70,6 +70,7 @@ def command_for(msg: VisitMessage) -> Command:
                 line.cnt,
                 to_fen(line.pric),
                 to_fen(line.det_item_fee_sumamt),
+                business_date(line.fee_ocur_time),
             )
             for line in msg.feedetail
         )
@@ -182,6 +183,18 @@ def _result_fields(s: Settlement) -> dict[str, object]:
         "route": s.route,
         "policy_version": s.policy_version,
         "catalog_version": s.catalog_version,
+        "policy_carried": s.policy_carried,
+        "year_parts": tuple(
+            {
+                "year": p.year,
+                "policy_version": p.policy_version,
+                "policy_carried": p.policy_carried,
+                "medfee_sumamt": str(fen_to_yuan(p.medfee_sumamt)),
+                "act_pay_dedc": str(fen_to_yuan(p.act_pay_dedc)),
+                "fund_pay_sumamt": str(fen_to_yuan(p.fund_pay_sumamt)),
+            }
+            for p in s.year_parts
+        ),
         "pre_settlement": s.pre_settlement,
     }
 

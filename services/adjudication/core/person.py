@@ -27,8 +27,19 @@ from services.adjudication.core.visit import VisitState, VisitStatus
 
 
 @dataclass(slots=True)  # a value: never mutated (see core/__init__)
+class YearDelta:
+    """What one earlier year's part of a split cross-year stay added to that year."""
+
+    year: int
+    delta: Mapping[str, int]
+    admission_deductible_fen: int
+
+
+@dataclass(slots=True)  # a value: never mutated (see core/__init__)
 class SettledRecord:
-    """What a reversal needs to undo a settlement exactly."""
+    """What a reversal needs to undo a settlement exactly. ``year``/``delta``/
+    ``admission_deductible_fen`` are the settlement year's; ``earlier_years`` holds the
+    parts of a cross-year stay split by date that went to earlier years' counters."""
 
     settlement: Settlement
     year: int
@@ -38,6 +49,25 @@ class SettledRecord:
     lines: tuple[FeeLine, ...]
     prior_status: VisitStatus
     reversed: bool = False
+    earlier_years: tuple[YearDelta, ...] = ()
+
+    def year_deltas(self) -> dict[int, Mapping[str, int]]:
+        """Every year this settlement added to, with what it added."""
+        out: dict[int, Mapping[str, int]] = {part.year: part.delta for part in self.earlier_years}
+        out[self.year] = self.delta
+        return out
+
+    def admission_deductible_in(self, year: int) -> int:
+        """The per-admission deductible this settlement charged against ``year``."""
+        paid = self.admission_deductible_fen if self.year == year else 0
+        return paid + sum(p.admission_deductible_fen for p in self.earlier_years if p.year == year)
+
+    @property
+    def admission_deductible_total(self) -> int:
+        """The per-admission deductible this settlement charged, all years."""
+        return self.admission_deductible_fen + sum(
+            p.admission_deductible_fen for p in self.earlier_years
+        )
 
 
 @dataclass(slots=True)  # a value: never mutated (see core/__init__)
@@ -53,6 +83,15 @@ class PersonState:
     def accumulators(self, year: int) -> Accumulators:
         """The counters of ``year`` (empty when the person has not settled that year)."""
         return self.years.get(year) or Accumulators()
+
+    def admission_deductible_in(self, mdtrt_id: str, year: int) -> int:
+        """The per-admission deductible the visit's standing settlements charged against
+        ``year`` (a stay split by date pays each year's deductible once)."""
+        return sum(
+            r.admission_deductible_in(year)
+            for r in self.settlements.values()
+            if r.settlement.mdtrt_id == mdtrt_id and not r.reversed
+        )
 
     def visit(self, mdtrt_id: str) -> VisitState:
         """A registered visit, or ``VisitUnknown``."""

@@ -9,6 +9,7 @@ a line's four parts always add back to its amount.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,13 +22,16 @@ from services.adjudication.core.tables import CompiledCatalog
 @dataclass(slots=True)  # a value: never mutated (see core/__init__); built per uploaded line
 class FeeLine:
     """One uploaded fee detail (2204/2301): the hospital's line number, the national
-    item code, quantity, unit price and line amount (both fen)."""
+    item code, quantity, unit price and line amount (both fen), and the Asia/Shanghai date
+    the fee was incurred (``fee_ocur_time``: a cross-year stay split by date sends each
+    line to its year; ``None`` in state written before the date was kept)."""
 
     feedetl_sn: str
     item_code: str
     qty: Decimal
     price_fen: int
     amount_fen: int
+    fee_date: dt.date | None = None
 
 
 @dataclass(slots=True)  # a value: never mutated (see core/__init__)

@@ -18,6 +18,18 @@ from services.adjudication.core.eligibility import RouteBasis
 
 
 @dataclass(slots=True)  # a value: never mutated (see core/__init__)
+class YearPart:
+    """One year's part of a cross-year stay split by date (fen)."""
+
+    year: int
+    policy_version: str
+    policy_carried: bool
+    medfee_sumamt: int
+    act_pay_dedc: int
+    fund_pay_sumamt: int
+
+
+@dataclass(slots=True)  # a value: never mutated (see core/__init__)
 class Settlement:
     """One adjudicated settlement (or pre-settlement: same shape, nothing stored)."""
 
@@ -44,6 +56,10 @@ class Settlement:
     breakdown: Breakdown
     details: tuple[DetailRow, ...]
     pre_settlement: bool = False
+    policy_carried: bool = False
+    """The settlement year had no pack: ``policy_version`` is an earlier year's, carried."""
+    year_parts: tuple[YearPart, ...] = ()
+    """A cross-year stay split by date: one part per year, earliest first (else empty)."""
 
 
 @dataclass(slots=True)  # a value: never mutated (see core/__init__)

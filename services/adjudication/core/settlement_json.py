@@ -26,7 +26,7 @@ from pydantic_core import to_jsonable_python
 from contracts.codes import ClrType, ClrWay, FundPayType, Insutype, MedType, RefdSetlFlag
 from contracts.settlement import Reversed, Route, Settled
 from services.adjudication.core.breakdown import AMOUNT_FIELDS
-from services.adjudication.core.settlement import Reversal, Settlement
+from services.adjudication.core.settlement import Reversal, Settlement, YearPart
 
 SETTLED_TYPE = Settled.ce_type
 REVERSED_TYPE = Reversed.ce_type
@@ -157,5 +157,19 @@ def _result(s: Settlement, setl_id: str, setl_time: Any, setl_date: str) -> dict
         "route": _member(s.route, _ROUTES, "route"),
         "policy_version": _code(s.policy_version, "policy_version"),
         "catalog_version": _code(s.catalog_version, "catalog_version"),
+        "policy_carried": s.policy_carried,
+        "year_parts": [_year_part(p) for p in s.year_parts],
         "pre_settlement": s.pre_settlement,
+    }
+
+
+def _year_part(p: YearPart) -> dict[str, Any]:
+    _amounts((p.medfee_sumamt, p.act_pay_dedc, p.fund_pay_sumamt), "year_parts")
+    return {
+        "year": p.year,
+        "policy_version": _code(p.policy_version, "year_parts.policy_version"),
+        "policy_carried": p.policy_carried,
+        "medfee_sumamt": _yuan(p.medfee_sumamt),
+        "act_pay_dedc": _yuan(p.act_pay_dedc),
+        "fund_pay_sumamt": _yuan(p.fund_pay_sumamt),
     }

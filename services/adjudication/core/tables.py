@@ -35,9 +35,12 @@ ANY_PSN_TYPE = "*"
 
 def content_version(model: BaseModel, prefix: str) -> str:
     """``prefix-<16 hex>``: a hash of the model's canonical JSON (sorted keys)."""
-    canonical = orjson.dumps(
-        model.model_dump(mode="json", by_alias=True), option=orjson.OPT_SORT_KEYS
-    )
+    dumped = model.model_dump(mode="json", by_alias=True)
+    if isinstance(model, PolicyPack) and model.year_rules is None:
+        # A pack that states no year rules hashes as it did before the section existed:
+        # adding the section to the model must not change any recorded version.
+        dumped.pop("year_rules", None)
+    canonical = orjson.dumps(dumped, option=orjson.OPT_SORT_KEYS)
     return f"{prefix}-{hashlib.sha256(canonical).hexdigest()[:16]}"
 
 
@@ -177,6 +180,14 @@ def compile_catalog(catalog: Catalog) -> CompiledCatalog:
 
 
 @dataclass(frozen=True, slots=True)
+class PolicyChoice:
+    """The pack a settlement year uses: its own, or an earlier one carried forward."""
+
+    policy: CompiledPolicy
+    carried: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Site:
     """An institution with its pooling region and catalog resolved once at load."""
 
@@ -254,11 +265,32 @@ class ReferenceData:
         return pool_of(admdvs, self.pools)
 
     def policy(self, admdvs: str, year: int) -> CompiledPolicy:
-        """The home region's pack for the settlement year."""
+        """The home region's own pack for ``year`` (no carrying forward)."""
         found = self.policies.get((admdvs, year))
         if found is None:
             raise NoPolicy(f"no policy pack for {admdvs}/{year}")
         return found
+
+    def policy_for(self, admdvs: str, year: int) -> PolicyChoice:
+        """The pack a settlement dated in ``year`` uses: the year's own; else, when the
+        region's latest earlier pack says ``missing_year: carry_forward`` and is at most
+        ``carry_forward_max_years`` old, that pack, marked carried; else ``NoPolicy``."""
+        found = self.policies.get((admdvs, year))
+        if found is not None:
+            return PolicyChoice(found, carried=False)
+        earlier = [y for (region, y) in self.policies if region == admdvs and y < year]
+        if not earlier:
+            raise NoPolicy(f"no policy pack for {admdvs}/{year}")
+        last = self.policies[(admdvs, max(earlier))]
+        rules = last.pack.year_rules_or_default
+        if rules.missing_year == "refuse":
+            raise NoPolicy(f"no policy pack for {admdvs}/{year}; the region refuses a missing year")
+        if year - last.pack.year > rules.carry_forward_max_years:
+            raise NoPolicy(
+                f"no policy pack for {admdvs}/{year}; {admdvs}/{last.pack.year} carries forward "
+                f"at most {rules.carry_forward_max_years} year(s)"
+            )
+        return PolicyChoice(last, carried=True)
 
     def catalog(self, admdvs: str) -> CompiledCatalog:
         """The treatment region's catalog: the district's own, else its city's
