@@ -47,7 +47,8 @@ from aiokafka.errors import (
 
 from events.stream.changelog import restore_partition
 from events.stream.clients import group_consumer, idempotent_producer, to_input
-from events.stream.types import Output, StateWrite, Task, TaskFactory
+from events.stream.guard import RecordGuard
+from events.stream.types import InputRecord, Output, Result, StateWrite, Task, TaskFactory
 
 log = structlog.get_logger("yidi.stream")
 
@@ -59,6 +60,8 @@ accepted a commit from this member asks the group first (one commit round trip).
 @dataclass(slots=True)
 class EngineStats:
     records: int = 0
+    failed: int = 0
+    """Records whose processing raised, or that the client could not parse (dead-lettered)."""
     outputs: int = 0
     writes: int = 0
     batches: int = 0
@@ -88,10 +91,12 @@ class StreamEngine:
         config: EngineConfig,
         factory: TaskFactory,
         on_batch: Callable[[list[Output]], Awaitable[None]] | None = None,
+        guard: RecordGuard | None = None,
     ) -> None:
         self.config = config
         self.factory = factory
         self.on_batch = on_batch
+        self.guard = guard or RecordGuard(config.client_id)
         self.tasks: dict[int, Task] = {}
         self.stats = EngineStats()
         self._lock = asyncio.Lock()
@@ -170,7 +175,7 @@ class StreamEngine:
             task = await self._task_for(tp.partition)
             touched[tp.partition] = task
             for rec in records:
-                result = task.process(to_input(rec))
+                result = self.process_one(task, to_input(rec))
                 outputs.extend(result.outputs)
                 writes.extend((tp.partition, w) for w in result.writes)
             commits[tp] = records[-1].offset + 1
@@ -197,6 +202,20 @@ class StreamEngine:
         self._tail = asyncio.create_task(self._finish(self._tail, futures, commits))
         self.stats.batches += 1
         self.stats.outputs += len(outputs)
+
+    def process_one(self, task: Task, record: InputRecord) -> Result:
+        """One record to exactly one outcome, whatever it holds: the task's result, or (when
+        the record could not be parsed, or processing it raised) a DLQ record and an error
+        ack to an authentic sender. Tasks apply a record's state change only once its outputs
+        are built, so a record that raises leaves their state as it was."""
+        if record.damaged is not None:
+            self.stats.failed += 1
+            return Result(self.guard.unparseable(record))
+        try:
+            return task.process(record)
+        except Exception as exc:  # a record's content never stops the engine
+            self.stats.failed += 1
+            return Result(self.guard.failed(record, exc))
 
     async def _finish(
         self,

@@ -38,6 +38,11 @@ class InputRecord:
     value: bytes | None
     headers: Sequence[tuple[str, bytes]]
     timestamp_ms: int
+    damaged: str | None = None
+    """Why the client library could not parse this record (``events/stream/salvage.py``):
+    it is dead-lettered by position, never given to a task."""
+    raw_header_names: tuple[bytes, ...] | None = None
+    """The header names as on the wire, when one of them was not UTF-8."""
 
 
 @dataclass(slots=True)
