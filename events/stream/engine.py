@@ -47,7 +47,7 @@ from aiokafka.errors import (
 
 from events.stream.changelog import restore_partition
 from events.stream.clients import group_consumer, idempotent_producer, to_input
-from events.stream.guard import RecordGuard
+from events.stream.guard import RecordGuard, process_record
 from events.stream.types import InputRecord, Output, Result, StateWrite, Task, TaskFactory
 
 log = structlog.get_logger("yidi.stream")
@@ -204,18 +204,12 @@ class StreamEngine:
         self.stats.outputs += len(outputs)
 
     def process_one(self, task: Task, record: InputRecord) -> Result:
-        """One record to exactly one outcome, whatever it holds: the task's result, or (when
-        the record could not be parsed, or processing it raised) a DLQ record and an error
-        ack to an authentic sender. Tasks apply a record's state change only once its outputs
-        are built, so a record that raises leaves their state as it was."""
-        if record.damaged is not None:
-            self.stats.failed += 1
-            return Result(self.guard.unparseable(record))
-        try:
-            return task.process(record)
-        except Exception as exc:  # a record's content never stops the engine
-            self.stats.failed += 1
-            return Result(self.guard.failed(record, exc))
+        """``process_record``: the task's result, or the guard's outcome for a record that
+        could not be parsed or whose processing raised (counted in ``stats.failed``)."""
+        before = self.guard.handled
+        result = process_record(task, record, self.guard)
+        self.stats.failed += self.guard.handled - before
+        return result
 
     async def _finish(
         self,

@@ -27,7 +27,7 @@ from events.dlq import dlq_output
 from events.envelope import parse_headers
 from events.limits import fit
 from events.rejection import ack_output
-from events.stream.types import InputRecord, Output
+from events.stream.types import InputRecord, Output, Result, Task
 
 log = structlog.get_logger("yidi.stream")
 
@@ -73,9 +73,12 @@ class RecordGuard:
         self.codec = codec
         self.processor = processor
         self.ack_topics = ack_topics
+        self.handled = 0
+        """Records this guard gave an outcome to (unparseable, or processing raised)."""
 
     def unparseable(self, record: InputRecord) -> list[Output]:
         """A record the client could not parse: dead-lettered by position with what was read."""
+        self.handled += 1
         log.warning(
             "record_unparseable", stage=self.stage, topic=record.topic,
             partition=record.partition, offset=record.offset,
@@ -86,6 +89,7 @@ class RecordGuard:
     def failed(self, record: InputRecord, exc: BaseException) -> list[Output]:
         """Processing ``record`` raised ``exc``: a DLQ record, and an error ack when the
         sender is authentic. Never raises."""
+        self.handled += 1
         kind = type(exc).__name__
         log.error(
             "record_failed", stage=self.stage, topic=record.topic, partition=record.partition,
@@ -139,3 +143,17 @@ class RecordGuard:
         return ack_output(
             self.codec, ack, offset=record.offset, stage=self.stage, processor=self.processor
         )
+
+
+def process_record(task: Task, record: InputRecord, guard: RecordGuard) -> Result:
+    """One record to exactly one outcome, whatever it holds: the task's result, or (when the
+    record could not be parsed, or processing it raised) the guard's DLQ record and error ack.
+    The engine's per-record step; tests and benches drive tasks through it too. Tasks apply a
+    record's state change only once its outputs are built, so a record that raises leaves
+    their state as it was."""
+    if record.damaged is not None:
+        return Result(guard.unparseable(record))
+    try:
+        return task.process(record)
+    except Exception as exc:  # a record's content never stops the engine
+        return Result(guard.failed(record, exc))

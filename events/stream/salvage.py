@@ -124,11 +124,12 @@ def parse_batch(raw: bytes | memoryview, skip: int = 0) -> Iterator[SalvagedReco
         try:
             record, pos = _record(body, pos, base_offset, first_ts, max_ts, log_append)
         except (ValueError, IndexError) as exc:
-            damage = f"record batch unreadable from here ({type(exc).__name__})"
-            if index >= skip:
+            at, last = min(offset + 1, base_offset + last_delta), base_offset + last_delta
+            damage = f"record batch unreadable at offsets {at}..{last} ({type(exc).__name__})"
+            if index >= skip:  # one damaged record stands for the unreadable rest
                 yield SalvagedRecord(
-                    min(offset + 1, base_offset + last_delta), max_ts, int(log_append), None,
-                    None, [(RawName(b"", damage, synthetic=True), b"")],
+                    at, max_ts, int(log_append), None, None,
+                    [(RawName(b"", damage, synthetic=True), b"")],
                 )  # fmt: skip
             return
         if index >= skip:
