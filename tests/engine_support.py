@@ -72,7 +72,10 @@ def registration_task(w: World, partition: int, store: dict[bytes, bytes] | None
 
 
 def guards(w: World) -> dict[str, RecordGuard]:
-    return {"adjudication": adjudication.guard(w.codec), "registration": registration.guard(w.codec)}
+    return {
+        "adjudication": adjudication.guard(w.codec),
+        "registration": registration.guard(w.codec),
+    }
 
 
 def run(task: Task, record: InputRecord, guard: RecordGuard) -> Result:
@@ -98,7 +101,7 @@ def resign(
     ce_id: str | None = None,
     ce_time: str | None = None,
     extra_headers: Sequence[tuple[str, bytes]] = (),
-    key: bytes | None | str = "same",
+    key: bytes | str | None = "same",
 ) -> InputRecord:
     """``record`` with a new body / ce_id / ce_time, signed again by its own sender."""
     env = parse_headers(record.headers)
@@ -118,7 +121,10 @@ def resign(
         ("yidi_kid", k.kid.encode()), ("yidi_mac", mac.encode()),
     ]  # fmt: skip
     return replace(
-        record, value=body, headers=headers, key=record.key if key == "same" else key  # type: ignore[arg-type]
+        record,
+        value=body,
+        headers=headers,
+        key=record.key if key == "same" else key,  # type: ignore[arg-type]
     )
 
 
@@ -138,10 +144,11 @@ def first(w: World, ce_type_part: str, topic: str = VISIT) -> InputRecord:
 
 
 def header_text(record: InputRecord, name: str) -> str | None:
-    for k, v in record.headers:
+    """The header as the envelope reads it (the last of duplicates)."""
+    for k, v in reversed(record.headers):
         if k == name:
             try:
-                return bytes(v).decode("utf-8")
+                return None if v is None else bytes(v).decode("utf-8")
             except UnicodeDecodeError:
                 return None
     return None

@@ -51,16 +51,19 @@ def _record(index: int, rec: RawRecord) -> bytes:
     return _varint(len(body)) + body
 
 
-def batch(records: Sequence[RawRecord], *, compress: bool = False, timestamp_ms: int | None = None) -> bytes:
+def batch(
+    records: Sequence[RawRecord], *, compress: bool = False, timestamp_ms: int | None = None
+) -> bytes:
     """One v2 record batch (base offset 0: the broker assigns offsets), gzip when asked."""
     ts = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
     payload = b"".join(_record(i, r) for i, r in enumerate(records))
     attributes = 1 if compress else 0
     if compress:
         payload = gzip.compress(payload)
-    after_crc = struct.pack(
-        ">hiqqqhii", attributes, len(records) - 1, ts, ts, -1, -1, -1, len(records)
-    ) + payload
+    after_crc = (
+        struct.pack(">hiqqqhii", attributes, len(records) - 1, ts, ts, -1, -1, -1, len(records))
+        + payload
+    )
     crc = calc_crc32c(after_crc)
     after_length = struct.pack(">ibI", -1, 2, crc) + after_crc
     return struct.pack(">qi", 0, len(after_length)) + after_length
@@ -71,7 +74,7 @@ async def produce_batch(bootstrap: str, topic: str, partition: int, raw: bytes) 
     client = AIOKafkaClient(bootstrap_servers=bootstrap, client_id="yidi-test-raw")
     await client.bootstrap()
     try:
-        await client._wait_on_metadata(topic)  # noqa: SLF001 - no public way to load a topic
+        await client._wait_on_metadata(topic)
         leader = client.cluster.leader_for_partition(TopicPartition(topic, partition))
         assert leader is not None and leader >= 0, f"no leader for {topic}/{partition}"
         request = ProduceRequest(

@@ -145,7 +145,9 @@ def _fetched(raw: bytes, offset: int = 0) -> list[object]:
     """What aiokafka's fetcher yields for ``raw`` as one partition's fetched data."""
     tp = TopicPartition(VISIT, 0)
     records = fetcher.MemoryRecords(raw)
-    parts = fetcher.PartitionRecords(tp, records, [], offset, None, None, True, fetcher.READ_UNCOMMITTED)
+    parts = fetcher.PartitionRecords(
+        tp, records, [], offset, None, None, True, fetcher.READ_UNCOMMITTED
+    )
     return list(parts)
 
 
