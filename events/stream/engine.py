@@ -24,6 +24,11 @@ meanwhile: its outputs would repeat the new owner's and its state writes would
 land after the new owner's, so the next restore would read stale state. A batch
 published long after the member last proved its membership proves it again
 first, and is dropped, with the tasks it touched, when the group says no.
+
+Whatever a record holds, it ends in one outcome and the batch goes on: a record the
+client cannot parse, or whose task raises, becomes a DLQ record (and an error ack to an
+authentic sender) through the engine's ``RecordGuard`` (events/stream/guard.py). Only the
+broker (a failed send, commit or state write) stops the engine.
 """
 
 from __future__ import annotations

@@ -55,7 +55,9 @@ class Task(Protocol):
     """Owns one partition number across all co-partitioned inputs."""
 
     def process(self, record: InputRecord) -> Result:
-        """Handle one record. Must not raise for bad input: return a DLQ output instead."""
+        """Handle one record. Must not raise for bad input: return a DLQ output instead.
+        If it raises all the same, the engine dead-letters the record (``E_INTERNAL``), so
+        a task must change its state only once the record's outputs are built."""
         ...
 
     def flush_state(self) -> list[StateWrite]:
