@@ -18,7 +18,7 @@ import datetime as dt
 
 import asyncpg
 import structlog
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLargeError
 
 from contracts.ack import Ack, AckError
 from contracts.codes import AckStatus
@@ -46,7 +46,10 @@ system and internal errors."""
 
 def is_infrastructure(exc: BaseException) -> bool:
     """Whether ``exc`` is about the broker or the database (stop or pause the worker and read
-    the record again later), rather than about the record being processed (dead-letter it)."""
+    the record again later), rather than about the record being processed (dead-letter it).
+    A broker refusing an output for its size is the record's doing, not the broker's."""
+    if isinstance(exc, (MessageSizeTooLargeError, RecordTooLargeError)):
+        return False
     if isinstance(exc, (KafkaError, OSError, asyncio.TimeoutError, asyncpg.InterfaceError)):
         return True
     if isinstance(exc, asyncpg.PostgresError):
@@ -97,25 +100,25 @@ class RecordGuard:
         )  # fmt: skip
         message = f"internal error while processing the record ({kind})"
         sender = self._authentic_sender(record)
+        acks: list[Output] = []
+        if sender is not None:
+            try:
+                acks.append(self._error_ack(record, sender, kind))
+            except Exception as again:  # the DLQ record then says no ack was sent
+                log.error("error_ack_failed", stage=self.stage, error=type(again).__name__)
         try:
-            outs = [
-                dlq_output(
-                    record, stage=self.stage, code=E_INTERNAL, message=message,
-                    authentic=sender is not None,
-                )
-            ]  # fmt: skip
+            dead = dlq_output(
+                record, stage=self.stage, code=E_INTERNAL, message=message, authentic=bool(acks)
+            )
         except Exception as again:  # the original itself cannot be carried: its position can
             log.error("dlq_build_failed", stage=self.stage, error=type(again).__name__)
             bare = InputRecord(
                 record.topic, record.partition, record.offset, None, None, (), record.timestamp_ms
             )
-            return [dlq_output(bare, stage=self.stage, code=E_INTERNAL, message=message)]
-        if sender is not None:
-            try:
-                outs.append(self._error_ack(record, sender, kind))
-            except Exception as again:
-                log.error("error_ack_failed", stage=self.stage, error=type(again).__name__)
-        return outs
+            dead = dlq_output(
+                bare, stage=self.stage, code=E_INTERNAL, message=message, authentic=bool(acks)
+            )
+        return [dead, *acks]
 
     def _authentic_sender(self, record: InputRecord) -> str | None:
         """The sender, when this processor acks this topic and the record's MAC verifies."""
