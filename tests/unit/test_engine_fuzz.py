@@ -22,6 +22,7 @@ from functools import cache
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from structlog.testing import capture_logs
@@ -307,6 +308,7 @@ ALLOWED = {
 }
 
 
+@pytest.mark.timeout(max(300, CASES // 20))  # about 10 ms a case on the 2-core box
 @settings(
     max_examples=CASES, deadline=None, suppress_health_check=list(HealthCheck), print_blob=True
 )
