@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/pytest
 
-.PHONY: venv up down clean migrate topics lint typecheck unit integration e2e test demo e2e-full e2e-crash bench-codec bench-adjudication bench-pipeline bench-task bench-clearing recon-100k bench-replay e2e-replay
+.PHONY: venv up down clean migrate topics lint typecheck unit integration e2e test demo e2e-full e2e-crash bench-codec bench-adjudication bench-pipeline bench-task bench-clearing recon-100k bench-replay e2e-replay fuzz-engine
 
 venv: $(STAMP)
 
@@ -59,6 +59,9 @@ e2e-full: up
 
 e2e-crash: up
 	YIDI_CRASH_VISITS=20000 YIDI_CRASH_KILLS=8 YIDI_CRASH_RATE=1500 $(PYTEST) tests/e2e/test_crash_recovery.py -q -s
+
+fuzz-engine: venv
+	YIDI_FUZZ_CASES=1000000 $(PYTEST) tests/unit/test_engine_fuzz.py -q --hypothesis-show-statistics
 
 bench-codec: venv
 	$(BIN)/yidi bench codec

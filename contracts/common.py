@@ -6,10 +6,11 @@ message can never exhaust memory, whatever a sender puts in it.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, ClassVar
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 Admdvs = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
@@ -34,8 +35,27 @@ CertNo = Annotated[str, StringConstraints(min_length=1, max_length=50)]
 """A certificate number: personal data, excluded from reprs and never logged in clear."""
 
 
-AwareDatetime = pydantic.AwareDatetime
-"""An instant with its UTC offset (checked natively); dates derive in Asia/Shanghai."""
+EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
+"""The instants a message may carry. Python's datetime ends at 9999-12-31: an instant near
+that end (``9999-12-31T23:59:59-14:00``) cannot even be moved to Asia/Shanghai, so the
+business date of an out-of-range instant would raise instead of refusing the message."""
+
+
+def plausible(instant: dt.datetime) -> dt.datetime:
+    """``instant``, or ValueError when it lies outside ``EARLIEST`` .. ``LATEST``."""
+    try:
+        inside = EARLIEST <= instant < LATEST
+    except (OverflowError, TypeError):  # an offset that cannot be applied at the edge
+        inside = False
+    if not inside:
+        raise ValueError("time outside the plausible range 1900-01-01 .. 2199-12-31 (UTC)")
+    return instant
+
+
+AwareDatetime = Annotated[pydantic.AwareDatetime, AfterValidator(plausible)]
+"""An instant with its UTC offset (checked natively) between ``EARLIEST`` and ``LATEST``;
+dates derive in Asia/Shanghai."""
 
 
 def rule_violation(field: str, message: str) -> PydanticCustomError:

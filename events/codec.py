@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from contracts.common import Contract
+from contracts.common import Contract, plausible
 from contracts.money import MONEY_PATTERN, SIGNED_MONEY_PATTERN
 from contracts.registry import MESSAGE_TYPES, SENDER_SIGNED
 from contracts.visit import QUANTITY_PATTERN
@@ -248,6 +248,10 @@ def _parse_time(raw: str) -> dt.datetime:
         raise EnvelopeError("ce_time is not an ISO 8601 timestamp", "ce_time") from None
     if when.tzinfo is None:
         raise EnvelopeError("ce_time must carry its UTC offset", "ce_time")
+    try:
+        plausible(when)
+    except ValueError:
+        raise EnvelopeError("ce_time is outside 1900-01-01 .. 2199-12-31", "ce_time") from None
     return when
 
 

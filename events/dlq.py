@@ -3,28 +3,50 @@
 Why a fixed shape: ops tooling (``yidi dlq list|show|redrive``) must restore
 the exact original message to its source topic, so nothing is re-encoded —
 the value and every header travel as base64 of their original bytes.
+
+Why some originals are kept by reference: a DLQ record must itself fit the broker's
+maximum message size, or publishing it fails and the worker that rejected the input stops
+on it (the input is read again after a restart and stops it again). Base64 grows an
+original by a third, so any original near the limit (an 850 KB value, a 5 MB value that
+arrived gzip-compressed) cannot travel inline. Such a record carries ``original``: the
+SHA-256 and sizes of what was read; the bytes stay in the source topic's log at the
+source position, and ``yidi dlq redrive`` reads them back from there and checks the hash
+(docs/guarantees.md says why not a PostgreSQL table).
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Sequence
+from typing import Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
+from events.limits import fit, fit_optional
 from events.stream.types import InputRecord, Output
 
 DLQ_TOPIC = "yidi.dlq.v1"
 DLQ_CE_TYPE = "cn.yidi.dlq.record.v1"
+MAX_CODE = 64
+MAX_FIELD = 256
+MAX_MESSAGE = 2000
+MAX_DLQ_RECORD_BYTES = 900_000
+"""A DLQ record's value stays below this: the broker's default ``message.max.bytes``
+(1,048,588) less room for the record's key, headers and batch overhead."""
+MAX_DLQ_KEY_BYTES = 1024
+"""A longer original key is replaced, as the DLQ record's Kafka key, by its digest."""
+MAX_INLINE_HEADERS_BYTES = 64 * 1024
+"""Headers of an original kept by reference are still shown when they are this small."""
 
 
 class DlqReason(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    code: str = Field(max_length=64)
-    field: str | None = Field(default=None, max_length=256)
-    message: str = Field(max_length=2000)
+    code: str = Field(max_length=MAX_CODE)
+    field: str | None = Field(default=None, max_length=MAX_FIELD)
+    message: str = Field(max_length=MAX_MESSAGE)
 
 
 class DlqSource(BaseModel):
@@ -36,8 +58,20 @@ class DlqSource(BaseModel):
     timestamp_ms: int
 
 
+class DlqOriginal(BaseModel):
+    """An original too large to carry: it stays in the source topic's log at ``source``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kept: Literal["by_reference"] = "by_reference"
+    sha256: str = Field(description="original_digest(key, value, headers) of what was read")
+    key_size: int | None
+    value_size: int | None
+    header_count: int
+
+
 class DlqRecord(BaseModel):
-    """One rejected input, restorable byte for byte."""
+    """One rejected input, restorable byte for byte (inline, or via ``original``)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -48,6 +82,13 @@ class DlqRecord(BaseModel):
     key_b64: str | None
     value_b64: str | None
     headers: list[tuple[str, str]] = Field(description="(name, base64 of value) in original order")
+    header_names_b64: list[str] | None = Field(
+        default=None,
+        description="base64 of each header name, when a name was not UTF-8 (unparseable record)",
+    )
+    original: DlqOriginal | None = Field(
+        default=None, description="set when key, value and headers are kept by reference"
+    )
 
     def original_value(self) -> bytes | None:
         return None if self.value_b64 is None else base64.b64decode(self.value_b64)
@@ -55,9 +96,47 @@ class DlqRecord(BaseModel):
     def original_headers(self) -> list[tuple[str, bytes]]:
         return [(k, base64.b64decode(v)) for k, v in self.headers]
 
+    @property
+    def by_reference(self) -> bool:
+        return self.original is not None
+
 
 def _b64(raw: bytes | None) -> str | None:
     return None if raw is None else base64.b64encode(raw).decode("ascii")
+
+
+def original_digest(
+    key: bytes | None, value: bytes | None, headers: Sequence[tuple[bytes, bytes | None]]
+) -> str:
+    """SHA-256 over the original record's parts, each length-prefixed (-1 for null), so no two
+    different records share a digest by moving bytes between parts. Header names are bytes."""
+    h = hashlib.sha256()
+
+    def part(raw: bytes | None) -> None:
+        h.update((-1 if raw is None else len(raw)).to_bytes(8, "big", signed=True))
+        if raw is not None:
+            h.update(raw)
+
+    part(key)
+    part(value)
+    h.update(len(headers).to_bytes(8, "big"))
+    for name, raw in headers:
+        part(name)
+        part(raw)
+    return h.hexdigest()
+
+
+def raw_header_names(record: InputRecord) -> list[bytes]:
+    """The header names as they were on the wire (a damaged record keeps them in bytes)."""
+    if record.raw_header_names is not None:
+        return list(record.raw_header_names)
+    return [k.encode("utf-8", "surrogateescape") for k, _ in record.headers]
+
+
+def record_digest(record: InputRecord) -> str:
+    names = raw_header_names(record)
+    values = [v for _, v in _headers(record.headers)]
+    return original_digest(record.key, record.value, list(zip(names, values, strict=True)))
 
 
 def dlq_output(
@@ -69,32 +148,99 @@ def dlq_output(
     field: str | None = None,
     authentic: bool = False,
 ) -> Output:
-    """The DLQ message for ``record``: keyed like the original, deterministic bytes."""
-    body = DlqRecord(
-        reason=DlqReason(code=code, field=field, message=message[:2000]),
-        source=DlqSource(
+    """The DLQ message for ``record``: keyed like the original, deterministic bytes, and
+    always under ``MAX_DLQ_RECORD_BYTES`` whatever the original held."""
+    headers = _headers(record.headers)
+    names_b64 = (
+        None
+        if record.raw_header_names is None
+        else [_b64(n) or "" for n in record.raw_header_names]
+    )
+    common = {
+        "reason": DlqReason(
+            code=fit(code, MAX_CODE),
+            field=fit_optional(field, MAX_FIELD),
+            message=fit(message, MAX_MESSAGE),
+        ),
+        "source": DlqSource(
             topic=record.topic,
             partition=record.partition,
             offset=record.offset,
             timestamp_ms=record.timestamp_ms,
         ),
-        stage=stage,
-        authentic=authentic,
-        key_b64=_b64(record.key),
-        value_b64=_b64(record.value),
-        headers=[(k, _b64(v) or "") for k, v in _headers(record.headers)],
+        "stage": stage,
+        "authentic": authentic,
+    }
+    inline_headers = [(k, _b64(v) or "") for k, v in headers]
+    value = _dump(
+        DlqRecord(
+            **common,
+            key_b64=_b64(record.key),
+            value_b64=_b64(record.value),
+            headers=inline_headers,
+            header_names_b64=names_b64,
+        )
     )
-    value = orjson.dumps(body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    if len(value) > MAX_DLQ_RECORD_BYTES:
+        value = _by_reference(record, common, inline_headers, names_b64)
     ce_id = f"dlq:{record.topic}:{record.partition}:{record.offset}"
-    headers = [
+    out_headers = [
         ("ce_specversion", b"1.0"),
         ("ce_id", ce_id.encode()),
         ("ce_type", DLQ_CE_TYPE.encode()),
         ("ce_source", f"yidi/{stage}".encode()),
         ("content-type", b"application/json"),
-        ("yidi_dlq_code", code.encode()),
+        ("yidi_dlq_code", fit(code, MAX_CODE).encode()),
     ]
-    return Output(DLQ_TOPIC, record.key, value, headers)
+    return Output(DLQ_TOPIC, dlq_key(record.key), value, out_headers)
+
+
+def _by_reference(
+    record: InputRecord,
+    common: dict[str, object],
+    inline_headers: list[tuple[str, str]],
+    names_b64: list[str] | None,
+) -> bytes:
+    headers_size = sum(len(k) + len(v) for k, v in inline_headers)
+    keep_headers = headers_size <= MAX_INLINE_HEADERS_BYTES
+    original = DlqOriginal(
+        sha256=record_digest(record),
+        key_size=None if record.key is None else len(record.key),
+        value_size=None if record.value is None else len(record.value),
+        header_count=len(record.headers),
+    )
+    return _dump(
+        DlqRecord(
+            **common,
+            key_b64=_b64(record.key)
+            if record.key is not None and len(record.key) <= 4096
+            else None,
+            value_b64=None,
+            headers=inline_headers if keep_headers else [],
+            header_names_b64=names_b64 if keep_headers else None,
+            original=original,
+        )
+    )
+
+
+def dlq_key(key: bytes | None) -> bytes | None:
+    """The DLQ record's Kafka key: the original's, or its digest when the original is long."""
+    if key is None or len(key) <= MAX_DLQ_KEY_BYTES:
+        return key
+    return b"sha256:" + hashlib.sha256(key).hexdigest().encode()
+
+
+_OPTIONAL = ("header_names_b64", "original")
+
+
+def _dump(body: DlqRecord) -> bytes:
+    """Sorted-key JSON; the optional fields appear only when set, so an ordinary DLQ record
+    keeps exactly the bytes it always had."""
+    data = body.model_dump(mode="json")
+    for name in _OPTIONAL:
+        if data[name] is None:
+            del data[name]
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
 
 
 def _headers(headers: Sequence[tuple[str, bytes]]) -> list[tuple[str, bytes]]:

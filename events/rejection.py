@@ -13,6 +13,7 @@ from events.codec import Codec
 from events.dlq import dlq_output
 from events.envelope import parse_headers
 from events.errors import DecodeError
+from events.limits import MAX_LONG_TEXT, MAX_SHORT_TEXT, fit, fit_optional
 from events.stream.types import InputRecord, Output
 
 
@@ -50,9 +51,13 @@ def rejected_input(
     if ack and err.authentic_sender is not None:
         env = parse_headers(record.headers)
         reply = Ack(
-            ack_for=env.ce_id, ack_for_type=env.ce_type, sender=err.authentic_sender,
-            status=AckStatus.REJECTED, acked_at=dt.datetime.fromisoformat(env.ce_time),
-            error=AckError(code=err.code, field=err.field, message=err.message[:2000]),
+            ack_for=fit(env.ce_id, MAX_SHORT_TEXT), ack_for_type=fit(env.ce_type, MAX_SHORT_TEXT),
+            sender=err.authentic_sender, status=AckStatus.REJECTED,
+            acked_at=dt.datetime.fromisoformat(env.ce_time),
+            error=AckError(
+                code=err.code, field=fit_optional(err.field, MAX_SHORT_TEXT),
+                message=fit(err.message, MAX_LONG_TEXT),
+            ),
         )  # fmt: skip
         outs.append(
             ack_output(codec, reply, offset=record.offset, stage=stage, processor=processor)

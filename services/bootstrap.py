@@ -75,6 +75,7 @@ def adjudication_engine(runtime: Runtime, group_id: str = adjudication.GROUP) ->
     return StreamEngine(
         config,
         lambda p, restored: adjudication.AdjudicationTask(p, restored, runtime.codec, runtime.ref),
+        guard=adjudication.guard(runtime.codec),
     )
 
 
@@ -96,6 +97,7 @@ class RegistrationWorker:
             config,
             lambda p, restored: registration.RegistrationTask(p, restored, runtime.codec),
             on_batch=self._project,
+            guard=registration.guard(runtime.codec),
         )
 
     async def _project(self, _outputs: list[Output]) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
+from events.stream.salvage import RawName, install
 from events.stream.types import InputRecord
 
 MAX_BATCH_MS = 300_000
@@ -27,7 +28,10 @@ def group_consumer(
 ) -> AIOKafkaConsumer:
     """``fetch_wait_ms`` / ``fetch_min_bytes``: how long the broker may hold a fetch to
     fill it. Short for a processor whose outputs someone waits for; long for a sink, whose
-    cost is per batch (a transaction, a commit) and whose readers are not waiting."""
+    cost is per batch (a transaction, a commit) and whose readers are not waiting.
+
+    Unparseable records come out marked, not as an exception (``events/stream/salvage.py``)."""
+    install()
     return AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         client_id=f"{client_id}-consumer",
@@ -60,7 +64,19 @@ def idempotent_producer(bootstrap: str, *, client_id: str, linger_ms: int = 5) -
 
 
 def to_input(rec: ConsumerRecord[bytes, bytes]) -> InputRecord:
-    """aiokafka's record -> the engine's record (no aiokafka type leaks into tasks)."""
+    """aiokafka's record -> the engine's record (no aiokafka type leaks into tasks). A record
+    the salvage adapter had to parse itself carries its damage and raw header names."""
+    headers = rec.headers or ()
+    if headers and type(first := headers[0][0]) is RawName:
+        kept = [(str(k), v or b"") for k, v in headers if not getattr(k, "synthetic", False)]
+        return InputRecord(
+            rec.topic, rec.partition, rec.offset, rec.key, rec.value, kept, rec.timestamp,
+            damaged=first.damage,
+            raw_header_names=tuple(
+                k.raw if isinstance(k, RawName) else k.encode() for k, _ in headers
+                if not getattr(k, "synthetic", False)
+            ),
+        )  # fmt: skip
     return InputRecord(
-        rec.topic, rec.partition, rec.offset, rec.key, rec.value, rec.headers or (), rec.timestamp
+        rec.topic, rec.partition, rec.offset, rec.key, rec.value, headers, rec.timestamp
     )

@@ -24,6 +24,11 @@ meanwhile: its outputs would repeat the new owner's and its state writes would
 land after the new owner's, so the next restore would read stale state. A batch
 published long after the member last proved its membership proves it again
 first, and is dropped, with the tasks it touched, when the group says no.
+
+Whatever a record holds, it ends in one outcome and the batch goes on: a record the
+client cannot parse, or whose task raises, becomes a DLQ record (and an error ack to an
+authentic sender) through the engine's ``RecordGuard`` (events/stream/guard.py). Only the
+broker (a failed send, commit or state write) stops the engine.
 """
 
 from __future__ import annotations
@@ -47,7 +52,8 @@ from aiokafka.errors import (
 
 from events.stream.changelog import restore_partition
 from events.stream.clients import group_consumer, idempotent_producer, to_input
-from events.stream.types import Output, StateWrite, Task, TaskFactory
+from events.stream.guard import RecordGuard, process_record
+from events.stream.types import InputRecord, Output, Result, StateWrite, Task, TaskFactory
 
 log = structlog.get_logger("yidi.stream")
 
@@ -59,6 +65,8 @@ accepted a commit from this member asks the group first (one commit round trip).
 @dataclass(slots=True)
 class EngineStats:
     records: int = 0
+    failed: int = 0
+    """Records whose processing raised, or that the client could not parse (dead-lettered)."""
     outputs: int = 0
     writes: int = 0
     batches: int = 0
@@ -88,10 +96,12 @@ class StreamEngine:
         config: EngineConfig,
         factory: TaskFactory,
         on_batch: Callable[[list[Output]], Awaitable[None]] | None = None,
+        guard: RecordGuard | None = None,
     ) -> None:
         self.config = config
         self.factory = factory
         self.on_batch = on_batch
+        self.guard = guard or RecordGuard(config.client_id)
         self.tasks: dict[int, Task] = {}
         self.stats = EngineStats()
         self._lock = asyncio.Lock()
@@ -170,7 +180,7 @@ class StreamEngine:
             task = await self._task_for(tp.partition)
             touched[tp.partition] = task
             for rec in records:
-                result = task.process(to_input(rec))
+                result = self.process_one(task, to_input(rec))
                 outputs.extend(result.outputs)
                 writes.extend((tp.partition, w) for w in result.writes)
             commits[tp] = records[-1].offset + 1
@@ -197,6 +207,14 @@ class StreamEngine:
         self._tail = asyncio.create_task(self._finish(self._tail, futures, commits))
         self.stats.batches += 1
         self.stats.outputs += len(outputs)
+
+    def process_one(self, task: Task, record: InputRecord) -> Result:
+        """``process_record``: the task's result, or the guard's outcome for a record that
+        could not be parsed or whose processing raised (counted in ``stats.failed``)."""
+        before = self.guard.handled
+        result = process_record(task, record, self.guard)
+        self.stats.failed += self.guard.handled - before
+        return result
 
     async def _finish(
         self,

@@ -38,6 +38,11 @@ class InputRecord:
     value: bytes | None
     headers: Sequence[tuple[str, bytes]]
     timestamp_ms: int
+    damaged: str | None = None
+    """Why the client library could not parse this record (``events/stream/salvage.py``):
+    it is dead-lettered by position, never given to a task."""
+    raw_header_names: tuple[bytes, ...] | None = None
+    """The header names as on the wire, when one of them was not UTF-8."""
 
 
 @dataclass(slots=True)
@@ -50,7 +55,9 @@ class Task(Protocol):
     """Owns one partition number across all co-partitioned inputs."""
 
     def process(self, record: InputRecord) -> Result:
-        """Handle one record. Must not raise for bad input: return a DLQ output instead."""
+        """Handle one record. Must not raise for bad input: return a DLQ output instead.
+        If it raises all the same, the engine dead-letters the record (``E_INTERNAL``), so
+        a task must change its state only once the record's outputs are built."""
         ...
 
     def flush_state(self) -> list[StateWrite]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -28,9 +28,10 @@ from contracts.common import Contract
 from contracts.filing import RegistrationMessage
 from contracts.reference import InsuredPerson
 from contracts.visit import VisitMessage
-from events.ack_json import ack_value
+from events.ack_json import MAX_SHORT_TEXT, ack_value
 from events.catalog import ack_topic
 from events.codec import Decoded
+from events.limits import fit
 from events.rejection import ack_id
 from services.adjudication.core.commands import Outcome, apply
 from services.adjudication.core.errors import NoCatalog, NoPolicy, Rejection, UnknownInstitution
@@ -149,8 +150,8 @@ def _ack_emit(
     sender = env.sender
     acked_at = dt.datetime.fromisoformat(env.ce_time)
     value = ack_value(
-        ack_for=env.ce_id,
-        ack_for_type=env.ce_type,
+        ack_for=fit(env.ce_id, MAX_SHORT_TEXT),
+        ack_for_type=fit(env.ce_type, MAX_SHORT_TEXT),
         msgid=getattr(decoded.message, "msgid", None),
         sender=sender,
         status=status,
@@ -173,9 +174,14 @@ def _result(state: PersonState, setl_id: str | None) -> bytes | None:
 def handle(
     row: PersonRow, decoded: Decoded, topic: str, offset: int, ref: ReferenceData
 ) -> tuple[PersonRow, Sequence[Emit | DeadLetter], bool]:
-    """(new row, outputs, changed). Never raises for a business outcome."""
+    """(new row, outputs, changed). Never raises for a business outcome.
+
+    The row passed in is never modified: the new row is a copy (its containers replaced,
+    never updated in place), so a caller that gets an exception instead still holds the
+    person's row exactly as it was: a record's state change is all or nothing."""
     if offset <= row.last.get(topic, -1):
         return row, [], False
+    row = replace(row)
     message = decoded.message
     ce_id = decoded.envelope.ce_id
     is_visit = isinstance(message, VisitMessage)
@@ -288,9 +294,12 @@ def _accepted(
 
 
 def _note(row: PersonRow, ce_id: str, seen: Seen) -> None:
-    row.seen[ce_id] = seen
-    if len(row.seen) > SEEN_LIMIT:
-        del row.seen[next(iter(row.seen))]
+    """Copy on write: ``row`` is a fresh copy sharing its containers with the stored row."""
+    noted = dict(row.seen)
+    noted[ce_id] = seen
+    if len(noted) > SEEN_LIMIT:
+        del noted[next(iter(noted))]
+    row.seen = noted
 
 
 def person_key_of(message: Contract) -> str | None:

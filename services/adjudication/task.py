@@ -15,6 +15,7 @@ from events.dlq import dlq_output
 from events.envelope import Envelope, build_headers, source_for
 from events.errors import DecodeError
 from events.rejection import rejected_input
+from events.stream.guard import RecordGuard
 from events.stream.types import InputRecord, Output, Result, StateWrite
 from services.adjudication.core.tables import ReferenceData
 from services.adjudication.handler import DeadLetter, Emit, PersonRow, handle, person_key_of
@@ -24,11 +25,18 @@ SENDER = "yidi-adjudication"
 SOURCE = source_for(SENDER)
 CHANGELOG = "yidi.adjudication.state.v1"
 GROUP = "yidi-adjudication"
-INPUTS = ("yidi.registration.v1", "yidi.visit.v1")
+VISIT_TOPIC = "yidi.visit.v1"
+INPUTS = ("yidi.registration.v1", VISIT_TOPIC)
 MEMO_ROWS = 2048
 """Rows that keep the JSON of their unchanged parts between writes (the most recently
 written): a person's messages arrive within minutes, so their next write reuses it; older
 rows drop it, which bounds the extra memory to about this many rows' JSON per task."""
+
+
+def guard(codec: Codec) -> RecordGuard:
+    """What the engine does with a record this task raised on: the visit topic's senders get
+    an error ack (registration messages are acknowledged by the registration processor)."""
+    return RecordGuard(STAGE, codec=codec, processor=SENDER, ack_topics=frozenset({VISIT_TOPIC}))
 
 
 class AdjudicationTask:
@@ -46,9 +54,10 @@ class AdjudicationTask:
     def _row(self, key: bytes) -> PersonRow:
         row = self._rows.get(key)
         if row is None:
-            raw = self._raw.pop(key, None)
+            raw = self._raw.get(key)
             row = PersonRow.from_json(raw) if raw is not None else PersonRow()
             self._rows[key] = row
+            self._raw.pop(key, None)  # after parsing: a row that fails to parse stays stored
         return row
 
     def process(self, record: InputRecord) -> Result:
@@ -64,12 +73,11 @@ class AdjudicationTask:
             return Result(self._rejected_input(record, unhandled))
         key = key_text.encode()
         row, emits, changed = handle(self._row(key), decoded, record.topic, record.offset, self.ref)
-        if changed:
+        outputs = [self._encode(e) if isinstance(e, Emit) else self._dead(record, e) for e in emits]
+        if changed:  # only now: ``handle`` worked on a copy, so a raise above changed nothing
             self._rows[key] = row
             self._dirty.add(key)
-        return Result(
-            [self._encode(e) if isinstance(e, Emit) else self._dead(record, e) for e in emits]
-        )
+        return Result(outputs)
 
     def flush_state(self) -> list[StateWrite]:
         writes = [StateWrite(k, self._rows[k].to_json()) for k in sorted(self._dirty)]

@@ -28,6 +28,7 @@ from aiokafka.partitioner import murmur2
 from events.catalog import PERSON_PARTITIONS
 from events.codec import Codec
 from events.errors import DecodeError
+from events.stream.guard import RecordGuard, process_record
 from events.stream.types import InputRecord, Output, StateWrite, Task
 from services.adjudication.core.tables import ReferenceData
 from services.adjudication.task import AdjudicationTask
@@ -75,10 +76,13 @@ def feed(
     records: Sequence[InputRecord],
     stores: dict[int, Store],
     log: list[StateWrite] | None = None,
+    guard: RecordGuard | None = None,
 ) -> list[Output]:
     """One engine batch: process every record by its partition's task, then flush each
     touched task into its changelog store (last value per key wins, as compaction keeps);
-    ``log`` collects every write, as the changelog topic receives them."""
+    ``log`` collects every write, as the changelog topic receives them. Records go through
+    the engine's own per-record step (``process_record``) with ``guard``."""
+    guard = guard or RecordGuard("bench")
     outputs: list[Output] = []
     touched: dict[int, Task] = {}
     for record in records:
@@ -88,7 +92,7 @@ def feed(
                 record.partition, dict(stores.get(record.partition, {}))
             )
         touched[record.partition] = task
-        outputs.extend(task.process(record).outputs)
+        outputs.extend(process_record(task, record, guard).outputs)
     for partition, task in touched.items():
         store = stores.setdefault(partition, {})
         for write in task.flush_state():

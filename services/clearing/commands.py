@@ -27,8 +27,10 @@ from contracts.registry import MESSAGE_TYPES, SENDER_SIGNED
 from events.codec import Codec
 from events.envelope import parse_headers
 from events.errors import DecodeError
+from events.limits import MAX_LONG_TEXT, MAX_SHORT_TEXT, fit
 from events.rejection import ack_output, rejected_input
 from events.stream.clients import group_consumer, to_input
+from events.stream.guard import RecordGuard, is_infrastructure
 from events.stream.types import InputRecord, Output
 from services.clearing import store
 from services.clearing.core.errors import ClearingError, LedgerBehind, WrongState
@@ -91,9 +93,10 @@ class CommandHandler:
             error = None
         except ClearingError as exc:
             log.warning("clearing_instruction_refused", code=exc.code, reason=exc.message)
-            error = AckError(code=exc.code, message=exc.message[:2000])
+            error = AckError(code=exc.code, message=fit(exc.message, MAX_LONG_TEXT))
         ack = Ack(
-            ack_for=env.ce_id, ack_for_type=env.ce_type, sender=env.sender,
+            ack_for=fit(env.ce_id, MAX_SHORT_TEXT), ack_for_type=fit(env.ce_type, MAX_SHORT_TEXT),
+            sender=env.sender,
             status=AckStatus.REJECTED if error else AckStatus.ACCEPTED, error=error,
             acked_at=dt.datetime.fromisoformat(env.ce_time),
         )  # fmt: skip
@@ -163,6 +166,10 @@ class CommandConsumer:
         self.after_batch = after_batch
         self.instance_id = instance_id
         self._consumer: AIOKafkaConsumer | None = None
+        self.guard = RecordGuard(
+            STAGE, codec=handler.codec, processor=store.PROCESSOR,
+            ack_topics=frozenset({store.TOPIC}),
+        )  # fmt: skip
 
     async def start(self) -> None:
         self._consumer = group_consumer(
@@ -178,6 +185,19 @@ class CommandConsumer:
         if self._consumer is not None:
             await self._consumer.stop()
 
+    async def _handle(self, record: InputRecord) -> list[Output]:
+        """The handler's outputs; a record that cannot be parsed, or that makes the handler
+        raise for a reason other than the broker or the database, is dead-lettered (with an
+        error ack to an authentic sender) and the batch goes on."""
+        if record.damaged is not None:
+            return self.guard.unparseable(record)
+        try:
+            return await self.handler.handle(record)
+        except Exception as exc:
+            if is_infrastructure(exc):
+                raise
+            return self.guard.failed(record, exc)
+
     async def run(self, stop: asyncio.Event) -> None:
         assert self._consumer is not None
         while not stop.is_set():
@@ -188,7 +208,7 @@ class CommandConsumer:
             outputs: list[Output] = []
             for tp, records in batch.items():
                 for rec in records:
-                    outputs.extend(await self.handler.handle(to_input(rec)))
+                    outputs.extend(await self._handle(to_input(rec)))
                 commits[tp] = records[-1].offset + 1
             futures = [
                 await self.producer.send(o.topic, o.value, key=o.key, headers=o.headers)

@@ -19,6 +19,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from events.stream.clients import to_input
 from events.stream.group_worker import GroupWorker
+from events.stream.guard import RecordGuard
 from events.stream.types import InputRecord, Output
 from services.ledger.pg_sink import BatchOutcome, stored_positions, write_batch
 
@@ -74,6 +75,7 @@ class SinkWorker(GroupWorker):
         self.after_batch = after_batch
         self.to_row = to_row
         self.stats = LedgerStats()
+        self.guard = RecordGuard(name)
 
     async def on_assigned(self, assigned: list[TopicPartition]) -> None:
         await self.seek_to_stored(assigned)
@@ -92,7 +94,7 @@ class SinkWorker(GroupWorker):
             if tp not in owned:
                 continue
             for rec in records:
-                out = self.to_row(to_input(rec))
+                out = self._row_or_reject(to_input(rec))
                 if isinstance(out, Output):
                     rejects.append(out)
                 else:
@@ -123,6 +125,16 @@ class SinkWorker(GroupWorker):
                 await self._consumer.commit(commits)
         except (CommitFailedError, IllegalStateError):
             pass  # informational only: positions of record are in PostgreSQL
+
+    def _row_or_reject(self, record: InputRecord) -> RowOrReject:
+        """The mapper's row or DLQ record; a record that cannot be parsed, or that makes the
+        mapper raise, is dead-lettered instead of stopping the sink."""
+        if record.damaged is not None:
+            return self.guard.unparseable(record)[0]
+        try:
+            return self.to_row(record)
+        except Exception as exc:
+            return self.guard.failed(record, exc)[0]  # no acks: a sink's inputs are ours
 
     async def seek_to_stored(self, tps: list[TopicPartition]) -> None:
         assert self._consumer is not None and self.pool is not None

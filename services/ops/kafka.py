@@ -13,7 +13,9 @@ from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
 from events.dlq import DLQ_TOPIC, parse_dlq
-from services.ops.core.dlq import DlqEntry, DlqFilter, DlqPosition
+from events.stream.clients import to_input
+from events.stream.types import InputRecord
+from services.ops.core.dlq import DlqEntry, DlqFilter, DlqPosition, SourcePosition
 from services.ops.core.errors import NotFound
 from services.ops.core.redrive import REDRIVE_HEADER
 from services.ops.log_reader import STALL_TIMEOUT_S, ops_consumer
@@ -92,6 +94,27 @@ async def read_one(bootstrap: str, position: DlqPosition, topic: str = DLQ_TOPIC
                 except ValidationError:
                     raise NotFound(f"{topic} {position} is not a DLQ record") from None
         raise NotFound(f"no record at {topic} {position} (compacted away?)")
+
+
+async def read_sources(
+    consumer: AIOKafkaConsumer, positions: Collection[SourcePosition]
+) -> dict[SourcePosition, InputRecord | None]:
+    """The record at each source position, or ``None`` where the log no longer holds one
+    (retention, compaction): how a DLQ record kept by reference gets its original back."""
+    found: dict[SourcePosition, InputRecord | None] = {}
+    for pos in sorted(set(positions), key=lambda p: (p.topic, p.partition, p.offset)):
+        tp = TopicPartition(pos.topic, pos.partition)
+        consumer.assign([tp])
+        begin = (await consumer.beginning_offsets([tp]))[tp]
+        end = (await consumer.end_offsets([tp]))[tp]
+        found[pos] = None
+        if not begin <= pos.offset < end:
+            continue
+        consumer.seek(tp, pos.offset)
+        async for rec in _records(consumer, {tp: pos.offset + 1}):
+            if rec.offset == pos.offset:
+                found[pos] = to_input(rec)
+    return found
 
 
 async def find_markers(

@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from events.stream.clients import to_input
+from events.stream.salvage import install
 from events.stream.types import InputRecord
 from services.ops.core.errors import BadArgument, Stalled
 from services.ops.core.replay import RangeRequest, RateLimit, Span, resolve
@@ -23,6 +24,7 @@ STALL_TIMEOUT_S = 30.0
 
 @asynccontextmanager
 async def ops_consumer(bootstrap: str) -> AsyncIterator[AIOKafkaConsumer]:
+    install()  # a record the client cannot parse comes out marked, not as an exception
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         client_id="yidi-ops",

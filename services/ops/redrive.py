@@ -23,7 +23,7 @@ from events.stream.clients import idempotent_producer
 from services.ops import journal
 from services.ops.core.dlq import DlqEntry
 from services.ops.core.redrive import Outgoing, RedrivePlan, plan_redrive
-from services.ops.kafka import find_markers, partition_counts
+from services.ops.kafka import find_markers, partition_counts, read_sources
 from services.ops.log_reader import ops_consumer
 
 CHUNK = 500
@@ -91,7 +91,10 @@ class Redriver:
         attempts = await journal.attempts_for(self.conn, entries)
         topics = {e.source.topic for e in entries}
         partitions = await partition_counts(self.bootstrap, topics)
-        return plan_redrive(entries, attempts, partitions, force=force)
+        by_reference = [e.source for e in entries if e.record.original is not None]
+        existing = [p for p in by_reference if partitions.get(p.topic, 0) > p.partition]
+        originals = await read_sources(self.consumer, existing) if existing else {}
+        return plan_redrive(entries, attempts, partitions, force=force, originals=originals)
 
     async def execute(
         self, plan: RedrivePlan, progress: Callable[[int], None] | None = None

@@ -37,6 +37,7 @@ from contracts.pools import PoolingRegions
 from contracts.settlement import SETTLEMENT_TOPIC
 from events.admin import describe_group
 from events.codec import Codec
+from events.stream.guard import process_record
 from events.stream.types import InputRecord, Output
 from services.clearing.feed import ClearingMapper
 from services.clearing.store import ClearingSink
@@ -393,6 +394,7 @@ async def _drive_filings(
     """Filings come from the registration task's state, so the task runs again from offset 0
     of each partition (a resumed run recomputes and re-upserts; rows are newest-offset-wins)."""
     tasks: dict[int, registration.RegistrationTask] = {}
+    guard = registration.guard(codec)
     records = written = 0
     full = [Span(s.partition, 0, s.end) for s in spans]
     keep_from = {s.partition: s.start for s in spans}
@@ -405,7 +407,7 @@ async def _drive_filings(
                 task = tasks[rec.partition] = registration.RegistrationTask(
                     rec.partition, {}, codec
                 )
-            task.process(rec)
+            process_record(task, rec, guard)  # as the live engine: a bad record is no stop
             if rec.offset >= keep_from[rec.partition]:
                 rows.extend(task.pending_rows)
             task.pending_rows.clear()

@@ -27,6 +27,7 @@ from contracts.settlement import SETTLEMENT_TOPIC
 from events.admin import apply, delete_topics
 from events.catalog import Topic
 from events.codec import Codec
+from events.stream.guard import process_record
 from events.stream.types import InputRecord
 from services.adjudication import task as adjudication
 from services.adjudication.core.tables import ReferenceData
@@ -218,13 +219,14 @@ async def _partition(
     progress: Progress,
 ) -> tuple[int, int, list[str]]:
     task = adjudication.AdjudicationTask(p, {}, codec, ref)
+    guard = adjudication.guard(codec)
     to_row = LedgerMapper(codec)
     rows: list[object] = []
     in_range: list[str] = []
     sends = []
     records = landed = 0
     async for rec in _merged(reader, p, reg_end, span.end):
-        result = task.process(rec)
+        result = process_record(task, rec, guard)  # as the live engine does
         records += 1
         if records % 2000 == 0:
             task.flush_state()

@@ -37,9 +37,11 @@ from events.catalog import ack_topic
 from events.codec import Codec, Decoded, canonical_bytes
 from events.dlq import dlq_output
 from events.errors import DecodeError
+from events.limits import MAX_LONG_TEXT, MAX_SHORT_TEXT, fit, fit_optional
 from events.rejection import ack_output, rejected_input
 from events.stream.clients import to_input
 from events.stream.group_worker import GroupWorker
+from events.stream.guard import RecordGuard, is_infrastructure
 from events.stream.types import InputRecord, Output
 from services.recon import store
 from services.recon.core.answers import (
@@ -106,6 +108,9 @@ class ReconWorker(GroupWorker):
         self.ledger_group = ledger_group
         self.clock = clock
         self.stats = ReconStats()
+        self.guard = RecordGuard(
+            STAGE, codec=codec, processor=SENDER, ack_topics=frozenset({topic})
+        )
 
     async def on_assigned(self, assigned: list[TopicPartition]) -> None:
         log.info("recon_assigned", partitions=sorted(tp.partition for tp in assigned))
@@ -121,13 +126,30 @@ class ReconWorker(GroupWorker):
             if tp not in owned:
                 continue
             for rec in records:
-                await self.handle(to_input(rec))
+                await self.handle_guarded(to_input(rec))
             commits[tp] = records[-1].offset + 1
         try:
             if commits:
                 await self._consumer.commit(commits)
         except (CommitFailedError, IllegalStateError):
             log.warning("recon_commit_failed", partitions=sorted(tp.partition for tp in commits))
+
+    async def handle_guarded(self, record: InputRecord) -> None:
+        """``handle``, except that a record that cannot be parsed, or whose handling raises
+        for a reason other than the broker or the database, is dead-lettered (with an error
+        ack to an authentic sender) and the batch goes on. A request's database work is one
+        transaction, so a failed request leaves nothing behind."""
+        if record.damaged is not None:
+            self.stats.dead_lettered += 1
+            await self._send(_aiter(self.guard.unparseable(record)))
+            return
+        try:
+            await self.handle(record)
+        except Exception as exc:
+            if is_infrastructure(exc):
+                raise
+            self.stats.dead_lettered += 1
+            await self._send(_aiter(self.guard.failed(record, exc)))
 
     async def handle(self, record: InputRecord) -> None:
         """One request to its terminal outcome, published and acknowledged by the broker."""
@@ -288,11 +310,15 @@ class ReconWorker(GroupWorker):
         env = decoded.envelope
         if isinstance(outcome, ReconRefused):
             status = AckStatus.REJECTED
-            error = AckError(code=outcome.code, field=outcome.field, message=outcome.message)
+            error = AckError(
+                code=outcome.code, field=fit_optional(outcome.field, MAX_SHORT_TEXT),
+                message=fit(outcome.message, MAX_LONG_TEXT),
+            )  # fmt: skip
         else:
             status, error = outcome, None
         ack = Ack(
-            ack_for=env.ce_id, ack_for_type=env.ce_type, msgid=request.msgid,
+            ack_for=fit(env.ce_id, MAX_SHORT_TEXT), ack_for_type=fit(env.ce_type, MAX_SHORT_TEXT),
+            msgid=request.msgid,
             sender=request.fixmedins_code, status=status, error=error,
             acked_at=dt.datetime.fromisoformat(env.ce_time),
         )  # fmt: skip

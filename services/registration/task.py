@@ -21,7 +21,9 @@ from contracts.codes import AckStatus
 from contracts.filing import FilingCreated, FilingRevoked, PersonStatus
 from events.codec import Codec, Decoded
 from events.errors import DecodeError
+from events.limits import MAX_LONG_TEXT, MAX_SHORT_TEXT, fit, fit_optional
 from events.rejection import ack_output, rejected_input
+from events.stream.guard import RecordGuard
 from events.stream.types import InputRecord, Output, Result, StateWrite
 from services.registration.core import FilingRecord, PersonRecord, RegistrationRejected, apply
 from services.runtime.masking import mask_value
@@ -57,6 +59,12 @@ def _record_from_json(raw: bytes) -> PersonRecord:
     return PersonRecord(filings, status, data["last_offset"])
 
 
+def guard(codec: Codec) -> RecordGuard:
+    """What the engine does with a record this task raised on (error ack to an authentic
+    registrant, as for any refused registration message)."""
+    return RecordGuard(STAGE, codec=codec, processor=SENDER, ack_topics=frozenset(INPUTS))
+
+
 class RegistrationTask:
     def __init__(self, partition: int, restored: dict[bytes, bytes], codec: Codec) -> None:
         self.codec = codec
@@ -68,8 +76,9 @@ class RegistrationTask:
     def _record(self, key: bytes) -> PersonRecord:
         rec = self._records.get(key)
         if rec is None:
-            raw = self._raw.pop(key, None)
+            raw = self._raw.get(key)
             rec = self._records[key] = _record_from_json(raw) if raw is not None else PersonRecord()
+            self._raw.pop(key, None)  # after parsing: a row that fails to parse stays stored
         return rec
 
     def process(self, record: InputRecord) -> Result:
@@ -82,33 +91,45 @@ class RegistrationTask:
         current = self._record(key)
         if record.offset <= current.last_offset:
             return Result()
+        # Everything that can fail comes first; the state, the projection rows and the dirty
+        # mark change together at the end, so a record that raises changes nothing.
         try:
             updated = apply(current, message)  # type: ignore[arg-type]
         except RegistrationRejected as exc:
-            self._records[key] = dataclasses.replace(current, last_offset=record.offset)
-            self._dirty.add(key)
             ack = self._ack(
                 decoded,
                 AckStatus.REJECTED,
-                AckError(code=exc.code, field=exc.field, message=exc.message),
-            )
-            return Result([self._emit(ack, decoded, record.offset)])
+                AckError(
+                    code=exc.code, field=fit_optional(exc.field, MAX_SHORT_TEXT),
+                    message=fit(exc.message, MAX_LONG_TEXT),
+                ),
+            )  # fmt: skip
+            out = self._emit(ack, decoded, record.offset)
+            self._records[key] = dataclasses.replace(current, last_offset=record.offset)
+            self._dirty.add(key)
+            return Result([out])
+        out = self._emit(self._ack(decoded, AckStatus.ACCEPTED), decoded, record.offset)
+        rows = self._rows(decoded, updated, record)
         self._records[key] = dataclasses.replace(updated, last_offset=record.offset)
         self._dirty.add(key)
-        self._rows(decoded, updated, record)
-        return Result([self._emit(self._ack(decoded, AckStatus.ACCEPTED), decoded, record.offset)])
+        self.pending_rows.extend(rows)
+        return Result([out])
 
     def flush_state(self) -> list[StateWrite]:
         writes = [StateWrite(k, _record_to_json(self._records[k])) for k in sorted(self._dirty)]
         self._dirty.clear()
         return writes
 
-    def _rows(self, decoded: Decoded, record: PersonRecord, src: InputRecord) -> None:
+    def _rows(
+        self, decoded: Decoded, record: PersonRecord, src: InputRecord
+    ) -> list[tuple[str, tuple[object, ...]]]:
+        """The projection rows of an accepted message (added to ``pending_rows`` by the caller)."""
+        rows: list[tuple[str, tuple[object, ...]]] = []
         msg = decoded.message
         if isinstance(msg, PersonStatus):
             p = msg.person
             status = "active" if all(i.status == "active" for i in p.insuinfo) else "suspended"
-            self.pending_rows.append(
+            rows.append(
                 (
                     "person",
                     (
@@ -125,14 +146,16 @@ class RegistrationTask:
         elif isinstance(msg, (FilingCreated, FilingRevoked)):
             f = record.filings[msg.filing_id]
             c = f.filing
-            self.pending_rows.append(("filing", (
+            rows.append(("filing", (
                 c.filing_id, c.psn_no, c.insuplc_admdvs, str(c.filing_type), c.mdtrtarea_admvs, c.begndate, c.enddate,
                 f.revoked_on, c.channel, decoded.envelope.sender, mask_value(c.certno), src.partition, src.offset,
             )))  # fmt: skip
+        return rows
 
     def _ack(self, decoded: Decoded, status: AckStatus, error: AckError | None = None) -> Ack:
         return Ack(
-            ack_for=decoded.envelope.ce_id, ack_for_type=decoded.envelope.ce_type, sender=decoded.envelope.sender,
+            ack_for=fit(decoded.envelope.ce_id, MAX_SHORT_TEXT),
+            ack_for_type=fit(decoded.envelope.ce_type, MAX_SHORT_TEXT), sender=decoded.envelope.sender,
             status=status, error=error, acked_at=dt.datetime.fromisoformat(decoded.envelope.ce_time),
         )  # fmt: skip
 

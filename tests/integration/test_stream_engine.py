@@ -22,8 +22,9 @@ from services.runtime.settings import Settings
 PARTITIONS = 3
 
 
-class Crash(Exception):
-    pass
+class Crash(BaseException):
+    """The process dying mid-batch. Not an ``Exception``: the engine dead-letters a record
+    whose processing raises one (a record's content never stops it); a crash is no record's."""
 
 
 class CountingTask:

@@ -170,13 +170,20 @@ def summary(entry: DlqEntry) -> dict[str, Any]:
 def detail(entry: DlqEntry) -> dict[str, Any]:
     """``yidi dlq show``: headers, reason and the decoded body, personal data masked."""
     rec = entry.record
-    return {
+    shown = {
         **summary(entry),
         "message": mask_text(rec.reason.message),
         "key": _masked_bytes(rec.key_b64),
         "headers": [[name, _masked_bytes(raw)] for name, raw in rec.headers],
         "body": _masked_body(rec.original_value()),
     }
+    if rec.original is not None:  # too large to carry: it stays at the source position
+        shown["original"] = {
+            "kept": "by_reference", "at": str(entry.source), "sha256": rec.original.sha256,
+            "value_bytes": rec.original.value_size, "key_bytes": rec.original.key_size,
+            "headers": rec.original.header_count,
+        }  # fmt: skip
+    return shown
 
 
 def _masked(text: str | None) -> str | None:

@@ -31,6 +31,20 @@ class NotRedrivable(OpsError):
     code = "E_OPS_NOT_REDRIVABLE"
 
 
+class OriginalGone(NotRedrivable):
+    """A DLQ record kept its original by reference, and the source log no longer holds it
+    (retention deleted it): there is nothing to send back."""
+
+    code = "E_OPS_ORIGINAL_GONE"
+
+
+class OriginalChanged(NotRedrivable):
+    """The record now at the source position is not the one that was dead-lettered (its
+    SHA-256 differs): sending it would redrive something else."""
+
+    code = "E_OPS_ORIGINAL_CHANGED"
+
+
 class DigestError(OpsError):
     """The rows cannot be digested canonically (out of order, an unsupported value type)."""
 

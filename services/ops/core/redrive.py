@@ -20,8 +20,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from events.dlq import record_digest
+from events.stream.types import InputRecord
 from services.ops.core.dlq import DlqEntry, DlqPosition, SourcePosition
-from services.ops.core.errors import NotRedrivable
+from services.ops.core.errors import NotRedrivable, OriginalChanged, OriginalGone
 
 REDRIVE_HEADER = "yidi_redrive"
 """Names the DLQ record and attempt a redriven message came from (``topic:partition:offset#n``);
@@ -81,18 +83,49 @@ class RedrivePlan:
     refused: list[tuple[DlqEntry, str]] = field(default_factory=list)
 
 
-def outgoing(entry: DlqEntry, attempt: int, forced: bool = False) -> Outgoing:
-    """The original message as it was read, marked with this attempt."""
+def by_reference(
+    entry: DlqEntry, read: InputRecord | None
+) -> tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]:
+    """The original of a DLQ record kept by reference, from the record ``read`` at its source
+    position (``None``: the log no longer holds it), checked against the recorded SHA-256."""
+    ref = entry.record.original
+    assert ref is not None
+    if read is None:
+        raise OriginalGone(
+            f"{OriginalGone.code}: {entry.position}: the original at {entry.source} is no "
+            "longer in the source log (retention): nothing to send back"
+        )
+    if record_digest(read) != ref.sha256 or read.damaged is not None:
+        raise OriginalChanged(
+            f"{OriginalChanged.code}: {entry.position}: the record at {entry.source} is not "
+            "the one dead-lettered (SHA-256 differs)"
+        )
+    return read.key, read.value, [(k, bytes(v or b"")) for k, v in read.headers]
+
+
+def outgoing(
+    entry: DlqEntry, attempt: int, forced: bool = False, read: InputRecord | None = None
+) -> Outgoing:
+    """The original message as it was read, marked with this attempt. ``read`` is the record
+    at the source position, for a DLQ record that kept its original by reference."""
     rec = entry.record
-    value = rec.original_value()
-    if value is None:
-        raise NotRedrivable(f"{entry.position}: the original record had no value")
     if entry.source.topic == entry.topic:
         raise NotRedrivable(f"{entry.position}: its source is the DLQ itself")
+    if rec.header_names_b64 is not None:
+        raise NotRedrivable(
+            f"{entry.position}: a header name was not UTF-8: the record cannot be read as sent"
+        )
+    if rec.original is not None:
+        key, value, original_headers = by_reference(entry, read)
+    else:
+        value = rec.original_value()
+        original_headers = rec.original_headers()
+        key = None if rec.key_b64 is None else base64.b64decode(rec.key_b64)
+    if value is None:
+        raise NotRedrivable(f"{entry.position}: the original record had no value")
     mark = marker(entry.topic, entry.position, attempt)
-    headers = [(k, v) for k, v in rec.original_headers() if k != REDRIVE_HEADER]
+    headers = [(k, v) for k, v in original_headers if k != REDRIVE_HEADER]
     headers.append((REDRIVE_HEADER, mark.encode()))
-    key = None if rec.key_b64 is None else base64.b64decode(rec.key_b64)
     return Outgoing(
         entry, attempt, entry.source.topic, entry.source.partition, key, value, headers, mark,
         forced,
@@ -105,12 +138,16 @@ def plan_redrive(
     partitions: Mapping[str, int],
     *,
     force: bool = False,
+    originals: Mapping[SourcePosition, InputRecord | None] | None = None,
 ) -> RedrivePlan:
     """What to send for ``entries`` given the journal's earlier attempts.
 
     ``partitions`` is each source topic's partition count (a topic that is gone,
     or shrank below the source partition, cannot take the record back).
+    ``originals`` holds, for DLQ records kept by reference, the record now at their source
+    position (``None`` when the log no longer holds it).
     """
+    originals = originals or {}
     by_position: dict[tuple[str, DlqPosition], list[Attempt]] = {}
     sent_sources: set[SourcePosition] = set()
     for a in journal:
@@ -139,7 +176,7 @@ def plan_redrive(
             continue
         number = max((a.attempt for a in attempts), default=0) + 1
         try:
-            plan.send.append(outgoing(entry, number, forced=done))
+            plan.send.append(outgoing(entry, number, forced=done, read=originals.get(entry.source)))
         except NotRedrivable as exc:
             plan.refused.append((entry, exc.message))
             continue
