@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
+from events.masking import mask_text
 from events.stream.types import InputRecord, Output
 
 DLQ_TOPIC = "yidi.dlq.v1"
@@ -71,7 +72,11 @@ def dlq_output(
 ) -> Output:
     """The DLQ message for ``record``: keyed like the original, deterministic bytes."""
     body = DlqRecord(
-        reason=DlqReason(code=code, field=field, message=message[:2000]),
+        reason=DlqReason(
+            code=code,
+            field=None if field is None else mask_text(field),
+            message=mask_text(message[:2000]),
+        ),
         source=DlqSource(
             topic=record.topic,
             partition=record.partition,

@@ -93,6 +93,8 @@ class SinkWorker(GroupWorker):
                 continue
             for rec in records:
                 out = self.to_row(to_input(rec))
+                if out is None:
+                    continue  # refused here, dead-lettered by the topic's owner (events.catalog)
                 if isinstance(out, Output):
                     rejects.append(out)
                 else:
