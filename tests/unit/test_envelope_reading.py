@@ -209,11 +209,15 @@ def test_distinct_keys_are_never_taken_for_duplicates(doc: Any, spaced: bool) ->
 
 
 @settings(max_examples=200, deadline=None)
-@given(doc=st.dictionaries(st.text(max_size=6), json_values, min_size=1, max_size=5))
-def test_a_repeated_key_is_always_found(doc: dict[str, Any]) -> None:
+@given(
+    doc=st.dictionaries(st.text(max_size=6), json_values, min_size=1, max_size=5),
+    compact=st.booleans(),
+)
+def test_a_repeated_key_is_always_found(doc: dict[str, Any], compact: bool) -> None:
     first = next(iter(doc))
-    text = json.dumps(doc, ensure_ascii=False)
-    text = text[:-1] + ", " + json.dumps(first) + ": 0}"
+    seps = (",", ":") if compact else (", ", ": ")
+    text = json.dumps(doc, ensure_ascii=False, separators=seps)
+    text = text[:-1] + seps[0] + json.dumps(first, ensure_ascii=False) + seps[1] + "0}"
     with pytest.raises(DecodeError) as caught:
         read_json(text.encode())
     assert caught.value.code == "E_DUPLICATE_KEY"
