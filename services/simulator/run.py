@@ -60,6 +60,9 @@ class Report:
     seconds: float = 0.0
     missing: list[str] = field(default_factory=list)
     extra_acks: int = 0
+    """Acks beyond one per input of this run (an input acked twice)."""
+    foreign_acks: int = 0
+    """Acks of inputs this run did not send (another run's, still being worked off)."""
     settle_acks: int = 0
     """Accepted acks of settlement requests (2207/2304): the settlements the run produced."""
     positions: list[Sent] = field(default_factory=list)
@@ -71,7 +74,8 @@ class Report:
             "acked": sum(self.acks.values()), "acks_by_status": dict(sorted(self.acks.items())),
             "rejected_by_code": dict(sorted(self.rejected.items())), "repeated_acks": self.repeated_acks,
             "settlements": self.settle_acks,
-            "missing_acks": len(self.missing), "extra_acks": self.extra_acks, "seconds": round(self.seconds, 2),
+            "missing_acks": len(self.missing), "extra_acks": self.extra_acks,
+            "foreign_acks": self.foreign_acks, "seconds": round(self.seconds, 2),
             "ack_latency_ms": {q: round(percentile(self.latencies_ms, q), 1) for q in (50, 95, 99)},
         }  # fmt: skip
 
@@ -213,7 +217,8 @@ async def publish(
         receiver.cancel()
         report.seconds = time.perf_counter() - started
         report.missing = sorted(c for c, n in expected.items() if received[c] < n)[:100]
-        report.extra_acks = sum(max(0, received[c] - expected[c]) for c in received)
+        report.extra_acks = sum(max(0, received[c] - expected[c]) for c in received if c in sent_at)
+        report.foreign_acks = sum(n for c, n in received.items() if c not in sent_at)
         return report
     finally:
         await producer.stop()

@@ -45,7 +45,7 @@ from tests.e2e.pipeline_check import ledger_rows, offline_settlements
 
 REFERENCE = Path(__file__).resolve().parents[2] / "deploy" / "reference"
 VISITS = int(os.environ.get("YIDI_BAD_INPUT_VISITS", "450"))
-BAD_RATE = float(os.environ.get("YIDI_BAD_INPUT_RATE", "0.012"))
+BAD_RATE = float(os.environ.get("YIDI_BAD_INPUT_RATE", "0.015"))
 """Of visit-topic steps: about 1 % of all messages (registrations are never sent bad)."""
 BAD_KINDS = kinds_named(os.environ.get("YIDI_BAD_INPUT_KINDS", "safe"))
 SEND_RATE = float(os.environ.get("YIDI_BAD_INPUT_SEND_RATE", "0"))
