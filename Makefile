@@ -58,7 +58,7 @@ e2e-full: up
 	YIDI_E2E_VISITS=10000 $(PYTEST) tests/e2e/test_pipeline.py -q -s
 
 e2e-bad-input: up
-	YIDI_BAD_INPUT_VISITS=21300 YIDI_BAD_INPUT_RATE=0.0115 YIDI_BAD_INPUT_SEND_RATE=1500 $(PYTEST) tests/e2e/test_bad_input.py -q -s --timeout 1800
+	YIDI_BAD_INPUT_VISITS=21500 YIDI_BAD_INPUT_RATE=0.012 YIDI_BAD_INPUT_SEND_RATE=1500 $(PYTEST) tests/e2e/test_bad_input.py -q -s --timeout 1800
 
 e2e-crash: up
 	YIDI_CRASH_VISITS=20000 YIDI_CRASH_KILLS=8 YIDI_CRASH_RATE=1500 $(PYTEST) tests/e2e/test_crash_recovery.py -q -s
