@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/pytest
 
-.PHONY: venv up down clean migrate topics lint typecheck unit integration e2e test demo e2e-full e2e-crash bench-codec bench-adjudication bench-pipeline bench-task bench-clearing recon-100k bench-replay e2e-replay fuzz-engine
+.PHONY: venv up down clean migrate topics lint typecheck unit integration e2e test demo e2e-full e2e-crash bench-codec bench-adjudication bench-pipeline bench-task bench-clearing recon-100k bench-replay e2e-replay fuzz-engine e2e-bad-input
 
 venv: $(STAMP)
 
@@ -56,6 +56,9 @@ demo: venv
 
 e2e-full: up
 	YIDI_E2E_VISITS=10000 $(PYTEST) tests/e2e/test_pipeline.py -q -s
+
+e2e-bad-input: up
+	YIDI_BAD_INPUT_VISITS=21500 YIDI_BAD_INPUT_RATE=0.012 YIDI_BAD_INPUT_SEND_RATE=1500 $(PYTEST) tests/e2e/test_bad_input.py -q -s --timeout 1800
 
 e2e-crash: up
 	YIDI_CRASH_VISITS=20000 YIDI_CRASH_KILLS=8 YIDI_CRASH_RATE=1500 $(PYTEST) tests/e2e/test_crash_recovery.py -q -s

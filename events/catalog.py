@@ -11,6 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from contracts.clearing import (
+    ClearingConfirmed,
+    ClearingStatement,
+    PeriodCommand,
+    PositionUpdated,
+    PrepaymentWarning,
+)
+from contracts.common import Contract
+from contracts.filing import FilingCreated, FilingRevoked, PersonStatus
+from contracts.recon import DetailReconRequested, ReconSummary, TotalsReconRequested
+from contracts.settlement import Reversed, Settled
+from contracts.visit import VISIT_MESSAGES
+
 Environment = Literal["local", "test", "prod"]
 CleanupPolicy = Literal["delete", "compact", "compact,delete"]
 
@@ -18,9 +31,32 @@ DAY_MS = 24 * 3600 * 1000
 PERSON_PARTITIONS = 12
 
 
+INSTITUTION, AGENCY = "institution", "agency"
+"""Sender kinds (``events.envelope.sender_kind``); a processor is named by its id."""
+
+
+@dataclass(frozen=True, slots=True)
+class Accepts:
+    """One message type a topic carries, and who may send it: sender kinds (``institution``,
+    ``agency``) or processor ids (``yidi-adjudication``)."""
+
+    ce_type: str
+    senders: frozenset[str]
+
+
+def _accepts(types: tuple[type[Contract], ...], *senders: str) -> tuple[Accepts, ...]:
+    return tuple(Accepts(t.ce_type, frozenset(senders)) for t in types)
+
+
 @dataclass(frozen=True, slots=True)
 class Topic:
-    """One topic's intended shape. ``configs`` holds extra topic-level settings."""
+    """One topic's intended shape. ``configs`` holds extra topic-level settings.
+
+    ``accepts`` is the topic's message ownership: the only ``ce_type``s (and, per type, the
+    only senders) a processor reading it applies; anything else is ``E_WRONG_TOPIC``
+    (a filing signed by a hospital on the visit topic is a filing the home agency never
+    made). ``owner`` is the one processor that dead-letters and acks the topic's bad input;
+    other readers skip what they do not apply, so one bad input is one DLQ record."""
 
     name: str
     key: str
@@ -29,6 +65,15 @@ class Topic:
     cleanup_policy: CleanupPolicy = "delete"
     retention_ms: int = 30 * DAY_MS
     configs: dict[str, str] = field(default_factory=dict)
+    accepts: tuple[Accepts, ...] = ()
+    owner: str | None = None
+
+    def accepted_senders(self, ce_type: str) -> frozenset[str] | None:
+        """Who may send ``ce_type`` here; ``None`` when the topic does not carry it."""
+        for a in self.accepts:
+            if a.ce_type == ce_type:
+                return a.senders
+        return None
 
     def replication_factor(self, env: Environment) -> int:
         return 3 if env == "prod" else 1
@@ -48,9 +93,16 @@ CATALOG: tuple[Topic, ...] = (
     Topic(
         "yidi.registration.v1",
         PERSON_KEY,
-        "filings created / revoked",
+        "filings created / revoked, insured-person status",
         PERSON_PARTITIONS,
         retention_ms=-1,
+        accepts=(
+            *_accepts((PersonStatus, FilingRevoked), AGENCY),
+            *_accepts(
+                (FilingCreated,), AGENCY, INSTITUTION
+            ),  # a hospital files via channel hospital
+        ),
+        owner="yidi-registration",  # the adjudicator reads it too and skips what it refuses
     ),
     Topic(
         "yidi.visit.v1",
@@ -58,6 +110,8 @@ CATALOG: tuple[Topic, ...] = (
         "visit lifecycle: registered, fees, pre-settle, settle, reverse, discharged, cancelled",
         PERSON_PARTITIONS,
         retention_ms=90 * DAY_MS,
+        accepts=_accepts(VISIT_MESSAGES, INSTITUTION),
+        owner="yidi-adjudication",
     ),
     Topic(
         "yidi.settlement.v1",
@@ -65,13 +119,17 @@ CATALOG: tuple[Topic, ...] = (
         "adjudicated settlements and reversals (ledger feed)",
         PERSON_PARTITIONS,
         retention_ms=-1,
+        accepts=_accepts((Settled, Reversed), "yidi-adjudication"),
+        owner="yidi-ledger",  # clearing reads it too and skips what it refuses
     ),
     Topic(
         "yidi.recon.v1",
         "{fixmedins_code}",
-        "hospital reconciliation requests and results",
+        "hospital reconciliation requests (answers go to each hospital's ack topic)",
         6,
         retention_ms=90 * DAY_MS,
+        accepts=_accepts((TotalsReconRequested, DetailReconRequested), INSTITUTION),
+        owner="yidi-recon",
     ),
     Topic(
         "yidi.clearing.v1",
@@ -79,6 +137,12 @@ CATALOG: tuple[Topic, ...] = (
         "positions, prepayment warnings, statements, confirmations, period commands",
         6,
         retention_ms=-1,
+        accepts=(
+            *_accepts((PeriodCommand, ClearingConfirmed), AGENCY),
+            *_accepts((PositionUpdated, PrepaymentWarning, ClearingStatement), "yidi-clearing"),
+            *_accepts((ReconSummary,), "yidi-recon"),
+        ),
+        owner="yidi-clearing",
     ),
     Topic(
         "yidi.adjudication.state.v1",
@@ -140,3 +204,14 @@ CO_PARTITIONED = (
 
 def by_name(catalog: tuple[Topic, ...] = CATALOG) -> dict[str, Topic]:
     return {t.name: t for t in catalog}
+
+
+INPUT_TOPICS: dict[str, Topic] = {t.name: t for t in CATALOG if t.accepts}
+"""The topics a processor decodes messages from, with what each accepts."""
+
+
+def owns(topic: str, processor: str) -> bool:
+    """Whether ``processor`` dead-letters (and error-acks) ``topic``'s bad input. A topic
+    outside the catalog (a test's, a shadow run's) belongs to whoever reads it."""
+    spec = INPUT_TOPICS.get(topic)
+    return spec is None or spec.owner in (None, processor)

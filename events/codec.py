@@ -19,18 +19,30 @@ from contracts.common import Contract, plausible
 from contracts.money import MONEY_PATTERN, SIGNED_MONEY_PATTERN
 from contracts.registry import MESSAGE_TYPES, SENDER_SIGNED
 from contracts.visit import QUANTITY_PATTERN
-from events.envelope import Envelope, build_headers, parse_headers, source_for, split_type
+from events.catalog import INPUT_TOPICS
+from events.envelope import (
+    Envelope,
+    build_headers,
+    parse_headers,
+    sender_kind,
+    source_for,
+    split_type,
+)
 from events.errors import (
     DecodeError,
     EnvelopeError,
     IdentityMismatch,
     InvalidMessage,
     KeyMismatch,
+    KeyMissing,
     MalformedMessage,
     UnknownType,
     UnsupportedVersion,
+    WrongTopic,
 )
+from events.masking import mask_text
 from events.signing import KeyRegistry, compute_mac
+from events.strict_json import read_json
 
 MAX_MESSAGE_BYTES = 1_000_000
 KNOWN_MINOR = 0
@@ -153,8 +165,17 @@ class Codec:
         self.keys = keys or KeyRegistry([])
 
     def decode(
-        self, key: bytes | None, value: bytes | None, headers: Any, *, authenticate: bool = True
+        self,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Any,
+        *,
+        authenticate: bool = True,
+        topic: str | None = None,
     ) -> Decoded:
+        """A record as read from ``topic`` (its catalog entry's ``accepts``: ``E_WRONG_TOPIC``;
+        a keyed message without a record key: ``E_KEY_MISSING``). Without ``topic`` (a body
+        from a file, offline tools) neither rule applies and a missing key is not checked."""
         env = parse_headers(headers or ())
         model = MESSAGE_TYPES.get(env.ce_type)
         if model is None:
@@ -181,13 +202,21 @@ class Codec:
             self.keys.verify(env, value, when)
             verified = True
         try:
-            message = self._validate(model, value, env)
+            if topic is not None:
+                _check_topic(topic, env)
+            doc = read_json(value)
+            message = self._validate(model, value, env, doc)
             if verified:
                 _check_identity(env, message)
-            if key is not None and (want := expected_key(message)) is not None and key != want:
-                raise KeyMismatch("record key differs from the body's person key", "key")
+            if (want := expected_key(message)) is not None:
+                if not key:
+                    if topic is not None:
+                        raise KeyMissing(f"a {topic} record needs its key", "key")
+                elif key != want:
+                    raise KeyMismatch("record key differs from the body's person key", "key")
         except DecodeError as err:
             err.authentic_sender = env.sender if verified else None
+            _mask(err)
             raise
         return Decoded(env, message, verified)
 
@@ -196,16 +225,22 @@ class Codec:
         model = MESSAGE_TYPES.get(ce_type)
         if model is None:
             raise UnknownType(f"unknown type {ce_type}", "type")
-        return self._validate(model, value, Envelope("-", ce_type, "-", "-"))
+        doc = read_json(value)
+        return self._validate(model, value, Envelope("-", ce_type, "-", "-"), doc)
 
-    def _validate(self, model: type[Contract], value: bytes, env: Envelope) -> Contract:
+    def _validate(self, model: type[Contract], value: bytes, env: Envelope, data: Any) -> Contract:
+        """``value`` as ``model``; ``data`` is the same body already read by ``read_json``
+        (so the validator never sees a body the strict reading refuses)."""
         try:
             return model.model_validate_json(value)
         except ValidationError as exc:
             errors = exc.errors(include_url=False, include_input=False)
             newer = env.minor > KNOWN_MINOR
-            if newer and all(e["type"] == "extra_forbidden" and len(e["loc"]) == 1 for e in errors):
-                data = orjson.loads(value)
+            if (
+                newer
+                and isinstance(data, dict)
+                and all(e["type"] == "extra_forbidden" and len(e["loc"]) == 1 for e in errors)
+            ):
                 known = {k: v for k, v in data.items() if k in model.model_fields}
                 try:
                     return model.model_validate(known)
@@ -253,6 +288,30 @@ def _parse_time(raw: str) -> dt.datetime:
     except ValueError:
         raise EnvelopeError("ce_time is outside 1900-01-01 .. 2199-12-31", "ce_time") from None
     return when
+
+
+def _mask(err: DecodeError) -> None:
+    """A refusal's text and field path quote what the sender chose (an unknown field's name,
+    a duplicated key): both reach the ack and the DLQ record, so both are masked."""
+    err.message = mask_text(err.message)
+    if err.field is not None:
+        err.field = mask_text(err.field)
+
+
+def _check_topic(topic: str, env: Envelope) -> None:
+    """The topic carries this type from this kind of sender, or ``WrongTopic``."""
+    spec = INPUT_TOPICS.get(topic)
+    if spec is None:
+        return
+    senders = spec.accepted_senders(env.ce_type)
+    if senders is None:
+        raise WrongTopic(f"{env.ce_type} is not carried by {topic}", "ce_type")
+    sender = env.sender
+    if sender not in senders and sender_kind(sender) not in senders:
+        raise WrongTopic(
+            f"{env.ce_type} on {topic} is not taken from a {sender_kind(sender)} sender",
+            "ce_source",
+        )
 
 
 def _check_identity(env: Envelope, message: Contract) -> None:

@@ -25,6 +25,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from events.limits import fit, fit_optional
+from events.masking import mask_text
 from events.stream.types import InputRecord, Output
 
 DLQ_TOPIC = "yidi.dlq.v1"
@@ -159,8 +160,8 @@ def dlq_output(
     common = {
         "reason": DlqReason(
             code=fit(code, MAX_CODE),
-            field=fit_optional(field, MAX_FIELD),
-            message=fit(message, MAX_MESSAGE),
+            field=fit_optional(None if field is None else mask_text(field), MAX_FIELD),
+            message=fit(mask_text(message), MAX_MESSAGE),
         ),
         "source": DlqSource(
             topic=record.topic,

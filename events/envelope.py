@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from events.errors import EnvelopeError
 
@@ -71,18 +71,62 @@ def _valid_source(source: str) -> bool:
     return source.startswith(SENDER_PREFIX) and bool(_SENDER.match(source[len(SENDER_PREFIX) :]))
 
 
+SenderKind = Literal["institution", "agency", "processor"]
+
+
+def sender_kind(sender: str) -> SenderKind:
+    """What a (well-formed) sender id names: a designated institution (hospital or pharmacy,
+    ``H31010400001``), a home-region agency (``AG330900``) or a yidi processor."""
+    if sender.startswith("AG"):
+        return "agency"
+    if sender.startswith("yidi-"):
+        return "processor"
+    return "institution"
+
+
 def source_for(sender: str) -> str:
     if not _SENDER.match(sender):
         raise ValueError(f"not a sender id: {sender!r}")
     return SENDER_PREFIX + sender
 
 
-def parse_headers(raw: Iterable[tuple[str, bytes]]) -> Envelope:
+ENVELOPE_HEADERS = frozenset(
+    {"ce_specversion", "ce_id", "ce_type", "ce_source", "ce_time", DATASCHEMA, "content-type",
+     "traceparent", SIG_KID, SIG_MAC}
+)  # fmt: skip
+"""The headers yidi reads. Any other header (a broker's, a tracer's, ``yidi_redrive``) is ignored
+whatever its value: it changes nothing the processors decide."""
+
+
+def envelope_headers(raw: Iterable[tuple[str, bytes | None]]) -> dict[str, str]:
+    """The envelope's headers by name, read once: the one reading the processors and the DLQ
+    tooling share (``yidi dlq list|show|redrive`` show what the processors read).
+
+    Why refuse a repeated header: Kafka keeps every header a producer adds, and readers
+    differ (a dict keeps the last, a scan finds the first); two ``ce_id`` or ``ce_source``
+    would make the de-duplication key or the sender depend on who reads. Unknown headers
+    are ignored, repeated or not; a known one must be ASCII, non-empty and at most
+    ``MAX_HEADER`` bytes."""
+    found: dict[str, str] = {}
+    for name, value in raw:
+        if name not in ENVELOPE_HEADERS:
+            continue
+        if name in found:
+            raise EnvelopeError(f"header {name} appears more than once", name, "E_DUPLICATE_HEADER")
+        if not value:
+            raise EnvelopeError(f"header {name} is empty", name)
+        if len(value) > MAX_HEADER:
+            raise EnvelopeError(f"header {name} is longer than {MAX_HEADER} bytes", name)
+        try:
+            found[name] = value.decode("ascii")
+        except (UnicodeDecodeError, AttributeError):
+            raise EnvelopeError(f"header {name} is not ASCII", name) from None
+    return found
+
+
+def parse_headers(raw: Iterable[tuple[str, bytes | None]]) -> Envelope:
     """Headers -> Envelope, or ``EnvelopeError`` naming the header."""
-    try:
-        h = {name: value.decode("ascii") for name, value in raw if len(value) <= MAX_HEADER}
-    except (UnicodeDecodeError, AttributeError, TypeError):
-        raise EnvelopeError("a header is empty or not ASCII") from None
+    h = envelope_headers(raw)
     get = h.get
     ce_id, ce_type = get("ce_id"), get("ce_type")
     ce_source, ce_time = get("ce_source"), get("ce_time")

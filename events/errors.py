@@ -74,3 +74,17 @@ class KeyMismatch(DecodeError):
     """The Kafka record key is not the one the body implies (it would break co-partitioning)."""
 
     code = "E_KEY"
+
+
+class KeyMissing(KeyMismatch):
+    """A record without a key on a keyed topic: it lands on an arbitrary partition, so the
+    person's (or institution's) messages would split across tasks."""
+
+    code = "E_KEY_MISSING"
+
+
+class WrongTopic(DecodeError):
+    """A message type (or a sender) the topic does not carry (``events.catalog``: ``accepts``):
+    valid elsewhere, never applied here."""
+
+    code = "E_WRONG_TOPIC"

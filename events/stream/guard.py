@@ -22,6 +22,7 @@ from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLarge
 
 from contracts.ack import Ack, AckError
 from contracts.codes import AckStatus
+from events.catalog import owns
 from events.codec import Codec
 from events.dlq import dlq_output
 from events.envelope import parse_headers
@@ -68,19 +69,28 @@ class RecordGuard:
         codec: Codec | None = None,
         processor: str | None = None,
         ack_topics: frozenset[str] = frozenset(),
+        owner: str | None = None,
     ) -> None:
         """``codec``'s key registry authenticates senders for error acks; ``processor`` is
         the ack's ce_source; acks go only to senders of records on ``ack_topics`` (the
-        topics this processor acknowledges)."""
+        topics this processor acknowledges). ``owner`` (default ``processor``) names this
+        processor in the catalog's topic ownership: an unparseable record is a verdict on the
+        input's bytes, so only the topic's owner dead-letters it (every reader sees the same
+        bytes; one bad input, one DLQ record). A record whose processing *raised* is this
+        processor's own failure and is dead-lettered by whichever processor it happened in."""
         self.stage = stage
         self.codec = codec
         self.processor = processor
         self.ack_topics = ack_topics
+        self.owner = owner if owner is not None else processor
         self.handled = 0
         """Records this guard gave an outcome to (unparseable, or processing raised)."""
 
     def unparseable(self, record: InputRecord) -> list[Output]:
-        """A record the client could not parse: dead-lettered by position with what was read."""
+        """A record the client could not parse: dead-lettered by position with what was read,
+        by the topic's owner only (the other readers skip it)."""
+        if self.owner is not None and not owns(record.topic, self.owner):
+            return []
         self.handled += 1
         log.warning(
             "record_unparseable", stage=self.stage, topic=record.topic,

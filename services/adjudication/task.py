@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from events.catalog import owns
 from events.codec import Codec
 from events.dlq import dlq_output
 from events.envelope import Envelope, build_headers, source_for
@@ -62,7 +63,9 @@ class AdjudicationTask:
 
     def process(self, record: InputRecord) -> Result:
         try:
-            decoded = self.codec.decode(record.key, record.value, record.headers)
+            decoded = self.codec.decode(
+                record.key, record.value, record.headers, topic=record.topic
+            )
         except DecodeError as err:
             return Result(self._rejected_input(record, err))
         key_text = person_key_of(decoded.message)
@@ -100,11 +103,10 @@ class AdjudicationTask:
         )
 
     def _rejected_input(self, record: InputRecord, err: DecodeError) -> list[Output]:
-        return rejected_input(
-            record,
-            err,
-            codec=self.codec,
-            stage=STAGE,
-            processor=SENDER,
-            ack=record.topic == "yidi.visit.v1",
-        )
+        """The visit topic's refusals are this processor's: a DLQ record and an error ack.
+        The registration topic's belong to the registration processor (its owner in
+        ``events.catalog``), which reads the same records with the same codec and refuses the
+        same ones: here they are skipped, so one bad input is one DLQ record and one ack."""
+        if not owns(record.topic, SENDER):
+            return []
+        return rejected_input(record, err, codec=self.codec, stage=STAGE, processor=SENDER)

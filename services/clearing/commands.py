@@ -1,7 +1,8 @@
 """Commands and confirmations arriving on ``yidi.clearing.v1``.
 
 The same topic carries clearing's own outputs (statements, warnings) and
-reconciliation summaries for the clearing center; those are skipped here.
+reconciliation summaries for the clearing center; those are decoded (the
+topic's verdicts are this processor's) and skipped here.
 Signed inputs from agencies — period commands and confirmations — are
 applied idempotently in PostgreSQL and acknowledged to their sender; a
 refused step is a business answer (a rejected ack), unreadable or unsigned
@@ -23,9 +24,8 @@ from contracts.ack import Ack, AckError
 from contracts.clearing import ClearingConfirmed, PeriodCommand
 from contracts.codes import AckStatus
 from contracts.pools import PoolingRegions
-from contracts.registry import MESSAGE_TYPES, SENDER_SIGNED
+from contracts.registry import SENDER_SIGNED
 from events.codec import Codec
-from events.envelope import parse_headers
 from events.errors import DecodeError
 from events.limits import MAX_LONG_TEXT, MAX_SHORT_TEXT, fit
 from events.rejection import ack_output, rejected_input
@@ -58,21 +58,21 @@ class CommandHandler:
         self.pools = pools
 
     async def handle(self, record: InputRecord) -> list[Output]:
+        """This processor owns the topic's verdicts (``events.catalog``): every record is
+        decoded against the topic's ``accepts``, and a valid output of clearing or
+        reconciliation (for the clearing center) is skipped; anything else the topic does not
+        carry (a visit event, an ack, a settlement) is refused ``E_WRONG_TOPIC``."""
         try:
-            ce_type = parse_headers(record.headers).ce_type
-        except DecodeError as err:
-            return rejected_input(
-                record, err, codec=self.codec, stage=STAGE, processor=store.PROCESSOR
+            decoded = self.codec.decode(
+                record.key, record.value, record.headers, topic=record.topic
             )
-        if ce_type in MESSAGE_TYPES and ce_type not in SENDER_SIGNED:
-            return []  # an output for the clearing center, not an instruction
-        try:
-            decoded = self.codec.decode(record.key, record.value, record.headers)
         except DecodeError as err:
             return rejected_input(
                 record, err, codec=self.codec, stage=STAGE, processor=store.PROCESSOR
             )
         message, env = decoded.message, decoded.envelope
+        if env.ce_type not in SENDER_SIGNED:
+            return []  # an output for the clearing center, not an instruction
         try:
             if isinstance(message, PeriodCommand):
                 await self._command(message)

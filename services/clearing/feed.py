@@ -53,7 +53,7 @@ class ClearingMapper:
 
     def __call__(self, record: InputRecord) -> Fact | Output | None:
         decoded = decode_settlement(self.codec, record, "clearing")
-        if isinstance(decoded, Output):
+        if decoded is None or isinstance(decoded, Output):
             return decoded
         message, _ce_id = decoded
         home, treatment = message.insuplc_admdvs, message.mdtrtarea_admvs

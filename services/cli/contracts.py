@@ -10,15 +10,18 @@ import typer
 from rich.console import Console
 
 from contracts.export import everything
-from events.codec import Codec
-from events.errors import DecodeError
+from events.codec import MAX_MESSAGE_BYTES, Codec
+from events.errors import DecodeError, EnvelopeError, MalformedMessage
 from events.signing import KeyRegistry
+from events.strict_json import read_json
 
 contracts_app = typer.Typer(
     help="Message contracts: schemas, AsyncAPI, checks.", no_args_is_help=True
 )
 CONTRACTS_DIR = Path(__file__).resolve().parents[2] / "contracts"
 console = Console()
+MAX_FILE_BYTES = 4 * MAX_MESSAGE_BYTES
+"""A message file: a body of at most ``MAX_MESSAGE_BYTES`` plus its headers and key."""
 
 
 @contracts_app.command("export")
@@ -44,33 +47,51 @@ def check_cmd(
     type_: str | None = typer.Option(None, "--type", help="ce_type when the file has no headers"),
     keys: Path | None = typer.Option(None, help="Key registry: also verify the MAC"),
 ) -> None:
-    """Validate one message file; exit 0 when valid, else print one JSON error line and exit 2."""
+    """Validate one message file; exit 0 when valid, else print one JSON error line and exit 2.
+
+    Any file gives one of the two, however deep, large or odd: the file is read by the
+    codec's strict JSON reading (``events.strict_json``: nesting and numbers bounded,
+    a repeated key refused), and an unexpected failure is reported as ``E_INTERNAL`` with
+    its type, never as a traceback."""
     try:
-        doc = json.loads(file.read_bytes())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        _fail({"code": "E_MALFORMED", "field": None, "message": f"not JSON: {exc}"})
+        ce_type = _check(file, type_, keys)
+    except DecodeError as err:
+        _fail(err.as_dict())
+    except typer.Exit:
+        raise
+    except Exception as exc:  # a file must never end in a traceback
+        _fail({"code": "E_INTERNAL", "field": None, "message": type(exc).__name__})
+    console.print(f"ok {ce_type}")
+
+
+def _check(file: Path, type_: str | None, keys: Path | None) -> str:
+    """The file's ``ce_type`` when it is a valid message, else a ``DecodeError``."""
+    size = file.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise MalformedMessage(f"file larger than {MAX_FILE_BYTES} bytes", code="E_BOUNDS")
+    doc = read_json(file.read_bytes())
     codec = Codec(KeyRegistry.load(keys) if keys else None)
     wrapped = isinstance(doc, dict) and "body" in doc and ("headers" in doc or "type" in doc)
     body = doc["body"] if wrapped else doc
     value = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)  # the canonical form the MAC covers
-    try:
-        if wrapped and "headers" in doc:
-            headers = [(k, str(v).encode()) for k, v in doc["headers"].items()]
-            if type_:
-                headers = [(k, type_.encode() if k == "ce_type" else v) for k, v in headers]
-            key = doc.get("key")
-            decoded = codec.decode(
-                key.encode() if key else None, value, headers, authenticate=keys is not None
-            )
-            ce_type = decoded.envelope.ce_type
-        else:
-            ce_type = type_ or (doc.get("type") if wrapped else None) or ""
-            if not ce_type:
-                _fail({"code": "E_HEADER", "field": "type", "message": "no headers: pass --type"})
-            codec.validate_body(ce_type, value)
-    except DecodeError as err:
-        _fail(err.as_dict())
-    console.print(f"ok {ce_type}")
+    if wrapped and "headers" in doc:
+        raw_headers, key = doc["headers"], doc.get("key")
+        if not isinstance(raw_headers, dict):
+            raise MalformedMessage("headers must be an object of strings", "headers")
+        if key is not None and not isinstance(key, str):
+            raise MalformedMessage("key must be a string or null", "key")
+        headers = [(str(k), str(v).encode()) for k, v in raw_headers.items()]
+        if type_:
+            headers = [(k, type_.encode() if k == "ce_type" else v) for k, v in headers]
+        decoded = codec.decode(
+            key.encode() if key else None, value, headers, authenticate=keys is not None
+        )
+        return decoded.envelope.ce_type
+    ce_type = type_ or (doc.get("type") if wrapped else None) or ""
+    if not isinstance(ce_type, str) or not ce_type:
+        raise EnvelopeError("no headers: pass --type", "type")
+    codec.validate_body(ce_type, value)
+    return ce_type
 
 
 def _fail(error: dict[str, str | None]) -> None:

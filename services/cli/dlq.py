@@ -163,7 +163,8 @@ def redrive_cmd(
         typer.echo(json.dumps(outcome, ensure_ascii=False))
     else:
         _print_outcome(outcome)
-    if outcome.get("failed") or outcome["in_doubt"] or outcome["refused"]:
+    refused = outcome["refused"] or outcome["already_redriven"]  # refused unless --force
+    if outcome.get("failed") or outcome["in_doubt"] or refused:
         raise typer.Exit(1)
 
 
@@ -183,9 +184,11 @@ def history_cmd(
         finally:
             await conn.close()
 
-    rows = run_ops(run)
+    from events.masking import mask_any
+
+    rows = [mask_any(dict(r)) for r in run_ops(run)]  # a ce_id is sender-chosen
     if fmt == Format.json:
-        typer.echo(json.dumps([dict(r) for r in rows], default=str, ensure_ascii=False))
+        typer.echo(json.dumps(rows, default=str, ensure_ascii=False))
         return
     table = Table("DLQ position", "attempt", "source", "reason", "ce_id", "status", "sent at",
                   "forced", "operator", "claimed (UTC)")  # fmt: skip
@@ -200,9 +203,13 @@ def history_cmd(
 
 
 def _send(o: Any) -> dict[str, Any]:
-    return {"position": str(o.entry.position), "attempt": o.attempt, "forced": o.forced,
-            "to": f"{o.topic}:{o.partition}", "source": str(o.entry.source),
-            "ce_id": o.entry.ce_id, "reason": o.entry.reason}  # fmt: skip
+    from events.masking import mask_any
+
+    row = {"position": str(o.entry.position), "attempt": o.attempt, "forced": o.forced,
+           "to": f"{o.topic}:{o.partition}", "source": str(o.entry.source),
+           "ce_id": o.entry.ce_id, "reason": o.entry.reason}  # fmt: skip
+    masked: dict[str, Any] = mask_any(row)  # a ce_id is sender-chosen
+    return masked
 
 
 def _sends(items: list[Any]) -> list[dict[str, Any]]:

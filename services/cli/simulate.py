@@ -41,12 +41,29 @@ def register(app: typer.Typer) -> None:
         adjudication_group: str = typer.Option(
             "yidi-adjudication", help="Group to wait for after registrations"
         ),
+        bad_rate: float = typer.Option(
+            0.01, "--bad-rate", min=0.0, max=1.0, help="Share of visit messages sent bad too"
+        ),
+        bad_kinds: str = typer.Option(
+            "legacy",
+            "--bad-kinds",
+            help="Comma-separated kinds of services/simulator/bad.py, or legacy | safe | all",
+        ),
+        extra_headers: float = typer.Option(
+            0.0,
+            "--extra-headers",
+            min=0.0,
+            max=1.0,
+            help="Share of good messages carrying an unknown header (ignored by the workers)",
+        ),
     ) -> None:
         """N hospitals in M regions: outpatient, chronic, pharmacy and inpatient visits, filings,
         duplicates, reversals and a small share of bad messages, on any day(s). A range across
         31 December adds stays across the year boundary and persons whose yearly cap runs
         out on 31 December and who are treated again on 1 January."""
         from services.bootstrap import build_runtime
+        from services.simulator.bad import kinds_named
+        from services.simulator.plan import Mix
         from services.simulator.run import plan_messages, publish, write_jsonl
 
         try:
@@ -55,8 +72,16 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter(f"--date {date!r} is not YYYY-MM-DD") from exc
         settings = get_settings()
         runtime = build_runtime(settings)
+        try:
+            mix = Mix(
+                bad_share=bad_rate, bad_kinds=kinds_named(bad_kinds),
+                extra_header_share=extra_headers,
+            )  # fmt: skip
+        except ValueError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
         messages = plan_messages(
-            settings.reference_dir or REFERENCE, runtime.codec, visits, seed, run_id,
+            settings.reference_dir or REFERENCE, runtime.codec, visits, seed, run_id, mix,
             day=first_day, days=days,
         )  # fmt: skip
         if out is not None:

@@ -11,6 +11,7 @@ import hashlib
 from decimal import Decimal
 
 from contracts.settlement import Reversed, Settled, SettlementResult
+from events.catalog import owns
 from events.codec import Codec
 from events.dlq import dlq_output
 from events.errors import DecodeError
@@ -36,15 +37,23 @@ def ledger_row(
 
 def decode_settlement(
     codec: Codec, record: InputRecord, stage: str
-) -> tuple[SettlementResult, str] | Output:
-    """A settlement-feed record as (message, ce_id), or its DLQ output: what every sink of the
-    feed reads first."""
+) -> tuple[SettlementResult, str] | Output | None:
+    """A settlement-feed record as (message, ce_id), or, for a record it refuses, its DLQ
+    output when ``stage`` owns the feed's dead letters (the ledger: ``events.catalog``) and
+    ``None`` for the other readers (clearing), which refuse the same records: one bad record
+    is one DLQ record."""
     try:
-        decoded = codec.decode(record.key, record.value, record.headers, authenticate=False)
+        decoded = codec.decode(
+            record.key, record.value, record.headers, authenticate=False, topic=record.topic
+        )
     except DecodeError as err:
+        if not owns(record.topic, f"yidi-{stage}"):
+            return None
         return dlq_output(record, stage=stage, code=err.code, message=err.message, field=err.field)
     message = decoded.message
     if not isinstance(message, (Settled, Reversed)) or message.pre_settlement:
+        if not owns(record.topic, f"yidi-{stage}"):
+            return None
         text = f"not a ledger message: {decoded.envelope.ce_type}"
         return dlq_output(record, stage=stage, code="E_UNHANDLED", message=text)
     return message, decoded.envelope.ce_id
@@ -56,9 +65,9 @@ class LedgerMapper:
     def __init__(self, codec: Codec) -> None:
         self.codec = codec
 
-    def __call__(self, record: InputRecord) -> tuple[object, ...] | Output:
+    def __call__(self, record: InputRecord) -> tuple[object, ...] | Output | None:
         decoded = decode_settlement(self.codec, record, "ledger")
-        if isinstance(decoded, Output):
+        if decoded is None or isinstance(decoded, Output):
             return decoded
         assert record.value is not None
         return ledger_row(decoded[0], decoded[1], record.value, record)

@@ -75,7 +75,7 @@ class SinkWorker(GroupWorker):
         self.after_batch = after_batch
         self.to_row = to_row
         self.stats = LedgerStats()
-        self.guard = RecordGuard(name)
+        self.guard = RecordGuard(name, owner=f"yidi-{name}")
 
     async def on_assigned(self, assigned: list[TopicPartition]) -> None:
         await self.seek_to_stored(assigned)
@@ -95,6 +95,8 @@ class SinkWorker(GroupWorker):
                 continue
             for rec in records:
                 out = self._row_or_reject(to_input(rec))
+                if out is None:
+                    continue  # refused here, dead-lettered by the topic's owner (events.catalog)
                 if isinstance(out, Output):
                     rejects.append(out)
                 else:
@@ -130,7 +132,8 @@ class SinkWorker(GroupWorker):
         """The mapper's row or DLQ record; a record that cannot be parsed, or that makes the
         mapper raise, is dead-lettered instead of stopping the sink."""
         if record.damaged is not None:
-            return self.guard.unparseable(record)[0]
+            outs = self.guard.unparseable(record)
+            return outs[0] if outs else None
         try:
             return self.to_row(record)
         except Exception as exc:

@@ -142,7 +142,7 @@ def _validated(codec: Codec, batch: list[Record]) -> list[tuple[object, ...]]:
 
     mapper = LedgerMapper(codec)
     rows = (mapper(to_input(rec)) for rec in batch)
-    return [row for row in rows if not isinstance(row, Output)]
+    return [row for row in rows if row is not None and not isinstance(row, Output)]
 
 
 def reason(exc: BaseException) -> str:

@@ -158,7 +158,9 @@ class ReconWorker(GroupWorker):
             topic=record.topic, partition=record.partition, offset=record.offset
         ):
             try:
-                decoded = self.codec.decode(record.key, record.value, record.headers)
+                decoded = self.codec.decode(
+                    record.key, record.value, record.headers, topic=record.topic
+                )
             except DecodeError as err:
                 self.stats.dead_lettered += 1
                 log.info("recon_rejected_input", code=err.code, field=err.field)

@@ -83,7 +83,9 @@ class RegistrationTask:
 
     def process(self, record: InputRecord) -> Result:
         try:
-            decoded = self.codec.decode(record.key, record.value, record.headers)
+            decoded = self.codec.decode(
+                record.key, record.value, record.headers, topic=record.topic
+            )
         except DecodeError as err:
             return Result(self._bad_input(record, err))
         message = decoded.message

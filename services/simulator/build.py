@@ -25,11 +25,14 @@ from contracts.visit import (
     PresettleRequested,
     ReversalRequested,
     SettlementRequested,
+    VisitMessage,
     VisitRegistered,
 )
 from events.codec import Codec
 from events.envelope import parse_headers
 from events.signing import compute_mac
+from services.simulator import bad
+from services.simulator.bad import LEGACY
 from services.simulator.plan import MED_TYPE, Step
 
 Record = tuple[bytes | None, bytes, list[tuple[str, bytes]]]
@@ -135,11 +138,19 @@ def build(step: Step, codec: Codec, run_id: str) -> Built:
     seq = step.duplicate_of if step.duplicate_of is not None else step.seq
     ce_id = f"{run_id}-{seq:08d}" + (f"-bad-{step.seq}" if step.corrupt else "")
     record = codec.encode(message, ce_id=ce_id, sender=sender, ce_time=step.at)
-    if step.corrupt:
+    topic = message.topic
+    if step.corrupt in LEGACY:
         record = corrupt(record, step.corrupt, codec)
         if step.corrupt == "foreign_signed":
             sender = parse_headers(record[2]).sender  # its E_IDENTITY ack goes to the signer
-    return Built(message.topic, record, ce_id, sender, message.ce_type, step, step.corrupt)
+    elif step.corrupt is not None:
+        assert isinstance(message, VisitMessage), "bad variants are made of visit messages"
+        topic, record, sender = bad.make(step.corrupt, record, message, codec, step.person.certno)
+        if step.corrupt == "long_ce_id":
+            ce_id = parse_headers(record[2]).ce_id
+    elif step.extra_header:
+        record = (record[0], record[1], [*record[2], bad.EXTRA_HEADER])
+    return Built(topic, record, ce_id, sender, message.ce_type, step, step.corrupt)
 
 
 def corrupt(record: Record, how: str, codec: Codec) -> Record:

@@ -37,6 +37,17 @@ class Mix:
     reversal_share: float = 0.03
     duplicate_share: float = 0.02
     bad_share: float = 0.01
+    bad_kinds: tuple[str, ...] = (
+        "truncated",
+        "unsigned",
+        "foreign_signed",
+        "bad_amount",
+        "unknown_code",
+    )
+    """Which bad variants (``services.simulator.bad.KINDS``), taken in turn, so a run with as
+    many bad messages as kinds has each."""
+    extra_header_share: float = 0.0
+    """Good messages that carry an unknown header (ignored: processed and acked as usual)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +73,7 @@ class Step:
     seq: int = 0
     duplicate_of: int | None = None
     corrupt: str | None = None
+    extra_header: bool = False
     meta: dict[str, str] = field(default_factory=dict)
 
 
@@ -236,19 +248,22 @@ def _day_steps(
 def _with_anomalies(rng: random.Random, steps: list[Step], mix: Mix) -> list[Step]:
     """Duplicates (the same message again, later) and bad messages (extra, never replacing)."""
     out: list[Step] = []
+    bad_count = 0
     for step in steps:
         out.append(step)
         if step.kind in ("person", "filing"):
             continue
+        if mix.extra_header_share and rng.random() < mix.extra_header_share:
+            step.extra_header = True
         if rng.random() < mix.duplicate_share:
             dup = Step(**{f: getattr(step, f) for f in step.__dataclass_fields__})
             dup.duplicate_of = step.seq
             out.append(dup)
         if rng.random() < mix.bad_share:
             bad = Step(**{f: getattr(step, f) for f in step.__dataclass_fields__})
-            bad.corrupt = rng.choice(
-                ["truncated", "unsigned", "foreign_signed", "bad_amount", "unknown_code"]
-            )
+            bad.extra_header = False
+            bad.corrupt = mix.bad_kinds[bad_count % len(mix.bad_kinds)]
+            bad_count += 1
             out.append(bad)
     return out
 

@@ -27,14 +27,25 @@ from events.admin import observe
 from events.catalog import ack_topic
 from events.codec import Codec
 from services.bench.stats import percentile
+from services.simulator.bad import KINDS
 from services.simulator.build import Built, build
 from services.simulator.plan import Mix, plan_days
 from services.simulator.world import hospitals_from_reference, make_persons
 
 SETTLE_TYPE = "cn.yidi.visit.settlement_requested.v1"
-NO_ACK = frozenset({"truncated", "unsigned"})
+NO_ACK = frozenset(k.name for k in KINDS.values() if not k.acked)
 """Bad variants that cannot be authenticated: DLQ only, nobody to ack. (A foreign-signed
 message is authentic for its signer, who gets the E_IDENTITY ack.)"""
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """Where one message landed: how the acceptance run finds its DLQ record."""
+
+    bad: str | None
+    topic: str
+    partition: int
+    offset: int
 
 
 @dataclass
@@ -49,8 +60,13 @@ class Report:
     seconds: float = 0.0
     missing: list[str] = field(default_factory=list)
     extra_acks: int = 0
+    """Acks beyond one per input of this run (an input acked twice)."""
+    foreign_acks: int = 0
+    """Acks of inputs this run did not send (another run's, still being worked off)."""
     settle_acks: int = 0
     """Accepted acks of settlement requests (2207/2304): the settlements the run produced."""
+    positions: list[Sent] = field(default_factory=list)
+    """Every message sent, in send order, with where it landed."""
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -58,7 +74,8 @@ class Report:
             "acked": sum(self.acks.values()), "acks_by_status": dict(sorted(self.acks.items())),
             "rejected_by_code": dict(sorted(self.rejected.items())), "repeated_acks": self.repeated_acks,
             "settlements": self.settle_acks,
-            "missing_acks": len(self.missing), "extra_acks": self.extra_acks, "seconds": round(self.seconds, 2),
+            "missing_acks": len(self.missing), "extra_acks": self.extra_acks,
+            "foreign_acks": self.foreign_acks, "seconds": round(self.seconds, 2),
             "ack_latency_ms": {q: round(percentile(self.latencies_ms, q), 1) for q in (50, 95, 99)},
         }  # fmt: skip
 
@@ -165,7 +182,9 @@ async def publish(
     progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     report = Report()
-    senders = sorted({b.sender for b in messages if b.topic == "yidi.visit.v1"})
+    registration = [b for b in messages if b.topic == "yidi.registration.v1" and b.bad is None]
+    visits = [b for b in messages if b.topic != "yidi.registration.v1" or b.bad is not None]
+    senders = sorted({b.sender for b in visits})
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed",
         fetch_max_wait_ms=250,
@@ -183,8 +202,6 @@ async def publish(
         consumer.assign(tps)
         for tp, end in (await consumer.end_offsets(tps)).items():
             consumer.seek(tp, end)
-        registration = [b for b in messages if b.topic == "yidi.registration.v1"]
-        visits = [b for b in messages if b.topic != "yidi.registration.v1"]
         await _send_all(producer, registration, rate=0, report=report, sent_at={})
         await wait_consumed(bootstrap, adjudication_group, "yidi.registration.v1")
         started = time.perf_counter()
@@ -203,7 +220,8 @@ async def publish(
         receiver.cancel()
         report.seconds = time.perf_counter() - started
         report.missing = sorted(c for c, n in expected.items() if received[c] < n)[:100]
-        report.extra_acks = sum(max(0, received[c] - expected[c]) for c in received)
+        report.extra_acks = sum(max(0, received[c] - expected[c]) for c in received if c in sent_at)
+        report.foreign_acks = sum(n for c, n in received.items() if c not in sent_at)
         return report
     finally:
         await producer.stop()
@@ -242,7 +260,8 @@ async def _send_all(
         report.sent_bad += b.bad is not None
         if progress is not None and i % 200 == 0:
             progress(i, len(batch))
-    await asyncio.gather(*futures)
+    for b, meta in zip(batch, await asyncio.gather(*futures), strict=True):
+        report.positions.append(Sent(b.bad, meta.topic, meta.partition, meta.offset))
     if progress is not None:
         progress(len(batch), len(batch))
 

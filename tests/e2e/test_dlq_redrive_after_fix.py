@@ -40,11 +40,11 @@ ID_NUMBER = re.compile(r"(?<!\d)\d{17}[\dX](?!\d)")
 SETTLE_TYPES = {SETTLE, "cn.yidi.visit.presettle_requested.v1"}
 
 
-def yidi(*args: str, env: dict[str, str]) -> dict[str, object] | list[object]:
+def yidi(*args: str, env: dict[str, str], exit_code: int = 0) -> dict[str, object] | list[object]:
     done = subprocess.run(
         [YIDI, *args], env={**os.environ, **env}, capture_output=True, timeout=120, check=False
     )
-    assert done.returncode == 0, (args, done.returncode, done.stderr.decode()[-2000:])
+    assert done.returncode == exit_code, (args, done.returncode, done.stderr.decode()[-2000:])
     return json.loads(done.stdout)  # type: ignore[no-any-return]
 
 
@@ -168,7 +168,8 @@ async def redriven_settle_once(run: Run, db: str, watch: AckWatch) -> Outcome:
 async def redriven_again_changes_nothing(
     run: Run, db: str, watch: AckWatch, outcome: Outcome
 ) -> None:
-    again = yidi("dlq", "redrive", *run.filters, "--yes", "--json", env=run.env)
+    # refused: exit 1 (docs/ops.md), so a script can tell (issue 15, finding 9)
+    again = yidi("dlq", "redrive", *run.filters, "--yes", "--json", env=run.env, exit_code=1)
     assert isinstance(again, dict) and again["to_send"] == 0
     assert len(again["already_redriven"]) == len(run.settle_ids)  # type: ignore[arg-type]
 

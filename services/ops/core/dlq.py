@@ -14,11 +14,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from events.dlq import DlqRecord
+from events.envelope import envelope_headers
+from events.errors import DecodeError
+from events.masking import mask_any
+from events.strict_json import read_json
 from services.ops.core.errors import BadArgument
-from services.runtime.masking import mask_any, mask_text
 
 BUSINESS_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 """Operators' times without an offset are read in the business timezone of the system."""
@@ -74,14 +75,14 @@ class DlqEntry:
         return self.record.reason.code
 
     def header(self, name: str) -> str | None:
-        """An original header as text (``None`` when absent or not UTF-8)."""
-        for key, raw in self.record.headers:
-            if key == name:
-                try:
-                    return base64.b64decode(raw).decode("utf-8")
-                except (ValueError, UnicodeDecodeError):
-                    return None
-        return None
+        """An original envelope header as the processors read it (``events.envelope``'s
+        ``envelope_headers``): ``None`` when absent, or when the headers are ones the
+        processors refuse as a whole (a header twice, a known one not ASCII) — then no value
+        is *the* ``ce_id``, and ``yidi dlq show`` lists every header as it came."""
+        try:
+            return envelope_headers(self.record.original_headers()).get(name)
+        except (DecodeError, ValueError):
+            return None
 
     @property
     def ce_id(self) -> str | None:
@@ -152,7 +153,12 @@ def select(entries: list[DlqEntry], flt: DlqFilter, limit: int | None = None) ->
 
 
 def summary(entry: DlqEntry) -> dict[str, Any]:
-    """One line of ``yidi dlq list``: ids and codes only, never body fields."""
+    """One line of ``yidi dlq list``: ids and codes only, never body fields; every string
+    masked (a ``ce_id`` or a field name is sender-chosen: an ID number can hide in either)."""
+    return _masked_view(_summary(entry))
+
+
+def _summary(entry: DlqEntry) -> dict[str, Any]:
     rec = entry.record
     return {
         "position": str(entry.position),
@@ -161,21 +167,22 @@ def summary(entry: DlqEntry) -> dict[str, Any]:
         "field": rec.reason.field,
         "stage": rec.stage,
         "source": str(entry.source),
-        "ce_id": _masked(entry.ce_id),
-        "ce_type": _masked(entry.ce_type),
+        "ce_id": entry.ce_id,
+        "ce_type": entry.ce_type,
         "authentic": rec.authentic,
     }
 
 
 def detail(entry: DlqEntry) -> dict[str, Any]:
-    """``yidi dlq show``: headers, reason and the decoded body, personal data masked."""
+    """``yidi dlq show``: headers, reason and the body as the processors read it, personal
+    data masked in every string, names and keys included."""
     rec = entry.record
     shown = {
-        **summary(entry),
-        "message": mask_text(rec.reason.message),
-        "key": _masked_bytes(rec.key_b64),
-        "headers": [[name, _masked_bytes(raw)] for name, raw in rec.headers],
-        "body": _masked_body(rec.original_value()),
+        **_summary(entry),
+        "message": rec.reason.message,
+        "key": _text(rec.key_b64),
+        "headers": [[name, _text(raw)] for name, raw in rec.headers],
+        "body": _body(rec.original_value()),
     }
     if rec.original is not None:  # too large to carry: it stays at the source position
         shown["original"] = {
@@ -183,30 +190,31 @@ def detail(entry: DlqEntry) -> dict[str, Any]:
             "value_bytes": rec.original.value_size, "key_bytes": rec.original.key_size,
             "headers": rec.original.header_count,
         }  # fmt: skip
-    return shown
+    return _masked_view(shown)
 
 
-def _masked(text: str | None) -> str | None:
-    """Header text is sender-chosen: an ID number can hide even in a ``ce_id``."""
-    return None if text is None else mask_text(text)
+def _masked_view(view: dict[str, Any]) -> dict[str, Any]:
+    masked: dict[str, Any] = mask_any(view)
+    return masked
 
 
-def _masked_bytes(b64: str | None) -> str | None:
+def _text(b64: str | None) -> str | None:
     if b64 is None:
         return None
     raw = base64.b64decode(b64)
     try:
-        return mask_text(raw.decode("utf-8"))
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         return "base64:" + b64
 
 
-def _masked_body(value: bytes | None) -> Any:
-    """JSON bodies with personal fields masked; anything else as masked, shortened text."""
+def _body(value: bytes | None) -> Any:
+    """The body as the processors' strict reading (``events.strict_json``) gives it; one it
+    refuses (not JSON, a key twice, ``NaN``) as shortened text with the refusal's code."""
     if value is None:
         return None
     try:
-        return mask_any(orjson.loads(value))
-    except orjson.JSONDecodeError:
+        return read_json(value)
+    except DecodeError as exc:
         text = value[:SHOWN_BODY_BYTES].decode("utf-8", errors="replace")
-        return {"undecodable": mask_text(text), "bytes": len(value)}
+        return {"undecodable": text, "code": exc.code, "bytes": len(value)}
