@@ -23,8 +23,8 @@ from contracts.ack import Ack, AckError
 from contracts.codes import AckStatus
 from contracts.settlement import Reversed, Settled
 from events.codec import canonical_bytes
+from events.limits import MAX_SHORT_TEXT
 
-MAX_SHORT_TEXT = 200
 MAX_CODE = 50
 _CODE = re.compile(r"[0-9A-Za-z.\-_]+")
 _RESULT: TypeAdapter[Settled | Reversed] = TypeAdapter(Settled | Reversed)

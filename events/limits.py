@@ -29,5 +29,12 @@ def fit(text: str, limit: int) -> str:
     return (text[:keep] + _MARK + digest)[:limit]
 
 
+def ack_ref(ce_id: str) -> str:
+    """The ``ack_for`` an ack of the message ``ce_id`` carries: every ack builder writes it and
+    every ack reader (the SDK, the simulator) looks it up this way, so a ``ce_id`` longer than
+    the ack contract allows is still matched to its ack."""
+    return fit(ce_id, MAX_SHORT_TEXT)
+
+
 def fit_optional(text: str | None, limit: int) -> str | None:
     return None if text is None else fit(text, limit)

@@ -13,7 +13,7 @@ from events.codec import Codec
 from events.dlq import dlq_output
 from events.envelope import parse_headers
 from events.errors import DecodeError
-from events.limits import MAX_LONG_TEXT, MAX_SHORT_TEXT, fit, fit_optional
+from events.limits import MAX_LONG_TEXT, MAX_SHORT_TEXT, ack_ref, fit, fit_optional
 from events.stream.types import InputRecord, Output
 
 
@@ -51,7 +51,7 @@ def rejected_input(
     if ack and err.authentic_sender is not None:
         env = parse_headers(record.headers)
         reply = Ack(
-            ack_for=fit(env.ce_id, MAX_SHORT_TEXT), ack_for_type=fit(env.ce_type, MAX_SHORT_TEXT),
+            ack_for=ack_ref(env.ce_id), ack_for_type=fit(env.ce_type, MAX_SHORT_TEXT),
             sender=err.authentic_sender, status=AckStatus.REJECTED,
             acked_at=dt.datetime.fromisoformat(env.ce_time),
             error=AckError(

@@ -26,7 +26,7 @@ from events.catalog import owns
 from events.codec import Codec
 from events.dlq import dlq_output
 from events.envelope import parse_headers
-from events.limits import fit
+from events.limits import MAX_SHORT_TEXT, ack_ref, fit
 from events.rejection import ack_output
 from events.stream.types import InputRecord, Output, Result, Task
 
@@ -36,7 +36,6 @@ E_INTERNAL = "E_INTERNAL"
 """Processing the record raised: the reason carries the exception's type name."""
 E_UNPARSEABLE = "E_UNPARSEABLE"
 """The client library could not parse the record (e.g. a header name that is not UTF-8)."""
-MAX_ACK_TEXT = 200
 
 
 _INFRA_SQLSTATE = ("08", "40", "53", "55", "57", "58", "XX")
@@ -148,7 +147,7 @@ class RecordGuard:
         assert self.codec is not None and self.processor is not None
         env = parse_headers(record.headers)
         ack = Ack(
-            ack_for=fit(env.ce_id, MAX_ACK_TEXT), ack_for_type=fit(env.ce_type, MAX_ACK_TEXT),
+            ack_for=ack_ref(env.ce_id), ack_for_type=fit(env.ce_type, MAX_SHORT_TEXT),
             sender=sender, status=AckStatus.REJECTED,
             acked_at=dt.datetime.fromisoformat(env.ce_time),
             error=AckError(code=E_INTERNAL, message=f"internal error ({kind}); see the DLQ"),

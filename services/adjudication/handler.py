@@ -28,10 +28,10 @@ from contracts.common import Contract
 from contracts.filing import RegistrationMessage
 from contracts.reference import InsuredPerson
 from contracts.visit import VisitMessage
-from events.ack_json import MAX_SHORT_TEXT, ack_value
+from events.ack_json import ack_value
 from events.catalog import ack_topic
 from events.codec import Decoded
-from events.limits import fit
+from events.limits import MAX_SHORT_TEXT, ack_ref, fit
 from events.rejection import ack_id
 from services.adjudication.core.commands import Outcome, apply
 from services.adjudication.core.errors import NoCatalog, NoPolicy, Rejection, UnknownInstitution
@@ -150,7 +150,7 @@ def _ack_emit(
     sender = env.sender
     acked_at = dt.datetime.fromisoformat(env.ce_time)
     value = ack_value(
-        ack_for=fit(env.ce_id, MAX_SHORT_TEXT),
+        ack_for=ack_ref(env.ce_id),
         ack_for_type=fit(env.ce_type, MAX_SHORT_TEXT),
         msgid=getattr(decoded.message, "msgid", None),
         sender=sender,

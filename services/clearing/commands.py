@@ -27,7 +27,7 @@ from contracts.pools import PoolingRegions
 from contracts.registry import SENDER_SIGNED
 from events.codec import Codec
 from events.errors import DecodeError
-from events.limits import MAX_LONG_TEXT, MAX_SHORT_TEXT, fit
+from events.limits import MAX_LONG_TEXT, MAX_SHORT_TEXT, ack_ref, fit
 from events.rejection import ack_output, rejected_input
 from events.stream.clients import group_consumer, to_input
 from events.stream.guard import RecordGuard, is_infrastructure
@@ -95,7 +95,7 @@ class CommandHandler:
             log.warning("clearing_instruction_refused", code=exc.code, reason=exc.message)
             error = AckError(code=exc.code, message=fit(exc.message, MAX_LONG_TEXT))
         ack = Ack(
-            ack_for=fit(env.ce_id, MAX_SHORT_TEXT), ack_for_type=fit(env.ce_type, MAX_SHORT_TEXT),
+            ack_for=ack_ref(env.ce_id), ack_for_type=fit(env.ce_type, MAX_SHORT_TEXT),
             sender=env.sender,
             status=AckStatus.REJECTED if error else AckStatus.ACCEPTED, error=error,
             acked_at=dt.datetime.fromisoformat(env.ce_time),

@@ -37,7 +37,7 @@ from events.catalog import ack_topic
 from events.codec import Codec, Decoded, canonical_bytes
 from events.dlq import dlq_output
 from events.errors import DecodeError
-from events.limits import MAX_LONG_TEXT, MAX_SHORT_TEXT, fit, fit_optional
+from events.limits import MAX_LONG_TEXT, MAX_SHORT_TEXT, ack_ref, fit, fit_optional
 from events.rejection import ack_output, rejected_input
 from events.stream.clients import to_input
 from events.stream.group_worker import GroupWorker
@@ -319,7 +319,7 @@ class ReconWorker(GroupWorker):
         else:
             status, error = outcome, None
         ack = Ack(
-            ack_for=fit(env.ce_id, MAX_SHORT_TEXT), ack_for_type=fit(env.ce_type, MAX_SHORT_TEXT),
+            ack_for=ack_ref(env.ce_id), ack_for_type=fit(env.ce_type, MAX_SHORT_TEXT),
             msgid=request.msgid,
             sender=request.fixmedins_code, status=status, error=error,
             acked_at=dt.datetime.fromisoformat(env.ce_time),

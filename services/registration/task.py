@@ -21,7 +21,7 @@ from contracts.codes import AckStatus
 from contracts.filing import FilingCreated, FilingRevoked, PersonStatus
 from events.codec import Codec, Decoded
 from events.errors import DecodeError
-from events.limits import MAX_LONG_TEXT, MAX_SHORT_TEXT, fit, fit_optional
+from events.limits import MAX_LONG_TEXT, MAX_SHORT_TEXT, ack_ref, fit, fit_optional
 from events.rejection import ack_output, rejected_input
 from events.stream.guard import RecordGuard
 from events.stream.types import InputRecord, Output, Result, StateWrite
@@ -156,7 +156,7 @@ class RegistrationTask:
 
     def _ack(self, decoded: Decoded, status: AckStatus, error: AckError | None = None) -> Ack:
         return Ack(
-            ack_for=fit(decoded.envelope.ce_id, MAX_SHORT_TEXT),
+            ack_for=ack_ref(decoded.envelope.ce_id),
             ack_for_type=fit(decoded.envelope.ce_type, MAX_SHORT_TEXT), sender=decoded.envelope.sender,
             status=status, error=error, acked_at=dt.datetime.fromisoformat(decoded.envelope.ce_time),
         )  # fmt: skip

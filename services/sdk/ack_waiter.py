@@ -12,6 +12,8 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from events.limits import ack_ref
+
 A = TypeVar("A")
 
 
@@ -24,7 +26,9 @@ class AckWaiter(Generic[A]):
 
     def expect(self, ce_id: str, fresh: bool = False) -> asyncio.Future[A]:
         """A future for the ack of ``ce_id`` — already resolved if that ack came first, unless
-        ``fresh`` (a re-send of the same ``ce_id`` waits for its own re-ack)."""
+        ``fresh`` (a re-send of the same ``ce_id`` waits for its own re-ack). An ack names its
+        message by ``ack_ref(ce_id)`` (a ``ce_id`` too long for the ack contract is cut)."""
+        ce_id = ack_ref(ce_id)
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[A] = loop.create_future()
         if not fresh and ce_id in self.resolved:

@@ -26,6 +26,7 @@ from contracts.ack import Ack
 from events.admin import observe
 from events.catalog import ack_topic
 from events.codec import Codec
+from events.limits import ack_ref
 from services.bench.stats import percentile
 from services.simulator.bad import KINDS
 from services.simulator.build import Built, build
@@ -208,7 +209,7 @@ async def publish(
         receiver = asyncio.create_task(_receive(consumer, sent_at, received, report))
         for b in visits:
             if b.bad not in NO_ACK:
-                expected[b.ce_id] += 1
+                expected[ack_ref(b.ce_id)] += 1  # what its ack's ack_for says
         report.expected_acks = sum(expected.values())
         await _send_all(
             producer, visits, rate=rate, report=report, sent_at=sent_at, progress=progress
@@ -254,7 +255,7 @@ async def _send_all(
             if ahead > 0:
                 await asyncio.sleep(ahead)
         key, value, headers = b.record
-        sent_at.setdefault(b.ce_id, time.perf_counter())
+        sent_at.setdefault(ack_ref(b.ce_id), time.perf_counter())
         futures.append(await producer.send(b.topic, value, key=key, headers=headers))
         report.sent += 1
         report.sent_bad += b.bad is not None
