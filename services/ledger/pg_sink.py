@@ -100,3 +100,35 @@ async def stored_positions(
 ) -> dict[int, int]:
     """Next offsets recorded for ``partitions`` (absent: never written)."""
     return await PgSinkPositions(conn).stored(group_id, topic, partitions)
+
+
+class PgLedgerSink:
+    """``ports.LedgerSink`` over one connection (``write_batch``'s transaction)."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+        self._positions = PgSinkPositions(conn)
+
+    @property
+    def positions(self) -> PgSinkPositions:
+        return self._positions
+
+    async def land(
+        self,
+        group_id: str,
+        rows: Sequence[tuple[object, ...]],
+        positions: dict[tuple[str, int], int],
+    ) -> BatchOutcome:
+        return await write_batch(self.conn, group_id, rows, positions)
+
+    async def settlement(self, setl_id: str) -> dict[str, object] | None:
+        row = await self.conn.fetchrow(
+            f"SELECT {_COLS} FROM settlements WHERE setl_id = $1", setl_id
+        )
+        return None if row is None else dict(row)
+
+    async def conflicts(self, setl_id: str) -> int:
+        n: int = await self.conn.fetchval(
+            "SELECT count(*) FROM settlement_conflicts WHERE setl_id = $1", setl_id
+        )
+        return n

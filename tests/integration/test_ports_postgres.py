@@ -11,12 +11,14 @@ import pytest
 
 from services.clearing.adapters.postgres import PgClearingUnitOfWork, PgOutboxReader
 from services.clearing.ports import ClearingUnitOfWork, OutboxReader
+from services.ledger.pg_sink import PgLedgerSink
 from services.registration.projection import PgFilingsProjection
 from services.runtime.settings import Settings
 from services.runtime.sink_positions import PgSinkPositions
 from tests.fresh_db import fresh_database
 from tests.port_suites.clearing import ClearingUnitOfWorkContract, LandInLedger, OutboxContract
 from tests.port_suites.filings import FilingsProjectionContract
+from tests.port_suites.ledger import LedgerSinkContract
 from tests.port_suites.sink_positions import SinkPositionsContract
 
 pytestmark = pytest.mark.integration
@@ -89,3 +91,9 @@ class TestPgFilingsProjection(FilingsProjectionContract):
     @pytest.fixture
     def projection(self, conn: asyncpg.Connection) -> PgFilingsProjection:
         return PgFilingsProjection(conn)
+
+
+class TestPgLedgerSink(LedgerSinkContract):
+    @pytest.fixture
+    def sink(self, conn: asyncpg.Connection) -> PgLedgerSink:
+        return PgLedgerSink(conn)

@@ -9,10 +9,12 @@ import pytest
 
 from services.clearing.adapters.memory import LedgerRow, MemoryClearingUnitOfWork
 from services.clearing.ports import ClearingUnitOfWork, OutboxReader
+from services.ledger.ports import MemoryLedgerSink
 from services.registration.projection import MemoryFilingsProjection
 from services.runtime.sink_positions import MemorySinkPositions
 from tests.port_suites.clearing import ClearingUnitOfWorkContract, LandInLedger, OutboxContract
 from tests.port_suites.filings import FilingsProjectionContract
+from tests.port_suites.ledger import LedgerSinkContract
 from tests.port_suites.sink_positions import SinkPositionsContract
 
 
@@ -56,3 +58,9 @@ class TestMemoryFilingsProjection(FilingsProjectionContract):
     @pytest.fixture
     def projection(self) -> MemoryFilingsProjection:
         return MemoryFilingsProjection()
+
+
+class TestMemoryLedgerSink(LedgerSinkContract):
+    @pytest.fixture
+    def sink(self) -> MemoryLedgerSink:
+        return MemoryLedgerSink()
