@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import asyncpg
 
 from events.codec import Codec
-from services.clearing import store
+from services.clearing.adapters.postgres import PgClearingUnitOfWork
+from services.clearing.service_layer.periods import close_period
 from services.runtime.reference import load_pooling_regions
 from services.runtime.scratch_db import fresh_database
 from services.runtime.settings import Settings
@@ -130,7 +131,7 @@ async def run(settings: Settings, codec: Codec, rows: int, runs: int = 3) -> Clo
             for _ in range(runs):
                 await _reopen(conn)
                 t0 = time.perf_counter()
-                view = await store.close_period(conn, codec, PERIOD, "national")
+                view = await close_period(PgClearingUnitOfWork(conn), codec, PERIOD, "national")
                 close_s.append(time.perf_counter() - t0)
                 statement_id = view.statement_id
                 t0 = time.perf_counter()

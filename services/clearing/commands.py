@@ -15,7 +15,6 @@ import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
 
-import asyncpg
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
@@ -32,9 +31,11 @@ from events.rejection import ack_output, rejected_input
 from events.stream.clients import group_consumer, to_input
 from events.stream.guard import RecordGuard, is_infrastructure
 from events.stream.types import InputRecord, Output
-from services.clearing import store
-from services.clearing.core.errors import ClearingError, LedgerBehind, WrongState
+from services.clearing.core.errors import ClearingError, WrongState
 from services.clearing.core.periods import scope_from_message
+from services.clearing.ports import ClearingUnitOfWork
+from services.clearing.service_layer.messages import PROCESSOR, TOPIC
+from services.clearing.service_layer.periods import close_waiting, confirm, settle
 
 log = structlog.get_logger("yidi.clearing")
 
@@ -43,17 +44,18 @@ STAGE = "clearing"
 
 
 class CommandHandler:
-    """One input record -> its outputs (acks, DLQ records); state changes go to PostgreSQL."""
+    """One input record -> its outputs (acks, DLQ records); state changes go through the
+    clearing unit of work (PostgreSQL in production, ``adapters.memory`` in unit tests)."""
 
     def __init__(
         self,
         codec: Codec,
-        pool: asyncpg.Pool,
+        uow: ClearingUnitOfWork,
         ledger_wait_s: float = 30.0,
         pools: PoolingRegions | None = None,
     ) -> None:
         self.codec = codec
-        self.pool = pool
+        self.uow = uow
         self.ledger_wait_s = ledger_wait_s
         self.pools = pools
 
@@ -67,9 +69,7 @@ class CommandHandler:
                 record.key, record.value, record.headers, topic=record.topic
             )
         except DecodeError as err:
-            return rejected_input(
-                record, err, codec=self.codec, stage=STAGE, processor=store.PROCESSOR
-            )
+            return rejected_input(record, err, codec=self.codec, stage=STAGE, processor=PROCESSOR)
         message, env = decoded.message, decoded.envelope
         if env.ce_type not in SENDER_SIGNED:
             return []  # an output for the clearing center, not an instruction
@@ -77,18 +77,17 @@ class CommandHandler:
             if isinstance(message, PeriodCommand):
                 await self._command(message)
             elif isinstance(message, ClearingConfirmed):
-                async with self.pool.acquire() as conn:
-                    await store.confirm(
-                        conn, self.codec, message.statement_id, message.participant,
-                        message.net, env.ce_id, message.confirmed_at,
-                    )  # fmt: skip
+                await confirm(
+                    self.uow, self.codec, message.statement_id, message.participant,
+                    message.net, env.ce_id, message.confirmed_at,
+                )  # fmt: skip
             else:
                 unhandled = DecodeError(
                     f"{env.ce_type} is not a clearing instruction", "ce_type", "E_UNHANDLED"
                 )
                 unhandled.authentic_sender = env.sender
                 return rejected_input(
-                    record, unhandled, codec=self.codec, stage=STAGE, processor=store.PROCESSOR
+                    record, unhandled, codec=self.codec, stage=STAGE, processor=PROCESSOR
                 )
             error = None
         except ClearingError as exc:
@@ -100,51 +99,22 @@ class CommandHandler:
             status=AckStatus.REJECTED if error else AckStatus.ACCEPTED, error=error,
             acked_at=dt.datetime.fromisoformat(env.ce_time),
         )  # fmt: skip
-        return [
-            ack_output(
-                self.codec, ack, offset=record.offset, stage=STAGE, processor=store.PROCESSOR
-            )
-        ]
+        return [ack_output(self.codec, ack, offset=record.offset, stage=STAGE, processor=PROCESSOR)]
 
     async def _command(self, cmd: PeriodCommand) -> None:
         scope = scope_from_message(cmd.scope, cmd.participant)
-        async with self.pool.acquire() as conn:
-            if cmd.command == "close":
-                await close_waiting(
-                    conn, self.codec, cmd.period, scope, self.ledger_wait_s, self.pools
-                )
-            elif cmd.command == "settle":
-                await store.settle(conn, self.codec, cmd.period, scope)
-            elif cmd.command == "reopen":
-                raise WrongState(
-                    "a closed period is never reopened: late settlements go to the next one"
-                )
-            else:
-                raise WrongState(f"{cmd.command} is not supported by this clearing processor")
-
-
-async def close_waiting(
-    conn: asyncpg.Connection,
-    codec: Codec,
-    period: str,
-    scope: str,
-    wait_s: float,
-    pools: PoolingRegions | None = None,
-    today: dt.date | None = None,
-) -> store.StatementView:
-    """Close, waiting up to ``wait_s`` for the ledger to land what clearing placed in the period
-    (``pools``: refuse a period placed under another pool rule, ``store.close_period``).
-    ``today`` (China date) is for tests only: no command or message passes it, so a
-    production close always asks the clock whether the month is over."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + wait_s
-    while True:
-        try:
-            return await store.close_period(conn, codec, period, scope, today, pools=pools)
-        except LedgerBehind:
-            if loop.time() >= deadline:
-                raise
-            await asyncio.sleep(0.5)
+        if cmd.command == "close":
+            await close_waiting(
+                self.uow, self.codec, cmd.period, scope, self.ledger_wait_s, self.pools
+            )
+        elif cmd.command == "settle":
+            await settle(self.uow, self.codec, cmd.period, scope)
+        elif cmd.command == "reopen":
+            raise WrongState(
+                "a closed period is never reopened: late settlements go to the next one"
+            )
+        else:
+            raise WrongState(f"{cmd.command} is not supported by this clearing processor")
 
 
 class CommandConsumer:
@@ -167,8 +137,8 @@ class CommandConsumer:
         self.instance_id = instance_id
         self._consumer: AIOKafkaConsumer | None = None
         self.guard = RecordGuard(
-            STAGE, codec=handler.codec, processor=store.PROCESSOR,
-            ack_topics=frozenset({store.TOPIC}),
+            STAGE, codec=handler.codec, processor=PROCESSOR,
+            ack_topics=frozenset({TOPIC}),
         )  # fmt: skip
 
     async def start(self) -> None:
@@ -178,7 +148,7 @@ class CommandConsumer:
             client_id="yidi-clearing-commands",
             instance_id=self.instance_id,
         )
-        self._consumer.subscribe([store.TOPIC])
+        self._consumer.subscribe([TOPIC])
         await self._consumer.start()
 
     async def stop(self) -> None:

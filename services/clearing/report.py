@@ -13,20 +13,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
-import asyncpg
-
 from contracts.money import to_fen
 from services.clearing.core.corrections import CorrectionLine, correction_nets
 from services.clearing.core.prepayment import level_of
 from services.clearing.core.statement import Prepayment, build, top_up_fen
-from services.clearing.store import (
-    carried_into,
-    carried_to,
-    correction_due,
-    position_totals,
-    prepayments_for,
-    recorded_corrections,
-)
+from services.clearing.ports import ClearingRepository, ClearingUnitOfWork
+from services.clearing.service_layer.corrections import carried_into, carried_to, correction_due
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,73 +115,55 @@ def _usage(used: Decimal, pre: Prepayment | None) -> tuple[Decimal | None, str |
 
 
 async def load_report(
-    conn: asyncpg.Connection, period: str, scope: str, late_limit: int = 20
+    uow: ClearingUnitOfWork, period: str, scope: str, late_limit: int = 20
 ) -> Report:
-    row = await conn.fetchrow(
-        "SELECT status, statement_id FROM clearing_periods WHERE period = $1 AND scope = $2",
-        period, scope,
-    )  # fmt: skip
-    status = "OPEN" if row is None else row["status"]
-    statement_id = None if row is None else row["statement_id"]
+    """The period as the clearing center reads it, from one snapshot of clearing's state."""
+    async with uow.transaction(snapshot=True) as repo:
+        return await _report(repo, period, scope, late_limit)
+
+
+async def _report(repo: ClearingRepository, period: str, scope: str, late_limit: int) -> Report:
+    stored = await repo.stored_statement(period, scope)
+    status = await repo.status(period, scope) or "OPEN"
+    statement_id = None if stored is None else stored.statement_id
     report = Report(period, scope, status, statement_id)
-    prepayments = await prepayments_for(conn, period, scope)
-    if statement_id is not None:
-        for r in await conn.fetch(
-            "SELECT participant, net FROM clearing_statement_nets WHERE statement_id = $1 "
-            "ORDER BY net DESC, participant",
-            statement_id,
-        ):
-            report.nets[r["participant"]] = r["net"]
-        for r in await conn.fetch(
-            "SELECT * FROM clearing_statement_pairs WHERE statement_id = $1 "
-            "ORDER BY fund_pay_sumamt DESC, payer, payee",
-            statement_id,
-        ):
-            ratio, level, _ = _usage(
-                r["fund_pay_sumamt"], prepayments.get((r["payer"], r["payee"]))
-            )
+    prepayments = await repo.prepayments_for(period, scope)
+    issued = None if statement_id is None else await repo.issued_statement(statement_id)
+    if issued is not None:
+        report.nets.update(issued.nets)
+        for p in issued.pairs:
+            ratio, level, _ = _usage(p.fund_pay_sumamt, prepayments.get((p.payer, p.payee)))
             report.pairs.append(
-                PairLine(r["payer"], r["payee"], r["fund_pay_sumamt"], r["setl_cnt"], r["late_cnt"],
-                         r["prepayment"], ratio, level, r["top_up"])
+                PairLine(p.payer, p.payee, p.fund_pay_sumamt, p.setl_cnt, p.late_cnt,
+                         p.prepayment, ratio, level, p.top_up)
             )  # fmt: skip
-        s = await conn.fetchrow(
-            "SELECT gross_fen, net_volume_fen, late_cnt FROM clearing_statements WHERE statement_id = $1",
-            statement_id,
-        )
-        report.gross, report.net_volume = _yuan(s["gross_fen"]), _yuan(s["net_volume_fen"])
-        report.late_cnt = s["late_cnt"]
-        carried = await recorded_corrections(conn, period, scope)
-        due = await correction_due(conn, period, scope)
+        report.gross, report.net_volume = _yuan(issued.gross_fen), _yuan(issued.net_volume_fen)
+        report.late_cnt = issued.late_cnt
+        carried = await repo.recorded_corrections(period, scope)
+        due = await correction_due(repo, period, scope)
         if due:
             report.correction_due = [CorrectionItem.of(c) for c in due]
-            report.correction_due_into = await carried_to(conn, period, scope)
+            report.correction_due_into = await carried_to(repo, period, scope)
     else:
-        draft = build(period, scope, await position_totals(conn, period, scope), prepayments)
+        draft = build(period, scope, await repo.position_totals(period, scope), prepayments)
         for who, amount in sorted(draft.nets.items(), key=lambda kv: (-kv[1], kv[0])):
             report.nets[who] = _yuan(amount)
-        for p in sorted(draft.pairs, key=lambda p: (-p.fund_fen, p.payer, p.payee)):
-            used = _yuan(p.fund_fen)
-            pre = prepayments.get((p.payer, p.payee))
+        for d in sorted(draft.pairs, key=lambda p: (-p.fund_fen, p.payer, p.payee)):
+            used = _yuan(d.fund_fen)
+            pre = prepayments.get((d.payer, d.payee))
             ratio, level, top = _usage(used, pre)
             report.pairs.append(
-                PairLine(p.payer, p.payee, used, p.setl_cnt, p.late_cnt,
+                PairLine(d.payer, d.payee, used, d.setl_cnt, d.late_cnt,
                          None if pre is None else _yuan(pre.amount_fen), ratio, level, top)
             )  # fmt: skip
         report.late_cnt = draft.late_cnt
         report.gross = _yuan(draft.gross_fen)
         report.net_volume = _yuan(draft.net_volume_fen)
-        carried = await carried_into(conn, period, scope)
+        carried = await carried_into(repo, period, scope)
     report.corrections = [CorrectionItem.of(c) for c in carried]
     report.correction_nets = {k: _yuan(v) for k, v in correction_nets(carried).items()}
-    for r in await conn.fetch(
-        """SELECT setl_id, natural_period, home, treatment, fund_pay_sumamt FROM clearing_entries
-           WHERE period = $1 AND scope = $2 AND late ORDER BY abs(fund_pay_sumamt) DESC, setl_id
-           LIMIT $3""",
-        period, scope, late_limit,
-    ):  # fmt: skip
+    for e in await repo.late_entries(period, scope, late_limit):
         report.late.append(
-            LateLine(
-                r["setl_id"], r["natural_period"], r["home"], r["treatment"], r["fund_pay_sumamt"]
-            )
+            LateLine(e.setl_id, e.natural_period, e.home, e.treatment, e.fund_pay_sumamt)
         )
     return report

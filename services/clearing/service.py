@@ -11,11 +11,12 @@ from aiokafka import AIOKafkaProducer
 from contracts.pools import PoolingRegions
 from events.codec import Codec
 from events.stream.clients import idempotent_producer
+from services.clearing.adapters.pg_sink import ClearingSink
+from services.clearing.adapters.postgres import PgOutboxReader, PgPoolClearingUnitOfWork
 from services.clearing.commands import GROUP as COMMANDS_GROUP
 from services.clearing.commands import CommandConsumer, CommandHandler
 from services.clearing.feed import ClearingMapper
 from services.clearing.outbox import publish_pending
-from services.clearing.store import ClearingSink
 from services.ledger.worker import SinkWorker
 
 FEED_GROUP = "yidi-clearing"
@@ -56,7 +57,7 @@ class ClearingService:
     async def flush_outbox(self) -> None:
         assert self.pool is not None
         async with self._publish_lock:
-            await publish_pending(self.pool, self.producer)
+            await publish_pending(PgOutboxReader(self.pool), self.producer)
 
     async def start(self) -> None:
         self.pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=3)
@@ -65,7 +66,7 @@ class ClearingService:
         await self.flush_outbox()
         await self.feed.start()
         self.commands = CommandConsumer(
-            self.bootstrap, CommandHandler(self.codec, self.pool, pools=self.pools), self.producer,
+            self.bootstrap, CommandHandler(self.codec, PgPoolClearingUnitOfWork(self.pool), pools=self.pools), self.producer,
             self.flush_outbox, instance_id=None if self.instance_id is None else f"{self.instance_id}-cmd",
             group_id=COMMANDS_GROUP + self.group_suffix,
         )  # fmt: skip

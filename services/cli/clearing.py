@@ -70,9 +70,10 @@ def close_cmd(
     """Freeze the period, check the ledger against the running positions, issue the statement.
     Closing again prints the same statement."""
     from services.bootstrap import build_runtime
-    from services.clearing.commands import close_waiting
+    from services.clearing.adapters.postgres import PgClearingUnitOfWork
     from services.clearing.core.errors import ClearingError
     from services.clearing.core.periods import parse_period, parse_scope
+    from services.clearing.service_layer.periods import close_waiting
     from services.runtime.db import connect
 
     settings = get_settings()
@@ -83,8 +84,8 @@ def close_cmd(
         try:
             started = time.perf_counter()
             view = await close_waiting(
-                conn, runtime.codec, parse_period(period), parse_scope(scope), wait,
-                runtime.ref.pooling,
+                PgClearingUnitOfWork(conn), runtime.codec, parse_period(period),
+                parse_scope(scope), wait, runtime.ref.pooling,
             )  # fmt: skip
             elapsed = time.perf_counter() - started
         finally:
@@ -112,6 +113,7 @@ def report_cmd(
     top: int = typer.Option(10, help="Largest pairs to show in the table"),
 ) -> None:
     """Nets per participant, the largest pairs, late items and prepayment usage."""
+    from services.clearing.adapters.postgres import PgClearingUnitOfWork
     from services.clearing.core.errors import ClearingError
     from services.clearing.core.periods import parse_period, parse_scope
     from services.clearing.report import load_report
@@ -120,7 +122,9 @@ def report_cmd(
     async def run() -> None:
         conn = await connect(get_settings())
         try:
-            report = await load_report(conn, parse_period(period), parse_scope(scope))
+            report = await load_report(
+                PgClearingUnitOfWork(conn), parse_period(period), parse_scope(scope)
+            )
         finally:
             await conn.close()
         if fmt == "json":
@@ -144,7 +148,9 @@ def report_cmd(
                 out.writerow(["correction_due", c.payer, c.payee, c.amount, "", "", "", "",
                               report.correction_due_into, ""])  # fmt: skip
         elif fmt == "table":
-            _print_report(report, top)
+            from services.cli.clearing_render import print_report
+
+            print_report(console, report, top)
         else:
             raise typer.BadParameter("--format is table, json or csv")
 
@@ -154,56 +160,6 @@ def report_cmd(
         _fail(exc)
 
 
-def _print_report(report: object, top: int) -> None:
-    from services.clearing.report import Report
-
-    assert isinstance(report, Report)
-    title = (f"{report.period} {report.scope} — {report.status}"
-             + (f", statement {report.statement_id}" if report.statement_id else ", running positions"))  # fmt: skip
-    nets = Table("participant", "net (received − paid)", title=f"nets: {title}")
-    for who, net in report.nets.items():
-        nets.add_row(who, f"{net:,.2f}", style="green" if net > 0 else "red" if net < 0 else None)
-    nets.add_row("sum", f"{sum(report.nets.values(), start=Decimal(0)):,.2f}", style="bold")
-    console.print(nets)
-    console.print(f"gross transfers {report.gross:,.2f}; with netting {report.net_volume:,.2f}")
-    pairs = Table("payer (home)", "payee (treatment)", "fund_pay_sumamt", "settlements", "late",
-                  "prepayment", "usage", "level", "top-up", title=f"largest {top} pairs")  # fmt: skip
-    for p in report.pairs[:top]:
-        pairs.add_row(
-            p.payer, p.payee, f"{p.fund_pay_sumamt:,.2f}", str(p.setl_cnt), str(p.late_cnt),
-            "" if p.prepayment is None else f"{p.prepayment:,.2f}",
-            "" if p.usage is None else f"{p.usage:.1%}", p.level or "",
-            f"{p.top_up:,.2f}" if p.top_up else "",
-        )  # fmt: skip
-    console.print(pairs)
-    late = Table("setl_id", "own month", "home", "treatment", "fund_pay_sumamt",
-                 title=f"late items: {report.late_cnt} (largest shown)")  # fmt: skip
-    for item in report.late:
-        late.add_row(
-            item.setl_id,
-            item.natural_period,
-            item.home,
-            item.treatment,
-            f"{item.fund_pay_sumamt:,.2f}",
-        )
-    console.print(late)
-    for lines, title in (
-        (report.corrections, "corrections of closed statements carried into this period"),
-        (
-            report.correction_due,
-            f"this statement's correction, due in {report.correction_due_into}",
-        ),
-    ):
-        if not lines:
-            continue
-        table = Table("own month", "payer", "payee", "issued", "recomputed", "correction",
-                      title=title)  # fmt: skip
-        for c in lines:
-            table.add_row(c.origin_period, c.payer, c.payee, f"{c.issued:,.2f}",
-                          f"{c.recomputed:,.2f}", f"{c.amount:,.2f}")  # fmt: skip
-        console.print(table)
-
-
 @clearing_app.command("status")
 def status_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the status as JSON"),
@@ -211,7 +167,8 @@ def status_cmd(
     """Every period that has left OPEN, with its statement; the year-end rule (a year's costs
     are cleared by the end of the next year's first quarter: earlier years' periods not yet
     SETTLED and their deadline); and whether this year's January prepayment re-set is made."""
-    from services.clearing.yearly import china_today, reset_states, year_end_status
+    from services.clearing.adapters.postgres import PgClearingUnitOfWork
+    from services.clearing.service_layer.prepayments import china_today, overview
     from services.runtime.db import connect
 
     today = china_today()
@@ -219,19 +176,15 @@ def status_cmd(
     async def run() -> None:
         conn = await connect(get_settings())
         try:
-            rows = await conn.fetch(
-                "SELECT period, scope, status, statement_id, changed_at FROM clearing_periods "
-                "ORDER BY period, scope"
-            )
-            years = await year_end_status(conn, today)
-            resets = await reset_states(conn, today.year)
+            seen = await overview(PgClearingUnitOfWork(conn), today)
         finally:
             await conn.close()
+        rows, years, resets = seen.periods, seen.years, seen.resets
         if as_json:
             print(json.dumps({
                 "today": today.isoformat(),
-                "periods": [{"period": r["period"], "scope": r["scope"], "status": r["status"],
-                             "statement_id": r["statement_id"]} for r in rows],
+                "periods": [{"period": r.period, "scope": r.scope, "status": r.status,
+                             "statement_id": r.statement_id} for r in rows],
                 "year_end": [{"year": y.year, "deadline": y.deadline.isoformat(),
                               "days_left": y.days_left, "overdue": y.overdue,
                               "unsettled": [{"period": p, "scope": sc, "status": st}
@@ -244,8 +197,8 @@ def status_cmd(
             return
         table = Table("period", "scope", "status", "statement", "since")
         for r in rows:
-            table.add_row(r["period"], r["scope"], r["status"], r["statement_id"] or "",
-                          r["changed_at"].isoformat(timespec="seconds"))  # fmt: skip
+            table.add_row(r.period, r.scope, r.status, r.statement_id or "",
+                          r.changed_at.isoformat(timespec="seconds"))  # fmt: skip
         console.print(table)
         ends = Table("year", "deadline", "days left", "periods not settled",
                      title=f"year-end rule (today {today}, China time)")  # fmt: skip
@@ -254,9 +207,10 @@ def status_cmd(
                          "OVERDUE" if y.overdue else str(y.days_left),
                          ", ".join(f"{p} {sc} {st}" for p, sc, st in y.unsettled))  # fmt: skip
         console.print(ends if years else f"year-end rule: every earlier year is settled ({today})")
-        for r in resets:
-            console.print(f"prepayment re-set {r.year} {r.scope}: {r.state(today)} "
-                          f"({r.flows_set} of {r.flows_last_year} last-year flows; due {r.due})")  # fmt: skip
+        for reset in resets:
+            console.print(f"prepayment re-set {reset.year} {reset.scope}: {reset.state(today)} "
+                          f"({reset.flows_set} of {reset.flows_last_year} last-year flows; "
+                          f"due {reset.due})")  # fmt: skip
 
     asyncio.run(run())
 
@@ -275,9 +229,10 @@ def prepayment_reset_cmd(
     last year's Q4 cleared fund payments; a flow with last year's prepayment and no Q4
     traffic is re-set to zero. Paid by the end of February. Re-running it is idempotent."""
     from contracts.money import from_fen
+    from services.clearing.adapters.postgres import PgClearingUnitOfWork
     from services.clearing.core.periods import parse_scope
     from services.clearing.core.prepayment import Thresholds, reset_due
-    from services.clearing.yearly import reset_prepayments
+    from services.clearing.service_layer.prepayments import reset_prepayments
     from services.runtime.db import connect
 
     sc = parse_scope(scope)
@@ -286,7 +241,9 @@ def prepayment_reset_cmd(
     async def run() -> None:
         conn = await connect(get_settings())
         try:
-            plan = await reset_prepayments(conn, year, sc, t, write=not dry_run)
+            plan = await reset_prepayments(
+                PgClearingUnitOfWork(conn), year, sc, t, write=not dry_run
+            )
         finally:
             await conn.close()
         if as_json:
@@ -322,38 +279,29 @@ def prepayment_cmd(
     """Set a prepayment (预付金); without --amount, size it as 2 × last year's Q4 monthly average
     of the pair's cleared fund payments, from the running positions (Arts. 18–27)."""
     from contracts.money import from_fen, to_fen
+    from services.clearing.adapters.postgres import PgClearingUnitOfWork
     from services.clearing.core.periods import parse_scope
-    from services.clearing.core.prepayment import prepayment_size
+    from services.clearing.core.prepayment import Thresholds
+    from services.clearing.service_layer.prepayments import set_prepayment
     from services.runtime.db import connect
 
     sc = parse_scope(scope)
-    yellow_bp, red_bp = (int(Decimal(x) * 10_000) for x in (yellow, red))
+    t = Thresholds(*(int(Decimal(x) * 10_000) for x in (yellow, red)))
+    try:
+        amount_fen = None if amount is None else to_fen(Decimal(amount))
+    except (ArithmeticError, ValueError) as exc:
+        raise typer.BadParameter(f"--amount: {exc}") from exc
 
     async def run() -> None:
         conn = await connect(get_settings())
         try:
-            if amount is None:
-                rows = await conn.fetch(
-                    """SELECT period, sum(fund_pay_sumamt) AS fund FROM clearing_positions
-                       WHERE scope = $1 AND payer = $2 AND payee = $3 AND period = ANY($4::text[])
-                       GROUP BY period""",
-                    sc, payer, payee, [f"{year - 1}-{m}" for m in ("10", "11", "12")],
-                )  # fmt: skip
-                months = {r["period"]: to_fen(r["fund"]) for r in rows}
-                value = from_fen(
-                    prepayment_size([months.get(f"{year - 1}-{m}", 0) for m in ("10", "11", "12")])
-                )
-            else:
-                value = Decimal(amount)
-            await conn.execute(
-                """INSERT INTO prepayments (year, scope, payer, payee, amount, yellow_bp, red_bp)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7)
-                   ON CONFLICT (year, scope, payer, payee) DO UPDATE SET amount = EXCLUDED.amount,
-                       yellow_bp = EXCLUDED.yellow_bp, red_bp = EXCLUDED.red_bp, set_at = now()""",
-                year, sc, payer, payee, value, yellow_bp, red_bp,
+            fen = await set_prepayment(
+                PgClearingUnitOfWork(conn), year, sc, payer, payee,
+                amount_fen, t,
             )  # fmt: skip
         finally:
             await conn.close()
+        value = from_fen(fen)
         console.print(f"prepayment {year} {sc} {payer} -> {payee}: {value:,.2f} "
                       f"(yellow {yellow}, red {red})")  # fmt: skip
 
@@ -411,9 +359,10 @@ def settle_cmd(
 ) -> None:
     """Mark a CONFIRMED period SETTLED once the transfers are made."""
     from services.bootstrap import build_runtime
-    from services.clearing import store
+    from services.clearing.adapters.postgres import PgClearingUnitOfWork
     from services.clearing.core.errors import ClearingError
     from services.clearing.core.periods import parse_period, parse_scope
+    from services.clearing.service_layer.periods import settle
     from services.runtime.db import connect
 
     settings = get_settings()
@@ -422,8 +371,8 @@ def settle_cmd(
     async def run() -> None:
         conn = await connect(settings)
         try:
-            status = await store.settle(
-                conn, runtime.codec, parse_period(period), parse_scope(scope)
+            status = await settle(
+                PgClearingUnitOfWork(conn), runtime.codec, parse_period(period), parse_scope(scope)
             )
         finally:
             await conn.close()

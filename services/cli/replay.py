@@ -251,14 +251,14 @@ def runs_cmd(as_json: bool = JSON) -> None:
     """Replay runs recorded in PostgreSQL, newest first."""
     import asyncpg
 
+    from services.ops.runs import list_runs
+
     settings = get_settings()
 
     async def go() -> Any:
         conn = await asyncpg.connect(settings.database_url.get_secret_value())
         try:
-            return [dict(r) for r in await conn.fetch(
-                "SELECT run_id, kind, target, status, records, seconds, started_at, finished_at "
-                "FROM replay_runs ORDER BY started_at DESC")]  # fmt: skip
+            return [r.as_dict() for r in await list_runs(conn)]
         finally:
             await conn.close()
 

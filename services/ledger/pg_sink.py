@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from services.runtime.sink_positions import PgSinkPositions
+
 AMOUNTS = (
     "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
     "act_pay_dedc", "hifp_pay", "cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay",
@@ -90,26 +92,43 @@ async def record_positions(
     conn: asyncpg.Connection, group_id: str, positions: dict[tuple[str, int], int]
 ) -> None:
     """Next offsets of a sink's consumer group, written in the caller's transaction."""
-    if positions:
-        await conn.executemany(
-            """INSERT INTO sink_offsets (group_id, topic, partition, next_offset)
-               VALUES ($1, $2, $3, $4)
-               ON CONFLICT (group_id, topic, partition) DO UPDATE
-               SET next_offset = GREATEST(sink_offsets.next_offset, EXCLUDED.next_offset),
-                   updated_at = now()""",
-            [(group_id, t, p, o) for (t, p), o in positions.items()],
-        )
+    await PgSinkPositions(conn).record(group_id, positions)
 
 
 async def stored_positions(
     conn: asyncpg.Connection, group_id: str, topic: str, partitions: Sequence[int]
 ) -> dict[int, int]:
     """Next offsets recorded for ``partitions`` (absent: never written)."""
-    rows = await conn.fetch(
-        "SELECT partition, next_offset FROM sink_offsets "
-        "WHERE group_id = $1 AND topic = $2 AND partition = ANY($3::int[])",
-        group_id,
-        topic,
-        list(partitions),
-    )
-    return {r["partition"]: r["next_offset"] for r in rows}
+    return await PgSinkPositions(conn).stored(group_id, topic, partitions)
+
+
+class PgLedgerSink:
+    """``ports.LedgerSink`` over one connection (``write_batch``'s transaction)."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+        self._positions = PgSinkPositions(conn)
+
+    @property
+    def positions(self) -> PgSinkPositions:
+        return self._positions
+
+    async def land(
+        self,
+        group_id: str,
+        rows: Sequence[tuple[object, ...]],
+        positions: dict[tuple[str, int], int],
+    ) -> BatchOutcome:
+        return await write_batch(self.conn, group_id, rows, positions)
+
+    async def settlement(self, setl_id: str) -> dict[str, object] | None:
+        row = await self.conn.fetchrow(
+            f"SELECT {_COLS} FROM settlements WHERE setl_id = $1", setl_id
+        )
+        return None if row is None else dict(row)
+
+    async def conflicts(self, setl_id: str) -> int:
+        n: int = await self.conn.fetchval(
+            "SELECT count(*) FROM settlement_conflicts WHERE setl_id = $1", setl_id
+        )
+        return n

@@ -120,8 +120,8 @@ def ledger_lander(codec: Callable[[], Codec], refused: Callable[[str, int], None
 def clearing_lander(codec: Codec, pools: PoolingRegions) -> Land:
     """Facts straight from the JSON (``TrustedClearingMapper``), written by the clearing
     processor's own batch write, without warnings (a rebuild re-lands history)."""
+    from services.clearing.adapters.pg_sink import ClearingSink
     from services.clearing.feed import Fact, TrustedClearingMapper
-    from services.clearing.store import ClearingSink
 
     mapper, sink = TrustedClearingMapper(codec, pools), ClearingSink(codec, rebuild=True)
 

@@ -39,8 +39,8 @@ from events.admin import describe_group
 from events.codec import Codec
 from events.stream.guard import process_record
 from events.stream.types import InputRecord, Output
+from services.clearing.adapters.pg_sink import ClearingSink
 from services.clearing.feed import ClearingMapper
-from services.clearing.store import ClearingSink
 from services.ledger.pg_sink import BatchOutcome, record_positions, write_batch
 from services.ledger.rows import LedgerMapper
 from services.ops import trusted_rebuild

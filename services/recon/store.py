@@ -1,4 +1,5 @@
-"""Reconciliation's PostgreSQL side: requests seen, staged 3202 rows, the ledger's slice
+"""Reconciliation's PostgreSQL side (the SQL behind ``pg_repository.PgReconRepository``):
+requests seen, staged 3202 rows, the ledger's slice
 read in ``setl_id`` order, and stored answers (migration 0005).
 
 Why staging in PostgreSQL: a 100,000-row detail reconciliation arrives as dozens of
@@ -14,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 import asyncpg
@@ -40,6 +40,7 @@ from services.recon.core.requests import (
     check_batch,
 )
 from services.recon.core.rows import Amounts, HospitalRow, LedgerRow, Placement
+from services.recon.ports import StoredAnswer
 
 FETCH_ROWS = 2000
 """Rows per cursor fetch on each side of the merge."""
@@ -85,16 +86,6 @@ _HOSPITAL_ROWS = """
            ON s.setl_id = (r.setl_id COLLATE "default") AND s.fixmedins_code = r.fixmedins_code
     WHERE r.fixmedins_code = $1 AND r.answer_key = $2
     ORDER BY r.setl_id"""
-
-
-@dataclass(frozen=True, slots=True)
-class StoredAnswer:
-    infno: str
-    completed_by: str
-    result_head: bytes
-    summary: bytes
-    row_cnt: int
-    answered_at: dt.datetime
 
 
 async def seen_request(

@@ -18,7 +18,6 @@ import hashlib
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 
-import asyncpg
 import structlog
 from aiokafka import TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
@@ -34,7 +33,7 @@ from contracts.recon import (
     TotalsReconRequested,
 )
 from events.catalog import ack_topic
-from events.codec import Codec, Decoded, canonical_bytes
+from events.codec import Codec, Decoded
 from events.dlq import dlq_output
 from events.errors import DecodeError
 from events.limits import MAX_LONG_TEXT, MAX_SHORT_TEXT, ack_ref, fit, fit_optional
@@ -43,13 +42,10 @@ from events.stream.clients import to_input
 from events.stream.group_worker import GroupWorker
 from events.stream.guard import RecordGuard, is_infrastructure
 from events.stream.types import InputRecord, Output
-from services.recon import store
 from services.recon.core.answers import (
     RESULT_ROWS_PER_PART,
-    detail_answer,
     part_count,
     result_part,
-    totals_answer,
 )
 from services.recon.core.errors import ReconRefused
 from services.recon.core.requests import (
@@ -57,9 +53,10 @@ from services.recon.core.requests import (
     Position,
     Request,
     answer_key,
-    arrival,
-    body_sha256,
 )
+from services.recon.pg_repository import PgReconRepository
+from services.recon.ports import ReconRepository, StoredAnswer
+from services.recon.service_layer import apply_request
 
 log = structlog.get_logger("yidi.recon")
 
@@ -181,12 +178,16 @@ class ReconWorker(GroupWorker):
         assert self.pool is not None
         at = Position(record.topic, record.partition, record.offset)
         async with self.pool.acquire() as conn:
+            repo = PgReconRepository(conn)
             try:
                 async with conn.transaction(isolation="repeatable_read"):
-                    kind = await self._apply(conn, request, decoded.envelope.ce_id, at)
-                    answer = await store.load_answer(
-                        conn, request.fixmedins_code, answer_key(request)
-                    )
+                    applied = await apply_request(
+                        repo, request, decoded.envelope.ce_id, at,
+                        ledger_group=self.ledger_group, clock=self.clock,
+                    )  # fmt: skip
+                    answer = await repo.load_answer(request.fixmedins_code, answer_key(request))
+                self.stats.answered += applied.answered
+                kind = applied.arrival
             except ReconRefused as refused:
                 self.stats.refused += 1
                 log.info("recon_refused", code=refused.code, fixmedins_code=request.fixmedins_code)
@@ -201,79 +202,13 @@ class ReconWorker(GroupWorker):
             completed_here = answer.completed_by == request.msgid
             if completed_here or kind is Arrival.RESEND:
                 summary = completed_here and kind is not Arrival.RESEND
-                await self._send(self._answer_outputs(conn, request, answer, summary))
-
-    async def _apply(
-        self, conn: asyncpg.Connection, request: Request, ce_id: str, at: Position
-    ) -> Arrival:
-        body = body_sha256(request)
-        seen = await store.seen_request(conn, request.fixmedins_code, request.msgid)
-        kind = arrival(seen, body, at)
-        if kind is not Arrival.NEW:
-            return kind
-        await store.record_request(conn, request, body, ce_id, at)
-        if isinstance(request, TotalsReconRequested):
-            await self._answer_totals(conn, request)
-            return kind
-        received = await store.join_batch(conn, request)
-        await store.stage_rows(conn, request)
-        if received == request.part_cnt:
-            await self._answer_details(conn, request)
-        return kind
-
-    async def _answer_totals(self, conn: asyncpg.Connection, request: TotalsReconRequested) -> None:
-        ledger = await store.ledger_totals(conn, request)
-        version = await store.ledger_version(conn, self.ledger_group)
-        result, summary = totals_answer(
-            request, ledger, answered_at=self.clock(), ledger_version=version
-        )
-        await self._store(conn, request, result, summary, row_cnt=0)
-
-    async def _answer_details(
-        self, conn: asyncpg.Connection, request: DetailReconRequested
-    ) -> None:
-        started = asyncio.get_running_loop().time()
-        key = answer_key(request)
-        counts = await store.compare_batch(conn, request)
-        version = await store.ledger_version(conn, self.ledger_group)
-        first = await store.first_part_msgid(conn, request.fixmedins_code, key)
-        head, summary = detail_answer(
-            request, request_msgid=first, counts=counts, answered_at=self.clock(),
-            ledger_version=version,
-        )  # fmt: skip
-        await self._store(conn, request, head, summary, row_cnt=counts.diff_cnt)
-        await store.drop_staged(conn, request.fixmedins_code, key)
-        log.info(
-            "recon_detail_compared", fixmedins_code=request.fixmedins_code,
-            hosp_rows=counts.hosp_row_cnt, ledger_rows=counts.ledger_row_cnt,
-            unbalanced=counts.diff_cnt,
-            seconds=round(asyncio.get_running_loop().time() - started, 3),
-        )  # fmt: skip
-
-    async def _store(
-        self,
-        conn: asyncpg.Connection,
-        request: Request,
-        head: ReconResult,
-        summary: ReconSummary,
-        *,
-        row_cnt: int,
-    ) -> None:
-        await store.store_answer(
-            conn, request, stmt_rslt=str(head.stmt_rslt), result_head=canonical_bytes(head),
-            summary=canonical_bytes(summary), row_cnt=row_cnt, answered_at=head.answered_at,
-        )  # fmt: skip
-        self.stats.answered += 1
-        log.info(
-            "recon_answered", fixmedins_code=request.fixmedins_code, infno=request.infno,
-            stmt_rslt=str(head.stmt_rslt), unbalanced_rows=row_cnt,
-        )  # fmt: skip
+                await self._send(self._answer_outputs(repo, request, answer, summary))
 
     async def _answer_outputs(
         self,
-        conn: asyncpg.Connection,
+        repo: ReconRepository,
         request: Request,
-        answer: store.StoredAnswer,
+        answer: StoredAnswer,
         with_summary: bool,
     ) -> AsyncIterator[Output]:
         code, key = request.fixmedins_code, answer_key(request)
@@ -283,7 +218,7 @@ class ReconWorker(GroupWorker):
             yield self._output(ack_topic(code), result_part(head, (), 1, 1), "result", key)
         else:
             part_no = 0
-            async for rows in store.answer_rows(conn, code, key, RESULT_ROWS_PER_PART):
+            async for rows in repo.answer_rows(code, key, RESULT_ROWS_PER_PART):
                 part_no += 1
                 part = result_part(head, rows, part_no, parts)
                 yield self._output(ack_topic(code), part, "result", key)

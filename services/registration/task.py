@@ -1,4 +1,4 @@
-"""The registration stream task and its PostgreSQL projection.
+"""The registration stream task (its projection's adapters: ``projection.py``).
 
 Per person: the filings and status accepted so far (changelog-backed), so a
 revocation of an unknown filing or a conflicting re-filing is refused the
@@ -13,7 +13,6 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-import asyncpg
 import orjson
 
 from contracts.ack import Ack, AckError
@@ -26,6 +25,7 @@ from events.rejection import ack_output, rejected_input
 from events.stream.guard import RecordGuard
 from events.stream.types import InputRecord, Output, Result, StateWrite
 from services.registration.core import FilingRecord, PersonRecord, RegistrationRejected, apply
+from services.registration.projection import ProjectionRow, write_rows
 from services.runtime.masking import mask_value
 
 STAGE = "registration"
@@ -33,6 +33,7 @@ SENDER = "yidi-registration"
 GROUP = "yidi-registration"
 INPUTS = ("yidi.registration.v1",)
 CHANGELOG = "yidi.registration.state.v1"
+__all__ = ["RegistrationTask", "guard", "write_rows"]
 
 
 def _record_to_json(record: PersonRecord) -> bytes:
@@ -71,7 +72,7 @@ class RegistrationTask:
         self._raw = restored
         self._records: dict[bytes, PersonRecord] = {}
         self._dirty: set[bytes] = set()
-        self.pending_rows: list[tuple[str, tuple[object, ...]]] = []
+        self.pending_rows: list[ProjectionRow] = []
 
     def _record(self, key: bytes) -> PersonRecord:
         rec = self._records.get(key)
@@ -124,9 +125,9 @@ class RegistrationTask:
 
     def _rows(
         self, decoded: Decoded, record: PersonRecord, src: InputRecord
-    ) -> list[tuple[str, tuple[object, ...]]]:
+    ) -> list[ProjectionRow]:
         """The projection rows of an accepted message (added to ``pending_rows`` by the caller)."""
-        rows: list[tuple[str, tuple[object, ...]]] = []
+        rows: list[ProjectionRow] = []
         msg = decoded.message
         if isinstance(msg, PersonStatus):
             p = msg.person
@@ -166,30 +167,3 @@ class RegistrationTask:
 
     def _bad_input(self, record: InputRecord, err: DecodeError) -> list[Output]:
         return rejected_input(record, err, codec=self.codec, stage=STAGE, processor=SENDER)
-
-
-async def write_rows(conn: asyncpg.Connection, rows: list[tuple[str, tuple[object, ...]]]) -> None:
-    """Upsert the batch's projection rows in one transaction; a newer source offset wins."""
-    filings = [r for kind, r in rows if kind == "filing"]
-    persons = [r for kind, r in rows if kind == "person"]
-    async with conn.transaction():
-        if filings:
-            await conn.executemany(
-                """INSERT INTO filings (filing_id, psn_no, insuplc_admdvs, filing_type, mdtrtarea_admvs, begndate,
-                       enddate, revoked_on, channel, registrant, certno_masked, src_partition, src_offset)
-                   VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)
-                   ON CONFLICT (filing_id) DO UPDATE SET revoked_on = EXCLUDED.revoked_on,
-                       enddate = EXCLUDED.enddate, src_offset = EXCLUDED.src_offset, updated_at = now()
-                   WHERE filings.src_offset <= EXCLUDED.src_offset""",
-                filings,
-            )
-        if persons:
-            await conn.executemany(
-                """INSERT INTO insured_persons (insuplc_admdvs, psn_no, insutypes, status, poor, src_partition, src_offset)
-                   VALUES ($1,$2,$3,$4,$5,$6,$7)
-                   ON CONFLICT (insuplc_admdvs, psn_no) DO UPDATE SET insutypes = EXCLUDED.insutypes,
-                       status = EXCLUDED.status, poor = EXCLUDED.poor, src_offset = EXCLUDED.src_offset,
-                       updated_at = now()
-                   WHERE insured_persons.src_offset <= EXCLUDED.src_offset""",
-                persons,
-            )

@@ -35,10 +35,14 @@ from events.codec import Codec
 from services.adjudication.core.tables import ReferenceData
 from services.adjudication.reference import load_reference
 from services.bootstrap import build_runtime
-from services.clearing import store
-from services.clearing.commands import close_waiting
+from services.clearing.adapters.postgres import PgClearingUnitOfWork
 from services.clearing.core.errors import WrongState
-from services.clearing.yearly import china_today, reset_prepayments, year_end_status
+from services.clearing.service_layer.periods import close_period, close_waiting
+from services.clearing.service_layer.prepayments import (
+    china_today,
+    reset_prepayments,
+    year_end_status,
+)
 from services.runtime.settings import Settings
 from services.simulator.run import plan_messages, publish, wait_consumed, write_jsonl
 from tests.e2e.conftest import Workers
@@ -190,13 +194,19 @@ async def _check_clearing(
     #    before either month ends: a production close is refused; the test closes
     #    through the service function with the China date injected.
     with pytest.raises(WrongState):
-        await store.close_period(conn, codec, JAN, "national", today=dt.date(2027, 1, 31))
+        await close_period(
+            PgClearingUnitOfWork(conn), codec, JAN, "national", today=dt.date(2027, 1, 31)
+        )
     if china_today() < dt.date(2027, 2, 1):  # the real clock: no date injected, as in production
         with pytest.raises(WrongState):
-            await store.close_period(conn, codec, JAN, "national")
+            await close_period(PgClearingUnitOfWork(conn), codec, JAN, "national")
     closes = {
-        DEC: await close_waiting(conn, codec, DEC, "national", 60, today=dt.date(2027, 1, 5)),
-        JAN: await close_waiting(conn, codec, JAN, "national", 60, today=dt.date(2027, 2, 3)),
+        DEC: await close_waiting(
+            PgClearingUnitOfWork(conn), codec, DEC, "national", 60, today=dt.date(2027, 1, 5)
+        ),
+        JAN: await close_waiting(
+            PgClearingUnitOfWork(conn), codec, JAN, "national", 60, today=dt.date(2027, 2, 3)
+        ),
     }
     for period, view in closes.items():
         assert view.created and view.status == "CLOSED", view
@@ -212,13 +222,13 @@ async def _check_clearing(
 
     # 5. The year-end rule: on 5 January 2027, December 2026 is CLOSED, not SETTLED,
     #    and must be cleared by 31 March 2027.
-    (y,) = await year_end_status(conn, dt.date(2027, 1, 5))
+    (y,) = await year_end_status(PgClearingUnitOfWork(conn), dt.date(2027, 1, 5))
     assert (y.year, y.deadline) == (2026, dt.date(2027, 3, 31))
     assert (DEC, "national", "CLOSED") in y.unsettled
 
     # 6. January's prepayment re-set: each national flow of December (the only Q4
     #    month with traffic here) gets 2 x its December fund / 3, half-up to the fen.
-    plan = await reset_prepayments(conn, 2027, "national")
+    plan = await reset_prepayments(PgClearingUnitOfWork(conn), 2027, "national")
     sizes = {(p.payer, p.payee): p.amount_fen for p in plan}
     for pair, (fund, _n) in expected[DEC].items():
         fen = int(fund * 100)

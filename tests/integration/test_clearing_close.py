@@ -22,7 +22,7 @@ from contracts.clearing import ClearingStatement
 from contracts.codes import ClearingStatus
 from events.codec import Codec
 from services.bench.clearing_close import PERIOD, load
-from services.clearing import store
+from services.clearing.adapters.postgres import PgClearingUnitOfWork
 from services.clearing.core.errors import (
     BadPeriod,
     BadScope,
@@ -33,6 +33,7 @@ from services.clearing.core.errors import (
     WrongState,
 )
 from services.clearing.feed import AMOUNT_FIELDS
+from services.clearing.service_layer.periods import close_period, confirm, settle
 from services.runtime.settings import Settings
 from tests.fresh_db import fresh_database
 
@@ -120,7 +121,7 @@ def _nets_of(pairs: dict[tuple[str, str], tuple[Decimal, int]]) -> dict[str, Dec
 
 async def _closes_cleanly(conn: asyncpg.Connection) -> ClearingStatement:
     """Close the national month; check the statement against the ledger and what was written."""
-    view = await store.close_period(conn, CODEC, PERIOD, NATIONAL)
+    view = await close_period(PgClearingUnitOfWork(conn), CODEC, PERIOD, NATIONAL)
     assert (view.statement_id, view.status, view.created) == (STATEMENT, "CLOSED", True)
     statement = ClearingStatement.model_validate_json(view.payload)
     assert statement.status == ClearingStatus.APPLIED
@@ -170,7 +171,7 @@ async def test_close_issues_one_statement_and_closing_again_changes_nothing(
     assert await _snapshot(db, without=_CLEARING_OUTPUT) == inputs, "a close only reads those"
     after_first = await _snapshot(db)
 
-    again = await store.close_period(db, CODEC, PERIOD, NATIONAL)
+    again = await close_period(PgClearingUnitOfWork(db), CODEC, PERIOD, NATIONAL)
 
     assert (again.statement_id, again.status, again.created) == (STATEMENT, "CLOSED", False)
     first_payload = await db.fetchval(
@@ -180,7 +181,7 @@ async def test_close_issues_one_statement_and_closing_again_changes_nothing(
     assert await _snapshot(db) == after_first
 
     # Another scope over the same ledger closes on its own, with its own statement.
-    provincial = await store.close_period(db, CODEC, PERIOD, PROVINCE)
+    provincial = await close_period(PgClearingUnitOfWork(db), CODEC, PERIOD, PROVINCE)
     assert (provincial.statement_id, provincial.created) == (f"STMT-{PERIOD}-P330000", True)
     nets = ClearingStatement.model_validate_json(provincial.payload).nets
     # participants are pools: treatment in 330902 is Zhoushan's (330900); Hangzhou's 330102
@@ -189,10 +190,10 @@ async def test_close_issues_one_statement_and_closing_again_changes_nothing(
     assert sum(n.net for n in nets) == 0
     # Shanghai: 310104 and 310115 are in Shanghai's pool; only Qingpu's people treated
     # there are cleared (310118 -> 310000). Xinjiang: 650102 is in the region-level pool.
-    shanghai = await store.close_period(db, CODEC, PERIOD, "province:310000")
+    shanghai = await close_period(PgClearingUnitOfWork(db), CODEC, PERIOD, "province:310000")
     pairs = ClearingStatement.model_validate_json(shanghai.payload).pairs
     assert {(p.payer, p.payee) for p in pairs} == {("310118", "310000")}
-    xinjiang = await store.close_period(db, CODEC, PERIOD, "province:650000")
+    xinjiang = await close_period(PgClearingUnitOfWork(db), CODEC, PERIOD, "province:650000")
     empty = ClearingStatement.model_validate_json(xinjiang.payload)
     assert (xinjiang.status, empty.pairs, empty.nets) == ("CONFIRMED", (), ())
     assert await _periods(db) == [
@@ -237,7 +238,7 @@ async def test_positions_that_disagree_with_the_ledger_stop_the_close(
     for _attempt in range(2):  # retrying while still wrong fails the same way
         await _raises(
             PositionsDisagree, "E_CLEARING_DISAGREE",
-            store.close_period(db, CODEC, PERIOD, NATIONAL),
+            close_period(PgClearingUnitOfWork(db), CODEC, PERIOD, NATIONAL),
             f"{PERIOD} national: ", "differ in 1 places",
             f"{pair['home']}->{pair['treatment']}{detail}",
         )  # fmt: skip
@@ -246,11 +247,14 @@ async def test_positions_that_disagree_with_the_ledger_stop_the_close(
     # Nothing can be confirmed or settled on a month that has no statement.
     await _raises(
         ConfirmationMismatch, "E_CLEARING_CONFIRMATION",
-        store.confirm(db, CODEC, STATEMENT, "330000", Decimal("1.00"), "ce-x", WHEN),
+        confirm(PgClearingUnitOfWork(db), CODEC, STATEMENT, "330000", Decimal("1.00"), "ce-x", WHEN),
         f"no statement {STATEMENT}",
     )  # fmt: skip
     await _raises(
-        WrongState, "E_CLEARING_STATE", store.settle(db, CODEC, PERIOD, NATIONAL), "CLOSING"
+        WrongState,
+        "E_CLEARING_STATE",
+        settle(PgClearingUnitOfWork(db), CODEC, PERIOD, NATIONAL),
+        "CLOSING",
     )
     await _assert_frozen_not_closed(db, before)
 
@@ -280,7 +284,7 @@ async def test_a_settlement_missing_from_the_ledger_holds_the_close(
     for _attempt in range(2):
         await _raises(
             LedgerBehind, "E_CLEARING_LEDGER_BEHIND",
-            store.close_period(db, CODEC, PERIOD, NATIONAL),
+            close_period(PgClearingUnitOfWork(db), CODEC, PERIOD, NATIONAL),
             f"1 settlements of {PERIOD} national are not in the ledger yet",
         )  # fmt: skip
         await _assert_frozen_not_closed(db, before)
@@ -327,7 +331,7 @@ async def test_clearing_ahead_of_the_ledger_waits_for_it_then_counts_the_settlem
 
     await _raises(
         LedgerBehind, "E_CLEARING_LEDGER_BEHIND",
-        store.close_period(db, CODEC, PERIOD, NATIONAL),
+        close_period(PgClearingUnitOfWork(db), CODEC, PERIOD, NATIONAL),
         f"1 settlements of {PERIOD} national",
     )  # fmt: skip
     await _assert_frozen_not_closed(db, before)
@@ -366,35 +370,47 @@ async def test_confirmations_must_match_the_statement_then_confirm_and_settle(
 
     await _raises(
         WrongState, "E_CLEARING_STATE",
-        store.settle(db, CODEC, PERIOD, NATIONAL), "CLOSED", "settle needs CONFIRMED",
+        settle(PgClearingUnitOfWork(db), CODEC, PERIOD, NATIONAL), "CLOSED", "settle needs CONFIRMED",
     )  # fmt: skip
     first, *rest = nets
     wrong = nets[first] + Decimal("0.01")
     await _raises(
         ConfirmationMismatch, "E_CLEARING_CONFIRMATION",
-        store.confirm(db, CODEC, STATEMENT, first, wrong, "ce-wrong", WHEN),
+        confirm(PgClearingUnitOfWork(db), CODEC, STATEMENT, first, wrong, "ce-wrong", WHEN),
         f"{first} confirms net {wrong} but the statement says {nets[first]}",
     )  # fmt: skip
     await _raises(
         ConfirmationMismatch, "E_CLEARING_CONFIRMATION",
-        store.confirm(db, CODEC, STATEMENT, "110000", Decimal("0.00"), "ce-stranger", WHEN),
+        confirm(PgClearingUnitOfWork(db), CODEC, STATEMENT, "110000", Decimal("0.00"), "ce-stranger", WHEN),
         f"110000 has no position on {STATEMENT}",
     )  # fmt: skip
     await _raises(
         ConfirmationMismatch, "E_CLEARING_CONFIRMATION",
-        store.confirm(db, CODEC, f"STMT-{PERIOD}-X", first, nets[first], "ce-nostmt", WHEN),
+        confirm(PgClearingUnitOfWork(db), CODEC, f"STMT-{PERIOD}-X", first, nets[first], "ce-nostmt", WHEN),
         "no statement",
     )  # fmt: skip
     assert await _snapshot(db) == closed, "refused steps write nothing"
 
     for i, participant in enumerate([*rest, first]):
-        status = await store.confirm(
-            db, CODEC, STATEMENT, participant, nets[participant], f"ce-ok-{i}", WHEN
+        status = await confirm(
+            PgClearingUnitOfWork(db),
+            CODEC,
+            STATEMENT,
+            participant,
+            nets[participant],
+            f"ce-ok-{i}",
+            WHEN,
         )
         assert status == ("CONFIRMED" if i == len(nets) - 1 else "CLOSED"), (i, status)
         if i == 0:  # a repeated confirmation is a no-op
-            again = await store.confirm(
-                db, CODEC, STATEMENT, participant, nets[participant], "ce-ok-again", WHEN
+            again = await confirm(
+                PgClearingUnitOfWork(db),
+                CODEC,
+                STATEMENT,
+                participant,
+                nets[participant],
+                "ce-ok-again",
+                WHEN,
             )
             assert again == "CLOSED"
     confirmed = await db.fetch(
@@ -421,12 +437,12 @@ async def test_confirmations_must_match_the_statement_then_confirm_and_settle(
     confirmed_state = await _snapshot(db)
     await _raises(
         ConfirmationMismatch, "E_CLEARING_CONFIRMATION",
-        store.confirm(db, CODEC, STATEMENT, first, wrong, "ce-late-wrong", WHEN),
+        confirm(PgClearingUnitOfWork(db), CODEC, STATEMENT, first, wrong, "ce-late-wrong", WHEN),
         f"{first} confirms net {wrong}",
     )  # fmt: skip
     assert await _snapshot(db) == confirmed_state
 
-    assert await store.settle(db, CODEC, PERIOD, NATIONAL) == "SETTLED"
+    assert await settle(PgClearingUnitOfWork(db), CODEC, PERIOD, NATIONAL) == "SETTLED"
     assert await _periods(db) == [(PERIOD, NATIONAL, "SETTLED", STATEMENT)]
     outbox = [f"{STATEMENT}-closed", f"{STATEMENT}-confirmed", f"{STATEMENT}-settled"]
     assert await _outbox(db) == outbox
@@ -435,13 +451,13 @@ async def test_confirmations_must_match_the_statement_then_confirm_and_settle(
     )
     assert cleared.status == ClearingStatus.CLEARED
     settled_state = await _snapshot(db)
-    assert await store.settle(db, CODEC, PERIOD, NATIONAL) == "SETTLED"
+    assert await settle(PgClearingUnitOfWork(db), CODEC, PERIOD, NATIONAL) == "SETTLED"
     assert await _snapshot(db) == settled_state, "settling twice is a no-op"
 
     # A month nobody closed cannot be settled, and trying does not create it.
     await _raises(
         WrongState, "E_CLEARING_STATE",
-        store.settle(db, CODEC, "2026-11", NATIONAL), "2026-11 national is OPEN",
+        settle(PgClearingUnitOfWork(db), CODEC, "2026-11", NATIONAL), "2026-11 national is OPEN",
     )  # fmt: skip
     assert await _snapshot(db) == settled_state
 
@@ -467,7 +483,7 @@ async def test_malformed_period_or_scope_is_refused_before_anything_is_touched(
     before = await _snapshot(db)
     for period, scope, exc, code in BAD_INPUTS:
         what = repr(period) if exc is BadPeriod else repr(scope)
-        await _raises(exc, code, store.close_period(db, CODEC, period, scope), what)
+        await _raises(exc, code, close_period(PgClearingUnitOfWork(db), CODEC, period, scope), what)
     assert await _snapshot(db) == before
     assert await _periods(db) == []
 
@@ -478,18 +494,18 @@ async def test_a_trailing_newline_is_a_bad_period_or_scope(
 ) -> None:
     before = await _snapshot(db)
     with pytest.raises((BadPeriod, BadScope)):
-        await store.close_period(db, CODEC, period, scope)
+        await close_period(PgClearingUnitOfWork(db), CODEC, period, scope)
     assert await _snapshot(db) == before
 
 
 async def test_a_period_with_nothing_to_clear_is_confirmed_at_close(db: asyncpg.Connection) -> None:
     """No participant has a position, so nobody can sign: CONFIRMED at once, then settled."""
     empty = "province:110000"
-    view = await store.close_period(db, CODEC, PERIOD, empty)
+    view = await close_period(PgClearingUnitOfWork(db), CODEC, PERIOD, empty)
     statement = ClearingStatement.model_validate_json(view.payload)
     assert (view.status, statement.nets, statement.pairs) == ("CONFIRMED", (), ())
     assert await _periods(db) == [(PERIOD, empty, "CONFIRMED", view.statement_id)]
-    assert await store.settle(db, CODEC, PERIOD, empty) == "SETTLED"
+    assert await settle(PgClearingUnitOfWork(db), CODEC, PERIOD, empty) == "SETTLED"
     assert await _outbox(db) == [
         f"{view.statement_id}-closed", f"{view.statement_id}-confirmed",
         f"{view.statement_id}-settled",
@@ -499,5 +515,7 @@ async def test_a_period_with_nothing_to_clear_is_confirmed_at_close(db: asyncpg.
 async def test_a_month_not_over_is_not_closed(db: asyncpg.Connection) -> None:
     before = await _snapshot(db)
     with pytest.raises(WrongState, match="has not ended"):
-        await store.close_period(db, CODEC, "2026-10", NATIONAL, today=dt.date(2026, 10, 31))
+        await close_period(
+            PgClearingUnitOfWork(db), CODEC, "2026-10", NATIONAL, today=dt.date(2026, 10, 31)
+        )
     assert await _snapshot(db) == before, "not even frozen"

@@ -32,10 +32,12 @@ from events.admin import apply, delete_topics
 from events.catalog import Topic
 from events.codec import Codec
 from services.bootstrap import build_runtime
-from services.clearing import store
+from services.clearing.adapters.pg_sink import ClearingSink
+from services.clearing.adapters.postgres import PgClearingUnitOfWork
 from services.clearing.core.errors import RebuildNeeded
 from services.clearing.feed import AMOUNT_FIELDS, Fact
 from services.clearing.report import load_report
+from services.clearing.service_layer.periods import close_period
 from services.ops.replay import rebuild
 from services.runtime.reference import load_pooling_regions
 from services.runtime.settings import Settings
@@ -130,19 +132,24 @@ async def _close_by_district(
     for _v, p, o in published:  # where the live group stood when October froze: the end
         key = ("yidi.settlement.v1", p)
         ends[key] = max(ends.get(key, 0), o + 1)
-    await store.ClearingSink(codec, rebuild=True)(conn, group, facts, ends)
+    await ClearingSink(codec, rebuild=True)(conn, group, facts, ends)
     # Today's close, given today's pools, refuses positions placed by district and issues
     # nothing: the period stays CLOSING (the previous version, below, then closes it).
     with pytest.raises(RebuildNeeded) as refused:
-        await store.close_period(
-            conn, codec, M1, "province:310000", today=TODAY, pools=load_pooling_regions()
+        await close_period(
+            PgClearingUnitOfWork(conn),
+            codec,
+            M1,
+            "province:310000",
+            today=TODAY,
+            pools=load_pooling_regions(),
         )
     assert "310000->310104: inside pool 310000" in refused.value.message
     assert await conn.fetchval("SELECT count(*) FROM clearing_statements") == 0
     assert await conn.fetchval("SELECT status FROM clearing_periods") == "CLOSING"
     issued = {}
     for scope in SCOPES:
-        view = await store.close_period(conn, codec, M1, scope, today=TODAY)
+        view = await close_period(PgClearingUnitOfWork(conn), codec, M1, scope, today=TODAY)
         issued[scope] = view.payload
     old = ClearingStatement.model_validate_json(issued["province:310000"])
     old_pairs = {(p.payer, p.payee) for p in old.pairs}
@@ -158,7 +165,7 @@ async def _corrections_due(
     equal to the month by pool minus the statement, to the fen, pair by pair."""
     due_by_scope = {}
     for scope in SCOPES:
-        r = await load_report(conn, M1, scope)
+        r = await load_report(PgClearingUnitOfWork(conn), M1, scope)
         stored = await conn.fetchval(
             "SELECT payload FROM clearing_statements WHERE period = $1 AND scope = $2", M1, scope
         )
@@ -202,7 +209,7 @@ async def _carried_once(
     prints them); its close records them once; December has nothing left to carry and
     October nothing left due."""
     for scope in SCOPES:
-        r = await load_report(conn, M2, scope)
+        r = await load_report(PgClearingUnitOfWork(conn), M2, scope)
         carried = {(c.origin_period, c.payer, c.payee): c.amount for c in r.corrections}
         assert carried == {(M1, *k): v for k, v in due_by_scope[scope].items()}
         assert sum(r.correction_nets.values(), start=Decimal(0)) == 0
@@ -213,7 +220,7 @@ async def _carried_once(
     assert "carried into this period" in _report_cli(db, M2, "province:310000", "table")
     assert "correction, due in 2026-11" in _report_cli(db, M1, "province:650000", "table")
     for scope in SCOPES:
-        view = await store.close_period(conn, codec, M2, scope, today=TODAY)
+        view = await close_period(PgClearingUnitOfWork(conn), codec, M2, scope, today=TODAY)
         recorded = await conn.fetch(
             "SELECT payer, payee, amount, statement_id FROM clearing_corrections "
             "WHERE scope = $1 AND carried_into = $2 AND origin_period = $3",
@@ -221,10 +228,10 @@ async def _carried_once(
         )  # fmt: skip
         assert {(r["payer"], r["payee"]): r["amount"] for r in recorded} == due_by_scope[scope]
         assert {r["statement_id"] for r in recorded} <= {view.statement_id}
-        closed = await load_report(conn, M2, scope)
+        closed = await load_report(PgClearingUnitOfWork(conn), M2, scope)
         assert {(c.payer, c.payee): c.amount for c in closed.corrections} == due_by_scope[scope]
-        assert (await load_report(conn, M3, scope)).corrections == []
-        assert (await load_report(conn, M1, scope)).correction_due == []
+        assert (await load_report(PgClearingUnitOfWork(conn), M3, scope)).corrections == []
+        assert (await load_report(PgClearingUnitOfWork(conn), M1, scope)).correction_due == []
 
 
 async def test_a_closed_month_keeps_its_statement_and_its_correction_is_carried_once(

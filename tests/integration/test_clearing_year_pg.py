@@ -10,12 +10,24 @@ from decimal import Decimal
 import asyncpg
 import pytest
 
-from services.clearing.store import prepayments_for
-from services.clearing.yearly import reset_prepayments, reset_states, year_end_status
+from services.clearing.adapters.postgres import PgClearingUnitOfWork
+from services.clearing.core.statement import Prepayment
+from services.clearing.service_layer.prepayments import (
+    reset_prepayments,
+    reset_states,
+    year_end_status,
+)
 from services.runtime.settings import Settings
 from tests.fresh_db import fresh_database
 
 NATIONAL = "national"
+
+
+async def prepayments_for(
+    conn: asyncpg.Connection, period: str, scope: str
+) -> dict[tuple[str, str], Prepayment]:
+    async with PgClearingUnitOfWork(conn).transaction() as repo:
+        return await repo.prepayments_for(period, scope)
 
 
 @pytest.fixture
@@ -65,11 +77,11 @@ async def test_january_reset_writes_every_flow_and_takes_over_from_last_year(
         ("330000", "310000"): 30_000,
         ("650000", "330000"): 500_000,
     }
-    (state,) = await reset_states(db, 2027)
+    (state,) = await reset_states(PgClearingUnitOfWork(db), 2027)
     assert state.state(dt.date(2027, 1, 5)) == "due"
     assert state.state(dt.date(2027, 3, 1)) == "OVERDUE"
 
-    plan = await reset_prepayments(db, 2027, NATIONAL)
+    plan = await reset_prepayments(PgClearingUnitOfWork(db), 2027, NATIONAL)
     assert [(p.payer, p.payee, p.amount_fen) for p in plan] == [
         ("330000", "310000", 40_001),
         ("650000", "330000", 0),
@@ -89,9 +101,9 @@ async def test_january_reset_writes_every_flow_and_takes_over_from_last_year(
     assert (await prepayments_for(db, "2026-12", NATIONAL))[("330000", "310000")].amount_fen == (
         30_000
     )
-    (state,) = await reset_states(db, 2027)
+    (state,) = await reset_states(PgClearingUnitOfWork(db), 2027)
     assert state.state(dt.date(2027, 3, 1)) == "done"
-    again = await reset_prepayments(db, 2027, NATIONAL)
+    again = await reset_prepayments(PgClearingUnitOfWork(db), 2027, NATIONAL)
     assert again == plan
     assert await db.fetchval("SELECT count(*) FROM prepayments WHERE year = 2027") == 2
 
@@ -105,6 +117,6 @@ async def test_year_end_status_reads_positions_and_period_states(db: asyncpg.Con
         "INSERT INTO clearing_periods (period, scope, status, statement_id) "
         "VALUES ('2026-11', 'national', 'CLOSED', 'STMT-2026-11-N')"
     )
-    (y,) = await year_end_status(db, dt.date(2027, 1, 5))
+    (y,) = await year_end_status(PgClearingUnitOfWork(db), dt.date(2027, 1, 5))
     assert y.year == 2026 and y.deadline == dt.date(2027, 3, 31)
     assert y.unsettled == (("2026-11", NATIONAL, "CLOSED"), ("2026-12", NATIONAL, "OPEN"))

@@ -1,0 +1,1 @@
+"""Clearing's adapters: PostgreSQL (asyncpg) and in-memory implementations of ``ports``."""
