@@ -14,7 +14,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from contracts.codes import MedType
 from contracts.common import Admdvs, Code, Contract, MdtrtId, SetlId, ShortText
@@ -42,10 +42,19 @@ class RuleKind(StrEnum):
     INSTITUTION_OUTLIER = "institution_outlier"
 
 
+def _known_source(value: str) -> str:
+    if value != "illustrative" and not value.startswith("DOMAIN.md"):
+        raise ValueError("_source must be 'illustrative' or cite DOMAIN.md")
+    return value
+
+
 class _Rule(Contract):
     rule_id: Code = Field(max_length=40)
     severity: Severity
     description: ShortText = ""
+    source: ShortText = Field(alias="_source", min_length=1, description="provenance")
+
+    _source_known = field_validator("source")(_known_source)
 
 
 class OverlappingStays(_Rule):
@@ -119,7 +128,10 @@ class RulePack(Contract):
 
     admdvs: Admdvs
     name: ShortText
+    source: ShortText = Field(alias="_source", min_length=1, description="provenance")
     rules: tuple[Rule, ...] = Field(min_length=1, max_length=200)
+
+    _source_known = field_validator("source")(_known_source)
 
     @model_validator(mode="after")
     def _ids_unique(self) -> RulePack:

@@ -108,9 +108,9 @@ def test_duplicate_billing_oracle(a: list[tuple[str, int]], b: list[tuple[str, i
                                   same_day: bool, second_inst: bool) -> None:  # fmt: skip
     limits = RULES.duplicate[0].item_max_per_day
     events = [
-        (f"reg1", Admission(P, "M1", H1, "310104", "11", D0, ())),
+        ("reg1", Admission(P, "M1", H1, "310104", "11", D0, ())),
         fees("M1", H1, 0, a),
-        (f"reg2", Admission(P, "M2", H2 if second_inst else H1, "310104", "11", D0, ())),
+        ("reg2", Admission(P, "M2", H2 if second_inst else H1, "310104", "11", D0, ())),
         fees("M2", H2 if second_inst else H1, 0 if same_day else 1, b),
     ]
     _, kinds = run_visits(events)
