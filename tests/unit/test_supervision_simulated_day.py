@@ -7,9 +7,9 @@ import orjson
 
 from events.codec import Codec
 from events.demo_keys import demo_registry
-from services.bootstrap import sender_ids
 from services.adjudication.offline import run as adjudicate
 from services.adjudication.reference import load_reference
+from services.bootstrap import sender_ids
 from services.runtime.reference import DEFAULT_REFERENCE_DIR
 from services.simulator.fraud import PATTERNS
 from services.simulator.run import plan_supervision_messages
