@@ -94,8 +94,11 @@ def build_app(
     visits = app.topic(VISIT_TOPIC, key_type=bytes, value_type=bytes, allow_empty=True)
     settlements = app.topic(SETTLEMENT_TOPIC, key_type=bytes, value_type=bytes, allow_empty=True)
     alerts_topic = app.topic(SUPERVISION_TOPIC, key_type=bytes, value_type=bytes)
-    visit_state = app.Table("visit-state", default=None, partitions=PERSON_PARTITIONS)
-    claim_state = app.Table("claim-state", default=None, partitions=PERSON_PARTITIONS)
+    # bytes keys and values make faust use the raw codec for the changelog; its default
+    # (json) cannot read a person key back ("330900:…") and recovery would stall
+    tables: dict[str, Any] = {"partitions": PERSON_PARTITIONS, "key_type": bytes, "value_type": bytes}
+    visit_state = app.Table("visit-state", default=None, **tables)
+    claim_state = app.Table("claim-state", default=None, **tables)
 
     lock = asyncio.Lock()
 
