@@ -75,7 +75,7 @@ def register(app: typer.Typer) -> None:
             )  # fmt: skip
             if plants is not None:
                 plants.write_text(json.dumps(planted, indent=1), "utf-8")
-                console.print(f"wrote {len(planted['plants'])} plants to {plants}")  # type: ignore[arg-type]
+                console.print(f"wrote {len(planted['plants'])} plants to {plants}")
         else:
             messages = plan_messages(
                 settings.reference_dir or REFERENCE, runtime.codec, visits, seed, run_id,

@@ -41,7 +41,14 @@ def rules_cmd(as_json: bool = typer.Option(False, "--json", help="Print as JSON"
     book = load_rules(get_settings().reference_dir)
     rows: list[dict[str, Any]] = []
     for admdvs, rs in sorted(book.sets.items()):
-        for group in (rs.overlap, rs.readmission, rs.duplicate, rs.frequency, rs.supply, rs.outlier):
+        for group in (
+            rs.overlap,
+            rs.readmission,
+            rs.duplicate,
+            rs.frequency,
+            rs.supply,
+            rs.outlier,
+        ):
             for r in group:
                 params = r.model_dump(
                     mode="json", exclude={"rule_id", "kind", "severity", "description", "source"}
@@ -51,7 +58,9 @@ def rules_cmd(as_json: bool = typer.Option(False, "--json", help="Print as JSON"
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False))
         return
-    table = Table("region", "version", "rule", "kind", "severity", "parameters", title="supervision rules")
+    table = Table(
+        "region", "version", "rule", "kind", "severity", "parameters", title="supervision rules"
+    )
     for row in rows:
         table.add_row(row["admdvs"], row["version"], row["rule_id"], row["kind"], row["severity"],
                       json.dumps(row["params"], ensure_ascii=False))  # fmt: skip
@@ -85,7 +94,7 @@ def alerts_cmd(
     rows = asyncio.run(_fetch(rule, limit))
     if as_json:
         for r in rows:
-            doc = {k: r[k] for k in r.keys()} | {"subject": _subject(r["subject"])}
+            doc = dict(r.items()) | {"subject": _subject(r["subject"])}
             typer.echo(json.dumps(doc, default=str, ensure_ascii=False))
         return
     table = Table("alert", "rule", "severity", "subject", "window", "visits", "amount", "detail",
@@ -109,8 +118,14 @@ def report_cmd(
     from services.supervision.report import AlertRow, against_plants, per_rule
 
     rows = [
-        AlertRow(r["alert_id"], r["rule_id"], r["rule_kind"], r["severity"], r["subject"],
-                 Decimal(r["amount"]))  # fmt: skip
+        AlertRow(
+            r["alert_id"],
+            r["rule_id"],
+            r["rule_kind"],
+            r["severity"],
+            r["subject"],
+            Decimal(r["amount"]),
+        )
         for r in asyncio.run(_fetch(None, None))
     ]
     planted = json.loads(plants.read_text("utf-8")) if plants else None
@@ -132,10 +147,13 @@ def report_cmd(
         pr = Table("kind", "planted", "alerts", "true pos.", "recall", "precision", "amount",
                    title=f"against the plants of run {planted['run_id']}")  # fmt: skip
         for kind, r in out["against_plants"].items():
-            pct = lambda x: "-" if x is None else f"{100 * x:.0f} %"  # noqa: E731
             pr.add_row(kind, str(r["planted"]), str(r["alerts"]), str(r["true_positives"]),
-                       pct(r["recall"]), pct(r["precision"]), f"{r['amount']:,.2f}")  # fmt: skip
+                       _pct(r["recall"]), _pct(r["precision"]), f"{r['amount']:,.2f}")  # fmt: skip
         console.print(pr)
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.0f} %"
 
 
 def register(app: typer.Typer) -> None:

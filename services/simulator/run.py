@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -280,7 +281,7 @@ def plan_supervision_messages(
     run_id: str,
     fraud_rate: float,
     day: dt.date = dt.date(2026, 10, 12),
-) -> tuple[list[Built], dict[str, object]]:
+) -> tuple[list[Built], dict[str, Any]]:
     """A supervision day (``services/simulator/fraud.py``): the messages and the plants
     record (every planted pattern with its person and visits, and every person of the run,
     so a report can tell a false positive from another run's alert)."""
@@ -295,7 +296,7 @@ def plan_supervision_messages(
         rng, home_regions(reference_dir), visits + per_pattern * len(PATTERNS), salt
     )
     steps, plants = plan_supervision_day(rng, persons, hospitals, visits, day, fraud_rate, salt)
-    record: dict[str, object] = {
+    record: dict[str, Any] = {
         "run_id": run_id,
         "day": day.isoformat(),
         "fraud_rate": fraud_rate,

@@ -58,18 +58,77 @@ class Supervision:
     pool_holder: dict[str, asyncpg.Pool]
 
 
-def build_app(
-    *,
-    bootstrap: str,
-    group_id: str,
-    rules: RuleBook,
-    codec: Codec,
-    database_url: str | None,
-    store: str = "memory://",
-    datadir: str | None = None,
-) -> Supervision:
-    """A faust app (not started). ``database_url`` None: alerts go to the topic only."""
-    app = faust.App(
+class _Handler:
+    """What each agent does per event; the agents only iterate."""
+
+    def __init__(self, rules: RuleBook, codec: Codec, database_url: str | None,
+                 alerts_topic: Any) -> None:  # fmt: skip
+        self.rules, self.codec, self.database_url = rules, codec, database_url
+        self.alerts_topic = alerts_topic
+        self.counters = Counters()
+        self.pools: dict[str, asyncpg.Pool] = {}
+        self.lock = asyncio.Lock()
+
+    async def emit(self, alerts: list[SupervisionAlert]) -> None:
+        """PostgreSQL first (idempotent), then the topic, each send awaited."""
+        if not alerts:
+            return
+        if self.database_url is not None:
+            async with self.lock:
+                if "pg" not in self.pools:
+                    self.pools["pg"] = await asyncpg.create_pool(
+                        self.database_url, min_size=1, max_size=2
+                    )
+            await sink.insert(self.pools["pg"], alerts)
+        for a in alerts:
+            key, value, headers = sink.encode(self.codec, a)
+            fut = await self.alerts_topic.send(key=key, value=value, headers=headers)
+            await fut
+            self.counters.alerts += 1
+            self.counters.by_rule[a.rule_id] = self.counters.by_rule.get(a.rule_id, 0) + 1
+            log.info("alert", alert_id=a.alert_id, rule_id=a.rule_id, severity=str(a.severity))
+
+    def decode(self, event: Any) -> Any:
+        self.counters.events += 1
+        msg = event.message
+        try:
+            return self.codec.decode(msg.key, msg.value, msg.headers or ())
+        except DecodeError as err:
+            # adjudication dead-letters it (with its reason); supervision ignores it
+            self.counters.skipped += 1
+            log.debug("skipped", code=err.code, topic=msg.topic, partition=msg.partition,
+                      offset=msg.offset)  # fmt: skip
+            return None
+
+    async def visit(self, event: Any, table: Any) -> None:
+        decoded = self.decode(event)
+        core = None if decoded is None else visit_event(decoded.message)
+        if core is None or decoded is None:
+            return
+        key = core.person.encode()
+        state = state_codec.loads(table.get(key))
+        rules = self.rules.for_region(core.person[:6])
+        new, alerts = apply_visit(state, core, rules, decoded.envelope.ce_id)
+        await self.emit(alerts)
+        if new != state:
+            table[key] = state_codec.dumps(new)
+
+    async def settlement(self, event: Any, table: Any) -> None:
+        decoded = self.decode(event)
+        core = None if decoded is None else settlement_event(decoded.message)
+        if core is None or decoded is None:
+            return
+        key = core.person.encode()
+        state = state_codec.loads(table.get(key))
+        rules = self.rules.for_region(core.person[:6])
+        new, alerts = apply_settlement(state, core, rules, decoded.envelope.ce_id)
+        await self.emit(alerts)
+        if new != state:
+            table[key] = state_codec.dumps(new)
+
+
+def _faust_app(group_id: str, bootstrap: str, store: str, datadir: str | None) -> faust.App:
+    return faust.App(
         group_id,
         broker=f"kafka://{bootstrap}",
         store=store,
@@ -89,86 +148,48 @@ def build_app(
         table_standby_replicas=0,
         stream_buffer_maxsize=8192,
     )
-    counters = Counters()
-    pools: dict[str, asyncpg.Pool] = {}
+
+
+def build_app(
+    *,
+    bootstrap: str,
+    group_id: str,
+    rules: RuleBook,
+    codec: Codec,
+    database_url: str | None,
+    store: str = "memory://",
+    datadir: str | None = None,
+) -> Supervision:
+    """A faust app (not started). ``database_url`` None: alerts go to the topic only."""
+    app = _faust_app(group_id, bootstrap, store, datadir)
     visits = app.topic(VISIT_TOPIC, key_type=bytes, value_type=bytes, allow_empty=True)
     settlements = app.topic(SETTLEMENT_TOPIC, key_type=bytes, value_type=bytes, allow_empty=True)
-    alerts_topic = app.topic(SUPERVISION_TOPIC, key_type=bytes, value_type=bytes)
+    handler = _Handler(rules, codec, database_url, app.topic(SUPERVISION_TOPIC, key_type=bytes,
+                                                             value_type=bytes))  # fmt: skip
     # bytes keys and values make faust use the raw codec for the changelog; its default
-    # (json) cannot read a person key back ("330900:…") and recovery would stall
-    tables: dict[str, Any] = {"partitions": PERSON_PARTITIONS, "key_type": bytes, "value_type": bytes}
+    # (json) cannot read a person key back ("330900:…") and recovery stalls
+    tables: dict[str, Any] = {
+        "partitions": PERSON_PARTITIONS,
+        "key_type": bytes,
+        "value_type": bytes,
+    }
     visit_state = app.Table("visit-state", default=None, **tables)
     claim_state = app.Table("claim-state", default=None, **tables)
-
-    lock = asyncio.Lock()
-
-    async def emit(alerts: list[SupervisionAlert]) -> None:
-        if not alerts:
-            return
-        if database_url is not None:
-            async with lock:
-                if "pg" not in pools:
-                    pools["pg"] = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
-            await sink.insert(pools["pg"], alerts)
-        for a in alerts:
-            key, value, headers = sink.encode(codec, a)
-            fut = await alerts_topic.send(key=key, value=value, headers=headers)
-            await fut
-            counters.alerts += 1
-            counters.by_rule[a.rule_id] = counters.by_rule.get(a.rule_id, 0) + 1
-            log.info("alert", alert_id=a.alert_id, rule_id=a.rule_id, severity=str(a.severity))
-
-    def decode(event: Any) -> Any:
-        msg = event.message
-        try:
-            return codec.decode(msg.key, msg.value, msg.headers or ())
-        except DecodeError as err:
-            # adjudication dead-letters it (with its reason); supervision ignores it
-            counters.skipped += 1
-            log.debug("skipped", code=err.code, topic=msg.topic, partition=msg.partition,
-                      offset=msg.offset)  # fmt: skip
-            return None
 
     @app.agent(visits, name="visits")
     async def on_visits(stream: Any) -> None:
         async for event in stream.events():
-            counters.events += 1
-            decoded = decode(event)
-            core = None if decoded is None else visit_event(decoded.message)
-            if core is None:
-                continue
-            key = core.person.encode()
-            state = state_codec.loads(visit_state.get(key))
-            rules = rules_for(core.person)
-            new, alerts = apply_visit(state, core, rules, decoded.envelope.ce_id)
-            await emit(alerts)
-            if new != state:
-                visit_state[key] = state_codec.dumps(new)
+            await handler.visit(event, visit_state)
 
     @app.agent(settlements, name="settlements")
     async def on_settlements(stream: Any) -> None:
         async for event in stream.events():
-            counters.events += 1
-            decoded = decode(event)
-            core = None if decoded is None else settlement_event(decoded.message)
-            if core is None:
-                continue
-            key = core.person.encode()
-            state = state_codec.loads(claim_state.get(key))
-            new, alerts = apply_settlement(
-                state, core, rules_for(core.person), decoded.envelope.ce_id
-            )
-            await emit(alerts)
-            if new != state:
-                claim_state[key] = state_codec.dumps(new)
-
-    def rules_for(person: str) -> Any:
-        return rules.for_region(person[:6])
+            await handler.settlement(event, claim_state)
 
     @app.timer(interval=30.0)  # type: ignore[untyped-decorator]
     async def report() -> None:
-        log.info("supervision_progress", events=counters.events, skipped=counters.skipped,
-                 alerts=counters.alerts)  # fmt: skip
+        c = handler.counters
+        log.info("supervision_progress", events=c.events, skipped=c.skipped, alerts=c.alerts)
 
     _ = (on_visits, on_settlements, report)
-    return Supervision(app, counters, pools)
+    return Supervision(app, handler.counters, handler.pools)

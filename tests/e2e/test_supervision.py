@@ -29,13 +29,15 @@ from tests.e2e.conftest import Workers
 
 REFERENCE = Path(__file__).resolve().parents[2] / "deploy" / "reference"
 VISITS = int(os.environ.get("YIDI_SUPERVISION_VISITS", "400"))
-RATE = float(os.environ.get("YIDI_SUPERVISION_RATE", "150"))
+RATE = float(os.environ.get("YIDI_SUPERVISION_RATE", "100"))
 TOPICS = (VISIT_TOPIC, SETTLEMENT_TOPIC)
 
 
 async def _start_group_at(bootstrap: str, group: str, positions: dict[TopicPartition, int]) -> None:
     """Commit ``positions`` for a new group, so it reads this run's range, not the whole log."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         consumer.assign(list(positions))
@@ -98,7 +100,13 @@ async def test_supervision_day_exact_after_kill9_and_replay(workers: Workers) ->
         publish(settings.kafka_bootstrap, messages, rate=RATE,
                 adjudication_group="yidi-adjudication", ack_timeout_s=300)
     )  # fmt: skip
-    await asyncio.sleep(6.0)
+    main_url = settings.database_url.get_secret_value()
+    for _ in range(240):  # kill once the first worker has state and has raised alerts
+        if len(await _alerts(main_url, subjects)) >= 2:
+            break
+        await asyncio.sleep(0.25)
+    before_kill = len(await _alerts(main_url, subjects))
+    assert before_kill >= 2
     assert not sender.done(), "the run ended before the kill: raise YIDI_SUPERVISION_VISITS"
     workers.kill9("supervision")
     await asyncio.sleep(2.0)
@@ -106,7 +114,6 @@ async def test_supervision_day_exact_after_kill9_and_replay(workers: Workers) ->
     report = await sender
     assert report.missing == []
     await _consumed(settings.kafka_bootstrap, GROUP + suffix)
-    main_url = settings.database_url.get_secret_value()
     killed = await _alerts(main_url, subjects)
     _exact(killed, plants)
     workers.terminate("supervision")
@@ -115,7 +122,9 @@ async def test_supervision_day_exact_after_kill9_and_replay(workers: Workers) ->
     async with fresh_database(settings) as fresh_url:
         replay = f"-{run}-replay"
         await _start_group_at(settings.kafka_bootstrap, GROUP + replay, start)
-        workers.start("replay", "supervision", {"YIDI_GROUP_SUFFIX": replay, "YIDI_DATABASE_URL": fresh_url})
+        workers.start(
+            "replay", "supervision", {"YIDI_GROUP_SUFFIX": replay, "YIDI_DATABASE_URL": fresh_url}
+        )
         await _consumed(settings.kafka_bootstrap, GROUP + replay)
         replayed = await _alerts(fresh_url, subjects)
         workers.terminate("replay")
@@ -124,4 +133,6 @@ async def test_supervision_day_exact_after_kill9_and_replay(workers: Workers) ->
     assert [(a.rule_id, a.subject, a.amount) for a in replayed] == [
         (a.rule_id, a.subject, a.amount) for a in killed
     ]
-    print(f"alerts={len(killed)} plants={len(plants['plants'])} clean_visits={VISITS}")
+    print(
+        f"alerts_before_kill={before_kill} alerts={len(killed)} plants={len(plants['plants'])} clean_visits={VISITS}"
+    )

@@ -42,7 +42,9 @@ def run_visits(events: list[tuple[str, VisitEvent]]) -> tuple[PersonState, list[
     return state, kinds
 
 
-def stay(mdtrt: str, inst: str, begin: int, end: int | None, med: str = "21", dx: str = "I63.9"):
+def stay(
+    mdtrt: str, inst: str, begin: int, end: int | None, med: str = "21", dx: str = "I63.9"
+) -> list[tuple[str, VisitEvent]]:
     out: list[tuple[str, VisitEvent]] = [
         (f"{mdtrt}-a", Admission(P, mdtrt, inst, "310104", med, D0 + dt.timedelta(begin), (dx,)))
     ]
@@ -87,7 +89,9 @@ def test_zhoushan_pack_uses_14_days() -> None:
     assert zs.version != RULES.version
 
 
-def fees(mdtrt: str, inst: str, day: int, items: list[tuple[str, int]], tag: str = "f"):
+def fees(
+    mdtrt: str, inst: str, day: int, items: list[tuple[str, int]], tag: str = "f"
+) -> tuple[str, Fees]:
     lines = tuple(
         Line(f"{mdtrt}-{tag}{i}", item, Decimal(cnt), 100 * cnt, D0 + dt.timedelta(day))
         for i, (item, cnt) in enumerate(items)
@@ -107,7 +111,7 @@ ITEM = st.sampled_from(["110200001", "120100001", "250101001", "XA10BAA"])
 def test_duplicate_billing_oracle(a: list[tuple[str, int]], b: list[tuple[str, int]],
                                   same_day: bool, second_inst: bool) -> None:  # fmt: skip
     limits = RULES.duplicate[0].item_max_per_day
-    events = [
+    events: list[tuple[str, VisitEvent]] = [
         ("reg1", Admission(P, "M1", H1, "310104", "11", D0, ())),
         fees("M1", H1, 0, a),
         ("reg2", Admission(P, "M2", H2 if second_inst else H1, "310104", "11", D0, ())),

@@ -24,7 +24,7 @@ def _write(tmp: Path, pack: dict[str, Any], name: str = "000000.json") -> Path:
 
 
 def _mutate(kind: str, change: dict[str, Any], drop: str | None = None) -> dict[str, Any]:
-    pack = json.loads(json.dumps(BASE))
+    pack: dict[str, Any] = json.loads(json.dumps(BASE))
     rule = next(r for r in pack["rules"] if r["kind"] == kind)
     rule.update(change)
     if drop:
