@@ -89,13 +89,15 @@ def _compliant(step: Step, chosen: dict[tuple[str, str], str]) -> Step:
 def _pick(
     hospitals: list[Hospital], kind: str, person: Person, exclude: tuple[str, ...] = ()
 ) -> Hospital:
+    """A networked institution of ``kind`` outside the person's city when there is one (the
+    only pharmacy may be in it), chosen by the person number (deterministic)."""
     ok = [
         h for h in hospitals
         if kind in h.networked and h.fixmedins_code not in exclude
-        and h.admdvs[:4] != person.insuplc_admdvs[:4] and ONCE_A_DAY[0] in h.items
-        and SUPPLY_ITEM in h.items
+        and ONCE_A_DAY[0] in h.items and SUPPLY_ITEM in h.items
     ]  # fmt: skip
-    ok.sort(key=lambda h: h.fixmedins_code)
+    away = [h for h in ok if h.admdvs[:4] != person.insuplc_admdvs[:4]]
+    ok = sorted(away or ok, key=lambda h: h.fixmedins_code)
     return ok[int(person.psn_no[-6:]) % len(ok)]
 
 

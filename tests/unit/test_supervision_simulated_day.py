@@ -64,3 +64,14 @@ def test_clean_day_raises_nothing() -> None:
     lines, plants = _lines(codec, visits=300, rate=0.0, run_id="clean")
     assert plants["plants"] == []
     assert supervise(lines, load_rules(), codec) == []
+
+
+def test_plants_for_every_home_region_and_larger_days() -> None:
+    """Every pattern can be planted for any person (e.g. a Shanghai resident and the only
+    pharmacy in Shanghai), and the plants of a larger day are all distinct persons."""
+    codec = Codec(demo_registry(sender_ids(load_reference())))
+    _, plants = plan_supervision_messages(
+        DEFAULT_REFERENCE_DIR, codec, 2000, seed=3, run_id="big", fraud_rate=0.002
+    )
+    subjects = [p["subject"] for p in plants["plants"]]
+    assert len(subjects) == 4 * len(PATTERNS) and len(set(subjects)) == len(subjects)
