@@ -26,9 +26,16 @@ import asyncpg
 import faust
 import structlog
 
-from contracts.settlement import SETTLEMENT_TOPIC
+from contracts.settlement import SETTLEMENT_TOPIC, Reversed, Settled
 from contracts.supervision import SUPERVISION_TOPIC, SupervisionAlert
-from contracts.visit import VISIT_TOPIC
+from contracts.visit import (
+    VISIT_TOPIC,
+    Discharged,
+    FeesUploaded,
+    FeesWithdrawn,
+    VisitCancelled,
+    VisitRegistered,
+)
 from events.catalog import PERSON_PARTITIONS
 from events.codec import Codec
 from events.errors import DecodeError
@@ -38,6 +45,13 @@ from services.supervision.core.rules import RuleBook
 from services.supervision.translate import settlement_event, visit_event
 
 GROUP = "yidi-supervision"
+RELEVANT = frozenset(
+    t.encode()
+    for t in (
+        VisitRegistered.ce_type, VisitCancelled.ce_type, FeesUploaded.ce_type,
+        FeesWithdrawn.ce_type, Discharged.ce_type, Settled.ce_type, Reversed.ce_type,
+    )
+)  # fmt: skip
 log = structlog.get_logger("yidi.supervision")
 
 
@@ -89,8 +103,14 @@ class _Handler:
             log.info("alert", alert_id=a.alert_id, rule_id=a.rule_id, severity=str(a.severity))
 
     def decode(self, event: Any) -> Any:
+        """The decoded message, or None for a type no rule reads (pre-settlement, settlement
+        and reversal requests: their outcome arrives on the settlement topic) — told by the
+        ``ce_type`` header, before any parsing — and for a message that does not decode."""
         self.counters.events += 1
         msg = event.message
+        ce_type = next((v for k, v in msg.headers or () if k == "ce_type"), None)
+        if ce_type is not None and ce_type not in RELEVANT:
+            return None
         try:
             return self.codec.decode(msg.key, msg.value, msg.headers or ())
         except DecodeError as err:
