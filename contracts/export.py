@@ -34,6 +34,10 @@ TOPICS: dict[str, tuple[str, str]] = {
         "positions, prepayment warnings, period commands, statements, confirmations, "
         "reconciliation summaries",
     ),
+    "yidi.supervision.v1": (
+        "{subject}: a person key or an institution code",
+        "fund supervision alerts (authorized readers only: subjects are person keys)",
+    ),
 }
 
 HEADERS_SCHEMA: dict[str, Any] = {

@@ -9,11 +9,12 @@ from contracts.common import Contract
 from contracts.filing import REGISTRATION_MESSAGES
 from contracts.recon import RECON_MESSAGES, RECON_SIGNED
 from contracts.settlement import Reversed, Settled
+from contracts.supervision import SUPERVISION_MESSAGES
 from contracts.visit import VISIT_MESSAGES
 
 _ALL: tuple[type[Contract], ...] = (
     *REGISTRATION_MESSAGES, *VISIT_MESSAGES, Settled, Reversed, Ack,
-    *RECON_MESSAGES, *CLEARING_MESSAGES,
+    *RECON_MESSAGES, *CLEARING_MESSAGES, *SUPERVISION_MESSAGES,
 )  # fmt: skip
 MESSAGE_TYPES: dict[str, type[Contract]] = {m.ce_type: m for m in _ALL}
 

@@ -183,10 +183,33 @@ def samples() -> dict[str, Contract]:
         acked_at=T0,
     )  # fmt: skip
     messages.extend(recon_clearing_samples())
+    messages.append(_alert())
     out = {type(m).ce_type: m for m in messages}
     out["cn.yidi.ack.result.v1#rejected"] = rejected
     out.update(recon_part_samples())
     return out
+
+
+def _alert() -> Contract:
+    from contracts.supervision import SupervisionAlert
+
+    return SupervisionAlert(
+        alert_id="A0f3c2b1d4e5f60718293a4b5c6d7e8f9",
+        rule_id="SUP-READMIT-14",
+        rule_kind="decomposed_hospitalization",
+        rule_version="supervision-330900-19f082ab64dc98e6",
+        severity="suspicious",
+        subject_kind="person",
+        subject=f"{HOME}:{ZHOUSHAN_PSN}",
+        admdvs="330900",
+        window_start=dt.date(2026, 10, 18),
+        window_end=dt.date(2026, 10, 25),
+        setl_ids=(),
+        mdtrt_ids=("H310104000010000001", "H310104000010000002"),
+        fixmedins_codes=(SHANGHAI_HOSPITAL,),
+        amount=Decimal("12850.40"),
+        detail="readmitted 7 days after discharge, same diagnosis I63.9",
+    )
 
 
 def sender_of(message: Contract) -> str:

@@ -161,6 +161,13 @@ CATALOG: tuple[Topic, ...] = (
         retention_ms=-1,
     ),
     Topic(
+        "yidi.supervision.v1",
+        "{subject}: person key or institution code",
+        "supervision alerts (cn.yidi.supervision.alert.v1), once per rule, subject and window",
+        PERSON_PARTITIONS,
+        retention_ms=-1,
+    ),
+    Topic(
         "yidi.dlq.v1",
         "original key",
         "original bytes + headers + reason + source position",

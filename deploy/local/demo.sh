@@ -12,7 +12,11 @@ if [[ -z "${YIDI_DATABASE_URL:-}" ]] && ! "$REPO_ROOT/deploy/local/postgres.sh" 
 "$REPO_ROOT/deploy/local/up.sh"
 
 worker_pid=""
+supervision_pid=""
 cleanup() {
+  if [[ -n "$supervision_pid" ]] && kill -0 "$supervision_pid" 2>/dev/null; then
+    kill -TERM "$supervision_pid"; wait "$supervision_pid" 2>/dev/null || true
+  fi
   if [[ -n "$worker_pid" ]] && kill -0 "$worker_pid" 2>/dev/null; then
     kill -TERM "$worker_pid"; wait "$worker_pid" 2>/dev/null || true
     log "workers stopped"
@@ -25,7 +29,15 @@ since="$(date -u +%Y-%m-%dT%H:%M:%S+00:00)"
 YIDI_LOG_LEVEL=warning "$YIDI" worker all > "$RUN_DIR/demo-workers.log" 2>&1 &
 worker_pid=$!
 log "workers running (pid $worker_pid, log $RUN_DIR/demo-workers.log)"
+YIDI_LOG_LEVEL=warning "$YIDI" worker supervision > "$RUN_DIR/demo-supervision.log" 2>&1 &
+supervision_pid=$!
+log "supervision worker running (pid $supervision_pid, log $RUN_DIR/demo-supervision.log)"
 sleep 3
 "$YIDI" simulate --visits "$VISITS" --rate "$RATE" --run-id "demo-$(date +%s)"
 sleep 2
 "$YIDI" ledger preview --since "$since"
+# a short supervision day: each fraud pattern planted, then alerts per rule, precision and recall
+"$YIDI" simulate --visits 200 --fraud-rate 0.01 --plants "$RUN_DIR/demo-plants.json" \
+  --run-id "demo-sup-$(date +%s)" --rate "$RATE" > /dev/null
+sleep 8
+"$YIDI" supervision report --plants "$RUN_DIR/demo-plants.json"

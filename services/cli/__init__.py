@@ -18,6 +18,7 @@ from services.cli import keys as keys_cmd
 from services.cli import ledger as ledger_cmd
 from services.cli import replay as replay_cmd
 from services.cli import simulate as simulate_cmd
+from services.cli import supervision as supervision_cmd
 from services.cli import topics as topics_cmd
 from services.cli import worker as worker_cmd
 
@@ -40,6 +41,7 @@ for _module in (
     ledger_cmd,
     replay_cmd,
     simulate_cmd,
+    supervision_cmd,
     topics_cmd,
     worker_cmd,
 ):

@@ -19,6 +19,7 @@ def register(app: typer.Typer) -> None:
     from services.cli.bench_codec import register_bench as register_codec
     from services.cli.bench_pipeline import register_bench as register_pipeline
     from services.cli.bench_replay import register_bench as register_replay
+    from services.cli.bench_supervision import register_bench as register_supervision
     from services.cli.bench_task import register_bench as register_task
 
     register_adjudication(bench_app)
@@ -26,5 +27,6 @@ def register(app: typer.Typer) -> None:
     register_codec(bench_app)
     register_pipeline(bench_app)
     register_replay(bench_app)
+    register_supervision(bench_app)
     register_task(bench_app)
     app.add_typer(bench_app, name="bench")

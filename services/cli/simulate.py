@@ -38,6 +38,17 @@ def register(app: typer.Typer) -> None:
         ),
         write_only: bool = typer.Option(False, help="Only write --out; send nothing"),
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON"),
+        fraud_rate: float | None = typer.Option(
+            None,
+            "--fraud-rate",
+            min=0.0,
+            max=1.0,
+            help="A supervision day: clean visits (one per person) plus each fraud pattern "
+            "planted at this rate of --visits (at least once); see --plants",
+        ),
+        plants: Path | None = typer.Option(
+            None, help="With --fraud-rate: write the planted patterns (JSON) here"
+        ),
         adjudication_group: str = typer.Option(
             "yidi-adjudication", help="Group to wait for after registrations"
         ),
@@ -80,10 +91,21 @@ def register(app: typer.Typer) -> None:
         except ValueError as exc:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from None
-        messages = plan_messages(
-            settings.reference_dir or REFERENCE, runtime.codec, visits, seed, run_id, mix,
-            day=first_day, days=days,
-        )  # fmt: skip
+        if fraud_rate is not None:
+            from services.simulator.run import plan_supervision_messages
+
+            messages, planted = plan_supervision_messages(
+                settings.reference_dir or REFERENCE, runtime.codec, visits, seed, run_id,
+                fraud_rate, day=first_day,
+            )  # fmt: skip
+            if plants is not None:
+                plants.write_text(json.dumps(planted, indent=1), "utf-8")
+                console.print(f"wrote {len(planted['plants'])} plants to {plants}")
+        else:
+            messages = plan_messages(
+                settings.reference_dir or REFERENCE, runtime.codec, visits, seed, run_id, mix,
+                day=first_day, days=days,
+            )  # fmt: skip
         if out is not None:
             lines = write_jsonl(messages, out)
             console.print(f"wrote {lines} events to {out}")

@@ -17,18 +17,25 @@ class WorkerName(StrEnum):
     ledger = "ledger"
     clearing = "clearing"
     recon = "recon"
+    supervision = "supervision"
     all = "all"
 
 
 def register(app: typer.Typer) -> None:
     @app.command("worker")
     def worker_cmd(name: WorkerName = typer.Argument(..., help="Which processor to run")) -> None:
-        """Run a processor until SIGTERM/SIGINT; the batch in flight always completes."""
+        """Run a processor until SIGTERM/SIGINT; the batch in flight always completes.
+        ``supervision`` runs alone (a faust worker); ``all`` does not include it."""
         from services import bootstrap
         from services.runtime.lifecycle import Runnable, run_until_signalled
 
         settings = get_settings()
         configure_logging(settings.log_level, settings.log_format)
+        if name == WorkerName.supervision:
+            from services.supervision.run import run_worker
+
+            run_worker(settings)  # faust's Worker: its own loop and signal handling
+            return
         runtime = bootstrap.build_runtime(settings)
         workers: dict[str, Runnable] = {}
         if name in (WorkerName.registration, WorkerName.all):

@@ -76,6 +76,13 @@ def _total(step: Step) -> Decimal:
     return from_fen(sum(i.cnt * i.pric_fen for i in step.items))
 
 
+def _diagnoses(step: Step) -> tuple[str, ...]:
+    """Planted stays (services/simulator/fraud.py) name theirs; chronic visits are I10."""
+    if planted := step.meta.get("dise_codg"):
+        return tuple(planted.split(","))
+    return ("I10",) if step.category == "chronic_outpatient" else ()
+
+
 def message_for(step: Step) -> tuple[Contract, str]:
     """The contract message of a step and its sender id."""
     p = step.person
@@ -114,7 +121,7 @@ def message_for(step: Step) -> tuple[Contract, str]:
         )
         return VisitRegistered(
             **header, med_type=med_type, insutype=p.insutype, begntime=step.at, mdtrt_cert_type="02",
-            mdtrt_cert_no=p.certno, dise_codg=("I10",) if step.category == "chronic_outpatient" else (),
+            mdtrt_cert_no=p.certno, dise_codg=_diagnoses(step),
         ), h.fixmedins_code  # fmt: skip
     if step.kind == "fees":
         return FeesUploaded(**header, feedetail=_lines(step)), h.fixmedins_code

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -290,3 +291,40 @@ async def _receive(
                 per_input[ack.ack_for] += 1
                 if ack.ack_for in sent_at and per_input[ack.ack_for] == 1:
                     report.latencies_ms.append((now - sent_at[ack.ack_for]) * 1000)
+
+
+def plan_supervision_messages(
+    reference_dir: Path,
+    codec: Codec,
+    visits: int,
+    seed: int,
+    run_id: str,
+    fraud_rate: float,
+    day: dt.date = dt.date(2026, 10, 12),
+) -> tuple[list[Built], dict[str, Any]]:
+    """A supervision day (``services/simulator/fraud.py``): the messages and the plants
+    record (every planted pattern with its person and visits, and every person of the run,
+    so a report can tell a false positive from another run's alert)."""
+    from services.simulator.fraud import PATTERNS, plan_supervision_day
+    from services.simulator.world import home_regions
+
+    rng = random.Random(seed)
+    hospitals = hospitals_from_reference(reference_dir)
+    salt = int(hashlib.sha256(run_id.encode()).hexdigest(), 16) % 1_000_000
+    per_pattern = max(1, round(fraud_rate * visits)) if fraud_rate > 0 else 0
+    persons = make_persons(
+        rng, home_regions(reference_dir), visits + per_pattern * len(PATTERNS), salt
+    )
+    steps, plants = plan_supervision_day(rng, persons, hospitals, visits, day, fraud_rate, salt)
+    record: dict[str, Any] = {
+        "run_id": run_id,
+        "day": day.isoformat(),
+        "fraud_rate": fraud_rate,
+        "clean_visits": visits,
+        "plants": [
+            {"rule_kind": p.rule_kind, "subject": p.subject, "mdtrt_ids": list(p.mdtrt_ids)}
+            for p in plants
+        ],
+        "subjects": sorted({f"{p.insuplc_admdvs}:{p.psn_no}" for p in persons}),
+    }
+    return [build(s, codec, run_id) for s in steps], record

@@ -1,0 +1,102 @@
+"""``yidi bench supervision``: the supervision worker's records/s alone.
+
+Each run starts ``yidi worker supervision`` in a fresh consumer group (fresh
+tables) positioned at the start of the visit and settlement topics, and times
+it from its first committed progress (faust's start-up and table recovery
+excluded, reported apart) until it has committed the end of both topics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from contracts.settlement import SETTLEMENT_TOPIC
+from contracts.visit import VISIT_TOPIC
+from events.catalog import PERSON_PARTITIONS
+from services.supervision.app import GROUP
+
+TOPICS = (VISIT_TOPIC, SETTLEMENT_TOPIC)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerRun:
+    records: int
+    startup_s: float
+    seconds: float
+
+    @property
+    def per_s(self) -> float:
+        return self.records / self.seconds if self.seconds else 0.0
+
+
+async def _positions(bootstrap: str, group: str | None) -> dict[TopicPartition, int]:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(t, p) for t in TOPICS for p in range(PERSON_PARTITIONS)]
+        if group is None:
+            return dict(await consumer.end_offsets(tps))
+        return {tp: (await consumer.committed(tp)) or 0 for tp in tps}
+    finally:
+        await consumer.stop()
+
+
+async def _beginnings(bootstrap: str) -> dict[TopicPartition, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(t, p) for t in TOPICS for p in range(PERSON_PARTITIONS)]
+        return dict(await consumer.beginning_offsets(tps))
+    finally:
+        await consumer.stop()
+
+
+def one_run(bootstrap: str, timeout_s: float = 600) -> WorkerRun:
+    ends = asyncio.run(_positions(bootstrap, None))
+    begins = asyncio.run(_beginnings(bootstrap))
+    records = sum(ends[tp] - begins[tp] for tp in ends)
+    suffix = f"-bench-{uuid.uuid4().hex[:8]}"
+    yidi = str(Path(sys.executable).with_name("yidi"))
+    env = {**os.environ, "YIDI_GROUP_SUFFIX": suffix, "YIDI_LOG_LEVEL": "warning"}
+    started = time.monotonic()
+    proc = subprocess.Popen([yidi, "worker", "supervision"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        first, finished = asyncio.run(
+            _wait(bootstrap, GROUP + suffix, begins, ends, started, timeout_s)
+        )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    return WorkerRun(records, first - started, finished - first)
+
+
+async def _wait(
+    bootstrap: str,
+    group: str,
+    begins: dict[TopicPartition, int],
+    ends: dict[TopicPartition, int],
+    started: float,
+    timeout_s: float,
+) -> tuple[float, float]:
+    first: float | None = None
+    while True:
+        await asyncio.sleep(0.1)
+        done = await _positions(bootstrap, group)
+        if first is None and any(done.values()):
+            first = time.monotonic()
+        if first is not None and all(done[tp] >= ends[tp] for tp in ends if ends[tp] > begins[tp]):
+            return first, time.monotonic()
+        if time.monotonic() - started > timeout_s:
+            raise TimeoutError(f"{group} did not finish in {timeout_s}s")

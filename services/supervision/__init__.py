@@ -1,0 +1,1 @@
+"""Fund supervision (智能监控): windowed rules over visits and settlements, alerts."""
