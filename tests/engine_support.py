@@ -16,6 +16,7 @@ Every output must validate against its own contract and a DLQ record must fit th
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cache
@@ -192,3 +193,18 @@ def outcome(record: InputRecord, outputs: Sequence[Output], stage: str) -> str:
         return "ack"
     assert not results, "a settlement without an ack"
     return "silent"
+
+
+def kinds(outputs: list[Output]) -> Counter[str]:
+    """What a batch of outputs holds, by kind and code (``dlq:E_X``, ``ack:rejected:E_Y``,
+    ``settlement``): what the per-finding tests compare."""
+    found: Counter[str] = Counter()
+    for out in outputs:
+        if out.topic == DLQ_TOPIC:
+            found["dlq:" + parse_dlq(out.value).reason.code] += 1
+        elif out.topic == SETTLEMENT_TOPIC:
+            found["settlement"] += 1
+        else:
+            ack = Ack.model_validate_json(out.value)
+            found[f"ack:{ack.status}:{ack.error.code if ack.error else ''}"] += 1
+    return found

@@ -21,25 +21,13 @@ from services.ops.core.dlq import DlqEntry, DlqPosition
 from services.ops.core.redrive import outgoing
 from services.simulator.plan import Mix
 from services.simulator.run import plan_messages, write_jsonl
+from tests.engine_support import kinds
 from tests.reference_copy import REFERENCE, reference_copy
 
 HOSPITAL = "H33042100001"
 PLAIN = Mix(reversal_share=0, duplicate_share=0, bad_share=0)
 SETTLED = "cn.yidi.settlement.settled.v1"
 SETTLE = "cn.yidi.visit.settlement_requested.v1"
-
-
-def kinds(outputs: list[Output]) -> Counter[str]:
-    found: Counter[str] = Counter()
-    for out in outputs:
-        if out.topic == DLQ_TOPIC:
-            found["dlq:" + parse_dlq(out.value).reason.code] += 1
-        elif out.topic == "yidi.settlement.v1":
-            found["settlement"] += 1
-        else:
-            ack = Ack.model_validate_json(out.value)
-            found[f"ack:{ack.status}:{ack.error.code if ack.error else ''}"] += 1
-    return found
 
 
 def acked(outputs: list[Output], status: str) -> dict[str, str | None]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 
-from contracts.ack import Ack
 from contracts.visit import VisitMessage
 from events.codec import Codec
 from events.demo_keys import demo_registry
@@ -23,6 +22,7 @@ from services.simulator import bad
 from services.simulator.build import Built
 from services.simulator.plan import Mix
 from services.simulator.run import plan_messages
+from tests.engine_support import kinds
 from tests.reference_copy import REFERENCE
 
 REF = load_reference(REFERENCE)
@@ -30,19 +30,6 @@ CODEC = Codec(demo_registry(sender_ids(REF)))
 VISIT, REGISTRATION = "yidi.visit.v1", "yidi.registration.v1"
 PLAIN = Mix(reversal_share=0, duplicate_share=0, bad_share=0)
 UNFILED = Mix(reversal_share=0, duplicate_share=0, bad_share=0, filing_share=0.0)
-
-
-def kinds(outputs: list[Output]) -> Counter[str]:
-    found: Counter[str] = Counter()
-    for out in outputs:
-        if out.topic == DLQ_TOPIC:
-            found["dlq:" + parse_dlq(out.value).reason.code] += 1
-        elif out.topic == "yidi.settlement.v1":
-            found["settlement"] += 1
-        else:
-            ack = Ack.model_validate_json(out.value)
-            found[f"ack:{ack.status}:{ack.error.code if ack.error else ''}"] += 1
-    return found
 
 
 class Feed:
