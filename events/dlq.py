@@ -24,11 +24,12 @@ from typing import Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
+from events import catalog
 from events.limits import fit, fit_optional
 from events.masking import mask_text
 from events.stream.types import InputRecord, Output
 
-DLQ_TOPIC = "yidi.dlq.v1"
+DLQ_TOPIC = catalog.DLQ
 DLQ_CE_TYPE = "cn.yidi.dlq.record.v1"
 MAX_CODE = 64
 MAX_FIELD = 256

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from events import catalog
 from events.catalog import Topic, with_ack_topics
 from events.codec import Codec
 from events.demo_keys import demo_registry
@@ -133,7 +134,7 @@ def ledger_worker(runtime: Runtime, group_id: str | None = None) -> SinkWorker:
         runtime.settings.kafka_bootstrap,
         runtime.settings.database_url.get_secret_value(),
         LedgerMapper(runtime.codec),
-        topic="yidi.settlement.v1",
+        topic=catalog.SETTLEMENT,
         group_id=group_id,
         instance_id=_instance(runtime, "ledger"),
     )

@@ -25,6 +25,7 @@ from pathlib import Path
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CoordinatorLoadInProgressError, CoordinatorNotAvailableError
 
+from events import catalog
 from events.admin import describe_group
 from services.adjudication.task import GROUP as ADJUDICATION_GROUP
 from services.bench.cpu import CpuMeter
@@ -82,7 +83,7 @@ async def run_level(
     from services.bench.stats import percentile
 
     lat = report.latencies_ms
-    visit_msgs = [m for m in messages if m.topic == "yidi.visit.v1"]
+    visit_msgs = [m for m in messages if m.topic == catalog.VISIT]
     level = Level(
         rate, len(visit_msgs), settle_acks, report.seconds,
         percentile(lat, 50), percentile(lat, 95), percentile(lat, 99), len(report.missing),

@@ -25,6 +25,7 @@ from contracts.clearing import ClearingConfirmed, PeriodCommand
 from contracts.codes import AckStatus
 from contracts.pools import PoolingRegions
 from contracts.registry import SENDER_SIGNED
+from events import catalog
 from events.codec import Codec
 from events.errors import DecodeError
 from events.limits import MAX_LONG_TEXT, MAX_SHORT_TEXT, fit
@@ -38,7 +39,7 @@ from services.clearing.core.periods import scope_from_message
 
 log = structlog.get_logger("yidi.clearing")
 
-GROUP = "yidi-clearing-commands"
+GROUP = catalog.CLEARING_COMMANDS_GROUP
 STAGE = "clearing"
 
 

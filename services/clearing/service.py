@@ -9,6 +9,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from contracts.pools import PoolingRegions
+from events import catalog
 from events.codec import Codec
 from events.stream.clients import idempotent_producer
 from services.clearing.commands import GROUP as COMMANDS_GROUP
@@ -18,8 +19,8 @@ from services.clearing.outbox import publish_pending
 from services.clearing.store import ClearingSink
 from services.ledger.worker import SinkWorker
 
-FEED_GROUP = "yidi-clearing"
-SETTLEMENT_TOPIC = "yidi.settlement.v1"
+FEED_GROUP = catalog.CLEARING_GROUP
+SETTLEMENT_TOPIC = catalog.SETTLEMENT
 
 
 class ClearingService:

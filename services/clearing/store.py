@@ -29,6 +29,7 @@ from contracts.common import Contract
 from contracts.money import from_fen, to_fen
 from contracts.pools import PoolingRegions
 from contracts.settlement import SETTLEMENT_TOPIC
+from events import catalog
 from events.catalog import by_name
 from events.codec import Codec
 from services.clearing.core import periods as P
@@ -57,8 +58,8 @@ log = structlog.get_logger("yidi.clearing")
 
 CLEARING_LOCK = 0x59494449_434C52
 """Advisory lock key shared by batches (shared) and period transitions (exclusive)."""
-PROCESSOR = "yidi-clearing"
-TOPIC = "yidi.clearing.v1"
+PROCESSOR = catalog.CLEARING_ID
+TOPIC = catalog.CLEARING
 _ENTRY_COLUMNS = (
     "setl_id", "period", "natural_period", "scope", "late", "kind", "home", "treatment", "payer",
     "payee", *AMOUNT_FIELDS, "src_partition", "src_offset",

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from events import catalog
 from services.runtime.settings import get_settings
 
 console = Console(stderr=True)
@@ -39,7 +40,7 @@ def register(app: typer.Typer) -> None:
         write_only: bool = typer.Option(False, help="Only write --out; send nothing"),
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON"),
         adjudication_group: str = typer.Option(
-            "yidi-adjudication", help="Group to wait for after registrations"
+            catalog.ADJUDICATION_GROUP, help="Group to wait for after registrations"
         ),
         bad_rate: float = typer.Option(
             0.01, "--bad-rate", min=0.0, max=1.0, help="Share of visit messages sent bad too"
@@ -96,9 +97,7 @@ def register(app: typer.Typer) -> None:
             TimeRemainingColumn(),
             console=console,
         ) as bar:
-            task = bar.add_task(
-                "send", total=sum(1 for m in messages if m.topic == "yidi.visit.v1")
-            )
+            task = bar.add_task("send", total=sum(1 for m in messages if m.topic == catalog.VISIT))
 
             def progress(done: int, _total: int) -> None:
                 bar.update(task, completed=done)

@@ -17,13 +17,14 @@ import structlog
 from aiokafka import TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
+from events import catalog
 from events.stream.clients import to_input
 from events.stream.group_worker import GroupWorker
 from events.stream.guard import RecordGuard
 from events.stream.types import InputRecord, Output
 from services.ledger.pg_sink import BatchOutcome, stored_positions, write_batch
 
-GROUP = "yidi-ledger"
+GROUP = catalog.LEDGER_GROUP
 """The ledger's consumer group (plus the settings' group suffix)."""
 
 SINK_FETCH_WAIT_MS = 250
@@ -59,7 +60,7 @@ class SinkWorker(GroupWorker):
         database_url: str,
         to_row: Callable[[InputRecord], RowOrReject],
         topic: str,
-        group_id: str = "yidi-ledger",
+        group_id: str = GROUP,
         max_batch: int = 5000,
         instance_id: str | None = None,
         write: BatchWrite = write_batch,  # type: ignore[assignment]

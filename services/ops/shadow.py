@@ -24,6 +24,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from contracts.settlement import SETTLEMENT_TOPIC
+from events import catalog
 from events.admin import apply, delete_topics
 from events.catalog import Topic
 from events.codec import Codec
@@ -74,11 +75,11 @@ class ShadowTarget:
 
     @property
     def settlement_topic(self) -> str:
-        return f"yidi.shadow.{self.name}.settlement.v1"
+        return catalog.shadow_topic(self.name, "settlement")
 
     @property
     def ack_topic(self) -> str:
-        return f"yidi.shadow.{self.name}.ack.v1"
+        return catalog.shadow_topic(self.name, "ack")
 
 
 @dataclass(slots=True)
@@ -251,7 +252,7 @@ async def _partition(
                     )
                 )  # fmt: skip
                 rows.append(row)
-            elif out.topic.startswith("yidi.ack."):
+            elif out.topic.startswith(catalog.ACK_TOPIC_PREFIX):
                 sends.append(
                     await producer.send(
                         target.ack_topic, out.value, key=out.key, headers=out.headers

@@ -33,6 +33,7 @@ from contracts.recon import (
     ReconSummary,
     TotalsReconRequested,
 )
+from events import catalog
 from events.catalog import ack_topic
 from events.codec import Codec, Decoded, canonical_bytes
 from events.dlq import dlq_output
@@ -64,8 +65,8 @@ from services.recon.core.requests import (
 log = structlog.get_logger("yidi.recon")
 
 STAGE = "recon"
-SENDER = "yidi-recon"
-GROUP = "yidi-recon"
+SENDER = catalog.RECON_ID
+GROUP = catalog.RECON_GROUP
 CST = dt.timezone(dt.timedelta(hours=8))
 MAX_IN_FLIGHT = 8
 """Answer parts awaiting the broker at once: bounds what a 100,000-row answer holds in memory."""
@@ -97,7 +98,7 @@ class ReconWorker(GroupWorker):
         topic: str = RECON_TOPIC,
         clearing_topic: str = CLEARING_TOPIC,
         group_id: str = GROUP,
-        ledger_group: str = "yidi-ledger",
+        ledger_group: str = catalog.LEDGER_GROUP,
         instance_id: str | None = None,
         max_records: int = 16,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(CST),

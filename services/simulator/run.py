@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.ack import Ack
+from events import catalog
 from events.admin import observe
 from events.catalog import ack_topic
 from events.codec import Codec
@@ -182,8 +183,8 @@ async def publish(
     progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     report = Report()
-    registration = [b for b in messages if b.topic == "yidi.registration.v1" and b.bad is None]
-    visits = [b for b in messages if b.topic != "yidi.registration.v1" or b.bad is not None]
+    registration = [b for b in messages if b.topic == catalog.REGISTRATION and b.bad is None]
+    visits = [b for b in messages if b.topic != catalog.REGISTRATION or b.bad is not None]
     senders = sorted({b.sender for b in visits})
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed",
@@ -203,7 +204,7 @@ async def publish(
         for tp, end in (await consumer.end_offsets(tps)).items():
             consumer.seek(tp, end)
         await _send_all(producer, registration, rate=0, report=report, sent_at={})
-        await wait_consumed(bootstrap, adjudication_group, "yidi.registration.v1")
+        await wait_consumed(bootstrap, adjudication_group, catalog.REGISTRATION)
         started = time.perf_counter()
         receiver = asyncio.create_task(_receive(consumer, sent_at, received, report))
         for b in visits:
