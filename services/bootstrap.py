@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from events import catalog
 from events.catalog import Topic, with_ack_topics
 from events.codec import Codec
 from events.demo_keys import demo_registry
@@ -21,12 +20,12 @@ from services.adjudication import task as adjudication
 from services.adjudication.core.tables import ReferenceData
 from services.adjudication.reference import load_reference
 from services.clearing.service import ClearingService
-from services.ledger.rows import LedgerMapper
 from services.ledger.worker import GROUP as LEDGER_GROUP
-from services.ledger.worker import SinkWorker
+from services.ledger.worker import ledger_sink
 from services.recon import worker as recon
 from services.registration import task as registration
 from services.runtime.settings import Settings
+from services.runtime.sink import SinkWorker
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,11 +129,10 @@ class RegistrationWorker:
 def ledger_worker(runtime: Runtime, group_id: str | None = None) -> SinkWorker:
     if group_id is None:
         group_id = LEDGER_GROUP + runtime.settings.group_suffix
-    return SinkWorker(
+    return ledger_sink(
         runtime.settings.kafka_bootstrap,
         runtime.settings.database_url.get_secret_value(),
-        LedgerMapper(runtime.codec),
-        topic=catalog.SETTLEMENT,
+        runtime.codec,
         group_id=group_id,
         instance_id=_instance(runtime, "ledger"),
     )

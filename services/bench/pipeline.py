@@ -80,7 +80,7 @@ async def run_level(
     window = time.perf_counter() - started
     cpu = CpuMeter.between(before, meter.snapshot()) if meter and before else {}
     settle_acks = report.settle_acks
-    from services.bench.stats import percentile
+    from services.runtime.stats import percentile
 
     lat = report.latencies_ms
     visit_msgs = [m for m in messages if m.topic == catalog.VISIT]
@@ -179,7 +179,7 @@ async def baseline(settings: Settings, visit_msgs: list[Built]) -> float:
 def summarize(offered: float, results: list[Level]) -> dict[str, object]:
     """One offered rate's runs: medians of the rates and percentiles, CPU as a share of
     one core over all the runs' publishing time, and the message mix."""
-    from services.bench.stats import median
+    from services.runtime.stats import median
 
     window = sum(x.window_s for x in results)
     cpu: dict[str, float] = {}

@@ -33,7 +33,7 @@ from events.stream.guard import RecordGuard, process_record
 from events.stream.types import InputRecord, Output, StateWrite, Task
 from services.adjudication.core.tables import ReferenceData
 from services.adjudication.task import AdjudicationTask
-from services.bench.stats import median
+from services.runtime.stats import median
 from services.simulator.run import plan_messages
 
 REGISTRATION_TOPIC = catalog.REGISTRATION

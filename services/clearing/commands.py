@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka import AIOKafkaProducer
 
 from contracts.ack import Ack, AckError
 from contracts.clearing import ClearingConfirmed, PeriodCommand
@@ -30,12 +29,13 @@ from events.codec import Codec
 from events.errors import DecodeError
 from events.limits import MAX_LONG_TEXT, MAX_SHORT_TEXT, fit
 from events.rejection import ack_output, rejected_input
-from events.stream.clients import group_consumer, to_input
-from events.stream.guard import RecordGuard, is_infrastructure
+from events.stream.batch_loop import Batch, BatchLoop, LoopConfig, Publish
+from events.stream.guard import RecordGuard
 from events.stream.types import InputRecord, Output
 from services.clearing import store
 from services.clearing.core.errors import ClearingError, LedgerBehind, WrongState
 from services.clearing.core.periods import scope_from_message
+from services.runtime.failures import is_infrastructure
 
 log = structlog.get_logger("yidi.clearing")
 
@@ -149,7 +149,8 @@ async def close_waiting(
 
 
 class CommandConsumer:
-    """At-least-once over the topic; every step it applies is idempotent in PostgreSQL."""
+    """At-least-once over the topic, on the stream layer's batch loop; every step the
+    handler applies is idempotent in PostgreSQL, so a batch read again re-applies cleanly."""
 
     def __init__(
         self,
@@ -161,30 +162,39 @@ class CommandConsumer:
         group_id: str = GROUP,
     ) -> None:
         self.group_id = group_id
-        self.bootstrap = bootstrap
         self.handler = handler
-        self.producer = producer
         self.after_batch = after_batch
-        self.instance_id = instance_id
-        self._consumer: AIOKafkaConsumer | None = None
         self.guard = RecordGuard(
             STAGE, codec=handler.codec, processor=store.PROCESSOR,
             ack_topics=frozenset({store.TOPIC}),
         )  # fmt: skip
+        self.loop = BatchLoop(
+            LoopConfig(
+                bootstrap, store.TOPIC, group_id, "yidi-clearing-commands", instance_id,
+                max_records=200, poll_ms=200,
+            ),
+            self,
+            producer,
+        )  # fmt: skip
 
     async def start(self) -> None:
-        self._consumer = group_consumer(
-            self.bootstrap,
-            self.group_id,
-            client_id="yidi-clearing-commands",
-            instance_id=self.instance_id,
-        )
-        self._consumer.subscribe([store.TOPIC])
-        await self._consumer.start()
+        await self.loop.start()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.loop.run(stop)
 
     async def stop(self) -> None:
-        if self._consumer is not None:
-            await self._consumer.stop()
+        await self.loop.stop()
+
+    async def resume(self, partitions: Sequence[int]) -> None:
+        """Commands resume from the group's offsets in Kafka."""
+
+    async def land(self, batch: Batch, publish: Publish) -> None:
+        outputs: list[Output] = []
+        for record in batch.records:
+            outputs.extend(await self._handle(record))
+        await publish(outputs)
+        await self.after_batch()
 
     async def _handle(self, record: InputRecord) -> list[Output]:
         """The handler's outputs; a record that cannot be parsed, or that makes the handler
@@ -198,26 +208,3 @@ class CommandConsumer:
             if is_infrastructure(exc):
                 raise
             return self.guard.failed(record, exc)
-
-    async def run(self, stop: asyncio.Event) -> None:
-        assert self._consumer is not None
-        while not stop.is_set():
-            batch = await self._consumer.getmany(timeout_ms=200, max_records=200)
-            if not batch:
-                continue
-            commits: dict[TopicPartition, int] = {}
-            outputs: list[Output] = []
-            for tp, records in batch.items():
-                for rec in records:
-                    outputs.extend(await self._handle(to_input(rec)))
-                commits[tp] = records[-1].offset + 1
-            futures = [
-                await self.producer.send(o.topic, o.value, key=o.key, headers=o.headers)
-                for o in outputs
-            ]
-            await asyncio.gather(*futures)
-            await self.after_batch()
-            try:
-                await self._consumer.commit(commits)
-            except (CommitFailedError, IllegalStateError):
-                log.warning("clearing_commands_commit_failed")  # re-applied idempotently

@@ -17,7 +17,7 @@ from services.clearing.commands import CommandConsumer, CommandHandler
 from services.clearing.feed import ClearingMapper
 from services.clearing.outbox import publish_pending
 from services.clearing.store import ClearingSink
-from services.ledger.worker import SinkWorker
+from services.runtime.sink import SinkWorker
 
 FEED_GROUP = catalog.CLEARING_GROUP
 SETTLEMENT_TOPIC = catalog.SETTLEMENT

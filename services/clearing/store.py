@@ -51,8 +51,8 @@ from services.clearing.core.statement import (
 )
 from services.clearing.core.statement import differences as statement_differences
 from services.clearing.feed import AMOUNT_FIELDS, Fact
-from services.ledger.pg_sink import BatchOutcome, record_positions
 from services.runtime.pg_copy import copy_rows
+from services.runtime.positions import BatchOutcome, record_positions
 
 log = structlog.get_logger("yidi.clearing")
 

@@ -20,11 +20,11 @@ import hashlib
 import io
 from collections.abc import Sequence
 from operator import itemgetter
-from typing import Protocol
 
 import asyncpg
 import orjson
 
+from events.settlement_feed import FEED_TYPES, REVERSED_TYPE, FeedRecord
 from services.ledger.pg_sink import (
     AMOUNTS,
     STAGE,
@@ -34,27 +34,7 @@ from services.ledger.pg_sink import (
     record_positions,
 )
 
-
-class FeedRecord(Protocol):
-    """A settlement-feed record as fetched (aiokafka's record or the engine's)."""
-
-    @property
-    def topic(self) -> str: ...
-    @property
-    def partition(self) -> int: ...
-    @property
-    def offset(self) -> int: ...
-    @property
-    def value(self) -> bytes | None: ...
-    @property
-    def headers(self) -> Sequence[tuple[str, bytes]]: ...
-
-
-SETTLED_TYPE = b"cn.yidi.settlement.settled.v1"
-REVERSED_TYPE = b"cn.yidi.settlement.reversed.v1"
-"""The contracts' ``ce_type`` (asserted by a unit test): a rebuild worker skips importing
-the contract models."""
-_LEDGER_TYPES = (SETTLED_TYPE, REVERSED_TYPE)
+_LEDGER_TYPES = FEED_TYPES
 _NULL = "\\N"
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _FROM_INFO = ("setl_id", "mdtrt_id", "medins_setl_id", "psn_no", "insutype", "psn_type",

@@ -1,18 +1,16 @@
 """Batch writes into the ledger with the consumer positions in the same transaction.
 
-Why offsets live here and not (only) in Kafka: a crash between the database
-commit and a Kafka commit would otherwise replay the batch; with the
-positions committed atomically with the rows, a restarted (or new) owner
-seeks exactly past what landed. Rows are still insert-if-absent by setl_id,
+The positions go with the rows (``services/runtime/positions.py`` says why). Rows are still insert-if-absent by setl_id,
 so even a zombie writer cannot double a fen.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import asyncpg
+
+from services.runtime.positions import BatchOutcome, record_positions, stored_positions
 
 AMOUNTS = (
     "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
@@ -33,13 +31,6 @@ LEDGER_COLUMNS: tuple[str, ...] = (
 
 _COLS = ", ".join(LEDGER_COLUMNS)
 STAGE = "ledger_stage"
-
-
-@dataclass(frozen=True, slots=True)
-class BatchOutcome:
-    inserted: int
-    already_present: int
-    conflicts: int
 
 
 async def ensure_stage(conn: asyncpg.Connection) -> None:
@@ -86,30 +77,7 @@ async def land_stage(conn: asyncpg.Connection) -> tuple[int, int]:
     return inserted, int(status.split()[-1])
 
 
-async def record_positions(
-    conn: asyncpg.Connection, group_id: str, positions: dict[tuple[str, int], int]
-) -> None:
-    """Next offsets of a sink's consumer group, written in the caller's transaction."""
-    if positions:
-        await conn.executemany(
-            """INSERT INTO sink_offsets (group_id, topic, partition, next_offset)
-               VALUES ($1, $2, $3, $4)
-               ON CONFLICT (group_id, topic, partition) DO UPDATE
-               SET next_offset = GREATEST(sink_offsets.next_offset, EXCLUDED.next_offset),
-                   updated_at = now()""",
-            [(group_id, t, p, o) for (t, p), o in positions.items()],
-        )
-
-
-async def stored_positions(
-    conn: asyncpg.Connection, group_id: str, topic: str, partitions: Sequence[int]
-) -> dict[int, int]:
-    """Next offsets recorded for ``partitions`` (absent: never written)."""
-    rows = await conn.fetch(
-        "SELECT partition, next_offset FROM sink_offsets "
-        "WHERE group_id = $1 AND topic = $2 AND partition = ANY($3::int[])",
-        group_id,
-        topic,
-        list(partitions),
-    )
-    return {r["partition"]: r["next_offset"] for r in rows}
+__all__ = [
+    "AMOUNTS", "LEDGER_COLUMNS", "BatchOutcome", "land_stage", "record_positions",
+    "stored_positions", "write_batch",
+]  # fmt: skip

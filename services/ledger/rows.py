@@ -10,11 +10,9 @@ from __future__ import annotations
 import hashlib
 from decimal import Decimal
 
-from contracts.settlement import Reversed, Settled, SettlementResult
-from events.catalog import owns
+from contracts.settlement import Reversed, SettlementResult
 from events.codec import Codec
-from events.dlq import dlq_output
-from events.errors import DecodeError
+from events.settlement_feed import decode_settlement
 from events.stream.types import InputRecord, Output
 from services.ledger.pg_sink import AMOUNTS
 
@@ -33,30 +31,6 @@ def ledger_row(
         info.setl_time, message.setl_date, *amounts, message.policy_version, message.catalog_version,
         value, hashlib.sha256(value).digest(), record.topic, record.partition, record.offset,
     )  # fmt: skip
-
-
-def decode_settlement(
-    codec: Codec, record: InputRecord, stage: str
-) -> tuple[SettlementResult, str] | Output | None:
-    """A settlement-feed record as (message, ce_id), or, for a record it refuses, its DLQ
-    output when ``stage`` owns the feed's dead letters (the ledger: ``events.catalog``) and
-    ``None`` for the other readers (clearing), which refuse the same records: one bad record
-    is one DLQ record."""
-    try:
-        decoded = codec.decode(
-            record.key, record.value, record.headers, authenticate=False, topic=record.topic
-        )
-    except DecodeError as err:
-        if not owns(record.topic, f"yidi-{stage}"):
-            return None
-        return dlq_output(record, stage=stage, code=err.code, message=err.message, field=err.field)
-    message = decoded.message
-    if not isinstance(message, (Settled, Reversed)) or message.pre_settlement:
-        if not owns(record.topic, f"yidi-{stage}"):
-            return None
-        text = f"not a ledger message: {decoded.envelope.ce_type}"
-        return dlq_output(record, stage=stage, code="E_UNHANDLED", message=text)
-    return message, decoded.envelope.ce_id
 
 
 class LedgerMapper:

@@ -26,6 +26,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 
+from events.stream import reader
 from services.ledger import bulk
 from services.ledger.pg_sink import BatchOutcome, write_batch
 from services.ops.core.errors import OpsError
@@ -71,31 +72,16 @@ async def drive(
     """Land ``spans`` of the feed batch by batch, one landing while the next is read."""
     totals = [0, 0, 0, 0]
 
-    async def lander(queue: asyncio.Queue[list[Record] | None]) -> None:
-        while (batch := await queue.get()) is not None:
-            positions = {(rec.topic, rec.partition): rec.offset + 1 for rec in batch}
-            outcome, taken = await land(conn, group, batch, positions)
-            for i, n in enumerate((len(batch), outcome.inserted, outcome.already_present,
-                                   len(batch) - taken)):  # fmt: skip
-                totals[i] += n
-            progress(len(batch))
+    async def lander(batch: list[Record]) -> None:
+        positions = {(rec.topic, rec.partition): rec.offset + 1 for rec in batch}
+        outcome, taken = await land(conn, group, batch, positions)
+        for i, n in enumerate((len(batch), outcome.inserted, outcome.already_present,
+                               len(batch) - taken)):  # fmt: skip
+            totals[i] += n
+        progress(len(batch))
 
-    queue: asyncio.Queue[list[Record] | None] = asyncio.Queue(maxsize=1)
-    try:
-        async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(lander(queue))
-            pending: list[Record] = []
-            size = FIRST_BATCH
-            async for records in fetch_spans(consumer, topic, spans, limit):
-                pending.extend(records)
-                if len(pending) >= size:
-                    await queue.put(pending)
-                    pending, size = [], LAND_BATCH
-            if pending:
-                await queue.put(pending)
-            await queue.put(None)
-    except BaseExceptionGroup as failed:
-        raise failed.exceptions[0] from None
+    batches = reader.rebatch(fetch_spans(consumer, topic, spans, limit), FIRST_BATCH, LAND_BATCH)
+    await reader.drive(batches, lander)
     return totals[0], totals[1], totals[2], totals[3]
 
 

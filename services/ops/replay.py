@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -37,6 +37,7 @@ from contracts.pools import PoolingRegions
 from contracts.settlement import SETTLEMENT_TOPIC
 from events.admin import describe_group
 from events.codec import Codec
+from events.stream import reader
 from events.stream.guard import process_record
 from events.stream.types import InputRecord, Output
 from services.clearing.feed import ClearingMapper
@@ -234,20 +235,14 @@ async def _drive_sink(
             totals[i] += n
         progress(len(batch))
 
-    in_flight: asyncio.Task[None] | None = None
-    try:
+    async def mapped() -> AsyncIterator[tuple[list[InputRecord], list[object]]]:
         async for batch in read_spans(consumer, projection.topic, spans, limit):
             rows = [
                 r for rec in batch if (r := to_row(rec)) is not None and not isinstance(r, Output)
             ]
-            if in_flight is not None:
-                await in_flight
-            in_flight = asyncio.create_task(land(batch, rows))
-        if in_flight is not None:
-            await in_flight
-    finally:
-        if in_flight is not None and not in_flight.done():
-            in_flight.cancel()
+            yield batch, rows
+
+    await reader.drive(mapped(), lambda mapped_batch: land(*mapped_batch))
     return totals[0], totals[1], totals[2], totals[3]
 
 

@@ -27,7 +27,8 @@ from events import catalog
 from events.admin import observe
 from events.catalog import ack_topic
 from events.codec import Codec
-from services.bench.stats import percentile
+from events.stream.reader import tail
+from services.runtime.stats import percentile
 from services.simulator.bad import KINDS
 from services.simulator.build import Built, build
 from services.simulator.plan import Mix, plan_days
@@ -271,22 +272,20 @@ async def _receive(
     consumer: AIOKafkaConsumer, sent_at: dict[str, float], per_input: Counter[str], report: Report
 ) -> None:
     seen_ack_ids: set[str] = set()
-    while True:
-        batch = await consumer.getmany(timeout_ms=100, max_records=2000)
+    async for records in tail(consumer, poll_ms=100, max_records=2000):
         now = time.perf_counter()
-        for records in batch.values():
-            for rec in records:
-                ack_id = dict(rec.headers)["ce_id"].decode()
-                if ack_id in seen_ack_ids:
-                    report.repeated_acks += 1  # the same ack again (a processor replay): ignored
-                    continue
-                seen_ack_ids.add(ack_id)
-                ack = Ack.model_validate_json(rec.value)
-                report.acks[str(ack.status)] += 1
-                if ack.status == "accepted" and ack.ack_for_type == SETTLE_TYPE:
-                    report.settle_acks += 1
-                if ack.error is not None:
-                    report.rejected[ack.error.code] += 1
-                per_input[ack.ack_for] += 1
-                if ack.ack_for in sent_at and per_input[ack.ack_for] == 1:
-                    report.latencies_ms.append((now - sent_at[ack.ack_for]) * 1000)
+        for rec in records:
+            ack_id = dict(rec.headers)["ce_id"].decode()
+            if ack_id in seen_ack_ids:
+                report.repeated_acks += 1  # the same ack again (a processor replay): ignored
+                continue
+            seen_ack_ids.add(ack_id)
+            ack = Ack.model_validate_json(rec.value)
+            report.acks[str(ack.status)] += 1
+            if ack.status == "accepted" and ack.ack_for_type == SETTLE_TYPE:
+                report.settle_acks += 1
+            if ack.error is not None:
+                report.rejected[ack.error.code] += 1
+            per_input[ack.ack_for] += 1
+            if ack.ack_for in sent_at and per_input[ack.ack_for] == 1:
+                report.latencies_ms.append((now - sent_at[ack.ack_for]) * 1000)
