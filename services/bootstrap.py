@@ -23,6 +23,7 @@ from services.clearing.service import ClearingService
 from services.ledger.worker import GROUP as LEDGER_GROUP
 from services.ledger.worker import ledger_sink
 from services.recon import worker as recon
+from services.registration import projection as filings
 from services.registration import task as registration
 from services.runtime.settings import Settings
 from services.runtime.sink import SinkWorker
@@ -101,15 +102,11 @@ class RegistrationWorker:
         )
 
     async def _project(self, _outputs: list[Output]) -> None:
-        rows = []
-        for task in self.engine.tasks.values():
-            assert isinstance(task, registration.RegistrationTask)
-            rows.extend(task.pending_rows)
-            task.pending_rows.clear()
+        rows = filings.take_rows(self.engine.tasks.values())
         if rows:
             assert self.pool is not None
             async with self.pool.acquire() as conn:
-                await registration.write_rows(conn, rows)
+                await filings.land(conn, rows)
 
     async def start(self) -> None:
         self.pool = await asyncpg.create_pool(

@@ -170,7 +170,7 @@ class CommandConsumer:
         )  # fmt: skip
         self.loop = BatchLoop(
             LoopConfig(
-                bootstrap, store.TOPIC, group_id, "yidi-clearing-commands", instance_id,
+                bootstrap, store.TOPIC, group_id, catalog.CLEARING_COMMANDS_GROUP, instance_id,
                 max_records=200, poll_ms=200,
             ),
             self,

@@ -106,10 +106,11 @@ def ledger_lander(codec: Callable[[], Codec], refused: Callable[[str, int], None
 def clearing_lander(codec: Codec, pools: PoolingRegions) -> Land:
     """Facts straight from the JSON (``TrustedClearingMapper``), written by the clearing
     processor's own batch write, without warnings (a rebuild re-lands history)."""
-    from services.clearing.feed import Fact, TrustedClearingMapper
-    from services.clearing.store import ClearingSink
+    from services.clearing.feed import Fact
+    from services.clearing.projection import CLEARING
 
-    mapper, sink = TrustedClearingMapper(codec, pools), ClearingSink(codec, rebuild=True)
+    assert CLEARING.trusted_mapper is not None and CLEARING.writer is not None
+    mapper, sink = CLEARING.trusted_mapper(codec, pools), CLEARING.writer(codec, True)
 
     async def land(
         conn: asyncpg.Connection, group: str, batch: list[Record], positions: Positions

@@ -139,3 +139,60 @@ def test_the_checker_sees_an_upward_import() -> None:
     assert "processor" not in ALLOWED["events"]
     assert "tool" not in ALLOWED["processor"] and "tool" not in ALLOWED["runtime"]
     assert "events" not in ALLOWED["contracts"]
+
+
+def test_topic_and_group_names_are_declared_only_in_the_catalog() -> None:
+    """A topic or processor name written as a literal outside ``events/catalog.py`` drifts
+    the day the catalog changes; logger names (``yidi.ledger``) are not topics."""
+    import re
+
+    literal = re.compile(
+        r"""["'](yidi\.(?:[a-z]+\.)*v1[^"']*|yidi-(?:adjudication|registration|ledger|clearing|recon)(?:-commands)?)["']"""
+    )
+    offenders = [
+        f"{path.relative_to(ROOT)}: {m.group(1)}"
+        for path in sorted((ROOT / "services").rglob("*.py"))
+        for m in literal.finditer(path.read_text())
+    ]
+    assert offenders == []
+
+
+def test_contract_topic_constants_match_the_catalog() -> None:
+    from contracts.clearing import CLEARING_TOPIC
+    from contracts.dlq import DLQ_TOPIC
+    from contracts.filing import REGISTRATION_TOPIC
+    from contracts.recon import RECON_TOPIC
+    from contracts.settlement import SETTLEMENT_TOPIC
+    from contracts.visit import VISIT_TOPIC
+    from events import catalog
+
+    assert (CLEARING_TOPIC, DLQ_TOPIC, REGISTRATION_TOPIC, RECON_TOPIC, SETTLEMENT_TOPIC, VISIT_TOPIC) == (
+        catalog.CLEARING, catalog.DLQ, catalog.REGISTRATION, catalog.RECON, catalog.SETTLEMENT,
+        catalog.VISIT,
+    )  # fmt: skip
+
+
+def test_only_the_stream_layer_polls_kafka() -> None:
+    """One batch loop: ``getmany(`` appears in ``events/stream`` and, outside it, only in the
+    hospital SDK (its own client) and the benchmark's raw-Kafka baseline."""
+    allowed = {"services/sdk/client.py", "services/bench/raw_kafka.py"}
+    found = {
+        str(path.relative_to(ROOT))
+        for top in ("contracts", "events", "services")
+        for path in (ROOT / top).rglob("*.py")
+        if "getmany(" in path.read_text()
+    }
+    outside = {f for f in found if not f.startswith("events/stream/")}
+    assert outside <= allowed, sorted(outside - allowed)
+    assert "events/stream/batch_loop.py" in found
+
+
+def test_the_stream_layer_knows_no_database() -> None:
+    offenders = [
+        f"{module}: {target}"
+        for module, imports in _modules().items()
+        if module.startswith("events")
+        for target in imports
+        if target.split(".")[0] == "asyncpg"
+    ]
+    assert offenders == []
