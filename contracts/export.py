@@ -58,7 +58,8 @@ HEADERS_SCHEMA: dict[str, Any] = {
 }  # fmt: skip
 
 
-_EPOCH = dt.datetime.fromisoformat("2026-01-01T00:00:00+08:00")
+EXAMPLE_EPOCH = dt.datetime.fromisoformat("2026-01-01T00:00:00+08:00")
+"""The ce_time of an example message that carries no time of its own."""
 
 
 def _topic_of(model: type[Contract]) -> str:
@@ -141,8 +142,8 @@ def asyncapi() -> str:
 
 def _add_dlq(channels: dict[str, Any], messages: dict[str, Any]) -> None:
     """The dead-letter channel: not a contract of its own (it wraps any input's original bytes),
-    so its payload schema comes from the DLQ record model in ``events``."""
-    from events.dlq import DLQ_CE_TYPE, DLQ_TOPIC
+    so its payload schema comes from the DLQ record model in ``contracts/dlq.py``."""
+    from contracts.dlq import DLQ_CE_TYPE, DLQ_TOPIC
 
     name = DLQ_CE_TYPE.replace(".", "_")
     channels["yidi_dlq_v1"] = {
@@ -165,7 +166,7 @@ def _add_dlq(channels: dict[str, Any], messages: dict[str, Any]) -> None:
 
 
 def dlq_schema() -> dict[str, str]:
-    from events.dlq import DLQ_CE_TYPE, DLQ_TOPIC, DlqRecord
+    from contracts.dlq import DLQ_CE_TYPE, DLQ_TOPIC, DlqRecord
 
     schema = DlqRecord.model_json_schema(mode="validation")
     schema.update(
@@ -183,71 +184,6 @@ def all_artifacts() -> dict[str, str]:
     return {**json_schemas(), **dlq_schema(), "asyncapi.json": asyncapi()}
 
 
-INVALID_EXAMPLES: tuple[tuple[str, str, dict[str, Any], str, str | None], ...] = (
-    # name, ce_type, top-level fields to replace (None deletes), expected code, expected field
-    ("negative-amount", "cn.yidi.visit.settlement_requested.v1", {"medfee_sumamt": "-120.00"}, "E_AMOUNT", "medfee_sumamt"),
-    ("over-precise-amount", "cn.yidi.visit.settlement_requested.v1", {"medfee_sumamt": "120.001"}, "E_AMOUNT", "medfee_sumamt"),
-    ("unknown-insutype", "cn.yidi.visit.settlement_requested.v1", {"insutype": "311"}, "E_UNKNOWN_CODE", "insutype"),
-    ("missing-psn-no", "cn.yidi.visit.settlement_requested.v1", {"psn_no": None}, "E_MISSING_FIELD", "psn_no"),
-    ("admdvs-not-6-digits", "cn.yidi.visit.registered.v1", {"mdtrtarea_admvs": "3101"}, "E_FORMAT", "mdtrtarea_admvs"),
-    ("wrong-infno", "cn.yidi.visit.discharged.v1", {"infno": "2401"}, "E_RULE", "infno"),
-    ("extra-field", "cn.yidi.filing.created.v1", {"nickname": "x"}, "E_EXTRA_FIELD", "nickname"),
-    ("funds-do-not-add-up", "cn.yidi.settlement.settled.v1", {"setlinfo.hifp_pay": "16200.01"}, "E_RULE", None),
-    ("recon-range-reversed", "cn.yidi.recon.totals_requested.v1", {"stmt_enddate": "2026-09-30"}, "E_RULE", "stmt_enddate"),
-    ("recon-negative-count", "cn.yidi.recon.totals_requested.v1", {"totals.fixmedins_setl_cnt": -1},
-     "E_AMOUNT", "totals.fixmedins_setl_cnt"),
-    ("recon-part-beyond-count", "cn.yidi.recon.detail_requested.v1",
-     {"batch_id": "B1", "part_no": 3, "part_cnt": 2}, "E_RULE", "part_no"),
-    ("clearing-bad-period", "cn.yidi.clearing.position_updated.v1", {"period": "2026-13"}, "E_FORMAT", "period"),
-    ("warning-below-threshold", "cn.yidi.clearing.prepayment_warning.v1", {"clearing_amt": "100.00"}, "E_RULE", "clearing_amt"),
-)  # fmt: skip
-
-
-def golden_examples() -> dict[str, str]:
-    """Valid examples (signed with demo keys) and invalid ones with their expected error."""
-    from contracts.samples import samples, sender_of
-    from events.codec import Codec
-    from events.demo_keys import demo_registry
-
-    found = samples()
-    codec = Codec(demo_registry({sender_of(m) for m in found.values()}))
-    out: dict[str, str] = {}
-    bodies: dict[str, dict[str, Any]] = {}
-    for name, message in sorted(found.items()):
-        sender = sender_of(message)
-        signed = name.split("#")[0] in SENDER_SIGNED
-        when = getattr(message, "inf_time", None) or getattr(message, "acked_at", None)
-        key, value, headers = codec.encode(
-            message, ce_id=f"example-{name.replace('#', '-')}", sender=sender if signed else "yidi-adjudication",
-            ce_time=when or _EPOCH, sign=signed,
-        )  # fmt: skip
-        body = json.loads(value)
-        bodies[name] = body
-        doc = {
-            "key": key.decode() if key else None,
-            "headers": {k: v.decode() for k, v in headers},
-            "body": body,
-        }
-        out[f"examples/valid/{name.replace('#', '-')}.json"] = _dump(doc)
-    for name, ce_type, changes, code, field in INVALID_EXAMPLES:
-        body = json.loads(json.dumps(bodies[ce_type]))
-        for path, value in changes.items():
-            node = body
-            *parents, last = path.split(".")
-            for p in parents:
-                node = node[p]
-            if value is None:
-                node.pop(last, None)
-            else:
-                node[last] = value
-        doc = {"type": ce_type, "body": body, "expect": {"code": code, "field": field}}
-        out[f"examples/invalid/{name}.json"] = _dump(doc)
-    return out
-
-
-def _dump(doc: dict[str, Any]) -> str:
+def dump_artifact(doc: dict[str, Any]) -> str:
+    """Indented, sorted-key JSON: the artefacts' on-disk form, stable across runs."""
     return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
-
-
-def everything() -> dict[str, str]:
-    return {**all_artifacts(), **golden_examples()}

@@ -31,6 +31,40 @@ DAY_MS = 24 * 3600 * 1000
 PERSON_PARTITIONS = 12
 
 
+# -- names: every topic, processor and consumer group, declared once --------------------------
+
+REGISTRATION = "yidi.registration.v1"
+VISIT = "yidi.visit.v1"
+SETTLEMENT = "yidi.settlement.v1"
+RECON = "yidi.recon.v1"
+CLEARING = "yidi.clearing.v1"
+ADJUDICATION_STATE = "yidi.adjudication.state.v1"
+REGISTRATION_STATE = "yidi.registration.state.v1"
+SUPERVISION = "yidi.supervision.v1"
+DLQ = "yidi.dlq.v1"
+
+ADJUDICATION_ID = "yidi-adjudication"
+REGISTRATION_ID = "yidi-registration"
+LEDGER_ID = "yidi-ledger"
+CLEARING_ID = "yidi-clearing"
+RECON_ID = "yidi-recon"
+SUPERVISION_ID = "yidi-supervision"
+"""Processor ids: the ``sender`` of what a processor publishes, the ``owner`` of a topic,
+and (plus the settings' suffix for the sinks) its consumer group."""
+ADJUDICATION_GROUP = ADJUDICATION_ID
+REGISTRATION_GROUP = REGISTRATION_ID
+LEDGER_GROUP = LEDGER_ID
+CLEARING_GROUP = CLEARING_ID
+"""The clearing processor's settlement-feed group."""
+CLEARING_COMMANDS_GROUP = "yidi-clearing-commands"
+RECON_GROUP = RECON_ID
+SUPERVISION_GROUP = SUPERVISION_ID
+ENGINE_GROUPS: dict[str, tuple[str, ...]] = {
+    REGISTRATION: (REGISTRATION_GROUP, ADJUDICATION_GROUP),
+    VISIT: (ADJUDICATION_GROUP,),
+}
+"""Stream-processor groups that consume each input topic (positions committed in Kafka)."""
+
 INSTITUTION, AGENCY = "institution", "agency"
 """Sender kinds (``events.envelope.sender_kind``); a processor is named by its id."""
 
@@ -91,7 +125,7 @@ PERSON_KEY = "{insuplc_admdvs}:{psn_no}"
 
 CATALOG: tuple[Topic, ...] = (
     Topic(
-        "yidi.registration.v1",
+        REGISTRATION,
         PERSON_KEY,
         "filings created / revoked, insured-person status",
         PERSON_PARTITIONS,
@@ -102,50 +136,50 @@ CATALOG: tuple[Topic, ...] = (
                 (FilingCreated,), AGENCY, INSTITUTION
             ),  # a hospital files via channel hospital
         ),
-        owner="yidi-registration",  # the adjudicator reads it too and skips what it refuses
+        owner=REGISTRATION_ID,  # the adjudicator reads it too and skips what it refuses
     ),
     Topic(
-        "yidi.visit.v1",
+        VISIT,
         PERSON_KEY,
         "visit lifecycle: registered, fees, pre-settle, settle, reverse, discharged, cancelled",
         PERSON_PARTITIONS,
         retention_ms=90 * DAY_MS,
         accepts=_accepts(VISIT_MESSAGES, INSTITUTION),
-        owner="yidi-adjudication",
+        owner=ADJUDICATION_ID,
     ),
     Topic(
-        "yidi.settlement.v1",
+        SETTLEMENT,
         PERSON_KEY,
         "adjudicated settlements and reversals (ledger feed)",
         PERSON_PARTITIONS,
         retention_ms=-1,
-        accepts=_accepts((Settled, Reversed), "yidi-adjudication"),
-        owner="yidi-ledger",  # clearing reads it too and skips what it refuses
+        accepts=_accepts((Settled, Reversed), ADJUDICATION_ID),
+        owner=LEDGER_ID,  # clearing reads it too and skips what it refuses
     ),
     Topic(
-        "yidi.recon.v1",
+        RECON,
         "{fixmedins_code}",
         "hospital reconciliation requests (answers go to each hospital's ack topic)",
         6,
         retention_ms=90 * DAY_MS,
         accepts=_accepts((TotalsReconRequested, DetailReconRequested), INSTITUTION),
-        owner="yidi-recon",
+        owner=RECON_ID,
     ),
     Topic(
-        "yidi.clearing.v1",
+        CLEARING,
         "{participant}",
         "positions, prepayment warnings, statements, confirmations, period commands",
         6,
         retention_ms=-1,
         accepts=(
             *_accepts((PeriodCommand, ClearingConfirmed), AGENCY),
-            *_accepts((PositionUpdated, PrepaymentWarning, ClearingStatement), "yidi-clearing"),
-            *_accepts((ReconSummary,), "yidi-recon"),
+            *_accepts((PositionUpdated, PrepaymentWarning, ClearingStatement), CLEARING_ID),
+            *_accepts((ReconSummary,), RECON_ID),
         ),
-        owner="yidi-clearing",
+        owner=CLEARING_ID,
     ),
     Topic(
-        "yidi.adjudication.state.v1",
+        ADJUDICATION_STATE,
         PERSON_KEY,
         "adjudicator's per-person state (changelog: filings, visits, accumulators, seen ids)",
         PERSON_PARTITIONS,
@@ -153,7 +187,7 @@ CATALOG: tuple[Topic, ...] = (
         retention_ms=-1,
     ),
     Topic(
-        "yidi.registration.state.v1",
+        REGISTRATION_STATE,
         PERSON_KEY,
         "registration's per-person state (changelog: accepted filings and status)",
         PERSON_PARTITIONS,
@@ -161,14 +195,14 @@ CATALOG: tuple[Topic, ...] = (
         retention_ms=-1,
     ),
     Topic(
-        "yidi.supervision.v1",
+        SUPERVISION,
         "{subject}: person key or institution code",
         "supervision alerts (cn.yidi.supervision.alert.v1), once per rule, subject and window",
         PERSON_PARTITIONS,
         retention_ms=-1,
     ),
     Topic(
-        "yidi.dlq.v1",
+        DLQ,
         "original key",
         "original bytes + headers + reason + source position",
         6,
@@ -178,6 +212,12 @@ CATALOG: tuple[Topic, ...] = (
 
 ACK_TOPIC_PREFIX = "yidi.ack.v1."
 ACK_PARTITIONS = 3
+SHADOW_PREFIX = "yidi.shadow."
+
+
+def shadow_topic(run: str, kind: Literal["settlement", "ack"]) -> str:
+    """Where a shadow run (``yidi replay shadow``) publishes: never a production topic."""
+    return f"{SHADOW_PREFIX}{run}.{kind}.v1"
 
 
 def ack_topic(fixmedins_code: str) -> str:
@@ -205,7 +245,7 @@ def with_ack_topics(
 
 
 CO_PARTITIONED = (
-    "yidi.registration.v1", "yidi.visit.v1", "yidi.settlement.v1", "yidi.adjudication.state.v1",
+    REGISTRATION, VISIT, SETTLEMENT, ADJUDICATION_STATE,
 )  # fmt: skip
 
 

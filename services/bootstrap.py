@@ -20,12 +20,13 @@ from services.adjudication import task as adjudication
 from services.adjudication.core.tables import ReferenceData
 from services.adjudication.reference import load_reference
 from services.clearing.service import ClearingService
-from services.ledger.rows import LedgerMapper
 from services.ledger.worker import GROUP as LEDGER_GROUP
-from services.ledger.worker import SinkWorker
+from services.ledger.worker import ledger_sink
 from services.recon import worker as recon
+from services.registration import projection as filings
 from services.registration import task as registration
 from services.runtime.settings import Settings
+from services.runtime.sink import SinkWorker
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,15 +102,11 @@ class RegistrationWorker:
         )
 
     async def _project(self, _outputs: list[Output]) -> None:
-        rows = []
-        for task in self.engine.tasks.values():
-            assert isinstance(task, registration.RegistrationTask)
-            rows.extend(task.pending_rows)
-            task.pending_rows.clear()
+        rows = filings.take_rows(self.engine.tasks.values())
         if rows:
             assert self.pool is not None
             async with self.pool.acquire() as conn:
-                await registration.write_rows(conn, rows)
+                await filings.land(conn, rows)
 
     async def start(self) -> None:
         self.pool = await asyncpg.create_pool(
@@ -129,11 +126,10 @@ class RegistrationWorker:
 def ledger_worker(runtime: Runtime, group_id: str | None = None) -> SinkWorker:
     if group_id is None:
         group_id = LEDGER_GROUP + runtime.settings.group_suffix
-    return SinkWorker(
+    return ledger_sink(
         runtime.settings.kafka_bootstrap,
         runtime.settings.database_url.get_secret_value(),
-        LedgerMapper(runtime.codec),
-        topic="yidi.settlement.v1",
+        runtime.codec,
         group_id=group_id,
         instance_id=_instance(runtime, "ledger"),
     )

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Callable
 
-import asyncpg
 import structlog
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLargeError
 
@@ -38,23 +38,23 @@ E_UNPARSEABLE = "E_UNPARSEABLE"
 """The client library could not parse the record (e.g. a header name that is not UTF-8)."""
 
 
-_INFRA_SQLSTATE = ("08", "40", "53", "55", "57", "58", "XX")
-"""PostgreSQL error classes about the server, not the statement's data: connection, transaction
-rollback (serialization, deadlock), resources, lock not available, operator intervention,
-system and internal errors."""
+Verdict = Callable[[BaseException], "bool | None"]
+"""A service's reading of its own clients' errors: True (infrastructure), False (the
+record's doing), or None (not one of its errors). The PostgreSQL one is
+``services/runtime/failures.py``: this layer knows no database."""
 
 
-def is_infrastructure(exc: BaseException) -> bool:
-    """Whether ``exc`` is about the broker or the database (stop or pause the worker and read
+def is_infrastructure(exc: BaseException, verdict: Verdict | None = None) -> bool:
+    """Whether ``exc`` is about the broker or a server (stop or pause the worker and read
     the record again later), rather than about the record being processed (dead-letter it).
-    A broker refusing an output for its size is the record's doing, not the broker's."""
+    A broker refusing an output for its size is the record's doing, not the broker's.
+    ``verdict`` classifies the errors of the service's other clients (its database)."""
     if isinstance(exc, (MessageSizeTooLargeError, RecordTooLargeError)):
         return False
-    if isinstance(exc, (KafkaError, OSError, asyncio.TimeoutError, asyncpg.InterfaceError)):
+    if isinstance(exc, (KafkaError, OSError, asyncio.TimeoutError)):
         return True
-    if isinstance(exc, asyncpg.PostgresError):
-        state = str(getattr(exc, "sqlstate", "") or "")
-        return state.startswith(_INFRA_SQLSTATE)
+    if verdict is not None and (said := verdict(exc)) is not None:
+        return said
     return not isinstance(exc, Exception)  # KeyboardInterrupt, CancelledError, SystemExit
 
 

@@ -28,6 +28,7 @@ from contracts.common import Contract
 from contracts.filing import RegistrationMessage
 from contracts.reference import InsuredPerson
 from contracts.visit import VisitMessage
+from events import catalog
 from events.ack_json import ack_value
 from events.catalog import ack_topic
 from events.codec import Decoded
@@ -45,7 +46,7 @@ from services.adjudication.core.settlement_json import (
 from services.adjudication.core.tables import ReferenceData
 from services.adjudication.wire import UnhandledMessage, command_of, derived_id
 
-SETTLEMENT_TOPIC = "yidi.settlement.v1"
+SETTLEMENT_TOPIC = catalog.SETTLEMENT
 SEEN_LIMIT = 256
 ACK_TYPE = Ack.ce_type
 

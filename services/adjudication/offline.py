@@ -21,9 +21,9 @@ from contracts.settlement import Reversed, Settled
 from services.adjudication.core.breakdown import Breakdown
 from services.adjudication.core.commands import Outcome, apply
 from services.adjudication.core.errors import Rejection
-from services.adjudication.core.messages import reversed_message, settled_message
 from services.adjudication.core.money import fen_to_yuan
 from services.adjudication.core.person import PersonState
+from services.adjudication.core.settlement_json import reversed_message, settled_message
 from services.adjudication.core.tables import ReferenceData
 from services.adjudication.wire import (
     Incoming,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from events import catalog
 from events.catalog import owns
 from events.codec import Codec
 from events.dlq import dlq_output
@@ -22,12 +23,12 @@ from services.adjudication.core.tables import ReferenceData
 from services.adjudication.handler import DeadLetter, Emit, PersonRow, handle, person_key_of
 
 STAGE = "adjudication"
-SENDER = "yidi-adjudication"
+SENDER = catalog.ADJUDICATION_ID
 SOURCE = source_for(SENDER)
-CHANGELOG = "yidi.adjudication.state.v1"
-GROUP = "yidi-adjudication"
-VISIT_TOPIC = "yidi.visit.v1"
-INPUTS = ("yidi.registration.v1", VISIT_TOPIC)
+CHANGELOG = catalog.ADJUDICATION_STATE
+GROUP = catalog.ADJUDICATION_GROUP
+VISIT_TOPIC = catalog.VISIT
+INPUTS = (catalog.REGISTRATION, VISIT_TOPIC)
 MEMO_ROWS = 2048
 """Rows that keep the JSON of their unchanged parts between writes (the most recently
 written): a person's messages arrive within minutes, so their next write reuses it; older

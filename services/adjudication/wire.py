@@ -21,12 +21,13 @@ from contracts.codes import AckStatus
 from contracts.common import Contract
 from contracts.filing import RegistrationMessage
 from contracts.visit import VisitMessage
+from events import catalog
 from events.codec import Codec
 from events.errors import DecodeError
 from services.adjudication.core.commands import Command
 from services.adjudication.core.messages import command_for, registration_command
 
-SENDER = "yidi-adjudication"
+SENDER = catalog.ADJUDICATION_ID
 CODEC = Codec()
 
 

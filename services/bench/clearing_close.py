@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from events import catalog
 from events.codec import Codec
 from services.clearing.adapters.postgres import PgClearingUnitOfWork
 from services.clearing.service_layer.periods import close_period
@@ -40,7 +41,7 @@ SELECT 'B' || lpad(g::text, 12, '0'), CASE WHEN rev THEN 'reversal' ELSE 'settle
     home, treat, '310', '11', '11', '11', '01', home, '2026-10-15T10:00:00+08', '2026-10-15',
     sgn * fee, 0, 0, 0, sgn * fee, 0, sgn * fund, 0, 0, 0, 0, 0, 0, sgn * fund,
     sgn * (fee - fund), 0, sgn * (fee - fund), 0, 'pv', 'cv', '\\x00', '\\x00',
-    'yidi.settlement.v1', g % 12, g
+    '{catalog.SETTLEMENT}', g % 12, g
 FROM (
     SELECT g, (g % 20 = 0) AS rev, CASE WHEN g % 20 = 0 THEN -1 ELSE 1 END AS sgn,
         (string_to_array('{HOMES}', ','))[1 + g % 9] AS home,

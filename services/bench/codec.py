@@ -14,7 +14,7 @@ from contracts.samples import SHANGHAI_HOSPITAL, fee_lines, samples
 from contracts.visit import FeesUploaded, SettlementRequested
 from events.codec import Codec
 from events.demo_keys import demo_registry
-from services.bench.stats import median
+from services.runtime.stats import median
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from pathlib import Path
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CoordinatorLoadInProgressError, CoordinatorNotAvailableError
 
+from events import catalog
 from events.admin import describe_group
 from services.adjudication.task import GROUP as ADJUDICATION_GROUP
 from services.bench.cpu import CpuMeter
@@ -79,10 +80,10 @@ async def run_level(
     window = time.perf_counter() - started
     cpu = CpuMeter.between(before, meter.snapshot()) if meter and before else {}
     settle_acks = report.settle_acks
-    from services.bench.stats import percentile
+    from services.runtime.stats import percentile
 
     lat = report.latencies_ms
-    visit_msgs = [m for m in messages if m.topic == "yidi.visit.v1"]
+    visit_msgs = [m for m in messages if m.topic == catalog.VISIT]
     level = Level(
         rate, len(visit_msgs), settle_acks, report.seconds,
         percentile(lat, 50), percentile(lat, 95), percentile(lat, 99), len(report.missing),
@@ -178,7 +179,7 @@ async def baseline(settings: Settings, visit_msgs: list[Built]) -> float:
 def summarize(offered: float, results: list[Level]) -> dict[str, object]:
     """One offered rate's runs: medians of the rates and percentiles, CPU as a share of
     one core over all the runs' publishing time, and the message mix."""
-    from services.bench.stats import median
+    from services.runtime.stats import median
 
     window = sum(x.window_s for x in results)
     cpu: dict[str, float] = {}

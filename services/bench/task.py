@@ -25,6 +25,7 @@ from pathlib import Path
 import orjson
 from aiokafka.partitioner import murmur2
 
+from events import catalog
 from events.catalog import PERSON_PARTITIONS
 from events.codec import Codec
 from events.errors import DecodeError
@@ -32,10 +33,10 @@ from events.stream.guard import RecordGuard, process_record
 from events.stream.types import InputRecord, Output, StateWrite, Task
 from services.adjudication.core.tables import ReferenceData
 from services.adjudication.task import AdjudicationTask
-from services.bench.stats import median
+from services.runtime.stats import median
 from services.simulator.run import plan_messages
 
-REGISTRATION_TOPIC = "yidi.registration.v1"
+REGISTRATION_TOPIC = catalog.REGISTRATION
 TIMESTAMP_MS = 1_791_763_200_000
 """Every record's broker timestamp (DLQ records copy it): fixed, so outputs are repeatable."""
 

@@ -13,33 +13,34 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka import AIOKafkaProducer
 
 from contracts.ack import Ack, AckError
 from contracts.clearing import ClearingConfirmed, PeriodCommand
 from contracts.codes import AckStatus
 from contracts.pools import PoolingRegions
 from contracts.registry import SENDER_SIGNED
+from events import catalog
 from events.codec import Codec
 from events.errors import DecodeError
 from events.limits import MAX_LONG_TEXT, MAX_SHORT_TEXT, ack_ref, fit
 from events.rejection import ack_output, rejected_input
-from events.stream.clients import group_consumer, to_input
-from events.stream.guard import RecordGuard, is_infrastructure
+from events.stream.batch_loop import Batch, BatchLoop, LoopConfig, Publish
+from events.stream.guard import RecordGuard
 from events.stream.types import InputRecord, Output
 from services.clearing.core.errors import ClearingError, WrongState
 from services.clearing.core.periods import scope_from_message
 from services.clearing.ports import ClearingUnitOfWork
 from services.clearing.service_layer.messages import PROCESSOR, TOPIC
 from services.clearing.service_layer.periods import close_waiting, confirm, settle
+from services.runtime.failures import is_infrastructure
 
 log = structlog.get_logger("yidi.clearing")
 
-GROUP = "yidi-clearing-commands"
+GROUP = catalog.CLEARING_COMMANDS_GROUP
 STAGE = "clearing"
 
 
@@ -118,7 +119,8 @@ class CommandHandler:
 
 
 class CommandConsumer:
-    """At-least-once over the topic; every step it applies is idempotent in PostgreSQL."""
+    """At-least-once over the topic, on the stream layer's batch loop; every step the
+    handler applies is idempotent in PostgreSQL, so a batch read again re-applies cleanly."""
 
     def __init__(
         self,
@@ -130,30 +132,39 @@ class CommandConsumer:
         group_id: str = GROUP,
     ) -> None:
         self.group_id = group_id
-        self.bootstrap = bootstrap
         self.handler = handler
-        self.producer = producer
         self.after_batch = after_batch
-        self.instance_id = instance_id
-        self._consumer: AIOKafkaConsumer | None = None
         self.guard = RecordGuard(
             STAGE, codec=handler.codec, processor=PROCESSOR,
             ack_topics=frozenset({TOPIC}),
         )  # fmt: skip
+        self.loop = BatchLoop(
+            LoopConfig(
+                bootstrap, TOPIC, group_id, catalog.CLEARING_COMMANDS_GROUP, instance_id,
+                max_records=200, poll_ms=200,
+            ),
+            self,
+            producer,
+        )  # fmt: skip
 
     async def start(self) -> None:
-        self._consumer = group_consumer(
-            self.bootstrap,
-            self.group_id,
-            client_id="yidi-clearing-commands",
-            instance_id=self.instance_id,
-        )
-        self._consumer.subscribe([TOPIC])
-        await self._consumer.start()
+        await self.loop.start()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.loop.run(stop)
 
     async def stop(self) -> None:
-        if self._consumer is not None:
-            await self._consumer.stop()
+        await self.loop.stop()
+
+    async def resume(self, partitions: Sequence[int]) -> None:
+        """Commands resume from the group's offsets in Kafka."""
+
+    async def land(self, batch: Batch, publish: Publish) -> None:
+        outputs: list[Output] = []
+        for record in batch.records:
+            outputs.extend(await self._handle(record))
+        await publish(outputs)
+        await self.after_batch()
 
     async def _handle(self, record: InputRecord) -> list[Output]:
         """The handler's outputs; a record that cannot be parsed, or that makes the handler
@@ -167,26 +178,3 @@ class CommandConsumer:
             if is_infrastructure(exc):
                 raise
             return self.guard.failed(record, exc)
-
-    async def run(self, stop: asyncio.Event) -> None:
-        assert self._consumer is not None
-        while not stop.is_set():
-            batch = await self._consumer.getmany(timeout_ms=200, max_records=200)
-            if not batch:
-                continue
-            commits: dict[TopicPartition, int] = {}
-            outputs: list[Output] = []
-            for tp, records in batch.items():
-                for rec in records:
-                    outputs.extend(await self._handle(to_input(rec)))
-                commits[tp] = records[-1].offset + 1
-            futures = [
-                await self.producer.send(o.topic, o.value, key=o.key, headers=o.headers)
-                for o in outputs
-            ]
-            await asyncio.gather(*futures)
-            await self.after_batch()
-            try:
-                await self._consumer.commit(commits)
-            except (CommitFailedError, IllegalStateError):
-                log.warning("clearing_commands_commit_failed")  # re-applied idempotently

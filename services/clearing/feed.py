@@ -12,11 +12,10 @@ from aiokafka.structs import ConsumerRecord
 from contracts.pools import PoolingRegions
 from contracts.settlement import Reversed
 from events.codec import Codec
+from events.settlement_feed import REVERSED_TYPE, SETTLED_TYPE, decode_settlement
 from events.stream.clients import to_input
 from events.stream.types import InputRecord, Output
 from services.clearing.core.periods import flow_of, period_of
-from services.ledger.bulk import REVERSED_TYPE, SETTLED_TYPE
-from services.ledger.rows import decode_settlement
 
 AMOUNT_FIELDS = (
     "medfee_sumamt", "fund_pay_sumamt", "hifp_pay", "cvlserv_pay", "hifes_pay", "hifmi_pay",

@@ -9,18 +9,18 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from contracts.pools import PoolingRegions
+from events import catalog
 from events.codec import Codec
 from events.stream.clients import idempotent_producer
-from services.clearing.adapters.pg_sink import ClearingSink
 from services.clearing.adapters.postgres import PgOutboxReader, PgPoolClearingUnitOfWork
 from services.clearing.commands import GROUP as COMMANDS_GROUP
 from services.clearing.commands import CommandConsumer, CommandHandler
-from services.clearing.feed import ClearingMapper
 from services.clearing.outbox import publish_pending
-from services.ledger.worker import SinkWorker
+from services.clearing.projection import CLEARING
+from services.runtime.sink import SinkWorker
 
-FEED_GROUP = "yidi-clearing"
-SETTLEMENT_TOPIC = "yidi.settlement.v1"
+FEED_GROUP = catalog.CLEARING_GROUP
+SETTLEMENT_TOPIC = catalog.SETTLEMENT
 
 
 class ClearingService:
@@ -41,10 +41,11 @@ class ClearingService:
         self._publish_lock = asyncio.Lock()
         self.pool: asyncpg.Pool | None = None
         self._producer: AIOKafkaProducer | None = None
+        assert CLEARING.mapper is not None and CLEARING.writer is not None
         self.feed = SinkWorker(
-            bootstrap, database_url, ClearingMapper(codec, pools), topic=SETTLEMENT_TOPIC,
-            group_id=FEED_GROUP + group_suffix, instance_id=None if instance_id is None else f"{instance_id}-feed",
-            write=ClearingSink(codec), after_batch=lambda _pool: self.flush_outbox(), name="clearing",
+            bootstrap, database_url, CLEARING.mapper(codec, pools), topic=CLEARING.topic,
+            group_id=CLEARING.group + group_suffix, instance_id=None if instance_id is None else f"{instance_id}-feed",
+            write=CLEARING.writer(codec, False), after_batch=lambda _pool: self.flush_outbox(), name="clearing",
         )  # fmt: skip
         self.instance_id = instance_id
         self.commands: CommandConsumer | None = None

@@ -9,9 +9,9 @@ import orjson
 import typer
 from rich.console import Console
 
-from contracts.export import everything
 from events.codec import MAX_MESSAGE_BYTES, Codec
 from events.errors import DecodeError, EnvelopeError, MalformedMessage
+from events.examples import everything
 from events.signing import KeyRegistry
 from events.strict_json import read_json
 

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from events import catalog
 from services.runtime.settings import get_settings
 
 dlq_app = typer.Typer(help="Dead-letter queue: inspect and redrive.", no_args_is_help=True)
@@ -84,7 +85,7 @@ def list_cmd(
     if fmt == Format.json:
         typer.echo(json.dumps(rows, ensure_ascii=False))
         return
-    table = Table(title=f"yidi.dlq.v1: {len(rows)} record(s)")
+    table = Table(title=f"{catalog.DLQ}: {len(rows)} record(s)")
     for name in ("position", "dead-lettered (UTC)", "reason", "stage", "source", "ce_id"):
         table.add_column(name, overflow="fold")
     for r in rows:

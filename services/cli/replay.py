@@ -20,6 +20,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from events import catalog
 from services.cli.dlq import run_ops
 from services.runtime.settings import get_settings
 
@@ -138,7 +139,7 @@ def rebuild_cmd(
 @replay_app.command("production")
 def production_cmd(
     topic: str = typer.Option(
-        ..., help="yidi.settlement.v1, yidi.visit.v1 or yidi.registration.v1"
+        ..., help=f"{catalog.SETTLEMENT}, {catalog.VISIT} or {catalog.REGISTRATION}"
     ),
     from_offset: int | None = FROM_OFFSET,
     to_offset: int | None = TO_OFFSET,

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from events import catalog
 from services.runtime.settings import get_settings
 
 console = Console(stderr=True)
@@ -50,7 +51,7 @@ def register(app: typer.Typer) -> None:
             None, help="With --fraud-rate: write the planted patterns (JSON) here"
         ),
         adjudication_group: str = typer.Option(
-            "yidi-adjudication", help="Group to wait for after registrations"
+            catalog.ADJUDICATION_GROUP, help="Group to wait for after registrations"
         ),
         bad_rate: float = typer.Option(
             0.01, "--bad-rate", min=0.0, max=1.0, help="Share of visit messages sent bad too"
@@ -118,9 +119,7 @@ def register(app: typer.Typer) -> None:
             TimeRemainingColumn(),
             console=console,
         ) as bar:
-            task = bar.add_task(
-                "send", total=sum(1 for m in messages if m.topic == "yidi.visit.v1")
-            )
+            task = bar.add_task("send", total=sum(1 for m in messages if m.topic == catalog.VISIT))
 
             def progress(done: int, _total: int) -> None:
                 bar.update(task, completed=done)

@@ -34,7 +34,9 @@ def register(app: typer.Typer) -> None:
         if name == WorkerName.supervision:
             from services.supervision.run import run_worker
 
-            run_worker(settings)  # faust's Worker: its own loop and signal handling
+            run_worker(
+                settings, bootstrap.build_runtime(settings).codec
+            )  # faust's Worker: its own loop and signal handling
             return
         runtime = bootstrap.build_runtime(settings)
         workers: dict[str, Runnable] = {}

@@ -1,4 +1,5 @@
-"""Trusted bulk landing of the settlement feed: ledger rows as COPY text, straight from the JSON.
+"""Trusted bulk landing of the settlement feed: ledger rows as COPY text (``rows.copy_line``,
+beside the reference ``rows.ledger_row`` it must equal), straight from the JSON.
 
 Why: a rebuild spends most of its time per record — contract validation, Decimals, binary
 COPY encoding of 44 columns, a staging table, casts. Here Python picks the ledger fields
@@ -16,95 +17,19 @@ results are asserted by tests/integration/test_trusted_rebuild.py and the replay
 
 from __future__ import annotations
 
-import hashlib
 import io
 from collections.abc import Sequence
-from operator import itemgetter
-from typing import Protocol
 
 import asyncpg
-import orjson
 
 from services.ledger.pg_sink import (
-    AMOUNTS,
     STAGE,
     BatchOutcome,
     ensure_stage,
     land_stage,
     record_positions,
 )
-
-
-class FeedRecord(Protocol):
-    """A settlement-feed record as fetched (aiokafka's record or the engine's)."""
-
-    @property
-    def topic(self) -> str: ...
-    @property
-    def partition(self) -> int: ...
-    @property
-    def offset(self) -> int: ...
-    @property
-    def value(self) -> bytes | None: ...
-    @property
-    def headers(self) -> Sequence[tuple[str, bytes]]: ...
-
-
-SETTLED_TYPE = b"cn.yidi.settlement.settled.v1"
-REVERSED_TYPE = b"cn.yidi.settlement.reversed.v1"
-"""The contracts' ``ce_type`` (asserted by a unit test): a rebuild worker skips importing
-the contract models."""
-_LEDGER_TYPES = (SETTLED_TYPE, REVERSED_TYPE)
-_NULL = "\\N"
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_FROM_INFO = ("setl_id", "mdtrt_id", "medins_setl_id", "psn_no", "insutype", "psn_type",
-              "med_type", "clr_type", "clr_way", "clr_optins", "setl_time")  # fmt: skip
-_FROM_TOP = ("orig_setl_id", "refd_setl_flag", "fixmedins_code", "insuplc_admdvs",
-             "mdtrtarea_admvs", "setl_date", "policy_version", "catalog_version")  # fmt: skip
-COPY_COLUMNS = ("kind", "ce_id", *_FROM_INFO, *AMOUNTS, *_FROM_TOP, "payload", "payload_sha256",
-                "src_topic", "src_partition", "src_offset")  # fmt: skip
-"""The columns of a COPY line, in the order the JSON is read."""
-_info_fields = itemgetter(*_FROM_INFO)
-_amounts = itemgetter(*AMOUNTS)
-_top_fields = itemgetter(*_FROM_TOP)
-
-
-def copy_line(record: FeedRecord) -> bytes | None:
-    """The record's ledger row (``COPY_COLUMNS``) as one line of COPY text, or None for a
-    record that is no ledger message (the validating path would have dead-lettered it, or
-    it is a pre-settlement). Mirrors ``rows.ledger_row``: reversals hold amounts negated.
-    A missing field (KeyError) or a JSON value that is not a string (TypeError) fails here;
-    a string PostgreSQL does not parse as its column's type fails the COPY."""
-    headers = dict(record.headers)
-    ce_type = headers.get("ce_type", b"")
-    value = record.value
-    if ce_type not in _LEDGER_TYPES or not value:
-        return None
-    doc = orjson.loads(value)
-    if doc.get("pre_settlement"):
-        return None
-    info = doc["setlinfo"]
-    amounts = _amounts(info)
-    if ce_type == REVERSED_TYPE:
-        kind = "reversal"
-        amounts = tuple(a[1:] if a.startswith("-") else f"-{a}" for a in amounts)
-    else:
-        kind = "settlement"
-    fields = (kind, headers.get("ce_id", b"").decode(), *_info_fields(info), *amounts,
-              *_top_fields(doc))  # fmt: skip
-    # JSON without a backslash, tab or line break holds none inside its strings either
-    plain = b"\\" not in value and b"\t" not in value and b"\n" not in value and b"\r" not in value
-    text = "\t".join(
-        [_NULL if v is None else v for v in fields]
-        if plain
-        else [_NULL if v is None else v.translate(_ESCAPES) for v in fields]
-    )
-    payload = value if plain and value.isascii() else b"\\\\x" + value.hex().encode()
-    digest = hashlib.sha256(value).hexdigest()
-    return b"%s\t%s\t\\\\x%s\t%s\t%d\t%d\n" % (
-        text.encode(), payload, digest.encode(), record.topic.encode(), record.partition,
-        record.offset,
-    )  # fmt: skip
+from services.ledger.rows import COPY_COLUMNS, copy_line
 
 
 async def write_lines(
@@ -139,3 +64,6 @@ async def _copy(conn: asyncpg.Connection, table: str, lines: Sequence[bytes]) ->
     await conn.copy_to_table(
         table, source=io.BytesIO(b"".join(lines)), columns=list(COPY_COLUMNS), format="text"
     )
+
+
+__all__ = ["COPY_COLUMNS", "copy_line", "write_lines"]

@@ -1,20 +1,21 @@
 """Batch writes into the ledger with the consumer positions in the same transaction.
 
-Why offsets live here and not (only) in Kafka: a crash between the database
-commit and a Kafka commit would otherwise replay the batch; with the
-positions committed atomically with the rows, a restarted (or new) owner
-seeks exactly past what landed. Rows are still insert-if-absent by setl_id,
+The positions go with the rows (``services/runtime/positions.py`` says why). Rows are still insert-if-absent by setl_id,
 so even a zombie writer cannot double a fen.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import asyncpg
 
-from services.runtime.sink_positions import PgSinkPositions
+from services.runtime.positions import (
+    BatchOutcome,
+    PgPositions,
+    record_positions,
+    stored_positions,
+)
 
 AMOUNTS = (
     "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
@@ -35,13 +36,6 @@ LEDGER_COLUMNS: tuple[str, ...] = (
 
 _COLS = ", ".join(LEDGER_COLUMNS)
 STAGE = "ledger_stage"
-
-
-@dataclass(frozen=True, slots=True)
-class BatchOutcome:
-    inserted: int
-    already_present: int
-    conflicts: int
 
 
 async def ensure_stage(conn: asyncpg.Connection) -> None:
@@ -88,29 +82,15 @@ async def land_stage(conn: asyncpg.Connection) -> tuple[int, int]:
     return inserted, int(status.split()[-1])
 
 
-async def record_positions(
-    conn: asyncpg.Connection, group_id: str, positions: dict[tuple[str, int], int]
-) -> None:
-    """Next offsets of a sink's consumer group, written in the caller's transaction."""
-    await PgSinkPositions(conn).record(group_id, positions)
-
-
-async def stored_positions(
-    conn: asyncpg.Connection, group_id: str, topic: str, partitions: Sequence[int]
-) -> dict[int, int]:
-    """Next offsets recorded for ``partitions`` (absent: never written)."""
-    return await PgSinkPositions(conn).stored(group_id, topic, partitions)
-
-
 class PgLedgerSink:
     """``ports.LedgerSink`` over one connection (``write_batch``'s transaction)."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
-        self._positions = PgSinkPositions(conn)
+        self._positions = PgPositions(conn)
 
     @property
-    def positions(self) -> PgSinkPositions:
+    def positions(self) -> PgPositions:
         return self._positions
 
     async def land(
@@ -132,3 +112,9 @@ class PgLedgerSink:
             "SELECT count(*) FROM settlement_conflicts WHERE setl_id = $1", setl_id
         )
         return n
+
+
+__all__ = [
+    "AMOUNTS", "LEDGER_COLUMNS", "BatchOutcome", "PgLedgerSink", "land_stage", "record_positions",
+    "stored_positions", "write_batch",
+]  # fmt: skip

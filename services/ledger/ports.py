@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from events.stream.positions import MemoryPositions, Offsets, Positions
 from services.ledger.pg_sink import LEDGER_COLUMNS, BatchOutcome
-from services.runtime.sink_positions import MemorySinkPositions, Positions, SinkPositions
 
 _ID = LEDGER_COLUMNS.index("setl_id")
 _SHA = LEDGER_COLUMNS.index("payload_sha256")
@@ -21,7 +21,7 @@ _OFFSET = LEDGER_COLUMNS.index("src_offset")
 
 class LedgerSink(Protocol):
     async def land(
-        self, group_id: str, rows: Sequence[tuple[object, ...]], positions: Positions
+        self, group_id: str, rows: Sequence[tuple[object, ...]], positions: Offsets
     ) -> BatchOutcome:
         """Rows and next offsets, atomically."""
 
@@ -32,21 +32,21 @@ class LedgerSink(Protocol):
         """Other payloads seen for a landed ``setl_id``."""
 
     @property
-    def positions(self) -> SinkPositions: ...
+    def positions(self) -> Positions: ...
 
 
 class MemoryLedgerSink:
     def __init__(self) -> None:
         self.rows: dict[str, tuple[object, ...]] = {}
         self.conflicting: set[tuple[str, object]] = set()
-        self._positions = MemorySinkPositions()
+        self._positions = MemoryPositions()
 
     @property
-    def positions(self) -> MemorySinkPositions:
+    def positions(self) -> MemoryPositions:
         return self._positions
 
     async def land(
-        self, group_id: str, rows: Sequence[tuple[object, ...]], positions: Positions
+        self, group_id: str, rows: Sequence[tuple[object, ...]], positions: Offsets
     ) -> BatchOutcome:
         inserted = conflicts = 0
         for row in sorted(rows, key=lambda r: (str(r[_ID]), int(r[_OFFSET]))):  # type: ignore[call-overload]

@@ -3,22 +3,21 @@ partition for redrive markers. No consumer group: ops reads never move a process
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
 from events.dlq import DLQ_TOPIC, parse_dlq
 from events.stream.clients import to_input
+from events.stream.reader import read_to_ends
 from events.stream.types import InputRecord
 from services.ops.core.dlq import DlqEntry, DlqFilter, DlqPosition, SourcePosition
 from services.ops.core.errors import NotFound
 from services.ops.core.redrive import REDRIVE_HEADER
-from services.ops.log_reader import STALL_TIMEOUT_S, ops_consumer
+from services.ops.log_reader import ops_consumer
 
 
 @dataclass(slots=True)
@@ -64,7 +63,9 @@ async def read_dlq(bootstrap: str, flt: DlqFilter, topic: str = DLQ_TOPIC) -> Dl
         for tp in tps:
             consumer.seek(tp, starts[tp])
 
-        async for rec in _records(consumer, {tp: ends[tp] for tp in tps if starts[tp] < ends[tp]}):
+        async for rec in read_to_ends(
+            consumer, {tp: ends[tp] for tp in tps if starts[tp] < ends[tp]}
+        ):
             try:
                 entry = _entry(rec.topic, rec.partition, rec.offset, rec.timestamp, rec.value)
             except ValidationError:
@@ -87,7 +88,7 @@ async def read_one(bootstrap: str, position: DlqPosition, topic: str = DLQ_TOPIC
         if not begin <= position.offset < end:
             raise NotFound(f"no record at {topic} {position} (partition holds {begin}..{end - 1})")
         consumer.seek(tp, position.offset)
-        async for rec in _records(consumer, {tp: position.offset + 1}):
+        async for rec in read_to_ends(consumer, {tp: position.offset + 1}):
             if rec.offset == position.offset:
                 try:
                     return _entry(rec.topic, rec.partition, rec.offset, rec.timestamp, rec.value)
@@ -111,7 +112,7 @@ async def read_sources(
         if not begin <= pos.offset < end:
             continue
         consumer.seek(tp, pos.offset)
-        async for rec in _records(consumer, {tp: pos.offset + 1}):
+        async for rec in read_to_ends(consumer, {tp: pos.offset + 1}):
             if rec.offset == pos.offset:
                 found[pos] = to_input(rec)
     return found
@@ -127,32 +128,8 @@ async def find_markers(
     if start >= end:
         return found
     consumer.seek(tp, start)
-    async for rec in _records(consumer, {tp: end}):
+    async for rec in read_to_ends(consumer, {tp: end}):
         for name, raw in rec.headers or ():
             if name == REDRIVE_HEADER and (mark := raw.decode("utf-8", "replace")) in wanted:
                 found.setdefault(mark, rec.offset)
     return found
-
-
-async def _records(
-    consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]
-) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
-    """Records of ``ends``' partitions until each position reaches its end offset; fails when
-    nothing arrives for ``STALL_TIMEOUT_S`` (a partition whose records were deleted meanwhile)."""
-    remaining = {tp: end for tp, end in ends.items() if end > 0}
-    deadline = time.monotonic() + STALL_TIMEOUT_S
-    while remaining:
-        for tp in list(remaining):
-            if await consumer.position(tp) >= remaining[tp]:
-                del remaining[tp]
-        if not remaining:
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"reading {sorted(map(str, remaining))} stalled")
-        batch = await consumer.getmany(*remaining, timeout_ms=500, max_records=5000)
-        if batch:
-            deadline = time.monotonic() + STALL_TIMEOUT_S
-        for tp, records in batch.items():
-            for rec in records:
-                if rec.offset < remaining.get(tp, 0):
-                    yield rec

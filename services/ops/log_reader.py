@@ -4,22 +4,20 @@ processor's offsets)."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from events.stream import reader
 from events.stream.clients import to_input
 from events.stream.salvage import install
 from events.stream.types import InputRecord
 from services.ops.core.errors import BadArgument, Stalled
 from services.ops.core.replay import RangeRequest, RateLimit, Span, resolve
 
-READ_BATCH = 5000
-STALL_TIMEOUT_S = 30.0
+READ_BATCH = reader.READ_BATCH
 
 
 @asynccontextmanager
@@ -78,36 +76,13 @@ async def fetch_spans(
     limit: RateLimit,
     batch: int = READ_BATCH,
 ) -> AsyncIterator[list[ConsumerRecord[bytes, bytes]]]:
-    """The records of ``spans`` as fetched (per partition in offset order), rate-limited."""
-    todo = {TopicPartition(topic, s.partition): s for s in spans if s.size > 0}
-    if not todo:
-        return
-    consumer.assign(list(todo))
-    for tp, s in todo.items():
-        consumer.seek(tp, s.start)
-    last_progress = time.monotonic()
-    while todo:
-        got = await consumer.getmany(*todo, timeout_ms=1000, max_records=batch)
-        if got:
-            last_progress = time.monotonic()
-        elif time.monotonic() - last_progress > STALL_TIMEOUT_S:
-            left = {tp.partition: (await consumer.position(tp), s.end) for tp, s in todo.items()}
-            raise Stalled(f"{topic}: no record for {STALL_TIMEOUT_S:.0f} s; at/end {left}")
-        records: list[ConsumerRecord[bytes, bytes]] = []
-        for tp, recs in got.items():
-            span = todo.get(tp)
-            if span is None:
-                continue
-            past_end = bool(recs) and recs[-1].offset >= span.end
-            records.extend([r for r in recs if r.offset < span.end] if past_end else recs)
-            if recs and recs[-1].offset + 1 >= span.end:
-                del todo[tp]
-        for tp in [tp for tp, s in todo.items() if await consumer.position(tp) >= s.end]:
-            del todo[tp]
-        if records:
-            if (pause := limit.wait_for(len(records), time.monotonic())) > 0:
-                await asyncio.sleep(pause)
+    """The stream layer's span reader (``events/stream/reader.py``), rate-limited, with a
+    stall reported as the ops error it is."""
+    try:
+        async for records in reader.fetch_spans(consumer, topic, spans, limit.wait_for, batch):
             yield records
+    except reader.ReadStalled as stalled:
+        raise Stalled(str(stalled)) from None
 
 
 async def read_spans(

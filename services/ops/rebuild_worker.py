@@ -26,6 +26,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 
+from events.stream import reader
 from services.ledger import bulk
 from services.ledger.pg_sink import BatchOutcome, write_batch
 from services.ops.core.errors import OpsError
@@ -71,31 +72,16 @@ async def drive(
     """Land ``spans`` of the feed batch by batch, one landing while the next is read."""
     totals = [0, 0, 0, 0]
 
-    async def lander(queue: asyncio.Queue[list[Record] | None]) -> None:
-        while (batch := await queue.get()) is not None:
-            positions = {(rec.topic, rec.partition): rec.offset + 1 for rec in batch}
-            outcome, taken = await land(conn, group, batch, positions)
-            for i, n in enumerate((len(batch), outcome.inserted, outcome.already_present,
-                                   len(batch) - taken)):  # fmt: skip
-                totals[i] += n
-            progress(len(batch))
+    async def lander(batch: list[Record]) -> None:
+        positions = {(rec.topic, rec.partition): rec.offset + 1 for rec in batch}
+        outcome, taken = await land(conn, group, batch, positions)
+        for i, n in enumerate((len(batch), outcome.inserted, outcome.already_present,
+                               len(batch) - taken)):  # fmt: skip
+            totals[i] += n
+        progress(len(batch))
 
-    queue: asyncio.Queue[list[Record] | None] = asyncio.Queue(maxsize=1)
-    try:
-        async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(lander(queue))
-            pending: list[Record] = []
-            size = FIRST_BATCH
-            async for records in fetch_spans(consumer, topic, spans, limit):
-                pending.extend(records)
-                if len(pending) >= size:
-                    await queue.put(pending)
-                    pending, size = [], LAND_BATCH
-            if pending:
-                await queue.put(pending)
-            await queue.put(None)
-    except BaseExceptionGroup as failed:
-        raise failed.exceptions[0] from None
+    batches = reader.rebatch(fetch_spans(consumer, topic, spans, limit), FIRST_BATCH, LAND_BATCH)
+    await reader.drive(batches, lander)
     return totals[0], totals[1], totals[2], totals[3]
 
 
@@ -120,10 +106,11 @@ def ledger_lander(codec: Callable[[], Codec], refused: Callable[[str, int], None
 def clearing_lander(codec: Codec, pools: PoolingRegions) -> Land:
     """Facts straight from the JSON (``TrustedClearingMapper``), written by the clearing
     processor's own batch write, without warnings (a rebuild re-lands history)."""
-    from services.clearing.adapters.pg_sink import ClearingSink
-    from services.clearing.feed import Fact, TrustedClearingMapper
+    from services.clearing.feed import Fact
+    from services.clearing.projection import CLEARING
 
-    mapper, sink = TrustedClearingMapper(codec, pools), ClearingSink(codec, rebuild=True)
+    assert CLEARING.trusted_mapper is not None and CLEARING.writer is not None
+    mapper, sink = CLEARING.trusted_mapper(codec, pools), CLEARING.writer(codec, True)
 
     async def land(
         conn: asyncpg.Connection, group: str, batch: list[Record], positions: Positions

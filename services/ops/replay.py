@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -34,20 +34,23 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.pools import PoolingRegions
-from contracts.settlement import SETTLEMENT_TOPIC
+from events import catalog
 from events.admin import describe_group
 from events.codec import Codec
+from events.stream import reader
 from events.stream.guard import process_record
 from events.stream.types import InputRecord, Output
-from services.clearing.adapters.pg_sink import ClearingSink
-from services.clearing.feed import ClearingMapper
-from services.ledger.pg_sink import BatchOutcome, record_positions, write_batch
-from services.ledger.rows import LedgerMapper
+from services.clearing.projection import CLEARING
+from services.ledger.projection import LEDGER
 from services.ops import trusted_rebuild
 from services.ops.core.errors import BadArgument, GroupActive
 from services.ops.core.replay import RangeRequest, RateLimit, Span, require_whole_log
 from services.ops.log_reader import log_bounds, ops_consumer, read_spans, resolve_spans
+from services.registration import projection as filings
 from services.registration import task as registration
+from services.registration.projection import FILINGS
+from services.runtime.positions import PgPositions, forget_positions
+from services.runtime.projection import BatchWrite, Mapper, Projection
 from services.runtime.reference import load_pooling_regions
 
 log = structlog.get_logger("yidi.ops.replay")
@@ -58,39 +61,9 @@ IDLE_WAIT_S = 15.0
 """Longer than the workers' session timeout (10 s, events/stream/clients.py)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Projection:
-    name: str
-    topic: str
-    group: str
-    """The live sink's consumer group (before the deployment's suffix)."""
-    tables: tuple[str, ...]
-    """Emptied by a rebuild. Clearing keeps periods, statements, confirmations, prepayments
-    and warning levels: they record decisions, not the feed."""
-
-
-PROJECTIONS = {
-    p.name: p
-    for p in (
-        Projection(
-            "ledger", SETTLEMENT_TOPIC, "yidi-ledger", ("settlements", "settlement_conflicts")
-        ),
-        Projection(
-            "clearing",
-            SETTLEMENT_TOPIC,
-            "yidi-clearing",
-            ("clearing_entries", "clearing_positions"),
-        ),
-        Projection(
-            "filings", registration.INPUTS[0], registration.GROUP, ("filings", "insured_persons")
-        ),
-    )
-}
-ENGINE_GROUPS = {
-    "yidi.registration.v1": ("yidi-registration", "yidi-adjudication"),
-    "yidi.visit.v1": ("yidi-adjudication",),
-}
-"""Stream-processor groups that consume each input topic (positions committed in Kafka)."""
+PROJECTIONS: dict[str, Projection] = {p.name: p for p in (LEDGER, CLEARING, FILINGS)}
+"""The projections a rebuild recreates, as each processor declares them."""
+ENGINE_GROUPS = catalog.ENGINE_GROUPS
 
 
 @dataclass(slots=True)
@@ -194,17 +167,12 @@ def _spans_json(topic: str, spans: Sequence[Span]) -> dict[str, dict[str, list[i
 
 # -- sinks (ledger, clearing) ----------------------------------------------------------------
 
-SinkWrite = Callable[
-    [asyncpg.Connection, str, list[object], dict[tuple[str, int], int]], Awaitable[BatchOutcome]
-]
-
 
 def _sink(
-    projection: str, codec: Codec, pools: PoolingRegions, *, rebuild: bool
-) -> tuple[Callable[[InputRecord], object], SinkWrite]:
-    if projection == "ledger":
-        return LedgerMapper(codec), write_batch  # type: ignore[return-value]
-    return ClearingMapper(codec, pools), ClearingSink(codec, rebuild=rebuild)
+    projection: Projection, codec: Codec, pools: PoolingRegions, *, rebuild: bool
+) -> tuple[Mapper, BatchWrite]:
+    assert projection.mapper is not None and projection.writer is not None
+    return projection.mapper(codec, pools), projection.writer(codec, rebuild)
 
 
 async def _drive_sink(
@@ -222,7 +190,7 @@ async def _drive_sink(
 ) -> tuple[int, int, int, int]:
     """Map and write batch by batch, one batch landing while the next is read and mapped
     (batches land in read order: one in flight)."""
-    to_row, write = _sink(projection.name, codec, pools, rebuild=rebuild)
+    to_row, write = _sink(projection, codec, pools, rebuild=rebuild)
     totals = [0, 0, 0, 0]
 
     async def land(batch: list[InputRecord], rows: list[object]) -> None:
@@ -234,20 +202,14 @@ async def _drive_sink(
             totals[i] += n
         progress(len(batch))
 
-    in_flight: asyncio.Task[None] | None = None
-    try:
+    async def mapped() -> AsyncIterator[tuple[list[InputRecord], list[object]]]:
         async for batch in read_spans(consumer, projection.topic, spans, limit):
             rows = [
                 r for rec in batch if (r := to_row(rec)) is not None and not isinstance(r, Output)
             ]
-            if in_flight is not None:
-                await in_flight
-            in_flight = asyncio.create_task(land(batch, rows))
-        if in_flight is not None:
-            await in_flight
-    finally:
-        if in_flight is not None and not in_flight.done():
-            in_flight.cancel()
+            yield batch, rows
+
+    await reader.drive(mapped(), lambda mapped_batch: land(*mapped_batch))
     return totals[0], totals[1], totals[2], totals[3]
 
 
@@ -358,28 +320,18 @@ async def _rebuild(
 def _position_group(projection: Projection, group: str) -> str:
     """Where a rebuild's progress is kept: the live sink's own positions, or (filings, whose
     processor commits in Kafka) the rebuild's."""
-    return group if projection.name != "filings" else f"replay:{projection.name}"
+    return projection.positions_group or group
 
 
 async def _forget_positions(conn: asyncpg.Connection, projection: Projection, group: str) -> None:
-    await conn.execute(
-        "DELETE FROM sink_offsets WHERE group_id = $1 AND topic = $2",
-        _position_group(projection, group),
-        projection.topic,
-    )
+    await forget_positions(conn, _position_group(projection, group), projection.topic)
 
 
 async def _remaining(
     pool: asyncpg.Pool, projection: Projection, group: str, whole: Sequence[Span]
 ) -> list[Span]:
     """What is left of the planned spans after what an interrupted run already landed."""
-    async with pool.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT partition, next_offset FROM sink_offsets WHERE group_id = $1 AND topic = $2",
-            _position_group(projection, group),
-            projection.topic,
-        )
-    done = {r["partition"]: r["next_offset"] for r in rows}
+    done = await PgPositions(pool).stored(_position_group(projection, group), projection.topic)
     return [Span(s.partition, max(s.start, done.get(s.partition, s.start)), s.end) for s in whole]
 
 
@@ -398,8 +350,8 @@ async def _drive_filings(
     records = written = 0
     full = [Span(s.partition, 0, s.end) for s in spans]
     keep_from = {s.partition: s.start for s in spans}
-    async for batch in read_spans(consumer, registration.INPUTS[0], full, limit):
-        rows: list[tuple[str, tuple[object, ...]]] = []
+    async for batch in read_spans(consumer, FILINGS.topic, full, limit):
+        rows: list[filings.Row] = []
         positions: dict[tuple[str, int], int] = {}
         for rec in batch:
             task = tasks.get(rec.partition)
@@ -408,13 +360,10 @@ async def _drive_filings(
                     rec.partition, {}, codec
                 )
             process_record(task, rec, guard)  # as the live engine: a bad record is no stop
-            if rec.offset >= keep_from[rec.partition]:
-                rows.extend(task.pending_rows)
-            task.pending_rows.clear()
+            rows.extend(filings.take_rows([task], keep=rec.offset >= keep_from[rec.partition]))
             positions[(rec.topic, rec.partition)] = rec.offset + 1
-        async with pool.acquire() as conn, conn.transaction():
-            await registration.write_rows(conn, rows)
-            await record_positions(conn, "replay:filings", positions)
+        async with pool.acquire() as conn:
+            await filings.land(conn, rows, FILINGS.positions_group, positions)
         records += len(batch)
         written += len(rows)
         progress(len(batch))
@@ -452,13 +401,13 @@ async def into_production(
             run_id, moved, 0, 0, 0, time.perf_counter() - started, False,
             _spans_json(topic, spans),
         )  # fmt: skip
-    if topic != SETTLEMENT_TOPIC:
+    if topic != catalog.SETTLEMENT:
         raise BadArgument(f"nothing in production replays {topic}")
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     totals = [0, 0, 0, 0]
     try:
-        for name in ("ledger", "clearing"):
-            projection = PROJECTIONS[name]
+        for projection in (LEDGER, CLEARING):
+            name = projection.name
             async with ops_consumer(bootstrap) as consumer:
                 counts = await _drive_sink(
                     consumer, pool, projection, projection.group + group_suffix, codec, spans,

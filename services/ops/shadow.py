@@ -23,7 +23,7 @@ from decimal import Decimal
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from contracts.settlement import SETTLEMENT_TOPIC
+from events import catalog
 from events.admin import apply, delete_topics
 from events.catalog import Topic
 from events.codec import Codec
@@ -32,8 +32,7 @@ from events.stream.types import InputRecord
 from services.adjudication import task as adjudication
 from services.adjudication.core.tables import ReferenceData
 from services.adjudication.wire import derived_id
-from services.ledger.pg_sink import write_batch
-from services.ledger.rows import LedgerMapper
+from services.ledger.projection import LEDGER
 from services.ops.core.errors import BadArgument
 from services.ops.core.replay import (
     FUNDS,
@@ -53,6 +52,7 @@ from services.ops.replay import (
     _close_run,
     _open_run,
 )
+from services.runtime.projection import BatchWrite
 from services.runtime.settings import Environment
 
 REGISTRATION, VISIT = adjudication.INPUTS
@@ -74,11 +74,11 @@ class ShadowTarget:
 
     @property
     def settlement_topic(self) -> str:
-        return f"yidi.shadow.{self.name}.settlement.v1"
+        return catalog.shadow_topic(self.name, "settlement")
 
     @property
     def ack_topic(self) -> str:
-        return f"yidi.shadow.{self.name}.ack.v1"
+        return catalog.shadow_topic(self.name, "ack")
 
 
 @dataclass(slots=True)
@@ -220,7 +220,9 @@ async def _partition(
 ) -> tuple[int, int, list[str]]:
     task = adjudication.AdjudicationTask(p, {}, codec, ref)
     guard = adjudication.guard(codec)
-    to_row = LedgerMapper(codec)
+    assert LEDGER.mapper is not None and LEDGER.writer is not None
+    to_row = LEDGER.mapper(codec, ref.pooling)  # the ledger projection as declared
+    write = LEDGER.writer(codec, True)
     rows: list[object] = []
     in_range: list[str] = []
     sends = []
@@ -238,7 +240,7 @@ async def _partition(
             continue
         in_range.append(ce_id)
         for out in result.outputs:
-            if out.topic == SETTLEMENT_TOPIC:
+            if out.topic == catalog.SETTLEMENT:
                 sent = await producer.send(
                     target.settlement_topic, out.value, key=out.key, headers=out.headers,
                     partition=p,
@@ -251,31 +253,28 @@ async def _partition(
                     )
                 )  # fmt: skip
                 rows.append(row)
-            elif out.topic.startswith("yidi.ack."):
+            elif out.topic.startswith(catalog.ACK_TOPIC_PREFIX):
                 sends.append(
                     await producer.send(
                         target.ack_topic, out.value, key=out.key, headers=out.headers
                     )
                 )
         if len(rows) >= 2000:
-            landed += await _land(pool, rows, p, rec.offset)
-    landed += await _land(pool, rows, p, span.end)
+            landed += await _land(pool, write, rows, p, rec.offset)
+    landed += await _land(pool, write, rows, p, span.end)
     for s in sends:
         await s
     progress(records % 2000)
     return records, landed, in_range
 
 
-async def _land(pool: asyncpg.Pool, rows: list[object], p: int, next_offset: int) -> int:
+async def _land(
+    pool: asyncpg.Pool, write: BatchWrite, rows: list[object], p: int, next_offset: int
+) -> int:
     if not rows:
         return 0
     async with pool.acquire() as conn:
-        outcome = await write_batch(
-            conn,
-            "shadow",
-            rows,  # type: ignore[arg-type]
-            {(SETTLEMENT_TOPIC, p): next_offset},
-        )
+        outcome = await write(conn, "shadow", rows, {(catalog.SETTLEMENT, p): next_offset})
     rows.clear()
     return outcome.inserted
 

@@ -15,12 +15,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+import asyncpg
 import structlog
-from aiokafka import TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from contracts.ack import Ack, AckError
 from contracts.clearing import CLEARING_TOPIC
@@ -32,15 +31,15 @@ from contracts.recon import (
     ReconSummary,
     TotalsReconRequested,
 )
+from events import catalog
 from events.catalog import ack_topic
 from events.codec import Codec, Decoded
 from events.dlq import dlq_output
 from events.errors import DecodeError
 from events.limits import MAX_LONG_TEXT, MAX_SHORT_TEXT, ack_ref, fit, fit_optional
 from events.rejection import ack_output, rejected_input
-from events.stream.clients import to_input
-from events.stream.group_worker import GroupWorker
-from events.stream.guard import RecordGuard, is_infrastructure
+from events.stream.batch_loop import Batch, BatchLoop, LoopConfig, Publish
+from events.stream.guard import RecordGuard
 from events.stream.types import InputRecord, Output
 from services.recon.core.answers import (
     RESULT_ROWS_PER_PART,
@@ -57,12 +56,13 @@ from services.recon.core.requests import (
 from services.recon.pg_repository import PgReconRepository
 from services.recon.ports import ReconRepository, StoredAnswer
 from services.recon.service_layer import apply_request
+from services.runtime.failures import is_infrastructure
 
 log = structlog.get_logger("yidi.recon")
 
 STAGE = "recon"
-SENDER = "yidi-recon"
-GROUP = "yidi-recon"
+SENDER = catalog.RECON_ID
+GROUP = catalog.RECON_GROUP
 CST = dt.timezone(dt.timedelta(hours=8))
 MAX_IN_FLIGHT = 8
 """Answer parts awaiting the broker at once: bounds what a 100,000-row answer holds in memory."""
@@ -84,7 +84,9 @@ def _output_id(kind: str, fixmedins_code: str, key: str, part_no: int = 1) -> st
     return f"recon-{digest[:32]}"
 
 
-class ReconWorker(GroupWorker):
+class ReconWorker:
+    """Reconciliation requests on the stream layer's batch loop, one request at a time."""
+
     def __init__(
         self,
         bootstrap: str,
@@ -94,12 +96,12 @@ class ReconWorker(GroupWorker):
         topic: str = RECON_TOPIC,
         clearing_topic: str = CLEARING_TOPIC,
         group_id: str = GROUP,
-        ledger_group: str = "yidi-ledger",
+        ledger_group: str = catalog.LEDGER_GROUP,
         instance_id: str | None = None,
         max_records: int = 16,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(CST),
     ) -> None:
-        super().__init__(bootstrap, database_url, topic, group_id, SENDER, instance_id, max_records)
+        self.database_url = database_url
         self.codec = codec
         self.clearing_topic = clearing_topic
         self.ledger_group = ledger_group
@@ -108,28 +110,31 @@ class ReconWorker(GroupWorker):
         self.guard = RecordGuard(
             STAGE, codec=codec, processor=SENDER, ack_topics=frozenset({topic})
         )
+        self.pool: asyncpg.Pool | None = None
+        self.loop = BatchLoop(
+            LoopConfig(bootstrap, topic, group_id, SENDER, instance_id, max_records), self
+        )
 
-    async def on_assigned(self, assigned: list[TopicPartition]) -> None:
-        log.info("recon_assigned", partitions=sorted(tp.partition for tp in assigned))
+    async def start(self) -> None:
+        self.pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=2)
+        await self.loop.start()
 
-    async def handle_batch(self, batch: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
-        await self._work(batch)
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.loop.run(stop)
 
-    async def _work(self, batch: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
-        assert self._consumer is not None
-        owned = self._consumer.assignment()
-        commits: dict[TopicPartition, int] = {}
-        for tp, records in batch.items():
-            if tp not in owned:
-                continue
-            for rec in records:
-                await self.handle_guarded(to_input(rec))
-            commits[tp] = records[-1].offset + 1
-        try:
-            if commits:
-                await self._consumer.commit(commits)
-        except (CommitFailedError, IllegalStateError):
-            log.warning("recon_commit_failed", partitions=sorted(tp.partition for tp in commits))
+    async def stop(self) -> None:
+        await self.loop.stop()
+        if self.pool is not None:
+            await self.pool.close()
+
+    async def resume(self, partitions: Sequence[int]) -> None:
+        """Requests resume from the group's offsets in Kafka (answers are stored, so a
+        request read again is answered again from the store, byte for byte)."""
+        log.info("recon_assigned", partitions=sorted(partitions))
+
+    async def land(self, batch: Batch, publish: Publish) -> None:
+        for record in batch.records:
+            await self.handle_guarded(record)
 
     async def handle_guarded(self, record: InputRecord) -> None:
         """``handle``, except that a record that cannot be parsed, or whose handling raises
@@ -262,17 +267,15 @@ class ReconWorker(GroupWorker):
         return ack_output(self.codec, ack, offset=record.offset, stage=STAGE, processor=SENDER)
 
     async def _send(self, outputs: AsyncIterator[Output]) -> None:
-        assert self._producer is not None
-        pending: list[asyncio.Future[object]] = []
+        """Publish a stream of outputs, at most ``MAX_IN_FLIGHT`` unacknowledged at a time."""
+        pending: list[Output] = []
         async for out in outputs:
-            pending.append(
-                await self._producer.send(out.topic, out.value, key=out.key, headers=out.headers)
-            )
+            pending.append(out)
             self.stats.outputs += 1
             if len(pending) >= MAX_IN_FLIGHT:
-                await asyncio.gather(*pending)
-                pending.clear()
-        await asyncio.gather(*pending)
+                await self.loop.publish(pending)
+                pending = []
+        await self.loop.publish(pending)
 
 
 async def _aiter(outputs: Iterable[Output]) -> AsyncIterator[Output]:

@@ -1,7 +1,12 @@
-"""The registration projection (``filings`` / ``insured_persons``) behind a port.
+"""The registration projection (``filings`` / ``insured_persons``): declared once
+(``FILINGS``, read by replay, rebuild, shadow and bootstrap), written in one place, and
+behind a port.
 
-The task turns each accepted message into projection rows (``RegistrationTask.pending_rows``);
-the engine lands them with the batch through a ``FilingsProjection``. A newer source
+The projection is the stream task's, not a sink's: the live worker lands the rows after each
+batch (``services/bootstrap.py``) and commits its positions in Kafka; a rebuild
+(``services/ops/replay.py``) keeps its progress under ``positions_group``. The task turns
+each accepted message into projection rows (``RegistrationTask.pending_rows``); the engine
+lands them with the batch through a ``FilingsProjection``. A newer source
 offset wins, so a replay writes the same rows again. ``PgFilingsProjection`` is the
 PostgreSQL adapter, ``MemoryFilingsProjection`` the fake; ``tests/port_suites/filings.py``
 is the contract both pass.
@@ -10,14 +15,28 @@ is the contract both pass.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, cast
 
 import asyncpg
 
+from events import catalog
+from events.stream.types import Task
+from services.runtime.positions import record_positions
+from services.runtime.projection import Projection
+
 ProjectionRow = tuple[str, tuple[object, ...]]
 """("filing", filings columns) or ("person", insured_persons columns), in table order."""
+Row = ProjectionRow
+
+FILINGS = Projection(
+    name="filings",
+    topic=catalog.REGISTRATION,
+    group=catalog.REGISTRATION_GROUP,
+    tables=("filings", "insured_persons"),
+    positions_group="replay:filings",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,3 +169,32 @@ async def write_rows(conn: asyncpg.Connection, rows: Sequence[ProjectionRow]) ->
                    WHERE insured_persons.src_offset <= EXCLUDED.src_offset""",
                 persons,
             )
+
+
+def take_rows(tasks: Iterable[Task], keep: bool = True) -> list[ProjectionRow]:
+    """The projection rows the tasks accumulated since the last call (then forgotten);
+    ``keep=False`` only forgets them (a rebuild recomputing state before its range)."""
+    from services.registration.task import RegistrationTask  # the task imports this module
+
+    rows: list[ProjectionRow] = []
+    for task in tasks:
+        assert isinstance(task, RegistrationTask)
+        if keep:
+            rows.extend(task.pending_rows)
+        task.pending_rows.clear()
+    return rows
+
+
+async def land(
+    conn: asyncpg.Connection,
+    rows: list[ProjectionRow],
+    positions_group: str | None = None,
+    positions: Mapping[tuple[str, int], int] | None = None,
+) -> None:
+    """Upsert ``rows`` (newest source offset wins) and, for a rebuild, its progress, in one
+    transaction."""
+    async with conn.transaction():
+        if rows:
+            await write_rows(conn, rows)
+        if positions_group is not None and positions:
+            await record_positions(conn, positions_group, positions)

@@ -18,6 +18,7 @@ import orjson
 from contracts.ack import Ack, AckError
 from contracts.codes import AckStatus
 from contracts.filing import FilingCreated, FilingRevoked, PersonStatus
+from events import catalog
 from events.codec import Codec, Decoded
 from events.errors import DecodeError
 from events.limits import MAX_LONG_TEXT, MAX_SHORT_TEXT, ack_ref, fit, fit_optional
@@ -29,10 +30,10 @@ from services.registration.projection import ProjectionRow, write_rows
 from services.runtime.masking import mask_value
 
 STAGE = "registration"
-SENDER = "yidi-registration"
-GROUP = "yidi-registration"
-INPUTS = ("yidi.registration.v1",)
-CHANGELOG = "yidi.registration.state.v1"
+SENDER = catalog.REGISTRATION_ID
+GROUP = catalog.REGISTRATION_GROUP
+INPUTS = (catalog.REGISTRATION,)
+CHANGELOG = catalog.REGISTRATION_STATE
 __all__ = ["RegistrationTask", "guard", "write_rows"]
 
 

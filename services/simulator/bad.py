@@ -18,13 +18,14 @@ import orjson
 from contracts.codes import FilingType
 from contracts.filing import FilingCreated
 from contracts.visit import VisitMessage
+from events import catalog
 from events.codec import Codec
 from events.envelope import DATASCHEMA, parse_headers
 from events.signing import compute_mac
 
 Record = tuple[bytes | None, bytes, list[tuple[str, bytes]]]
-VISIT_TOPIC = "yidi.visit.v1"
-REGISTRATION_TOPIC = "yidi.registration.v1"
+VISIT_TOPIC = catalog.VISIT
+REGISTRATION_TOPIC = catalog.REGISTRATION
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,11 +24,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.ack import Ack
+from events import catalog
 from events.admin import observe
 from events.catalog import ack_topic
 from events.codec import Codec
 from events.limits import ack_ref
-from services.bench.stats import percentile
+from events.stream.reader import tail
+from services.runtime.stats import percentile
 from services.simulator.bad import KINDS
 from services.simulator.build import Built, build
 from services.simulator.plan import Mix, plan_days
@@ -184,8 +186,8 @@ async def publish(
     progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     report = Report()
-    registration = [b for b in messages if b.topic == "yidi.registration.v1" and b.bad is None]
-    visits = [b for b in messages if b.topic != "yidi.registration.v1" or b.bad is not None]
+    registration = [b for b in messages if b.topic == catalog.REGISTRATION and b.bad is None]
+    visits = [b for b in messages if b.topic != catalog.REGISTRATION or b.bad is not None]
     senders = sorted({b.sender for b in visits})
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed",
@@ -205,7 +207,7 @@ async def publish(
         for tp, end in (await consumer.end_offsets(tps)).items():
             consumer.seek(tp, end)
         await _send_all(producer, registration, rate=0, report=report, sent_at={})
-        await wait_consumed(bootstrap, adjudication_group, "yidi.registration.v1")
+        await wait_consumed(bootstrap, adjudication_group, catalog.REGISTRATION)
         started = time.perf_counter()
         receiver = asyncio.create_task(_receive(consumer, sent_at, received, report))
         for b in visits:
@@ -272,25 +274,23 @@ async def _receive(
     consumer: AIOKafkaConsumer, sent_at: dict[str, float], per_input: Counter[str], report: Report
 ) -> None:
     seen_ack_ids: set[str] = set()
-    while True:
-        batch = await consumer.getmany(timeout_ms=100, max_records=2000)
+    async for records in tail(consumer, poll_ms=100, max_records=2000):
         now = time.perf_counter()
-        for records in batch.values():
-            for rec in records:
-                ack_id = dict(rec.headers)["ce_id"].decode()
-                if ack_id in seen_ack_ids:
-                    report.repeated_acks += 1  # the same ack again (a processor replay): ignored
-                    continue
-                seen_ack_ids.add(ack_id)
-                ack = Ack.model_validate_json(rec.value)
-                report.acks[str(ack.status)] += 1
-                if ack.status == "accepted" and ack.ack_for_type == SETTLE_TYPE:
-                    report.settle_acks += 1
-                if ack.error is not None:
-                    report.rejected[ack.error.code] += 1
-                per_input[ack.ack_for] += 1
-                if ack.ack_for in sent_at and per_input[ack.ack_for] == 1:
-                    report.latencies_ms.append((now - sent_at[ack.ack_for]) * 1000)
+        for rec in records:
+            ack_id = dict(rec.headers)["ce_id"].decode()
+            if ack_id in seen_ack_ids:
+                report.repeated_acks += 1  # the same ack again (a processor replay): ignored
+                continue
+            seen_ack_ids.add(ack_id)
+            ack = Ack.model_validate_json(rec.value)
+            report.acks[str(ack.status)] += 1
+            if ack.status == "accepted" and ack.ack_for_type == SETTLE_TYPE:
+                report.settle_acks += 1
+            if ack.error is not None:
+                report.rejected[ack.error.code] += 1
+            per_input[ack.ack_for] += 1
+            if ack.ack_for in sent_at and per_input[ack.ack_for] == 1:
+                report.latencies_ms.append((now - sent_at[ack.ack_for]) * 1000)
 
 
 def plan_supervision_messages(

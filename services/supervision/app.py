@@ -36,6 +36,7 @@ from contracts.visit import (
     VisitCancelled,
     VisitRegistered,
 )
+from events import catalog
 from events.catalog import PERSON_PARTITIONS
 from events.codec import Codec
 from events.errors import DecodeError
@@ -44,7 +45,7 @@ from services.supervision.core.person import apply_settlement, apply_visit
 from services.supervision.core.rules import RuleBook
 from services.supervision.translate import settlement_event, visit_event
 
-GROUP = "yidi-supervision"
+GROUP = catalog.SUPERVISION_GROUP
 RELEVANT = frozenset(
     t.encode()
     for t in (

@@ -1,4 +1,7 @@
-"""Start the supervision worker: settings -> rules, codec, faust app -> faust's Worker.
+"""Start the supervision worker: settings and codec -> rules, faust app -> faust's Worker.
+
+The codec comes from the caller (the CLI builds it with ``services.bootstrap``): a processor
+does not import the entry points (``tests/unit/test_layers.py``).
 
 Why faust's Worker and not the shared lifecycle: it owns the event loop, the
 signal handling (SIGTERM: agents stop, offsets commit) and table recovery.
@@ -8,26 +11,24 @@ from __future__ import annotations
 
 import faust
 
+from events.codec import Codec
 from services.runtime.settings import Settings
 from services.supervision.app import GROUP, Supervision, build_app
 from services.supervision.reference import load_rules
 
 
-def build(settings: Settings, group_id: str | None = None) -> Supervision:
-    from services.bootstrap import build_runtime
-
-    runtime = build_runtime(settings)
+def build(settings: Settings, codec: Codec, group_id: str | None = None) -> Supervision:
     return build_app(
         bootstrap=settings.kafka_bootstrap,
         group_id=group_id or GROUP + settings.group_suffix,
         rules=load_rules(settings.reference_dir),
-        codec=runtime.codec,
+        codec=codec,
         database_url=settings.database_url.get_secret_value(),
     )
 
 
-def run_worker(settings: Settings) -> None:
-    sup = build(settings)
+def run_worker(settings: Settings, codec: Codec) -> None:
+    sup = build(settings, codec)
     worker = faust.Worker(
         sup.app, loglevel=settings.log_level.upper(), override_logging=False, quiet=True
     )

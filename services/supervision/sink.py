@@ -12,9 +12,10 @@ import datetime as dt
 import asyncpg
 
 from contracts.supervision import SupervisionAlert
+from events import catalog
 from events.codec import Codec
 
-SENDER = "yidi-supervision"
+SENDER = catalog.SUPERVISION_ID
 
 INSERT = """
 INSERT INTO alerts (alert_id, rule_id, rule_kind, rule_version, severity, subject_kind, subject,

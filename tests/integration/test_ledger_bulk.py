@@ -11,6 +11,7 @@ import asyncpg
 import orjson
 
 from contracts.settlement import Reversed, Settled
+from events import settlement_feed as feed_types
 from events.stream.types import InputRecord, Output
 from services.bootstrap import build_runtime
 from services.ledger import bulk
@@ -25,8 +26,8 @@ TOPIC = "yidi.settlement.v1"
 
 
 def test_the_copy_path_knows_the_contracts_event_types() -> None:
-    assert Settled.ce_type.encode() == bulk.SETTLED_TYPE
-    assert Reversed.ce_type.encode() == bulk.REVERSED_TYPE
+    assert Settled.ce_type.encode() == feed_types.SETTLED_TYPE
+    assert Reversed.ce_type.encode() == feed_types.REVERSED_TYPE
 
 
 def _with_proc_info(value: bytes, text: str) -> bytes:

@@ -12,12 +12,13 @@ import asyncpg
 import orjson
 
 from events.codec import Codec
+from events.settlement_feed import decode_settlement
 from events.stream.types import InputRecord
 from services.adjudication.offline import run as offline_run
 from services.adjudication.reference import load_reference
 from services.adjudication.sample_events import events
 from services.ledger.pg_sink import LEDGER_COLUMNS
-from services.ledger.rows import decode_settlement, ledger_row
+from services.ledger.rows import ledger_row
 from services.ops.core.digest import Period
 from services.ops.ledger_hash import ledger_digest
 from services.runtime.settings import Settings

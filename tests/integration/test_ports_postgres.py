@@ -13,8 +13,8 @@ from services.clearing.adapters.postgres import PgClearingUnitOfWork, PgOutboxRe
 from services.clearing.ports import ClearingUnitOfWork, OutboxReader
 from services.ledger.pg_sink import PgLedgerSink
 from services.registration.projection import PgFilingsProjection
+from services.runtime.positions import PgPositions
 from services.runtime.settings import Settings
-from services.runtime.sink_positions import PgSinkPositions
 from tests.fresh_db import fresh_database
 from tests.port_suites.clearing import ClearingUnitOfWorkContract, LandInLedger, OutboxContract
 from tests.port_suites.filings import FilingsProjectionContract
@@ -81,10 +81,10 @@ class TestPgOutbox(OutboxContract):
             await pool.close()
 
 
-class TestPgSinkPositions(SinkPositionsContract):
+class TestPgPositions(SinkPositionsContract):
     @pytest.fixture
-    def positions(self, conn: asyncpg.Connection) -> PgSinkPositions:
-        return PgSinkPositions(conn)
+    def positions(self, conn: asyncpg.Connection) -> PgPositions:
+        return PgPositions(conn)
 
 
 class TestPgFilingsProjection(FilingsProjectionContract):

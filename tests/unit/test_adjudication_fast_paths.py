@@ -32,10 +32,15 @@ from events.stream.types import InputRecord, Output, StateWrite, Task
 from services.adjudication import task as adjudication_task
 from services.adjudication.core.commands import apply
 from services.adjudication.core.errors import Rejection
-from services.adjudication.core.messages import reversed_message, settled_message
 from services.adjudication.core.person import PersonState, state_to_json
 from services.adjudication.core.settlement import Reversal, Settlement
-from services.adjudication.core.settlement_json import WireViolation, reversed_json, settled_json
+from services.adjudication.core.settlement_json import (
+    WireViolation,
+    reversed_json,
+    reversed_message,
+    settled_json,
+    settled_message,
+)
 from services.adjudication.handler import PersonRow
 from services.adjudication.offline import run as offline_run
 from services.adjudication.reference import DEFAULT_REFERENCE_DIR, load_reference

@@ -12,12 +12,8 @@ from services.adjudication.builders import line, person
 from services.adjudication.core import PersonState, reverse
 from services.adjudication.core.adjudicator import SHANGHAI
 from services.adjudication.core.commands import RecordFiling, RevokeFiling, Settle, apply
-from services.adjudication.core.messages import (
-    command_for,
-    registration_command,
-    reversed_message,
-    settled_message,
-)
+from services.adjudication.core.messages import command_for, registration_command
+from services.adjudication.core.settlement_json import reversed_message, settled_message
 from services.adjudication.core.tables import ReferenceData
 from services.adjudication.sample_events import CERT, T0, settlement_request
 from tests.unit.test_adjudication_cases import REFERRAL_SH, SH3, ref, run

@@ -228,4 +228,4 @@ async def test_a_batch_is_all_or_nothing(
     with pytest.raises(ConnectionResetError):
         await land(uow, fact("S1", "300.00"), ledger=False)
     assert uow.state.entries == {} and uow.state.positions == {}
-    assert uow.state.outbox == {} and uow.state.levels == {} and uow.state.sink.offsets == {}
+    assert uow.state.outbox == {} and uow.state.levels == {} and uow.state.sink.next == {}

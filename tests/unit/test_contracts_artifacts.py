@@ -10,8 +10,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from contracts.export import everything
 from contracts.registry import MESSAGE_TYPES
+from events.examples import everything
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 YIDI = str(Path(sys.executable).with_name("yidi"))

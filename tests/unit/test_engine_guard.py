@@ -9,10 +9,13 @@ import asyncio
 import asyncpg
 from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError
 
+from events import catalog
 from events.dlq import DLQ_TOPIC, parse_dlq
-from events.stream.guard import E_INTERNAL, E_UNPARSEABLE, RecordGuard, is_infrastructure
+from events.stream.guard import E_INTERNAL, E_UNPARSEABLE, RecordGuard
 from events.stream.types import InputRecord, Output
-from services.ledger.worker import SinkWorker
+from services.ledger.pg_sink import write_batch
+from services.runtime.failures import is_infrastructure
+from services.runtime.sink import SinkWorker, row_or_reject
 
 RECORD = InputRecord("yidi.settlement.v1", 2, 41, b"k", b"{}", [("ce_id", b"x")], 0)
 
@@ -37,14 +40,18 @@ def test_what_a_record_causes_is_not() -> None:
 
 
 def _sink(mapper: object) -> SinkWorker:
-    return SinkWorker("127.0.0.1:1", "postgresql://nowhere/none", mapper, "yidi.settlement.v1")  # type: ignore[arg-type]
+    return SinkWorker(
+        "127.0.0.1:1", "postgresql://nowhere/none", mapper, catalog.SETTLEMENT,  # type: ignore[arg-type]
+        catalog.LEDGER_GROUP, write_batch,  # type: ignore[arg-type]
+    )  # fmt: skip
 
 
 def test_a_sink_dead_letters_a_record_its_mapper_raises_on() -> None:
     def mapper(_: InputRecord) -> object:
         raise KeyError("setl_id")
 
-    out = _sink(mapper)._row_or_reject(RECORD)
+    sink = _sink(mapper)
+    out = row_or_reject(RECORD, sink.to_row, sink.guard)
     assert isinstance(out, Output) and out.topic == DLQ_TOPIC
     dead = parse_dlq(out.value)
     assert (dead.reason.code, dead.source.offset, dead.stage) == (E_INTERNAL, 41, "ledger")
@@ -56,7 +63,8 @@ def test_a_sink_dead_letters_an_unparseable_record() -> None:
         RECORD.topic, 2, 42, b"k", b"{}", [("\\xff", b"v")], 0,
         damaged="a record header name is not UTF-8", raw_header_names=(b"\xff",),
     )  # fmt: skip
-    out = _sink(lambda _: object())._row_or_reject(damaged)
+    sink = _sink(lambda _: object())
+    out = row_or_reject(damaged, sink.to_row, sink.guard)
     assert isinstance(out, Output) and parse_dlq(out.value).reason.code == E_UNPARSEABLE
 
 

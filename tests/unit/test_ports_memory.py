@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
+from events.stream.positions import MemoryPositions
 from services.clearing.adapters.memory import LedgerRow, MemoryClearingUnitOfWork
 from services.clearing.ports import ClearingUnitOfWork, OutboxReader
 from services.ledger.ports import MemoryLedgerSink
 from services.registration.projection import MemoryFilingsProjection
-from services.runtime.sink_positions import MemorySinkPositions
 from tests.port_suites.clearing import ClearingUnitOfWorkContract, LandInLedger, OutboxContract
 from tests.port_suites.filings import FilingsProjectionContract
 from tests.port_suites.ledger import LedgerSinkContract
@@ -48,10 +48,10 @@ class TestMemoryOutbox(OutboxContract):
         return memory_uow.outbox_reader()
 
 
-class TestMemorySinkPositions(SinkPositionsContract):
+class TestMemoryPositions(SinkPositionsContract):
     @pytest.fixture
-    def positions(self) -> MemorySinkPositions:
-        return MemorySinkPositions()
+    def positions(self) -> MemoryPositions:
+        return MemoryPositions()
 
 
 class TestMemoryFilingsProjection(FilingsProjectionContract):

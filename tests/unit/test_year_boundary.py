@@ -40,10 +40,14 @@ from services.adjudication.core import (
 from services.adjudication.core.accumulators import Accumulators
 from services.adjudication.core.adjudicator import SHANGHAI, SettleRequest, reverse
 from services.adjudication.core.errors import NoPolicy
-from services.adjudication.core.messages import reversed_message, settled_message
 from services.adjudication.core.money import yuan_to_fen
 from services.adjudication.core.pricing import FeeLine
-from services.adjudication.core.settlement_json import reversed_json, settled_json
+from services.adjudication.core.settlement_json import (
+    reversed_json,
+    reversed_message,
+    settled_json,
+    settled_message,
+)
 from services.adjudication.core.tables import ReferenceData, content_version
 from services.adjudication.reference import DEFAULT_REFERENCE_DIR, load_reference
 

@@ -8,13 +8,9 @@ cross here between the wire's ``16,2`` yuan and the core's integer fen.
 
 from __future__ import annotations
 
-import datetime as dt
-
-from contracts.codes import ClrType, ClrWay, FundPayType, Insutype, MedType, RefdSetlFlag
 from contracts.filing import FilingCreated, FilingRevoked, PersonStatus, RegistrationMessage
 from contracts.money import to_fen
 from contracts.reference import FilingState, InsuredPerson
-from contracts.settlement import Reversed, SetlDetail, SetlInfo, Settled
 from contracts.visit import (
     Discharged,
     FeesUploaded,
@@ -39,10 +35,8 @@ from services.adjudication.core.commands import (
     UploadFees,
     WithdrawFees,
 )
-from services.adjudication.core.money import fen_to_yuan
 from services.adjudication.core.pricing import FeeLine
 from services.adjudication.core.setl_id import derive_setl_id
-from services.adjudication.core.settlement import Reversal, Settlement
 from services.adjudication.core.visit import VisitState
 
 
@@ -119,106 +113,3 @@ def registration_command(msg: RegistrationMessage) -> Command | InsuredPerson:
     if isinstance(msg, FilingRevoked):
         return RevokeFiling(msg.filing_id, msg.revoked_on)
     raise TypeError(f"no command for {type(msg).__name__}")
-
-
-def _setlinfo(s: Settlement, setl_id: str, setl_time: dt.datetime) -> SetlInfo:
-    b = s.breakdown
-
-    def y(fen: int) -> str:
-        return str(fen_to_yuan(fen))
-
-    return SetlInfo.model_validate(
-        {
-            "mdtrt_id": s.mdtrt_id,
-            "setl_id": setl_id,
-            "psn_no": s.psn_no,
-            "insutype": Insutype(s.insutype),
-            "psn_type": s.psn_type,
-            "med_type": MedType(s.med_type),
-            "setl_time": setl_time,
-            "medfee_sumamt": y(b.medfee_sumamt),
-            "fulamt_ownpay_amt": y(b.fulamt_ownpay_amt),
-            "overlmt_selfpay": y(b.overlmt_selfpay),
-            "preselfpay_amt": y(b.preselfpay_amt),
-            "inscp_scp_amt": y(b.inscp_scp_amt),
-            "act_pay_dedc": y(b.act_pay_dedc),
-            "hifp_pay": y(b.hifp_pay),
-            "pool_prop_selfpay": y(b.pool_prop_selfpay),
-            "cvlserv_pay": y(b.cvlserv_pay),
-            "hifes_pay": y(b.hifes_pay),
-            "hifmi_pay": y(b.hifmi_pay),
-            "hifob_pay": y(b.hifob_pay),
-            "maf_pay": y(b.maf_pay),
-            "oth_pay": y(b.oth_pay),
-            "fund_pay_sumamt": y(b.fund_pay_sumamt),
-            "psn_part_amt": y(b.psn_part_amt),
-            "acct_pay": y(b.acct_pay),
-            "psn_cash_pay": y(b.psn_cash_pay),
-            "hosp_part_amt": y(b.hosp_part_amt),
-            "balc": y(b.balc),
-            "acct_mulaid_pay": y(b.acct_mulaid_pay),
-            "medins_setl_id": s.medins_setl_id,
-            "clr_optins": s.clr_optins,
-            "clr_way": ClrWay(s.clr_way),
-            "clr_type": ClrType(s.clr_type),
-        }
-    )
-
-
-def _result_fields(s: Settlement) -> dict[str, object]:
-    return {
-        "setldetail": tuple(
-            SetlDetail(
-                fund_pay_type=FundPayType(d.fund_pay_type),
-                inscp_scp_amt=str(fen_to_yuan(d.inscp_scp_amt)),
-                crt_payb_lmt_amt=str(fen_to_yuan(d.crt_payb_lmt_amt)),
-                fund_payamt=str(fen_to_yuan(d.fund_payamt)),
-                setl_proc_info=d.setl_proc_info,
-            )
-            for d in s.details
-        ),
-        "fixmedins_code": s.fixmedins_code,
-        "insuplc_admdvs": s.insuplc_admdvs,
-        "mdtrtarea_admvs": s.mdtrtarea_admvs,
-        "route": s.route,
-        "policy_version": s.policy_version,
-        "catalog_version": s.catalog_version,
-        "policy_carried": s.policy_carried,
-        "year_parts": tuple(
-            {
-                "year": p.year,
-                "policy_version": p.policy_version,
-                "policy_carried": p.policy_carried,
-                "medfee_sumamt": str(fen_to_yuan(p.medfee_sumamt)),
-                "act_pay_dedc": str(fen_to_yuan(p.act_pay_dedc)),
-                "fund_pay_sumamt": str(fen_to_yuan(p.fund_pay_sumamt)),
-            }
-            for p in s.year_parts
-        ),
-        "pre_settlement": s.pre_settlement,
-    }
-
-
-def settled_message(s: Settlement) -> Settled:
-    """The ledger-feed message of a settlement or pre-settlement."""
-    return Settled.model_validate(
-        {
-            "setlinfo": _setlinfo(s, s.setl_id, s.setl_time),
-            "setl_date": s.setl_date,
-            "refd_setl_flag": RefdSetlFlag.NORMAL,
-            **_result_fields(s),
-        }
-    )
-
-
-def reversed_message(r: Reversal) -> Reversed:
-    """The reversal: the original's amounts under the reversal's id, time and date."""
-    return Reversed.model_validate(
-        {
-            "setlinfo": _setlinfo(r.original, r.setl_id, r.setl_time),
-            "setl_date": r.setl_date,
-            "refd_setl_flag": RefdSetlFlag.REFUND,
-            "orig_setl_id": r.orig_setl_id,
-            **_result_fields(r.original),
-        }
-    )

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from events.stream.positions import MemoryPositions
 from services.clearing.core import periods as P
 from services.clearing.core.corrections import CorrectionLine
 from services.clearing.core.prepayment import Level
@@ -21,7 +22,6 @@ from services.clearing.ports import (
     OutboxMessage,
     PendingMessage,
 )
-from services.runtime.sink_positions import MemorySinkPositions
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +72,7 @@ class ClearingState:
     corrections: list[tuple[str, str, str, str, str, CorrectionLine]] = field(default_factory=list)
     """(origin, scope, payer, payee, carried_into, line as carried)."""
     outbox: dict[str, tuple[int, OutboxMessage, bool]] = field(default_factory=dict)
-    sink: MemorySinkPositions = field(default_factory=MemorySinkPositions)
+    sink: MemoryPositions = field(default_factory=MemoryPositions)
     ledger: dict[str, LedgerRow] = field(default_factory=dict)
 
 

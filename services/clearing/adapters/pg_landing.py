@@ -17,7 +17,7 @@ from services.clearing.core.prepayment import Level, Thresholds
 from services.clearing.feed import AMOUNT_FIELDS
 from services.clearing.ports import Entry, FlowKey, PeriodStates, Usage
 from services.runtime.pg_copy import copy_rows
-from services.runtime.sink_positions import PgSinkPositions
+from services.runtime.positions import PgPositions
 
 ENTRY_COLUMNS = (
     "setl_id", "period", "natural_period", "scope", "late", "kind", "home", "treatment", "payer",
@@ -137,7 +137,7 @@ class LandingSql:
         )  # fmt: skip
 
     async def record_positions(self, group_id: str, positions: dict[tuple[str, int], int]) -> None:
-        await PgSinkPositions(self.conn).record(group_id, positions)
+        await PgPositions(self.conn).record(group_id, positions)
 
     async def status(self, period: str, scope: str) -> P.Status | None:
         status: P.Status | None = await self.conn.fetchval(

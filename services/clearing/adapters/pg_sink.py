@@ -11,7 +11,7 @@ from events.codec import Codec
 from services.clearing.adapters.postgres import PgClearingUnitOfWork
 from services.clearing.feed import Fact
 from services.clearing.service_layer.landing import land_batch
-from services.ledger.pg_sink import BatchOutcome
+from services.runtime.positions import BatchOutcome
 
 
 class ClearingSink:

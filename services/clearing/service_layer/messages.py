@@ -8,14 +8,15 @@ from contracts.clearing import ClearingStatement, NetPosition, StatementPair
 from contracts.codes import ClearingStatus
 from contracts.common import Contract
 from contracts.money import from_fen
+from events import catalog
 from events.catalog import by_name
 from events.codec import Codec
 from services.clearing.core import periods as P
 from services.clearing.core.statement import Draft
 from services.clearing.ports import Outbox, OutboxMessage
 
-PROCESSOR = "yidi-clearing"
-TOPIC = "yidi.clearing.v1"
+PROCESSOR = catalog.CLEARING_ID
+TOPIC = catalog.CLEARING
 assert TOPIC in by_name()
 
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from events.dlq import DlqRecord
+from contracts.dlq import DlqRecord
 from events.envelope import envelope_headers
 from events.errors import DecodeError
 from events.masking import mask_any

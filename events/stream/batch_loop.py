@@ -1,0 +1,169 @@
+"""The one consumer-group batch loop: fetch a batch, hand it to a ``Lander``, commit.
+
+Every group member that is not a stateful stream task runs on this loop: the PostgreSQL
+sinks (ledger, clearing positions: ``services/runtime/sink.py``), the clearing command
+consumer and the reconciliation worker. What differs between them is only what landing a
+batch means, so that is the port (``Lander.land``); how positions are resumed is the
+lander's too (``Lander.resume``: a sink resumes from positions it stored with its rows).
+
+Why the lock: a rebalance (the listener's revoke) waits for the batch in flight, so a
+partition moves only between batches and its next owner starts after what landed.
+Nothing here knows PostgreSQL: the landers that write there live with their service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
+
+from events.stream.clients import group_consumer, idempotent_producer, to_input
+from events.stream.types import InputRecord, Output
+
+log = structlog.get_logger("yidi.stream")
+
+Publish = Callable[[Sequence[Output]], Awaitable[None]]
+"""Send outputs and wait until the broker has them all."""
+
+
+@dataclass(slots=True)
+class Batch:
+    """One fetched batch of the partitions this member still owns, in offset order per
+    partition, and the next offset of each (what a lander stores, or the loop commits)."""
+
+    records: list[InputRecord]
+    next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+
+
+class Lander(Protocol):
+    """What a group member does with its batches: the port every loop here drives."""
+
+    async def land(self, batch: Batch, publish: Publish) -> None:
+        """Apply ``batch`` completely, or raise (infrastructure only: a record's content never
+        raises here). Publishing what the batch produced (``publish``) belongs in here too,
+        in the order the lander's promise needs (a sink dead-letters before its rows land)."""
+        ...
+
+    async def resume(self, partitions: Sequence[int]) -> Mapping[int, int] | None:
+        """Where each newly assigned partition resumes: the lander's stored next offsets
+        (a partition absent from the map starts at the log's beginning), or ``None`` to
+        resume from the group's offsets committed in Kafka."""
+        ...
+
+
+async def publish_all(producer: AIOKafkaProducer, outputs: Sequence[Output]) -> None:
+    """Send ``outputs`` and wait for every acknowledgement (one flush per batch)."""
+    futures = [await producer.send(o.topic, o.value, key=o.key, headers=o.headers) for o in outputs]
+    await asyncio.gather(*futures)
+
+
+@dataclass(frozen=True, slots=True)
+class LoopConfig:
+    bootstrap: str
+    topic: str
+    group_id: str
+    client_id: str
+    instance_id: str | None = None
+    max_records: int = 500
+    fetch_wait_ms: int = 20
+    fetch_min_bytes: int = 1
+    poll_ms: int = 100
+
+
+class BatchLoop:
+    """A consumer-group member driving one ``Lander``; its producer is its own unless one is
+    shared in (a service publishing from several loops through one idempotent producer)."""
+
+    def __init__(
+        self, config: LoopConfig, lander: Lander, producer: AIOKafkaProducer | None = None
+    ) -> None:
+        self.config = config
+        self.lander = lander
+        self._own_producer = producer is None
+        self._producer = producer
+        self._consumer: AIOKafkaConsumer | None = None
+        self._lock = asyncio.Lock()
+        self.batches = 0
+
+    async def start(self) -> None:
+        c = self.config
+        if self._producer is None:
+            self._producer = idempotent_producer(c.bootstrap, client_id=c.client_id)
+            await self._producer.start()
+        self._consumer = group_consumer(
+            c.bootstrap, c.group_id, client_id=c.client_id, instance_id=c.instance_id,
+            fetch_wait_ms=c.fetch_wait_ms, fetch_min_bytes=c.fetch_min_bytes,
+        )  # fmt: skip
+        self._consumer.subscribe([c.topic], listener=_FinishBatchFirst(self))
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+        if self._producer is not None and self._own_producer:
+            await self._producer.stop()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        assert self._consumer is not None, "start() first"
+        while not stop.is_set():
+            fetched = await self._consumer.getmany(
+                timeout_ms=self.config.poll_ms, max_records=self.config.max_records
+            )
+            if fetched:
+                async with self._lock:
+                    await self._land(fetched)
+
+    async def _land(self, fetched: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
+        assert self._consumer is not None
+        owned = self._consumer.assignment()
+        batch = Batch([])
+        commits: dict[TopicPartition, int] = {}
+        for tp, records in fetched.items():
+            if tp not in owned or not records:
+                continue  # revoked while fetched: its next owner reads it
+            batch.records.extend(to_input(r) for r in records)
+            batch.next_offsets[(tp.topic, tp.partition)] = records[-1].offset + 1
+            commits[tp] = records[-1].offset + 1
+        if not commits:
+            return
+        await self.lander.land(batch, self.publish)
+        self.batches += 1
+        try:
+            await self._consumer.commit(commits)
+        except (CommitFailedError, IllegalStateError):
+            # a lander that stores positions does not need it; others re-apply idempotently
+            log.warning("batch_commit_failed", group=self.config.group_id)
+
+    async def publish(self, outputs: Sequence[Output]) -> None:
+        assert self._producer is not None, "start() first"
+        if outputs:
+            await publish_all(self._producer, outputs)
+
+    async def _assigned(self, assigned: list[TopicPartition]) -> None:
+        assert self._consumer is not None
+        stored = await self.lander.resume([tp.partition for tp in assigned])
+        if stored is None:
+            return
+        for tp in assigned:
+            if tp.partition in stored:
+                self._consumer.seek(tp, stored[tp.partition])
+            else:
+                begin = (await self._consumer.beginning_offsets([tp]))[tp]
+                self._consumer.seek(tp, begin)
+
+
+class _FinishBatchFirst(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, loop: BatchLoop) -> None:
+        self.loop = loop
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        async with self.loop._lock:
+            pass  # the batch in flight lands (or fails) before the partitions move
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self.loop._assigned(list(assigned))

@@ -1,0 +1,99 @@
+"""The stream layer's group loop and positions port, without a broker: a fetched batch of the
+partitions still owned reaches the lander with each partition's next offset, the group's
+offsets are committed only after the lander returns, and a newly assigned partition resumes
+where the lander's positions say (or at the log's beginning)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pytest
+from aiokafka import TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+from events.stream.batch_loop import Batch, BatchLoop, LoopConfig, Publish
+from events.stream.positions import MemoryPositions
+from events.stream.types import Output
+
+TOPIC = "t"
+
+
+def _record(partition: int, offset: int) -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(TOPIC, partition, offset, 0, 0, b"k", b"v%d" % offset, None, 1, 2, ())
+
+
+class FakeConsumer:
+    def __init__(self, owned: set[TopicPartition]) -> None:
+        self.owned = owned
+        self.commits: list[dict[TopicPartition, int]] = []
+        self.seeks: dict[TopicPartition, int] = {}
+
+    def assignment(self) -> set[TopicPartition]:
+        return self.owned
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        self.commits.append(dict(offsets))
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.seeks[tp] = offset
+
+    async def beginning_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        return {tp: 7 for tp in tps}
+
+
+class RecordingLander:
+    def __init__(self, positions: MemoryPositions, fail: bool = False) -> None:
+        self.positions = positions
+        self.fail = fail
+        self.batches: list[Batch] = []
+        self.published: list[Output] = []
+
+    async def land(self, batch: Batch, publish: Publish) -> None:
+        if self.fail:
+            raise ConnectionError("database gone")
+        self.batches.append(batch)
+        await self.positions.record("g", batch.next_offsets)
+
+    async def resume(self, partitions: Sequence[int]) -> Mapping[int, int]:
+        return await self.positions.stored("g", TOPIC, partitions)
+
+
+def _loop(lander: RecordingLander, owned: set[TopicPartition]) -> tuple[BatchLoop, FakeConsumer]:
+    loop = BatchLoop(LoopConfig("127.0.0.1:1", TOPIC, "g", "test"), lander)
+    consumer = FakeConsumer(owned)
+    loop._consumer = consumer  # type: ignore[assignment]
+    return loop, consumer
+
+
+async def test_a_batch_of_owned_partitions_lands_then_commits() -> None:
+    positions = MemoryPositions()
+    lander = RecordingLander(positions)
+    p0, p1 = TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)
+    loop, consumer = _loop(lander, {p0})
+    await loop._land({p0: [_record(0, 3), _record(0, 4)], p1: [_record(1, 9)]})
+    [batch] = lander.batches
+    assert [(r.partition, r.offset) for r in batch.records] == [(0, 3), (0, 4)]
+    assert batch.next_offsets == {(TOPIC, 0): 5}
+    assert consumer.commits == [{p0: 5}]
+    assert await positions.stored("g", TOPIC) == {0: 5}
+
+
+async def test_a_failed_landing_commits_nothing() -> None:
+    lander = RecordingLander(MemoryPositions(), fail=True)
+    p0 = TopicPartition(TOPIC, 0)
+    loop, consumer = _loop(lander, {p0})
+    with pytest.raises(ConnectionError):
+        await loop._land({p0: [_record(0, 3)]})
+    assert consumer.commits == []
+
+
+async def test_assigned_partitions_resume_at_stored_positions_or_the_beginning() -> None:
+    positions = MemoryPositions()
+    await positions.record("g", {(TOPIC, 0): 40})
+    await positions.record("g", {(TOPIC, 0): 30})  # positions never move back
+    loop, consumer = _loop(RecordingLander(positions), set())
+    p0, p1 = TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)
+    await loop._assigned([p0, p1])
+    assert consumer.seeks == {p0: 40, p1: 7}
+    await positions.forget("g", TOPIC)
+    assert await positions.stored("g", TOPIC) == {}
