@@ -19,6 +19,7 @@ changes nothing — its alert was already sent.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,27 +123,28 @@ class _Handler:
             return None
 
     async def visit(self, event: Any, table: Any) -> None:
-        decoded = self.decode(event)
-        core = None if decoded is None else visit_event(decoded.message)
-        if core is None or decoded is None:
-            return
-        key = core.person.encode()
-        state = state_codec.loads(table.get(key))
-        rules = self.rules.for_region(core.person[:6])
-        new, alerts = apply_visit(state, core, rules, decoded.envelope.ce_id)
-        await self.emit(alerts)
-        if new != state:
-            table[key] = state_codec.dumps(new)
+        await self._apply(event, table, visit_event, apply_visit)
 
     async def settlement(self, event: Any, table: Any) -> None:
+        await self._apply(event, table, settlement_event, apply_settlement)
+
+    async def _apply(
+        self,
+        event: Any,
+        table: Any,
+        to_core: Callable[[Any], Any],
+        apply: Callable[[Any, Any, Any, str], tuple[Any, Any]],
+    ) -> None:
+        """One event through the core: the person's state from the table, the rules of the
+        person's home region, alerts emitted (and acknowledged) before the new state is written."""
         decoded = self.decode(event)
-        core = None if decoded is None else settlement_event(decoded.message)
+        core = None if decoded is None else to_core(decoded.message)
         if core is None or decoded is None:
             return
         key = core.person.encode()
         state = state_codec.loads(table.get(key))
         rules = self.rules.for_region(core.person[:6])
-        new, alerts = apply_settlement(state, core, rules, decoded.envelope.ce_id)
+        new, alerts = apply(state, core, rules, decoded.envelope.ce_id)
         await self.emit(alerts)
         if new != state:
             table[key] = state_codec.dumps(new)
