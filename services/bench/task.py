@@ -6,8 +6,9 @@ scheduler; this one isolates what the adjudicator spends per message, so a
 change to the codec, the handler or the state rows shows up undiluted. The
 records are what the pipeline bench publishes (``plan_messages``), partitioned
 like the broker does (murmur2 of the person key over 12 partitions), in send
-order (agencies' messages first, then visits), and fed in batches as the
-engine fetches them: one ``flush_state`` per touched partition per batch.
+order (agencies' messages first, then visits), and fed in batches through the
+stream layer's in-memory driver (``events/stream/memory.py``: the engine's
+per-record step and guard, one ``flush_state`` per touched partition per batch).
 
 Baselines measured in the same run, interleaved with the task: ``Codec.decode``
 of the same records (parse headers, validate the body, verify the MAC), and
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,18 +30,17 @@ from events import catalog
 from events.catalog import PERSON_PARTITIONS
 from events.codec import Codec
 from events.errors import DecodeError
-from events.stream.guard import RecordGuard, process_record
-from events.stream.types import InputRecord, Output, StateWrite, Task
+from events.stream.memory import MemoryEngine
+from events.stream.types import InputRecord, TaskFactory
 from services.adjudication.core.tables import ReferenceData
 from services.adjudication.task import AdjudicationTask
+from services.adjudication.task import guard as adjudication_guard
 from services.runtime.stats import median
 from services.simulator.run import plan_messages
 
 REGISTRATION_TOPIC = catalog.REGISTRATION
 TIMESTAMP_MS = 1_791_763_200_000
 """Every record's broker timestamp (DLQ records copy it): fixed, so outputs are repeatable."""
-
-Store = dict[bytes, bytes]
 
 
 def partition_of(key: bytes | None, partitions: int = PERSON_PARTITIONS) -> int:
@@ -66,60 +66,14 @@ def simulated_records(
     return records
 
 
-def batches(records: Sequence[InputRecord], size: int) -> Iterable[Sequence[InputRecord]]:
-    for start in range(0, len(records), size):
-        yield records[start : start + size]
-
-
-def feed(
-    tasks: dict[int, Task],
-    make_task: Callable[[int, Store], Task],
-    records: Sequence[InputRecord],
-    stores: dict[int, Store],
-    log: list[StateWrite] | None = None,
-    guard: RecordGuard | None = None,
-) -> list[Output]:
-    """One engine batch: process every record by its partition's task, then flush each
-    touched task into its changelog store (last value per key wins, as compaction keeps);
-    ``log`` collects every write, as the changelog topic receives them. Records go through
-    the engine's own per-record step (``process_record``) with ``guard``."""
-    guard = guard or RecordGuard("bench")
-    outputs: list[Output] = []
-    touched: dict[int, Task] = {}
-    for record in records:
-        task = tasks.get(record.partition)
-        if task is None:
-            task = tasks[record.partition] = make_task(
-                record.partition, dict(stores.get(record.partition, {}))
-            )
-        touched[record.partition] = task
-        outputs.extend(process_record(task, record, guard).outputs)
-    for partition, task in touched.items():
-        store = stores.setdefault(partition, {})
-        for write in task.flush_state():
-            if log is not None:
-                log.append(write)
-            if write.value is None:
-                store.pop(write.key, None)
-            else:
-                store[write.key] = write.value
-    return outputs
-
-
-def adjudication_factory(codec: Codec, ref: ReferenceData) -> Callable[[int, Store], Task]:
+def adjudication_factory(codec: Codec, ref: ReferenceData) -> TaskFactory:
     return lambda partition, restored: AdjudicationTask(partition, restored, codec, ref)
 
 
-def run_all(
-    make_task: Callable[[int, Store], Task], records: Sequence[InputRecord], batch: int
-) -> tuple[list[Output], dict[int, Store]]:
-    """Every record through fresh tasks, in batches of ``batch``: outputs and changelogs."""
-    tasks: dict[int, Task] = {}
-    stores: dict[int, Store] = {}
-    outputs: list[Output] = []
-    for chunk in batches(records, batch):
-        outputs += feed(tasks, make_task, chunk, stores)
-    return outputs, stores
+def adjudication_engine(codec: Codec, ref: ReferenceData, *, keep: bool = True) -> MemoryEngine:
+    """The adjudication task on the stream layer's in-memory driver, with the guard the live
+    engine gives it (``bootstrap.adjudication_engine``)."""
+    return MemoryEngine(adjudication_factory(codec, ref), adjudication_guard(codec), keep=keep)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,13 +125,9 @@ def run(
 ) -> TaskBench:
     """``runs`` timed passes over the same records (fresh tasks each), after one warm-up."""
     records = simulated_records(reference_dir, codec, visits, seed)
-    make_task = adjudication_factory(codec, ref)
 
     def task_pass() -> None:
-        tasks: dict[int, Task] = {}
-        stores: dict[int, Store] = {}
-        for chunk in batches(records, batch):
-            feed(tasks, make_task, chunk, stores)
+        adjudication_engine(codec, ref, keep=False).run(records, batch)
 
     def decode_pass() -> None:
         for r in records:
@@ -189,12 +139,9 @@ def run(
             with contextlib.suppress(orjson.JSONDecodeError):
                 orjson.loads(r.value or b"")
 
-    log: list[StateWrite] = []
-    tasks: dict[int, Task] = {}
-    stores: dict[int, Store] = {}
-    outputs: list[Output] = []
-    for chunk in batches(records, batch):
-        outputs += feed(tasks, make_task, chunk, stores, log)
+    checked = adjudication_engine(codec, ref)
+    checked.run(records, batch)
+    log = [w for _partition, w in checked.writes]
     task_s, decode_s, json_s = [], [], []
     for _ in range(runs):
         decode_s.append(_timed(decode_pass))
@@ -210,7 +157,7 @@ def run(
         best_per_s=n / min(task_s),
         decode_per_s=n / median(decode_s),
         json_per_s=n / median(json_s),
-        outputs=len(outputs),
+        outputs=len(checked.outputs),
         changelog_writes=len(log),
         changelog_bytes=sum(len(w.key) + len(w.value or b"") for w in log),
     )

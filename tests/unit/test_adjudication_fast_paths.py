@@ -28,7 +28,7 @@ from events.codec import Codec, canonical_bytes
 from events.demo_keys import demo_registry
 from events.dlq import DLQ_TOPIC
 from events.errors import DecodeError
-from events.stream.types import InputRecord, Output, StateWrite, Task
+from events.stream.types import InputRecord, Output, StateWrite
 from services.adjudication import task as adjudication_task
 from services.adjudication.core.commands import apply
 from services.adjudication.core.errors import Rejection
@@ -45,7 +45,7 @@ from services.adjudication.handler import PersonRow
 from services.adjudication.offline import run as offline_run
 from services.adjudication.reference import DEFAULT_REFERENCE_DIR, load_reference
 from services.adjudication.wire import UnhandledMessage, command_of
-from services.bench.task import Store, adjudication_factory, batches, feed, simulated_records
+from services.bench.task import adjudication_engine, simulated_records
 from services.bootstrap import sender_ids
 from services.simulator.run import plan_messages, write_jsonl
 
@@ -66,13 +66,9 @@ def records() -> list[InputRecord]:
 @pytest.fixture(scope="module")
 def run(records: list[InputRecord]) -> tuple[list[Output], list[StateWrite]]:
     """The whole run through fresh tasks: every output and every changelog write, in order."""
-    tasks: dict[int, Task] = {}
-    stores: dict[int, Store] = {}
-    outputs: list[Output] = []
-    writes: list[StateWrite] = []
-    for chunk in batches(records, BATCH):
-        outputs += feed(tasks, adjudication_factory(CODEC, REF), chunk, stores, writes)
-    return outputs, writes
+    engine = adjudication_engine(CODEC, REF)
+    engine.run(records, BATCH)
+    return engine.outputs, [w for _p, w in engine.writes]
 
 
 def _outcomes(records: Sequence[InputRecord]) -> tuple[list[Settlement], list[Reversal]]:
@@ -192,13 +188,9 @@ def test_forgetting_the_memo_changes_no_byte(
     """With room for only a few memoised rows per task, rows drop and rebuild their JSON
     all the time; outputs and changelog are the same bytes."""
     monkeypatch.setattr(adjudication_task, "MEMO_ROWS", 3)
-    tasks: dict[int, Task] = {}
-    stores: dict[int, Store] = {}
-    outputs: list[Output] = []
-    writes: list[StateWrite] = []
-    for chunk in batches(records, BATCH):
-        outputs += feed(tasks, adjudication_factory(CODEC, REF), chunk, stores, writes)
-    assert (outputs, writes) == run
+    engine = adjudication_engine(CODEC, REF)
+    engine.run(records, BATCH)
+    assert (engine.outputs, [w for _p, w in engine.writes]) == run
 
 
 def test_a_task_restored_mid_run_continues_byte_for_byte(
@@ -208,21 +200,20 @@ def test_a_task_restored_mid_run_continues_byte_for_byte(
     from the changelog, which re-emits nothing stateful, then the rest of the run comes out
     exactly as without the crash."""
     full, _ = run
-    chunks = list(batches(records, BATCH))
+    chunks = [records[i : i + BATCH] for i in range(0, len(records), BATCH)]
     cut = len(chunks) // 2
-    make = adjudication_factory(CODEC, REF)
-    tasks: dict[int, Task] = {}
-    stores: dict[int, Store] = {}
-    before: list[Output] = []
+    engine = adjudication_engine(CODEC, REF)
     for chunk in chunks[:cut]:
-        before += feed(tasks, make, chunk, stores)
-    restored: dict[int, Task] = {}
-    replayed = feed(restored, make, chunks[cut - 1], stores)
+        engine.batch(chunk)
+    before, built = list(engine.outputs), engine.stats.restores
+    engine.restart()
+    replayed = [o for r in engine.batch(chunks[cut - 1]) for o in r.outputs]
+    assert engine.stats.restores == built + len(engine.tasks), "restored from the changelog"
     assert all(o in before for o in replayed)
     assert all(o.topic == DLQ_TOPIC or o.topic.startswith("yidi.ack.") for o in replayed)
     after: list[Output] = []
     for chunk in chunks[cut:]:
-        after += feed(restored, make, chunk, stores)
+        after += [o for r in engine.batch(chunk) for o in r.outputs]
     assert before + after == full
 
 

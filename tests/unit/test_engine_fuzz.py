@@ -31,7 +31,8 @@ from events.envelope import parse_headers
 from events.errors import DecodeError
 from events.signing import compute_mac
 from events.stream.guard import E_INTERNAL, RecordGuard
-from events.stream.types import InputRecord, Output, Task
+from events.stream.memory import MemoryEngine
+from events.stream.types import InputRecord, Output
 from tests.engine_support import (
     REGISTRATION,
     VISIT,
@@ -88,18 +89,11 @@ def setup() -> Setup:
     visits = [r for r in w.records if r.topic == VISIT]
     applied = regs + visits[: len(visits) // 2]
     g = guards(w)
-    adj_stores: dict[int, dict[bytes, bytes]] = {}
-    reg_stores: dict[int, dict[bytes, bytes]] = {}
-    for stores, make, guard, records in (
-        (adj_stores, adjudication_task, g["adjudication"], applied),
-        (reg_stores, registration_task, g["registration"], regs),
-    ):
-        tasks: dict[int, Task] = {}
-        for r in records:
-            task = tasks.setdefault(r.partition, make(w, r.partition))
-            run(task, r, guard)
-        for p, task in tasks.items():
-            flush_into(task, stores.setdefault(p, {}))
+    adjudicator = MemoryEngine(lambda p, r: adjudication_task(w, p, r), g["adjudication"])
+    adjudicator.batch(applied)
+    registrar = MemoryEngine(lambda p, r: registration_task(w, p, r), g["registration"])
+    registrar.batch(regs)
+    adj_stores, reg_stores = adjudicator.stores, registrar.stores
     # mutations start from (and "the next valid record" is) a record the workers accept: the
     # simulator's own planted bad messages (a forged MAC, a truncated body) are no base
     bases = tuple(r for r in regs + visits[len(visits) // 2 :] if _decodes(w, r))

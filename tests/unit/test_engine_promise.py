@@ -18,6 +18,7 @@ from events.dlq import MAX_DLQ_RECORD_BYTES, parse_dlq, record_digest
 from events.stream import salvage
 from events.stream.clients import to_input
 from events.stream.guard import E_INTERNAL, E_UNPARSEABLE
+from events.stream.memory import MemoryEngine
 from events.stream.types import InputRecord
 from tests.engine_support import (
     BROKER_MAX_MESSAGE,
@@ -26,7 +27,6 @@ from tests.engine_support import (
     World,
     adjudication_task,
     first,
-    flush_into,
     guards,
     outcome,
     registration_task,
@@ -222,13 +222,9 @@ def _person_history(w: World) -> tuple[list[InputRecord], InputRecord]:
 
 
 def _store_after(w: World, records: list[InputRecord]) -> dict[bytes, bytes]:
-    store: dict[bytes, bytes] = {}
-    task = adjudication_task(w, records[0].partition)
-    adj = guards(w)["adjudication"]
-    for r in records:
-        run(task, r, adj)
-    flush_into(task, store)
-    return store
+    engine = MemoryEngine(lambda p, r: adjudication_task(w, p, r), guards(w)["adjudication"])
+    engine.batch(records)
+    return engine.stores.get(records[0].partition, {})
 
 
 def test_a_record_that_raises_half_way_leaves_the_state_as_it_was(
