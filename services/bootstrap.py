@@ -81,11 +81,15 @@ def adjudication_engine(runtime: Runtime, group_id: str = adjudication.GROUP) ->
 
 
 class RegistrationWorker:
-    """The registration engine plus its PostgreSQL projection, written once per batch."""
+    """The registration engine plus its PostgreSQL projection, written once per batch: the
+    tasks emit their rows through one ``PendingRows`` port, drained after each batch's
+    outputs are published and before its state writes (so a restart that skips a record
+    finds its rows landed)."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.pool: asyncpg.Pool | None = None
+        self.rows = filings.PendingRows()
         config = EngineConfig(
             bootstrap=runtime.settings.kafka_bootstrap,
             group_id=registration.GROUP,
@@ -96,13 +100,15 @@ class RegistrationWorker:
         )
         self.engine = StreamEngine(
             config,
-            lambda p, restored: registration.RegistrationTask(p, restored, runtime.codec),
+            lambda p, restored: registration.RegistrationTask(
+                p, restored, runtime.codec, self.rows
+            ),
             on_batch=self._project,
             guard=registration.guard(runtime.codec),
         )
 
     async def _project(self, _outputs: list[Output]) -> None:
-        rows = filings.take_rows(self.engine.tasks.values())
+        rows = self.rows.drain()
         if rows:
             assert self.pool is not None
             async with self.pool.acquire() as conn:

@@ -24,11 +24,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import asyncpg
-import orjson
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -38,16 +36,15 @@ from events import catalog
 from events.admin import describe_group
 from events.codec import Codec
 from events.stream import reader
-from events.stream.guard import process_record
 from events.stream.types import InputRecord, Output
 from services.clearing.projection import CLEARING
 from services.ledger.projection import LEDGER
 from services.ops import trusted_rebuild
 from services.ops.core.errors import BadArgument, GroupActive
 from services.ops.core.replay import RangeRequest, RateLimit, Span, require_whole_log
+from services.ops.filings_rebuild import drive_filings
 from services.ops.log_reader import log_bounds, ops_consumer, read_spans, resolve_spans
-from services.registration import projection as filings
-from services.registration import task as registration
+from services.ops.runs import Progress, RunReport, close_run, open_run, run_spans, spans_json
 from services.registration.projection import FILINGS
 from services.runtime.positions import PgPositions, forget_positions
 from services.runtime.projection import BatchWrite, Mapper, Projection
@@ -55,8 +52,6 @@ from services.runtime.reference import load_pooling_regions
 
 log = structlog.get_logger("yidi.ops.replay")
 
-Progress = Callable[[int], None]
-"""Called with the number of records just handled."""
 IDLE_WAIT_S = 15.0
 """Longer than the workers' session timeout (10 s, events/stream/clients.py)."""
 
@@ -64,37 +59,6 @@ IDLE_WAIT_S = 15.0
 PROJECTIONS: dict[str, Projection] = {p.name: p for p in (LEDGER, CLEARING, FILINGS)}
 """The projections a rebuild recreates, as each processor declares them."""
 ENGINE_GROUPS = catalog.ENGINE_GROUPS
-
-
-@dataclass(slots=True)
-class RunReport:
-    run_id: str
-    records: int
-    inserted: int
-    already_present: int
-    skipped: int
-    """Records the projection does not take (bad records, same-pool settlements for
-    clearing); their DLQ records were written when they were first read."""
-    seconds: float
-    resumed: bool
-    spans: dict[str, dict[str, list[int]]]
-
-    @property
-    def rate(self) -> float:
-        return self.records / self.seconds if self.seconds > 0 else 0.0
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "run_id": self.run_id,
-            "records": self.records,
-            "inserted": self.inserted,
-            "already_present": self.already_present,
-            "skipped": self.skipped,
-            "seconds": round(self.seconds, 3),
-            "events_per_s": round(self.rate),
-            "resumed": self.resumed,
-            "spans": self.spans,
-        }
 
 
 # -- the log ---------------------------------------------------------------------------------
@@ -124,45 +88,6 @@ async def require_idle(bootstrap: str, group: str, wait_s: float = IDLE_WAIT_S) 
 
 async def _members(admin: AIOKafkaAdminClient, group: str) -> int:
     return (await describe_group(admin, group))[1]
-
-
-# -- runs ------------------------------------------------------------------------------------
-
-
-async def _open_run(
-    conn: asyncpg.Connection, run_id: str, kind: str, target: str, spans: Mapping[str, object]
-) -> bool:
-    """Start a run, or find the unfinished one of the same id: True when resuming."""
-    status = await conn.fetchval("SELECT status FROM replay_runs WHERE run_id = $1", run_id)
-    if status == "running":
-        return True
-    await conn.execute(
-        """INSERT INTO replay_runs (run_id, kind, target, status, spans)
-           VALUES ($1, $2, $3, 'running', $4)
-           ON CONFLICT (run_id) DO UPDATE SET status = 'running', spans = EXCLUDED.spans,
-               records = 0, seconds = NULL, result = NULL, started_at = now(), finished_at = NULL""",
-        run_id, kind, target, orjson.dumps(spans).decode(),
-    )  # fmt: skip
-    return False
-
-
-async def _close_run(conn: asyncpg.Connection, report: RunReport, result: object = None) -> None:
-    await conn.execute(
-        """UPDATE replay_runs SET status = 'done', records = $2, seconds = $3, result = $4,
-               finished_at = now() WHERE run_id = $1""",
-        report.run_id, report.records, report.seconds,
-        orjson.dumps(result if result is not None else report.as_dict()).decode(),
-    )  # fmt: skip
-
-
-async def run_spans(conn: asyncpg.Connection, run_id: str) -> dict[str, dict[str, list[int]]]:
-    raw = await conn.fetchval("SELECT spans FROM replay_runs WHERE run_id = $1", run_id)
-    spans: dict[str, dict[str, list[int]]] = orjson.loads(raw)
-    return spans
-
-
-def _spans_json(topic: str, spans: Sequence[Span]) -> dict[str, dict[str, list[int]]]:
-    return {topic: {str(s.partition): [s.start, s.end] for s in spans}}
 
 
 # -- sinks (ledger, clearing) ----------------------------------------------------------------
@@ -283,8 +208,8 @@ async def _rebuild(
             else:
                 whole = await resolve_spans(consumer, projection.topic, request)
             async with pool.acquire() as conn, conn.transaction():
-                resumed = await _open_run(
-                    conn, run_id, "rebuild", projection.name, _spans_json(projection.topic, whole)
+                resumed = await open_run(
+                    conn, run_id, "rebuild", projection.name, spans_json(projection.topic, whole)
                 )
                 if resumed:
                     planned = await run_spans(conn, run_id)
@@ -295,7 +220,7 @@ async def _rebuild(
             spans = await _remaining(pool, projection, group, whole)
             on_plan(sum(s.size for s in spans))
             if projection.name == "filings":
-                counts = await _drive_filings(consumer, pool, codec, spans, limit, progress)
+                counts = await drive_filings(consumer, pool, codec, spans, limit, progress)
             elif workers is not None:
                 counts = await workers.run(
                     projection.name, projection.topic, group, spans, rate, progress
@@ -307,10 +232,10 @@ async def _rebuild(
                 )  # fmt: skip
         report = RunReport(
             run_id, *counts, time.perf_counter() - started, resumed,
-            _spans_json(projection.topic, whole),
+            spans_json(projection.topic, whole),
         )  # fmt: skip
         async with pool.acquire() as conn:
-            await _close_run(conn, report)
+            await close_run(conn, report)
         log.info("replay_rebuilt", **report.as_dict())
         return report
     finally:
@@ -333,41 +258,6 @@ async def _remaining(
     """What is left of the planned spans after what an interrupted run already landed."""
     done = await PgPositions(pool).stored(_position_group(projection, group), projection.topic)
     return [Span(s.partition, max(s.start, done.get(s.partition, s.start)), s.end) for s in whole]
-
-
-async def _drive_filings(
-    consumer: AIOKafkaConsumer,
-    pool: asyncpg.Pool,
-    codec: Codec,
-    spans: Sequence[Span],
-    limit: RateLimit,
-    progress: Progress,
-) -> tuple[int, int, int, int]:
-    """Filings come from the registration task's state, so the task runs again from offset 0
-    of each partition (a resumed run recomputes and re-upserts; rows are newest-offset-wins)."""
-    tasks: dict[int, registration.RegistrationTask] = {}
-    guard = registration.guard(codec)
-    records = written = 0
-    full = [Span(s.partition, 0, s.end) for s in spans]
-    keep_from = {s.partition: s.start for s in spans}
-    async for batch in read_spans(consumer, FILINGS.topic, full, limit):
-        rows: list[filings.Row] = []
-        positions: dict[tuple[str, int], int] = {}
-        for rec in batch:
-            task = tasks.get(rec.partition)
-            if task is None:
-                task = tasks[rec.partition] = registration.RegistrationTask(
-                    rec.partition, {}, codec
-                )
-            process_record(task, rec, guard)  # as the live engine: a bad record is no stop
-            rows.extend(filings.take_rows([task], keep=rec.offset >= keep_from[rec.partition]))
-            positions[(rec.topic, rec.partition)] = rec.offset + 1
-        async with pool.acquire() as conn:
-            await filings.land(conn, rows, FILINGS.positions_group, positions)
-        records += len(batch)
-        written += len(rows)
-        progress(len(batch))
-    return records, written, 0, 0
 
 
 # -- production ------------------------------------------------------------------------------
@@ -399,7 +289,7 @@ async def into_production(
         progress(sum(s.size for s in spans))
         return RunReport(
             run_id, moved, 0, 0, 0, time.perf_counter() - started, False,
-            _spans_json(topic, spans),
+            spans_json(topic, spans),
         )  # fmt: skip
     if topic != catalog.SETTLEMENT:
         raise BadArgument(f"nothing in production replays {topic}")
@@ -417,11 +307,11 @@ async def into_production(
             totals = [a + b for a, b in zip(totals, counts, strict=True)]
         report = RunReport(
             run_id, counts[0], totals[1], totals[2], totals[3], time.perf_counter() - started,
-            False, _spans_json(topic, spans),
+            False, spans_json(topic, spans),
         )  # fmt: skip
         async with pool.acquire() as conn:
-            await _open_run(conn, run_id, "production", topic, report.spans)
-            await _close_run(conn, report)
+            await open_run(conn, run_id, "production", topic, report.spans)
+            await close_run(conn, report)
         return report
     finally:
         await pool.close()

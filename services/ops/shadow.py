@@ -13,6 +13,7 @@ by timestamp (registration first on a tie), the order hospitals sent them in.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections import deque
@@ -27,7 +28,8 @@ from events import catalog
 from events.admin import apply, delete_topics
 from events.catalog import Topic
 from events.codec import Codec
-from events.stream.guard import process_record
+from events.stream import reader as stream_reader
+from events.stream.memory import MemoryEngine
 from events.stream.types import InputRecord
 from services.adjudication import task as adjudication
 from services.adjudication.core.tables import ReferenceData
@@ -46,17 +48,14 @@ from services.ops.core.replay import (
     require_whole_log,
 )
 from services.ops.log_reader import log_bounds, ops_consumer, read_spans, resolve_spans
-from services.ops.replay import (
-    Progress,
-    RunReport,
-    _close_run,
-    _open_run,
-)
+from services.ops.runs import Progress, RunReport, close_run, open_run
 from services.runtime.projection import BatchWrite
 from services.runtime.settings import Environment
 
 REGISTRATION, VISIT = adjudication.INPUTS
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+BATCH = 2000
+"""Records per batch through the task (its state flushed after each, as the engine does)."""
 _ROW_COLUMNS = ("setl_id", "insuplc_admdvs", "payload_sha256", *MONEY, *FUNDS)
 
 
@@ -167,7 +166,7 @@ async def shadow(
         )
         await _prepare(pool, target)
         async with pool.acquire() as conn:
-            await _open_run(
+            await open_run(
                 conn, f"shadow:{name}", "shadow", name,
                 {VISIT: {str(p): [s.start, s.end] for p, s in spans.items()}},
             )  # fmt: skip
@@ -199,7 +198,7 @@ async def shadow(
         )  # fmt: skip
         report = ShadowReport(run, result, len(in_range))
         async with pool.acquire() as conn:
-            await _close_run(conn, run, report.as_dict())
+            await close_run(conn, run, report.as_dict())
         return report
     finally:
         await pool.close()
@@ -218,54 +217,60 @@ async def _partition(
     request: RangeRequest,
     progress: Progress,
 ) -> tuple[int, int, list[str]]:
-    task = adjudication.AdjudicationTask(p, {}, codec, ref)
-    guard = adjudication.guard(codec)
+    """One partition's merged inputs through the adjudication task on the stream layer's
+    in-memory driver (the live engine's per-record step and guard), batch by batch: one
+    batch's outputs sent and its rows landed while the next batch is read."""
+    engine = MemoryEngine(
+        lambda part, restored: adjudication.AdjudicationTask(part, restored, codec, ref),
+        adjudication.guard(codec),
+        keep=False,
+        changelog=False,  # the task lives through the whole partition: nothing restores it
+    )
     assert LEDGER.mapper is not None and LEDGER.writer is not None
     to_row = LEDGER.mapper(codec, ref.pooling)  # the ledger projection as declared
     write = LEDGER.writer(codec, True)
-    rows: list[object] = []
     in_range: list[str] = []
-    sends = []
-    records = landed = 0
-    async for rec in _merged(reader, p, reg_end, span.end):
-        result = process_record(task, rec, guard)  # as the live engine does
-        records += 1
-        if records % 2000 == 0:
-            task.flush_state()
-            progress(2000)
-        if rec.topic != VISIT or rec.offset < span.start:
-            continue
-        ce_id = dict(rec.headers).get("ce_id", b"").decode()
-        if request.ce_ids is not None and ce_id not in request.ce_ids:
-            continue
-        in_range.append(ce_id)
-        for out in result.outputs:
-            if out.topic == catalog.SETTLEMENT:
-                sent = await producer.send(
-                    target.settlement_topic, out.value, key=out.key, headers=out.headers,
-                    partition=p,
-                )  # fmt: skip
-                sends.append(sent)
-                row = to_row(
-                    InputRecord(
+    sends: list[asyncio.Future[object]] = []
+    totals = [0, 0]
+
+    async def land(batch: list[InputRecord]) -> None:
+        rows: list[object] = []
+        last = -1
+        for rec, result in zip(batch, engine.batch(batch), strict=True):
+            if rec.topic != VISIT or rec.offset < span.start:
+                continue
+            ce_id = dict(rec.headers).get("ce_id", b"").decode()
+            if request.ce_ids is not None and ce_id not in request.ce_ids:
+                continue
+            in_range.append(ce_id)
+            last = rec.offset
+            for out in result.outputs:
+                if out.topic == catalog.SETTLEMENT:
+                    sends.append(await producer.send(
+                        target.settlement_topic, out.value, key=out.key, headers=out.headers,
+                        partition=p,
+                    ))  # fmt: skip
+                    rows.append(to_row(InputRecord(
                         target.settlement_topic, p, rec.offset, out.key, out.value, out.headers,
                         rec.timestamp_ms,
-                    )
-                )  # fmt: skip
-                rows.append(row)
-            elif out.topic.startswith(catalog.ACK_TOPIC_PREFIX):
-                sends.append(
-                    await producer.send(
+                    )))  # fmt: skip
+                elif out.topic.startswith(catalog.ACK_TOPIC_PREFIX):
+                    sends.append(await producer.send(
                         target.ack_topic, out.value, key=out.key, headers=out.headers
-                    )
-                )
-        if len(rows) >= 2000:
-            landed += await _land(pool, write, rows, p, rec.offset)
-    landed += await _land(pool, write, rows, p, span.end)
-    for s in sends:
-        await s
-    progress(records % 2000)
-    return records, landed, in_range
+                    ))  # fmt: skip
+        totals[0] += len(batch)
+        totals[1] += await _land(pool, write, rows, p, last + 1)
+        progress(len(batch))
+
+    merged = _merged(reader, p, reg_end, span.end)
+    await stream_reader.drive(stream_reader.rebatch(_lists(merged), BATCH, BATCH), land)
+    await asyncio.gather(*sends)
+    return totals[0], totals[1], in_range
+
+
+async def _lists(records: AsyncIterator[InputRecord]) -> AsyncIterator[list[InputRecord]]:
+    async for rec in records:
+        yield [rec]
 
 
 async def _land(
@@ -275,7 +280,6 @@ async def _land(
         return 0
     async with pool.acquire() as conn:
         outcome = await write(conn, "shadow", rows, {(catalog.SETTLEMENT, p): next_offset})
-    rows.clear()
     return outcome.inserted
 
 

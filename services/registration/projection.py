@@ -4,9 +4,9 @@ behind a port.
 
 The projection is the stream task's, not a sink's: the live worker lands the rows after each
 batch (``services/bootstrap.py``) and commits its positions in Kafka; a rebuild
-(``services/ops/replay.py``) keeps its progress under ``positions_group``. The task turns
-each accepted message into projection rows (``RegistrationTask.pending_rows``); the engine
-lands them with the batch through a ``FilingsProjection``. A newer source
+(``services/ops/filings_rebuild.py``) keeps its progress under ``positions_group``. The task
+emits each accepted message's projection rows through the ``PendingRows`` port it is given;
+the worker drains them once per batch and lands them through a ``FilingsProjection``. A newer source
 offset wins, so a replay writes the same rows again. ``PgFilingsProjection`` is the
 PostgreSQL adapter, ``MemoryFilingsProjection`` the fake; ``tests/port_suites/filings.py``
 is the contract both pass.
@@ -15,14 +15,13 @@ is the contract both pass.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, cast
 
 import asyncpg
 
 from events import catalog
-from events.stream.types import Task
 from services.runtime.positions import record_positions
 from services.runtime.projection import Projection
 
@@ -171,18 +170,37 @@ async def write_rows(conn: asyncpg.Connection, rows: Sequence[ProjectionRow]) ->
             )
 
 
-def take_rows(tasks: Iterable[Task], keep: bool = True) -> list[ProjectionRow]:
-    """The projection rows the tasks accumulated since the last call (then forgotten);
-    ``keep=False`` only forgets them (a rebuild recomputing state before its range)."""
-    from services.registration.task import RegistrationTask  # the task imports this module
+class PendingRows:
+    """The port the registration tasks emit their projection rows through, and the worker
+    drains once per batch (the live worker in the engine's ``on_batch``, a rebuild after
+    each batch it drives): one per engine, shared by its tasks, so the worker never reaches
+    into the engine's tasks.
 
-    rows: list[ProjectionRow] = []
-    for task in tasks:
-        assert isinstance(task, RegistrationTask)
-        if keep:
-            rows.extend(task.pending_rows)
-        task.pending_rows.clear()
-    return rows
+    Why a port and not a sink reading a topic, like the ledger: a row is the task's
+    *verdict* (a revocation lands only when the state accepted it), computed from state
+    the task already holds; no topic carries it. Rows of a batch the engine later drops (a
+    member the group expelled) may still land with the next batch: they are what the
+    partition's next owner computes from the same input, and the upsert keeps the newest
+    source offset, so landing them early or twice changes nothing."""
+
+    def __init__(self) -> None:
+        self._rows: list[ProjectionRow] = []
+
+    def add(self, rows: Sequence[ProjectionRow]) -> None:
+        self._rows.extend(rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def drain(self, keep_from: Mapping[int, int] | None = None) -> list[ProjectionRow]:
+        """The rows added since the last drain (then forgotten). ``keep_from`` (partition ->
+        offset) keeps only the rows of records at or after it: a rebuild recomputes state
+        from offset 0 but writes only what an interrupted run had not (a row's last two
+        columns are its source partition and offset)."""
+        rows, self._rows = self._rows, []
+        if keep_from is None:
+            return rows
+        return [r for r in rows if cast(int, r[1][-1]) >= keep_from.get(cast(int, r[1][-2]), 0)]
 
 
 async def land(

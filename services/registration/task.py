@@ -26,7 +26,7 @@ from events.rejection import ack_output, rejected_input
 from events.stream.guard import RecordGuard
 from events.stream.types import InputRecord, Output, Result, StateWrite
 from services.registration.core import FilingRecord, PersonRecord, RegistrationRejected, apply
-from services.registration.projection import ProjectionRow, write_rows
+from services.registration.projection import PendingRows, ProjectionRow, write_rows
 from services.runtime.masking import mask_value
 
 STAGE = "registration"
@@ -68,12 +68,20 @@ def guard(codec: Codec) -> RecordGuard:
 
 
 class RegistrationTask:
-    def __init__(self, partition: int, restored: dict[bytes, bytes], codec: Codec) -> None:
+    def __init__(
+        self,
+        partition: int,
+        restored: dict[bytes, bytes],
+        codec: Codec,
+        rows: PendingRows | None = None,
+    ) -> None:
+        """``rows``: where the projection rows of accepted messages go (the worker's port,
+        shared by its tasks); a task built without one keeps its own."""
         self.codec = codec
         self._raw = restored
         self._records: dict[bytes, PersonRecord] = {}
         self._dirty: set[bytes] = set()
-        self.pending_rows: list[ProjectionRow] = []
+        self.rows = rows if rows is not None else PendingRows()
 
     def _record(self, key: bytes) -> PersonRecord:
         rec = self._records.get(key)
@@ -116,7 +124,7 @@ class RegistrationTask:
         rows = self._rows(decoded, updated, record)
         self._records[key] = dataclasses.replace(updated, last_offset=record.offset)
         self._dirty.add(key)
-        self.pending_rows.extend(rows)
+        self.rows.add(rows)
         return Result([out])
 
     def flush_state(self) -> list[StateWrite]:
@@ -127,7 +135,7 @@ class RegistrationTask:
     def _rows(
         self, decoded: Decoded, record: PersonRecord, src: InputRecord
     ) -> list[ProjectionRow]:
-        """The projection rows of an accepted message (added to ``pending_rows`` by the caller)."""
+        """The projection rows of an accepted message (emitted through ``self.rows`` by the caller)."""
         rows: list[ProjectionRow] = []
         msg = decoded.message
         if isinstance(msg, PersonStatus):

@@ -5,6 +5,7 @@ adapter by ``tests/port_suites/filings.py``)."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 
 from contracts.ack import Ack
@@ -14,9 +15,10 @@ from contracts.filing import FilingCreated, FilingRevoked, PersonStatus
 from contracts.reference import Insurance, InsuredPerson
 from events.codec import Codec
 from events.demo_keys import demo_registry
+from events.stream.memory import MemoryEngine
 from events.stream.types import InputRecord, Output
-from services.registration.projection import MemoryFilingsProjection
-from services.registration.task import INPUTS, RegistrationTask
+from services.registration.projection import MemoryFilingsProjection, PendingRows
+from services.registration.task import INPUTS, RegistrationTask, guard
 
 HOME = "330200"
 AGENCY = f"AG{HOME}"
@@ -66,9 +68,8 @@ def verdicts(outputs: list[Output]) -> list[tuple[AckStatus, str | None]]:
 
 
 async def land(task: RegistrationTask, projection: MemoryFilingsProjection) -> None:
-    """What the engine does after a batch: the rows to the projection, then cleared."""
-    await projection.write(task.pending_rows)
-    task.pending_rows.clear()
+    """What the worker does after a batch: the rows drained from the port to the projection."""
+    await projection.write(task.rows.drain())
 
 
 async def test_accepted_messages_become_projection_rows() -> None:
@@ -96,7 +97,7 @@ async def test_refusals_are_rejected_acks_and_write_no_rows() -> None:
     task.process(rec(created(), 2))
     assert verdicts(task.process(rec(revoked("F1", dt.date(2025, 12, 1)), 3)).outputs) == [
         (AckStatus.REJECTED, "E_RULE")]  # fmt: skip
-    assert len(task.pending_rows) == 1
+    assert len(task.rows) == 1
     await land(task, projection)
     f = await projection.filing("F1")
     assert f is not None and f.revoked_on is None
@@ -112,7 +113,7 @@ async def test_state_survives_a_restart_and_redelivery_is_ignored() -> None:
     assert restarted.process(rec(created(), 5)).outputs == [], "offset already applied"
     conflict = restarted.process(rec(created(target="320500"), 6))
     assert verdicts(conflict.outputs) == [(AckStatus.REJECTED, "E_FILING_CONFLICT")]
-    assert restarted.pending_rows == []
+    assert len(restarted.rows) == 0
     same = restarted.process(rec(created(), 7))
     assert verdicts(same.outputs) == [(AckStatus.ACCEPTED, None)], "an identical re-send"
     await land(restarted, projection)
@@ -124,4 +125,33 @@ async def test_an_unsigned_record_is_dead_lettered_and_changes_nothing() -> None
     task = RegistrationTask(0, {}, CODEC)
     outputs = task.process(rec(created(), 1, sign=False)).outputs
     assert [o.topic for o in outputs] == ["yidi.dlq.v1"]
-    assert task.pending_rows == [] and task.flush_state() == []
+    assert len(task.rows) == 0 and task.flush_state() == []
+
+
+async def test_the_worker_drains_every_tasks_rows_through_one_port_per_batch() -> None:
+    """The live worker's shape on the in-memory driver: tasks of two partitions share one
+    ``PendingRows``; each batch's rows are drained once (in ``on_batch``) and land; a
+    rebuild's ``keep_from`` drops the rows of records an interrupted run already wrote."""
+    rows, projection, landed = PendingRows(), MemoryFilingsProjection(), []
+    engine = MemoryEngine(
+        lambda p, restored: RegistrationTask(p, restored, CODEC, rows),
+        guard(CODEC),
+        on_batch=lambda _outputs: landed.append(rows.drain()),
+    )
+    first = replace(rec(created("F1"), 1), partition=0)
+    other = replace(rec(created("F2", "320500"), 1), partition=1)
+    engine.batch([first, other])
+    engine.batch([replace(rec(revoked("F1", dt.date(2026, 4, 1)), 2), partition=0)])
+    assert [len(b) for b in landed] == [2, 1] and len(rows) == 0
+    for batch in landed:
+        await projection.write(batch)
+    f1, f2 = await projection.filing("F1"), await projection.filing("F2")
+    assert f1 is not None and (f1.revoked_on, f1.src_offset) == (dt.date(2026, 4, 1), 2)
+    assert f2 is not None and f2.mdtrtarea_admvs == "320500"
+    assert engine.committed == {(INPUTS[0], 0): 3, (INPUTS[0], 1): 2}
+
+    # a rebuild: state from offset 0, rows only from where an interrupted run stopped
+    again = MemoryEngine(lambda p, r: RegistrationTask(p, r, CODEC, rows), guard(CODEC))
+    again.batch([first, other, replace(rec(revoked("F1", dt.date(2026, 4, 1)), 2), partition=0)])
+    kept = rows.drain(keep_from={0: 2, 1: 5})
+    assert [(r[1][-2], r[1][-1]) for r in kept] == [(0, 2)]
