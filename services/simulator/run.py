@@ -116,7 +116,7 @@ def plan_costly_stays(
 ) -> list[Built]:
     """Residents of ``home`` with two large inpatient bills each in another province (what a
     critical-illness policy change is tested on)."""
-    from services.simulator.plan import costly_stays
+    from services.simulator.edge_cases import costly_stays
     from services.simulator.world import Person, make_certno
 
     rng = random.Random(run_id)
