@@ -22,16 +22,17 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CoordinatorLoadInProgressError, CoordinatorNotAvailableError
 
 from events import catalog
 from events.admin import describe_group
+from events.stream import clients
 from services.adjudication.task import GROUP as ADJUDICATION_GROUP
 from services.bench.cpu import CpuMeter
 from services.bench.raw_kafka import produce_consume
 from services.bootstrap import build_runtime
 from services.ledger.worker import GROUP as LEDGER_GROUP
+from services.runtime import principals
 from services.runtime.settings import Settings
 from services.simulator.build import Built
 from services.simulator.run import plan_messages, publish
@@ -75,7 +76,7 @@ async def run_level(
     before = meter.snapshot() if meter is not None else None
     started = time.perf_counter()
     report = await publish(
-        settings.kafka_bootstrap, messages, rate, ADJUDICATION_GROUP, ack_timeout_s=300
+        settings.kafka(principals.SIMULATOR), messages, rate, ADJUDICATION_GROUP, ack_timeout_s=300
     )
     window = time.perf_counter() - started
     cpu = CpuMeter.between(before, meter.snapshot()) if meter and before else {}
@@ -132,9 +133,7 @@ class WorkerProcesses:
             "ledger": LEDGER_GROUP + settings.group_suffix,
         }
         want = {groups[kind]: n for kind, n in self.counts.items()}
-        admin = AIOKafkaAdminClient(
-            bootstrap_servers=settings.kafka_bootstrap, client_id="yidi-bench"
-        )
+        admin = clients.admin(settings.kafka(), client_id="yidi-bench")
         await admin.start()
         try:
             deadline = time.monotonic() + timeout_s
@@ -171,7 +170,7 @@ class WorkerProcesses:
 async def baseline(settings: Settings, visit_msgs: list[Built]) -> float:
     records = [m.record for m in visit_msgs]
     result = await produce_consume(
-        settings.kafka_bootstrap, records, f"bench.raw.{uuid.uuid4().hex[:8]}"
+        settings.kafka(principals.SIMULATOR), records, f"bench.raw.{uuid.uuid4().hex[:8]}"
     )
     return result.per_second
 
