@@ -339,7 +339,7 @@ def confirm_cmd(
     )
 
     async def run() -> None:
-        producer = clients.producer(settings.kafka(), enable_idempotence=True)
+        producer = clients.producer(settings.kafka(f"AG{participant}"), enable_idempotence=True)
         await producer.start()
         try:
             await producer.send_and_wait(message.topic, value, key=key, headers=headers)
