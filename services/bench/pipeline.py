@@ -101,9 +101,13 @@ def _die_with_parent() -> None:
 
 
 class WorkerProcesses:
-    def __init__(self, adjudicators: int = 1, ledgers: int = 1) -> None:
+    def __init__(
+        self, adjudicators: int = 1, ledgers: int = 1, env: dict[str, str] | None = None
+    ) -> None:
         self.counts = {"adjudication": adjudicators, "ledger": ledgers}
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.env = env or {}
+        """Settings for the workers beyond this process's (the unsecured comparison's broker)."""
 
     def __enter__(self) -> WorkerProcesses:
         for kind, n in self.counts.items():
@@ -114,6 +118,7 @@ class WorkerProcesses:
                     # the same ids every run: a new bench takes the last one's static
                     # memberships over at once instead of waiting out their sessions
                     "YIDI_INSTANCE_ID": f"bench-{i}",
+                    **self.env,
                 }
                 self.procs.append(
                     subprocess.Popen(
@@ -165,6 +170,29 @@ class WorkerProcesses:
                 p.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+
+def unsecured(settings: Settings, bootstrap: str) -> tuple[Settings, dict[str, str]]:
+    """The same bench against an unsecured broker (``YIDI_LOCAL_KAFKA_SECURITY=off``): its
+    settings and the workers' environment. Its own group suffix: the sinks keep positions in
+    PostgreSQL per group, and the other broker's offsets are not this one's."""
+    suffix = f"{settings.group_suffix}-unsecured"
+    env = {
+        "YIDI_KAFKA_BOOTSTRAP": bootstrap,
+        "YIDI_KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",
+        "YIDI_GROUP_SUFFIX": suffix,
+    }
+    update = {"kafka_bootstrap": bootstrap, "kafka_security_protocol": "PLAINTEXT",
+              "group_suffix": suffix}  # fmt: skip
+    return settings.model_copy(update=update), env
+
+
+async def prepare_topics(settings: Settings) -> None:
+    """The catalog on the comparison broker (``make up`` prepared only the secured one)."""
+    from events.admin import apply
+    from services.bootstrap import catalog_with_acks
+
+    await apply(settings.kafka(), catalog_with_acks(build_runtime(settings)), settings.env)
 
 
 async def baseline(settings: Settings, visit_msgs: list[Built]) -> float:
