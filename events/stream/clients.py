@@ -54,6 +54,16 @@ class KafkaConnection:
         a parse each time); hostname checking stays on: the broker's certificate names it."""
         return create_ssl_context(cafile=self.ca_file) if self.uses_tls else None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (the trusted rebuild hands it to its worker processes): the SSL context
+        is not, and is rebuilt from the CA file on the other side."""
+        state = dict(self.__dict__)
+        state.pop("ssl_context", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
     def as_user(self, user: str, password: str) -> KafkaConnection:
         """The same cluster, another principal (a test's hospital, the bench's workers)."""
         return replace(self, user=user, password=password)

@@ -115,7 +115,7 @@ async def run(
     rates: dict[str, list[float]] = {p: [] for p in projections}
     reads: list[float] = []
     records = 0
-    bootstrap = settings.kafka(principals.OPS)
+    bootstrap = settings.kafka(principals.ADMIN)  # a tool: it creates and drops scratch topics
     topic, source = feed, None if feed == PROJECTIONS["ledger"].topic else feed
     if copies > 1:
         topic, _ = await _scaled_feed(bootstrap, feed, copies)

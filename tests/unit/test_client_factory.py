@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import json
+import pickle
 import ssl
 from pathlib import Path
 
@@ -73,6 +74,13 @@ def test_sasl_ssl_connection_carries_login_and_ca(tmp_path: Path) -> None:
         return consumer._client._security_protocol, consumer._client._sasl_plain_username
 
     assert asyncio.run(build()) == ("SASL_SSL", "H1")
+
+
+def test_connection_survives_pickling_after_its_context_was_built() -> None:
+    conn = KafkaConnection("b:1", "SASL_SSL", "SCRAM-SHA-512", "H1", "pw")
+    assert conn.ssl_context is not None
+    back = pickle.loads(pickle.dumps(conn))
+    assert back == conn and isinstance(back.ssl_context, ssl.SSLContext)
 
 
 def test_sasl_without_password_is_refused() -> None:
