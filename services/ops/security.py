@@ -198,7 +198,7 @@ def desired(senders: list[str], *, simulator: bool) -> Desired:
         acls += _topic(sim, catalog.ACK_TOPIC_PREFIX, "READ", pattern="PREFIXED")
         acls += _topic(sim, "bench.", "CREATE", "DELETE", "READ", "WRITE", pattern="PREFIXED")
         acls += _group(sim, "yidi-", "DESCRIBE", pattern="PREFIXED")
-        acls += _group(sim, "bench-", "READ", pattern="PREFIXED")
+        acls += _group(sim, "bench.", "READ", pattern="PREFIXED")
     return Desired(frozenset(kinds), frozenset(acls), kinds)
 
 
