@@ -112,7 +112,7 @@ SERVICES: dict[str, ServiceAccess] = {
         reads=(catalog.SETTLEMENT,), writes=(catalog.DLQ,), groups=(catalog.LEDGER_GROUP,),
     ),
     principals.CLEARING: ServiceAccess(
-        reads=(catalog.SETTLEMENT, catalog.CLEARING), writes=(catalog.DLQ,),
+        reads=(catalog.SETTLEMENT, catalog.CLEARING), writes=(catalog.DLQ,), acks=True,
         groups=(catalog.CLEARING_GROUP, catalog.CLEARING_COMMANDS_GROUP),
     ),
     principals.RECON: ServiceAccess(
