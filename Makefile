@@ -81,7 +81,7 @@ bench-task: venv
 	$(BIN)/yidi bench task
 
 bench-pipeline: up
-	$(BIN)/yidi bench pipeline
+	deploy/local/bench-unsecured.sh
 	$(BIN)/yidi bench pipeline --adjudicators 2 --rates 0
 
 bench-clearing: up

@@ -8,6 +8,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from events.catalog import Environment, Topic
+from events.stream import clients
+from events.stream.clients import KafkaConnection
 from events.topic_plan import Change, ObservedTopic, plan
 
 
@@ -39,10 +41,10 @@ async def observe(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, Obs
 
 
 async def apply(
-    bootstrap: str, catalog: tuple[Topic, ...], env: Environment, dry_run: bool = False
+    bootstrap: KafkaConnection, catalog: tuple[Topic, ...], env: Environment, dry_run: bool = False
 ) -> list[Change]:
     """Make the broker match ``catalog``; return what changed (empty when already equal)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="yidi-topics")
+    admin = clients.admin(bootstrap, client_id="yidi-topics")
     await admin.start()
     try:
         by_name = {t.name: t for t in catalog}
@@ -97,9 +99,9 @@ async def _await_metadata(
         await asyncio.sleep(0.1)
 
 
-async def delete_topics(bootstrap: str, names: list[str]) -> None:
+async def delete_topics(bootstrap: KafkaConnection, names: list[str]) -> None:
     """Delete topics (tests and shadow replays clean up their own)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="yidi-topics")
+    admin = clients.admin(bootstrap, client_id="yidi-topics")
     await admin.start()
     try:
         existing = set(await admin.list_topics())

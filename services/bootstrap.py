@@ -25,6 +25,7 @@ from services.ledger.worker import ledger_sink
 from services.recon import worker as recon
 from services.registration import projection as filings
 from services.registration import task as registration
+from services.runtime import principals
 from services.runtime.settings import Settings
 from services.runtime.sink import SinkWorker
 
@@ -66,7 +67,7 @@ def catalog_with_acks(runtime: Runtime) -> tuple[Topic, ...]:
 
 def adjudication_engine(runtime: Runtime, group_id: str = adjudication.GROUP) -> StreamEngine:
     config = EngineConfig(
-        bootstrap=runtime.settings.kafka_bootstrap,
+        bootstrap=runtime.settings.kafka(principals.ADJUDICATION),
         group_id=group_id,
         inputs=adjudication.INPUTS,
         changelog=adjudication.CHANGELOG,
@@ -91,7 +92,7 @@ class RegistrationWorker:
         self.pool: asyncpg.Pool | None = None
         self.rows = filings.PendingRows()
         config = EngineConfig(
-            bootstrap=runtime.settings.kafka_bootstrap,
+            bootstrap=runtime.settings.kafka(principals.REGISTRATION),
             group_id=registration.GROUP,
             inputs=registration.INPUTS,
             changelog=registration.CHANGELOG,
@@ -133,7 +134,7 @@ def ledger_worker(runtime: Runtime, group_id: str | None = None) -> SinkWorker:
     if group_id is None:
         group_id = LEDGER_GROUP + runtime.settings.group_suffix
     return ledger_sink(
-        runtime.settings.kafka_bootstrap,
+        runtime.settings.kafka(principals.LEDGER),
         runtime.settings.database_url.get_secret_value(),
         runtime.codec,
         group_id=group_id,
@@ -148,7 +149,7 @@ def _instance(runtime: Runtime, worker: str) -> str | None:
 
 def clearing_service(runtime: Runtime) -> ClearingService:
     return ClearingService(
-        runtime.settings.kafka_bootstrap,
+        runtime.settings.kafka(principals.CLEARING),
         runtime.settings.database_url.get_secret_value(),
         runtime.codec,
         runtime.ref.pooling,
@@ -162,7 +163,7 @@ def recon_worker(runtime: Runtime) -> recon.ReconWorker:
     suffix so a second database reconciles against its own ledger."""
     suffix = runtime.settings.group_suffix
     return recon.ReconWorker(
-        runtime.settings.kafka_bootstrap,
+        runtime.settings.kafka(principals.RECON),
         runtime.settings.database_url.get_secret_value(),
         runtime.codec,
         group_id=recon.GROUP + suffix,

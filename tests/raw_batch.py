@@ -14,9 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import TopicPartition
-from aiokafka.client import AIOKafkaClient
 from aiokafka.protocol.produce import ProduceRequest
 from aiokafka.record.util import calc_crc32c
+
+from events.stream import clients
+from events.stream.clients import KafkaConnection
 
 
 @dataclass(frozen=True)
@@ -69,9 +71,9 @@ def batch(
     return struct.pack(">qi", 0, len(after_length)) + after_length
 
 
-async def produce_batch(bootstrap: str, topic: str, partition: int, raw: bytes) -> None:
+async def produce_batch(bootstrap: KafkaConnection, topic: str, partition: int, raw: bytes) -> None:
     """Send ``raw`` as it is to ``topic``/``partition`` (acks=all); raise on a broker error."""
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, client_id="yidi-test-raw")
+    client = clients.raw_client(bootstrap, client_id="yidi-test-raw")
     await client.bootstrap()
     try:
         await client._wait_on_metadata(topic)

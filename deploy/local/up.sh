@@ -8,3 +8,5 @@ if [[ -n "${YIDI_KAFKA_BOOTSTRAP:-}" ]]; then log "using external Kafka at $YIDI
 if [[ -n "${YIDI_DATABASE_URL:-}" ]]; then log "using external PostgreSQL"; else "$REPO_ROOT/deploy/local/postgres.sh" start; fi
 "$YIDI" db migrate
 "$YIDI" topics apply
+# principals and ACLs (a SASL cluster only: an unsecured one has no users to make)
+if [[ "${YIDI_KAFKA_SECURITY_PROTOCOL:-SASL_SSL}" == SASL_* ]]; then "$YIDI" security apply; fi

@@ -22,7 +22,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
-from events.stream.clients import group_consumer, idempotent_producer, to_input
+from events.stream.clients import KafkaConnection, group_consumer, idempotent_producer, to_input
 from events.stream.types import InputRecord, Output
 
 log = structlog.get_logger("yidi.stream")
@@ -64,7 +64,7 @@ async def publish_all(producer: AIOKafkaProducer, outputs: Sequence[Output]) -> 
 
 @dataclass(frozen=True, slots=True)
 class LoopConfig:
-    bootstrap: str
+    bootstrap: KafkaConnection
     topic: str
     group_id: str
     client_id: str

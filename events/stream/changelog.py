@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
+
+from events.stream import clients
+from events.stream.clients import KafkaConnection
 
 
-async def restore_partition(bootstrap: str, topic: str, partition: int) -> dict[bytes, bytes]:
+async def restore_partition(
+    bootstrap: KafkaConnection, topic: str, partition: int
+) -> dict[bytes, bytes]:
     """Read ``topic``/``partition`` from the start to its current end; last value per key wins.
 
     Reads committed data only, so a write whose batch never completed is not
     restored (tasks are deterministic: the input is processed again).
     """
     tp = TopicPartition(topic, partition)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+    consumer = clients.consumer(
+        bootstrap,
         enable_auto_commit=False,
         isolation_level="read_committed",
         auto_offset_reset="earliest",

@@ -1,14 +1,114 @@
-"""The Kafka clients every worker uses, configured once: what effectively-once needs
-(manual commits, read_committed, the idempotent producer) and what latency needs
-(short fetch waits) are not left to each worker to remember."""
+"""The Kafka clients every yidi process uses, built in one place.
+
+Why one factory: what effectively-once needs (manual commits, read_committed, the idempotent
+producer), what latency needs (short fetch waits) and what the secured broker needs (TLS with
+the cluster's CA, a SCRAM login as the process's own principal) are not left to each caller to
+remember. Nothing outside this module calls an ``AIOKafka*`` constructor (a unit test checks);
+a caller passes a :class:`KafkaConnection`, built from the settings by ``services/runtime``.
+"""
 
 from __future__ import annotations
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+import ssl
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any, Literal
+
+from aiokafka import AIOKafkaClient, AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.helpers import create_ssl_context
 from aiokafka.structs import ConsumerRecord
 
 from events.stream.salvage import RawName, install
 from events.stream.types import InputRecord
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
+
+
+@dataclass(frozen=True)
+class KafkaConnection:
+    """Where the brokers are and who this client is: bootstrap servers, security protocol,
+    SASL mechanism, user, password and the CA file that signed the brokers' certificates.
+
+    The password never appears in ``repr`` (a logged config must not leak it)."""
+
+    bootstrap: str
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism = "SCRAM-SHA-512"
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ca_file: str | None = None
+
+    @property
+    def uses_sasl(self) -> bool:
+        return self.security_protocol.startswith("SASL_")
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.security_protocol in ("SSL", "SASL_SSL")
+
+    @cached_property
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """One context per connection (loading the CA per client would cost a file read and
+        a parse each time); hostname checking stays on: the broker's certificate names it."""
+        return create_ssl_context(cafile=self.ca_file) if self.uses_tls else None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (the trusted rebuild hands it to its worker processes): the SSL context
+        is not, and is rebuilt from the CA file on the other side."""
+        state = dict(self.__dict__)
+        state.pop("ssl_context", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def as_user(self, user: str, password: str) -> KafkaConnection:
+        """The same cluster, another principal (a test's hospital, the bench's workers)."""
+        return replace(self, user=user, password=password)
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments every aiokafka client takes for this connection."""
+        kwargs: dict[str, Any] = {
+            "bootstrap_servers": self.bootstrap,
+            "security_protocol": self.security_protocol,
+        }
+        if self.uses_tls:
+            kwargs["ssl_context"] = self.ssl_context
+        if self.uses_sasl:
+            if self.user is None or self.password is None:
+                raise ValueError(
+                    f"{self.security_protocol} needs a user and a password (YIDI_KAFKA_USER / "
+                    "YIDI_KAFKA_PASSWORD, or the local credentials under .run/)"
+                )
+            kwargs.update(
+                sasl_mechanism=self.sasl_mechanism,
+                sasl_plain_username=self.user,
+                sasl_plain_password=self.password,
+            )
+        return kwargs
+
+
+def consumer(conn: KafkaConnection, *topics: str, **options: Any) -> AIOKafkaConsumer:
+    """A plain consumer (a reader, a test's probe): ``options`` are aiokafka's own."""
+    return AIOKafkaConsumer(*topics, **conn.client_kwargs(), **options)
+
+
+def producer(conn: KafkaConnection, **options: Any) -> AIOKafkaProducer:
+    """A plain producer: ``options`` are aiokafka's own (acks, linger, idempotence)."""
+    return AIOKafkaProducer(**conn.client_kwargs(), **options)
+
+
+def admin(conn: KafkaConnection, **options: Any) -> AIOKafkaAdminClient:
+    """An admin client (topics, groups, offsets)."""
+    return AIOKafkaAdminClient(**conn.client_kwargs(), **options)
+
+
+def raw_client(conn: KafkaConnection, **options: Any) -> AIOKafkaClient:
+    """aiokafka's protocol-level client (a test sending hand-built record batches)."""
+    return AIOKafkaClient(**conn.client_kwargs(), **options)
+
 
 MAX_BATCH_MS = 300_000
 """How long a rebalance waits for a member to finish its batch in flight (a first batch
@@ -18,7 +118,7 @@ state the partitions' new owner had already moved past."""
 
 
 def group_consumer(
-    bootstrap: str,
+    conn: KafkaConnection,
     group_id: str,
     *,
     client_id: str,
@@ -32,8 +132,8 @@ def group_consumer(
 
     Unparseable records come out marked, not as an exception (``events/stream/salvage.py``)."""
     install()
-    return AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+    return consumer(
+        conn,
         client_id=f"{client_id}-consumer",
         group_id=group_id,
         enable_auto_commit=False,
@@ -50,11 +150,13 @@ def group_consumer(
     )
 
 
-def idempotent_producer(bootstrap: str, *, client_id: str, linger_ms: int = 5) -> AIOKafkaProducer:
+def idempotent_producer(
+    conn: KafkaConnection, *, client_id: str, linger_ms: int = 5
+) -> AIOKafkaProducer:
     """``linger_ms=0`` suits a caller that queues a whole batch before it awaits anything:
     the batch is still one request, and nothing waits for a linger timer."""
-    return AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+    return producer(
+        conn,
         client_id=f"{client_id}-producer",
         enable_idempotence=True,
         linger_ms=linger_ms,

@@ -42,7 +42,6 @@ from dataclasses import dataclass, field
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import (
     CommitFailedError,
     IllegalStateError,
@@ -50,8 +49,9 @@ from aiokafka.errors import (
     RebalanceInProgressError,
 )
 
+from events.stream import clients
 from events.stream.changelog import restore_partition
-from events.stream.clients import group_consumer, idempotent_producer, to_input
+from events.stream.clients import KafkaConnection, group_consumer, idempotent_producer, to_input
 from events.stream.guard import RecordGuard, process_record
 from events.stream.types import InputRecord, Output, Result, StateWrite, Task, TaskFactory
 
@@ -77,7 +77,7 @@ class EngineStats:
 
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
-    bootstrap: str
+    bootstrap: KafkaConnection
     group_id: str
     inputs: tuple[str, ...]
     changelog: str | None
@@ -317,8 +317,8 @@ class MissingTopics(RuntimeError):
     """A worker's input or changelog topic does not exist: run `yidi topics apply` first."""
 
 
-async def _require_topics(bootstrap: str, names: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="yidi-engine")
+async def _require_topics(bootstrap: KafkaConnection, names: list[str]) -> None:
+    admin = clients.admin(bootstrap, client_id="yidi-engine")
     await admin.start()
     try:
         missing = sorted(set(names) - set(await admin.list_topics()))

@@ -22,16 +22,17 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CoordinatorLoadInProgressError, CoordinatorNotAvailableError
 
 from events import catalog
 from events.admin import describe_group
+from events.stream import clients
 from services.adjudication.task import GROUP as ADJUDICATION_GROUP
 from services.bench.cpu import CpuMeter
 from services.bench.raw_kafka import produce_consume
 from services.bootstrap import build_runtime
 from services.ledger.worker import GROUP as LEDGER_GROUP
+from services.runtime import principals
 from services.runtime.settings import Settings
 from services.simulator.build import Built
 from services.simulator.run import plan_messages, publish
@@ -75,7 +76,7 @@ async def run_level(
     before = meter.snapshot() if meter is not None else None
     started = time.perf_counter()
     report = await publish(
-        settings.kafka_bootstrap, messages, rate, ADJUDICATION_GROUP, ack_timeout_s=300
+        settings.kafka(principals.SIMULATOR), messages, rate, ADJUDICATION_GROUP, ack_timeout_s=300
     )
     window = time.perf_counter() - started
     cpu = CpuMeter.between(before, meter.snapshot()) if meter and before else {}
@@ -100,9 +101,13 @@ def _die_with_parent() -> None:
 
 
 class WorkerProcesses:
-    def __init__(self, adjudicators: int = 1, ledgers: int = 1) -> None:
+    def __init__(
+        self, adjudicators: int = 1, ledgers: int = 1, env: dict[str, str] | None = None
+    ) -> None:
         self.counts = {"adjudication": adjudicators, "ledger": ledgers}
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.env = env or {}
+        """Settings for the workers beyond this process's (the unsecured comparison's broker)."""
 
     def __enter__(self) -> WorkerProcesses:
         for kind, n in self.counts.items():
@@ -113,6 +118,7 @@ class WorkerProcesses:
                     # the same ids every run: a new bench takes the last one's static
                     # memberships over at once instead of waiting out their sessions
                     "YIDI_INSTANCE_ID": f"bench-{i}",
+                    **self.env,
                 }
                 self.procs.append(
                     subprocess.Popen(
@@ -132,9 +138,7 @@ class WorkerProcesses:
             "ledger": LEDGER_GROUP + settings.group_suffix,
         }
         want = {groups[kind]: n for kind, n in self.counts.items()}
-        admin = AIOKafkaAdminClient(
-            bootstrap_servers=settings.kafka_bootstrap, client_id="yidi-bench"
-        )
+        admin = clients.admin(settings.kafka(), client_id="yidi-bench")
         await admin.start()
         try:
             deadline = time.monotonic() + timeout_s
@@ -168,10 +172,33 @@ class WorkerProcesses:
                 p.kill()
 
 
+def unsecured(settings: Settings, bootstrap: str) -> tuple[Settings, dict[str, str]]:
+    """The same bench against an unsecured broker (``YIDI_LOCAL_KAFKA_SECURITY=off``): its
+    settings and the workers' environment. Its own group suffix: the sinks keep positions in
+    PostgreSQL per group, and the other broker's offsets are not this one's."""
+    suffix = f"{settings.group_suffix}-unsecured"
+    env = {
+        "YIDI_KAFKA_BOOTSTRAP": bootstrap,
+        "YIDI_KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",
+        "YIDI_GROUP_SUFFIX": suffix,
+    }
+    update = {"kafka_bootstrap": bootstrap, "kafka_security_protocol": "PLAINTEXT",
+              "group_suffix": suffix}  # fmt: skip
+    return settings.model_copy(update=update), env
+
+
+async def prepare_topics(settings: Settings) -> None:
+    """The catalog on the comparison broker (``make up`` prepared only the secured one)."""
+    from events.admin import apply
+    from services.bootstrap import catalog_with_acks
+
+    await apply(settings.kafka(), catalog_with_acks(build_runtime(settings)), settings.env)
+
+
 async def baseline(settings: Settings, visit_msgs: list[Built]) -> float:
     records = [m.record for m in visit_msgs]
     result = await produce_consume(
-        settings.kafka_bootstrap, records, f"bench.raw.{uuid.uuid4().hex[:8]}"
+        settings.kafka(principals.SIMULATOR), records, f"bench.raw.{uuid.uuid4().hex[:8]}"
     )
     return result.per_second
 

@@ -12,10 +12,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-
 from events.admin import apply, delete_topics
 from events.catalog import Topic
+from events.stream import clients
+from events.stream.clients import KafkaConnection
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,7 @@ class RawResult:
 
 
 async def produce_consume(
-    bootstrap: str,
+    bootstrap: KafkaConnection,
     messages: Sequence[tuple[bytes | None, bytes, list[tuple[str, bytes]]]],
     topic: str,
     partitions: int = 12,
@@ -40,15 +40,15 @@ async def produce_consume(
         (Topic(topic, "bench", "raw baseline", partitions, retention_ms=3_600_000),),
         "test",
     )
-    consumer = AIOKafkaConsumer(
+    consumer = clients.consumer(
+        bootstrap,
         topic,
-        bootstrap_servers=bootstrap,
         group_id=f"{topic}-group",
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         isolation_level="read_committed",
     )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, linger_ms=5)
+    producer = clients.producer(bootstrap, enable_idempotence=True, linger_ms=5)
     await consumer.start()
     await producer.start()
     try:

@@ -19,14 +19,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import orjson
-from aiokafka import AIOKafkaProducer
 
 from events.admin import apply, delete_topics
 from events.catalog import Topic
 from events.codec import Codec
+from events.stream import clients
+from events.stream.clients import KafkaConnection
 from services.ops.core.replay import RateLimit, Span
 from services.ops.log_reader import log_bounds, ops_consumer, read_spans
 from services.ops.replay import PROJECTIONS, rebuild
+from services.runtime import principals
 from services.runtime.scratch_db import fresh_database
 from services.runtime.settings import Settings
 
@@ -52,7 +54,7 @@ class ReplayBench:
         return out
 
 
-async def _scaled_feed(bootstrap: str, topic: str, copies: int) -> tuple[str, int]:
+async def _scaled_feed(bootstrap: KafkaConnection, topic: str, copies: int) -> tuple[str, int]:
     """A scratch topic with ``copies`` copies of ``topic``'s records (see the module doc)."""
     async with ops_consumer(bootstrap) as consumer:
         _starts, ends = await log_bounds(consumer, topic)
@@ -61,7 +63,7 @@ async def _scaled_feed(bootstrap: str, topic: str, copies: int) -> tuple[str, in
                    for r in batch]  # fmt: skip
     scratch = f"bench.settlement.{uuid.uuid4().hex[:8]}"
     await apply(bootstrap, (Topic(scratch, "person", "bench", len(ends)),), "local")
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, acks=1)
+    producer = clients.producer(bootstrap, linger_ms=20, acks=1)
     await producer.start()
     try:
         for copy in range(copies):
@@ -91,7 +93,7 @@ def _copy(
     return orjson.dumps(doc), out
 
 
-async def _read_only(bootstrap: str, topic: str) -> tuple[int, float]:
+async def _read_only(bootstrap: KafkaConnection, topic: str) -> tuple[int, float]:
     async with ops_consumer(bootstrap) as consumer:
         _starts, ends = await log_bounds(consumer, topic)
         spans = [Span(p, 0, e) for p, e in sorted(ends.items())]
@@ -113,7 +115,7 @@ async def run(
     rates: dict[str, list[float]] = {p: [] for p in projections}
     reads: list[float] = []
     records = 0
-    bootstrap = settings.kafka_bootstrap
+    bootstrap = settings.kafka(principals.ADMIN)  # a tool: it creates and drops scratch topics
     topic, source = feed, None if feed == PROJECTIONS["ledger"].topic else feed
     if copies > 1:
         topic, _ = await _scaled_feed(bootstrap, feed, copies)

@@ -17,11 +17,13 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from contracts.settlement import SETTLEMENT_TOPIC
 from contracts.visit import VISIT_TOPIC
 from events.catalog import PERSON_PARTITIONS
+from events.stream import clients
+from events.stream.clients import KafkaConnection
 from services.supervision.app import GROUP
 
 TOPICS = (VISIT_TOPIC, SETTLEMENT_TOPIC)
@@ -38,10 +40,8 @@ class WorkerRun:
         return self.records / self.seconds if self.seconds else 0.0
 
 
-async def _positions(bootstrap: str, group: str | None) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
+async def _positions(bootstrap: KafkaConnection, group: str | None) -> dict[TopicPartition, int]:
+    consumer = clients.consumer(bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
         tps = [TopicPartition(t, p) for t in TOPICS for p in range(PERSON_PARTITIONS)]
@@ -52,8 +52,8 @@ async def _positions(bootstrap: str, group: str | None) -> dict[TopicPartition, 
         await consumer.stop()
 
 
-async def _beginnings(bootstrap: str) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+async def _beginnings(bootstrap: KafkaConnection) -> dict[TopicPartition, int]:
+    consumer = clients.consumer(bootstrap)
     await consumer.start()
     try:
         tps = [TopicPartition(t, p) for t in TOPICS for p in range(PERSON_PARTITIONS)]
@@ -62,7 +62,7 @@ async def _beginnings(bootstrap: str) -> dict[TopicPartition, int]:
         await consumer.stop()
 
 
-def one_run(bootstrap: str, timeout_s: float = 600) -> WorkerRun:
+def one_run(bootstrap: KafkaConnection, timeout_s: float = 600) -> WorkerRun:
     ends = asyncio.run(_positions(bootstrap, None))
     begins = asyncio.run(_beginnings(bootstrap))
     records = sum(ends[tp] - begins[tp] for tp in ends)
@@ -83,7 +83,7 @@ def one_run(bootstrap: str, timeout_s: float = 600) -> WorkerRun:
 
 
 async def _wait(
-    bootstrap: str,
+    bootstrap: KafkaConnection,
     group: str,
     begins: dict[TopicPartition, int],
     ends: dict[TopicPartition, int],

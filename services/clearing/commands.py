@@ -29,6 +29,7 @@ from events.errors import DecodeError
 from events.limits import MAX_LONG_TEXT, MAX_SHORT_TEXT, ack_ref, fit
 from events.rejection import ack_output, rejected_input
 from events.stream.batch_loop import Batch, BatchLoop, LoopConfig, Publish
+from events.stream.clients import KafkaConnection
 from events.stream.guard import RecordGuard
 from events.stream.types import InputRecord, Output
 from services.clearing.core.errors import ClearingError, WrongState
@@ -124,7 +125,7 @@ class CommandConsumer:
 
     def __init__(
         self,
-        bootstrap: str,
+        bootstrap: KafkaConnection,
         handler: CommandHandler,
         producer: AIOKafkaProducer,
         after_batch: Callable[[], Awaitable[None]],

@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaProducer
 from contracts.pools import PoolingRegions
 from events import catalog
 from events.codec import Codec
-from events.stream.clients import idempotent_producer
+from events.stream.clients import KafkaConnection, idempotent_producer
 from services.clearing.adapters.postgres import PgOutboxReader, PgPoolClearingUnitOfWork
 from services.clearing.commands import GROUP as COMMANDS_GROUP
 from services.clearing.commands import CommandConsumer, CommandHandler
@@ -26,7 +26,7 @@ SETTLEMENT_TOPIC = catalog.SETTLEMENT
 class ClearingService:
     def __init__(
         self,
-        bootstrap: str,
+        bootstrap: KafkaConnection,
         database_url: str,
         codec: Codec,
         pools: PoolingRegions,

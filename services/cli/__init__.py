@@ -17,6 +17,7 @@ from services.cli import dlq as dlq_cmd
 from services.cli import keys as keys_cmd
 from services.cli import ledger as ledger_cmd
 from services.cli import replay as replay_cmd
+from services.cli import security as security_cmd
 from services.cli import simulate as simulate_cmd
 from services.cli import supervision as supervision_cmd
 from services.cli import topics as topics_cmd
@@ -40,6 +41,7 @@ for _module in (
     keys_cmd,
     ledger_cmd,
     replay_cmd,
+    security_cmd,
     simulate_cmd,
     supervision_cmd,
     topics_cmd,

@@ -8,6 +8,8 @@ import statistics
 import typer
 from rich.console import Console
 
+from services.runtime import principals
+
 
 def register_bench(bench_app: typer.Typer) -> None:
     @bench_app.command("supervision")
@@ -22,7 +24,7 @@ def register_bench(bench_app: typer.Typer) -> None:
         from services.runtime.settings import get_settings
 
         settings = get_settings()
-        results = [one_run(settings.kafka_bootstrap) for _ in range(runs)]
+        results = [one_run(settings.kafka(principals.SIMULATOR)) for _ in range(runs)]
         rates = [r.per_s for r in results]
         data = {
             "bench": "supervision", "runs": runs, "records": results[-1].records,

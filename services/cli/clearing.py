@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from events.stream import clients
 from services.runtime.settings import get_settings
 
 P = ParamSpec("P")
@@ -318,7 +319,6 @@ def confirm_cmd(
     scope: str = typer.Option("national", help=SCOPE_HELP),
 ) -> None:
     """Publish a participant's signed confirmation (what an agency's system sends)."""
-    from aiokafka import AIOKafkaProducer
 
     from contracts.clearing import ClearingConfirmed
     from services.bootstrap import build_runtime
@@ -339,9 +339,7 @@ def confirm_cmd(
     )
 
     async def run() -> None:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True
-        )
+        producer = clients.producer(settings.kafka(f"AG{participant}"), enable_idempotence=True)
         await producer.start()
         try:
             await producer.send_and_wait(message.topic, value, key=key, headers=headers)

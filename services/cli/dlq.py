@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from events import catalog
+from services.runtime import principals
 from services.runtime.settings import get_settings
 
 dlq_app = typer.Typer(help="Dead-letter queue: inspect and redrive.", no_args_is_help=True)
@@ -60,7 +61,7 @@ def _select(reason: str | None, source_topic: str | None, since: str | None, unt
 
     async def run() -> Any:
         flt = DlqFilter.of(reason, source_topic, since, until)
-        read = await read_dlq(get_settings().kafka_bootstrap, flt)
+        read = await read_dlq(get_settings().kafka(principals.OPS), flt)
         if read.unreadable:
             err.print(f"[yellow]{len(read.unreadable)} record(s) on the DLQ topic are not DLQ "
                       f"records, e.g. {read.unreadable[0]}[/yellow]")  # fmt: skip
@@ -103,7 +104,7 @@ def show_cmd(
     from services.ops.kafka import read_one
 
     async def run() -> Any:
-        return await read_one(get_settings().kafka_bootstrap, DlqPosition.parse(position))
+        return await read_one(get_settings().kafka(principals.OPS), DlqPosition.parse(position))
 
     entry = run_ops(run)
     typer.echo(json.dumps(detail(entry), ensure_ascii=False, indent=2))
@@ -135,7 +136,7 @@ def redrive_cmd(
         settings = get_settings()
         conn = await connect(settings)
         try:
-            async with redriver(settings.kafka_bootstrap, conn, operator) as r:
+            async with redriver(settings.kafka(principals.OPS), conn, operator) as r:
                 reconciled = None if dry_run else await r.reconcile()
                 plan = await r.plan(entries, force=force)
                 report = _plan_report(len(entries), plan, reconciled)

@@ -22,6 +22,7 @@ from rich.table import Table
 
 from events import catalog
 from services.cli.dlq import run_ops
+from services.runtime import principals
 from services.runtime.settings import get_settings
 
 replay_app = typer.Typer(help="Replay a stretch of the log: rebuild, production, shadow.",
@@ -125,7 +126,7 @@ def rebuild_cmd(
         return await _with_progress(
             f"rebuild {projection}",
             lambda progress, plan: rebuild(
-                settings.kafka_bootstrap, settings.database_url.get_secret_value(),
+                settings.kafka(principals.OPS), settings.database_url.get_secret_value(),
                 runtime.codec, projection, settings.group_suffix, rate, progress, plan,
                 _request(from_offset, None, since, None, None, None), trusted,
                 processes=workers or trusted_rebuild.WORKERS, pools=runtime.ref.pooling,
@@ -163,7 +164,7 @@ def production_cmd(
         return await _with_progress(
             f"replay {topic}",
             lambda progress, plan: into_production(
-                settings.kafka_bootstrap, settings.database_url.get_secret_value(),
+                settings.kafka(principals.OPS), settings.database_url.get_secret_value(),
                 runtime.codec, topic, request, settings.group_suffix, rate, progress, plan,
                 pools=runtime.ref.pooling,
             ),
@@ -207,7 +208,7 @@ def shadow_cmd(
         return await _with_progress(
             f"shadow {name}",
             lambda progress, plan: shadow(
-                settings.kafka_bootstrap, settings.database_url.get_secret_value(), settings.env,
+                settings.kafka(principals.OPS), settings.database_url.get_secret_value(), settings.env,
                 runtime.codec, ref, name, request, rate, progress, plan,
             ),
         )  # fmt: skip
@@ -241,7 +242,7 @@ def drop_shadow_cmd(name: str = typer.Option(..., help="The shadow to remove")) 
     settings = get_settings()
 
     async def go() -> None:
-        await drop(settings.kafka_bootstrap, settings.database_url.get_secret_value(), name)
+        await drop(settings.kafka(principals.OPS), settings.database_url.get_secret_value(), name)
 
     run_ops(go)
     out.print(f"shadow {name} dropped")

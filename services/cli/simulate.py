@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from events import catalog
+from services.runtime import principals
 from services.runtime.settings import get_settings
 
 console = Console(stderr=True)
@@ -126,7 +127,11 @@ def register(app: typer.Typer) -> None:
 
             report = asyncio.run(
                 publish(
-                    settings.kafka_bootstrap, messages, rate, adjudication_group, progress=progress
+                    settings.kafka(principals.SIMULATOR),
+                    messages,
+                    rate,
+                    adjudication_group,
+                    progress=progress,
                 )
             )
         data = report.as_dict()

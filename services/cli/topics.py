@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 
 import typer
-from aiokafka.admin import AIOKafkaAdminClient
 from rich.console import Console
 from rich.table import Table
 
 from events.admin import apply, observe
 from events.catalog import Topic
+from events.stream import clients
 from events.topic_plan import plan
+from services.runtime import principals
 from services.runtime.settings import get_settings
 
 topics_app = typer.Typer(help="The topic catalog.", no_args_is_help=True)
@@ -32,7 +33,9 @@ def apply_cmd(
     """Create or update every catalog topic; print what changed."""
     settings = get_settings()
     catalog = _catalog()
-    changes = asyncio.run(apply(settings.kafka_bootstrap, catalog, settings.env, dry_run=dry_run))
+    changes = asyncio.run(
+        apply(settings.kafka(principals.ADMIN), catalog, settings.env, dry_run=dry_run)
+    )
     if not changes:
         console.print(f"no changes: {len(catalog)} topics match the catalog")
         return
@@ -50,9 +53,7 @@ def list_cmd() -> None:
     catalog = _catalog()
 
     async def run() -> None:
-        admin = AIOKafkaAdminClient(
-            bootstrap_servers=settings.kafka_bootstrap, client_id="yidi-topics"
-        )
+        admin = clients.admin(settings.kafka(), client_id="yidi-topics")
         await admin.start()
         try:
             observed = await observe(admin, [t.name for t in catalog])

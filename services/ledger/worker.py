@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from events import catalog
 from events.codec import Codec
+from events.stream.clients import KafkaConnection
 from services.ledger.pg_sink import write_batch
 from services.ledger.rows import LedgerMapper
 from services.runtime.sink import SinkStats, SinkWorker
@@ -16,7 +17,7 @@ LedgerStats = SinkStats
 
 
 def ledger_sink(
-    bootstrap: str,
+    bootstrap: KafkaConnection,
     database_url: str,
     codec: Codec,
     group_id: str = GROUP,

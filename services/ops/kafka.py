@@ -7,11 +7,11 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 
 from events.dlq import DLQ_TOPIC, parse_dlq
-from events.stream.clients import to_input
+from events.stream import clients
+from events.stream.clients import KafkaConnection, to_input
 from events.stream.reader import read_to_ends
 from events.stream.types import InputRecord
 from services.ops.core.dlq import DlqEntry, DlqFilter, DlqPosition, SourcePosition
@@ -27,9 +27,9 @@ class DlqRead:
     """Records on the DLQ topic that are not DLQ records (never written by yidi)."""
 
 
-async def partition_counts(bootstrap: str, topics: Collection[str]) -> dict[str, int]:
+async def partition_counts(bootstrap: KafkaConnection, topics: Collection[str]) -> dict[str, int]:
     """Partitions per topic, asked of the broker now (0 for a topic it does not have)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="yidi-ops")
+    admin = clients.admin(bootstrap, client_id="yidi-ops")
     await admin.start()
     try:
         existing = set(await admin.list_topics()) & set(topics)
@@ -45,7 +45,7 @@ def _entry(topic: str, partition: int, offset: int, ts: int, value: bytes | None
     return DlqEntry(topic, DlqPosition(partition, offset), ts, parse_dlq(value or b""))
 
 
-async def read_dlq(bootstrap: str, flt: DlqFilter, topic: str = DLQ_TOPIC) -> DlqRead:
+async def read_dlq(bootstrap: KafkaConnection, flt: DlqFilter, topic: str = DLQ_TOPIC) -> DlqRead:
     """Every DLQ record matching ``flt`` up to the end seen at the start (a snapshot: records
     dead-lettered while reading are left for the next command). ``since`` seeks by time."""
     out = DlqRead([], [])
@@ -76,7 +76,9 @@ async def read_dlq(bootstrap: str, flt: DlqFilter, topic: str = DLQ_TOPIC) -> Dl
     return out
 
 
-async def read_one(bootstrap: str, position: DlqPosition, topic: str = DLQ_TOPIC) -> DlqEntry:
+async def read_one(
+    bootstrap: KafkaConnection, position: DlqPosition, topic: str = DLQ_TOPIC
+) -> DlqEntry:
     count = (await partition_counts(bootstrap, [topic]))[topic]
     if position.partition >= count:
         raise NotFound(f"{topic} has no partition {position.partition}")

@@ -10,8 +10,8 @@ from contextlib import asynccontextmanager
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
-from events.stream import reader
-from events.stream.clients import to_input
+from events.stream import clients, reader
+from events.stream.clients import KafkaConnection, to_input
 from events.stream.salvage import install
 from events.stream.types import InputRecord
 from services.ops.core.errors import BadArgument, Stalled
@@ -21,10 +21,10 @@ READ_BATCH = reader.READ_BATCH
 
 
 @asynccontextmanager
-async def ops_consumer(bootstrap: str) -> AsyncIterator[AIOKafkaConsumer]:
+async def ops_consumer(bootstrap: KafkaConnection) -> AsyncIterator[AIOKafkaConsumer]:
     install()  # a record the client cannot parse comes out marked, not as an exception
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+    consumer = clients.consumer(
+        bootstrap,
         client_id="yidi-ops",
         enable_auto_commit=False,
         auto_offset_reset="earliest",

@@ -19,7 +19,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from events.stream.clients import idempotent_producer
+from events.stream.clients import KafkaConnection, idempotent_producer
 from services.ops import journal
 from services.ops.core.dlq import DlqEntry
 from services.ops.core.redrive import Outgoing, RedrivePlan, plan_redrive
@@ -58,7 +58,7 @@ class Redriver:
 
     def __init__(
         self,
-        bootstrap: str,
+        bootstrap: KafkaConnection,
         conn: asyncpg.Connection,
         consumer: AIOKafkaConsumer,
         producer: AIOKafkaProducer,
@@ -139,7 +139,7 @@ class Redriver:
 
 @asynccontextmanager
 async def redriver(
-    bootstrap: str, conn: asyncpg.Connection, operator: str
+    bootstrap: KafkaConnection, conn: asyncpg.Connection, operator: str
 ) -> AsyncIterator[Redriver]:
     producer = idempotent_producer(bootstrap, client_id="yidi-ops")
     await producer.start()

@@ -35,7 +35,8 @@ from contracts.pools import PoolingRegions
 from events import catalog
 from events.admin import describe_group
 from events.codec import Codec
-from events.stream import reader
+from events.stream import clients, reader
+from events.stream.clients import KafkaConnection
 from events.stream.types import InputRecord, Output
 from services.clearing.projection import CLEARING
 from services.ledger.projection import LEDGER
@@ -64,10 +65,10 @@ ENGINE_GROUPS = catalog.ENGINE_GROUPS
 # -- the log ---------------------------------------------------------------------------------
 
 
-async def require_idle(bootstrap: str, group: str, wait_s: float = IDLE_WAIT_S) -> None:
+async def require_idle(bootstrap: KafkaConnection, group: str, wait_s: float = IDLE_WAIT_S) -> None:
     """Refuse when ``group`` has live members: they would race the replay's writes. A worker
     killed without leaving stays a member until its session times out, so wait that long."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="yidi-ops")
+    admin = clients.admin(bootstrap, client_id="yidi-ops")
     await admin.start()
     try:
         deadline = time.monotonic() + wait_s
@@ -139,7 +140,7 @@ async def _drive_sink(
 
 
 async def rebuild(
-    bootstrap: str,
+    bootstrap: KafkaConnection,
     database_url: str,
     codec: Codec,
     projection_name: str,
@@ -182,7 +183,7 @@ async def rebuild(
 
 
 async def _rebuild(
-    bootstrap: str,
+    bootstrap: KafkaConnection,
     database_url: str,
     codec: Codec,
     projection: Projection,
@@ -264,7 +265,7 @@ async def _remaining(
 
 
 async def into_production(
-    bootstrap: str,
+    bootstrap: KafkaConnection,
     database_url: str,
     codec: Codec,
     topic: str,
@@ -317,12 +318,12 @@ async def into_production(
         await pool.close()
 
 
-async def rewind(bootstrap: str, group: str, topic: str, spans: Sequence[Span]) -> int:
+async def rewind(bootstrap: KafkaConnection, group: str, topic: str, spans: Sequence[Span]) -> int:
     """Move ``group``'s committed offsets back to the spans' starts (never forward); the
     group must have no members. Returns the records that will be read again."""
     await require_idle(bootstrap, group)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False, client_id="yidi-ops"
+    consumer = clients.consumer(
+        bootstrap, group_id=group, enable_auto_commit=False, client_id="yidi-ops"
     )
     await consumer.start()
     try:

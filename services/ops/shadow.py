@@ -28,7 +28,9 @@ from events import catalog
 from events.admin import apply, delete_topics
 from events.catalog import Topic
 from events.codec import Codec
+from events.stream import clients
 from events.stream import reader as stream_reader
+from events.stream.clients import KafkaConnection
 from events.stream.memory import MemoryEngine
 from events.stream.types import InputRecord
 from services.adjudication import task as adjudication
@@ -128,7 +130,7 @@ async def _merged(
 
 
 async def shadow(
-    bootstrap: str,
+    bootstrap: KafkaConnection,
     database_url: str,
     env: Environment,
     codec: Codec,
@@ -173,7 +175,7 @@ async def shadow(
         on_plan(sum(reg_ends.values()) + sum(s.end for s in spans.values()))
         in_range: list[str] = []
         records = landed = 0
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, acks="all")
+        producer = clients.producer(bootstrap, linger_ms=20, acks="all")
         await producer.start()
         try:
             async with ops_consumer(bootstrap) as regs, ops_consumer(bootstrap) as visits:
@@ -303,7 +305,7 @@ async def compare(pool: asyncpg.Pool, target: ShadowTarget, input_ce_ids: list[s
     return diff(map(_side, production), map(_side, shadow_rows))
 
 
-async def drop(bootstrap: str, database_url: str, name: str) -> None:
+async def drop(bootstrap: KafkaConnection, database_url: str, name: str) -> None:
     """Remove a shadow: its schema, its topics and its run record."""
     target = ShadowTarget(name)
     conn = await asyncpg.connect(database_url)

@@ -27,6 +27,7 @@ import structlog
 
 from contracts.pools import PoolingRegions
 from events.codec import Codec
+from events.stream.clients import KafkaConnection
 from services.ops import rebuild_worker
 from services.ops.core.errors import WorkerFailed
 from services.ops.core.replay import Span, share_spans
@@ -49,7 +50,7 @@ class Workers:
     @classmethod
     async def start(
         cls,
-        bootstrap: str,
+        bootstrap: KafkaConnection,
         database_url: str,
         codec: Codec,
         count: int,

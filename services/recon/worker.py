@@ -39,6 +39,7 @@ from events.errors import DecodeError
 from events.limits import MAX_LONG_TEXT, MAX_SHORT_TEXT, ack_ref, fit, fit_optional
 from events.rejection import ack_output, rejected_input
 from events.stream.batch_loop import Batch, BatchLoop, LoopConfig, Publish
+from events.stream.clients import KafkaConnection
 from events.stream.guard import RecordGuard
 from events.stream.types import InputRecord, Output
 from services.recon.core.answers import (
@@ -89,7 +90,7 @@ class ReconWorker:
 
     def __init__(
         self,
-        bootstrap: str,
+        bootstrap: KafkaConnection,
         database_url: str,
         codec: Codec,
         *,

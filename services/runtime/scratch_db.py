@@ -15,8 +15,9 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 from aiokafka import TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
+from events.stream import clients
+from events.stream.clients import KafkaConnection
 from services.runtime.migrations import migrate
 from services.runtime.settings import Settings
 
@@ -66,19 +67,18 @@ async def _drop(url: str, name: str, attempts: int = 20) -> None:
 
 
 async def seed_sink_positions_at_end(
-    bootstrap: str, database_url: str, group_id: str, topic: str
+    bootstrap: KafkaConnection, database_url: str, group_id: str, topic: str
 ) -> dict[int, int]:
     """Record the topic's current end offsets as ``group_id``'s sink positions."""
-    from aiokafka import AIOKafkaConsumer
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = clients.admin(bootstrap)
     await admin.start()
     try:
         meta = await admin.describe_topics([topic])
         partitions = [p["partition"] for p in meta[0]["partitions"]]
     finally:
         await admin.close()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = clients.consumer(bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
         ends = await consumer.end_offsets([TopicPartition(topic, p) for p in partitions])

@@ -7,6 +7,7 @@ an env var name must not silently fall back to a default, so unknown
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -14,10 +15,23 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from events.stream.clients import KafkaConnection, SaslMechanism, SecurityProtocol
+
 Environment = Literal["local", "test", "prod"]
 
 LOCAL_KAFKA_BOOTSTRAP = "127.0.0.1:39092"
 LOCAL_DATABASE_URL = "postgresql://yidi@127.0.0.1:55432/yidi"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ADMIN_PRINCIPAL = "admin"
+"""The broker's super user: admin tooling only (topics, ACLs, users, tests' set-up)."""
+CREDENTIALS_FILE = "users.json"
+"""Under the secrets directory: principal -> SCRAM password (mode 0600, written by
+``make up`` for the admin and by ``yidi security apply`` for the others)."""
+
+
+class KafkaCredentialsMissing(RuntimeError):
+    """No password for the principal: set YIDI_KAFKA_USER / YIDI_KAFKA_PASSWORD, or run
+    ``make up`` and ``yidi security apply`` to create the local ones."""
 
 
 class Settings(BaseSettings):
@@ -31,6 +45,21 @@ class Settings(BaseSettings):
 
     env: Environment = "local"
     kafka_bootstrap: str = LOCAL_KAFKA_BOOTSTRAP
+    kafka_security_protocol: SecurityProtocol = "SASL_SSL"
+    """The local broker's client listener is SASL_SSL; PLAINTEXT only for a cluster that has
+    no security (the benchmark's unsecured comparison)."""
+    kafka_sasl_mechanism: SaslMechanism = "SCRAM-SHA-512"
+    kafka_user: str | None = Field(default=None, min_length=1, max_length=64)
+    """Set for an existing cluster (with ``kafka_password``): this process's principal. Unset:
+    the principal the process asks for (a worker its service's), password from the local
+    credentials under ``kafka_secrets_dir``."""
+    kafka_password: SecretStr | None = None
+    kafka_ca_file: Path | None = None
+    """The CA that signed the brokers' certificates; unset: ``<kafka_secrets_dir>/ca.pem``."""
+    run_dir: Path = REPO_ROOT / ".run"
+    """The local runtime's directory (the same ``YIDI_RUN_DIR`` deploy/local/*.sh read)."""
+    kafka_secrets_dir: Path | None = None
+    """Local CA, broker keystore and SCRAM passwords; unset: ``<run_dir>/kafka/secrets``."""
     database_url: SecretStr = SecretStr(LOCAL_DATABASE_URL)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
@@ -45,6 +74,48 @@ class Settings(BaseSettings):
     """Sender keys; unset outside prod means the public demo keys (events/demo_keys.py)."""
     reference_dir: Path | None = None
     """Reference data (policy packs, catalogs, institutions); unset: deploy/reference."""
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.kafka_secrets_dir or self.run_dir / "kafka" / "secrets"
+
+    def local_credentials(self) -> dict[str, str]:
+        """principal -> password, as the local runtime stored them (empty when none yet)."""
+        path = self.secrets_dir / CREDENTIALS_FILE
+        if not path.exists():
+            return {}
+        data: dict[str, str] = json.loads(path.read_text())
+        return data
+
+    def kafka(self, principal: str | None = None) -> KafkaConnection:
+        """The connection for ``principal`` (a worker passes its service's, the SDK its
+        institution's; ``None``: the admin tooling's super user). ``YIDI_KAFKA_USER`` wins:
+        a deployed process gets exactly one identity from its environment."""
+        protocol = self.kafka_security_protocol
+        ca = self.kafka_ca_file or self.secrets_dir / "ca.pem"
+        conn = KafkaConnection(
+            self.kafka_bootstrap,
+            protocol,
+            self.kafka_sasl_mechanism,
+            ca_file=str(ca) if protocol in ("SSL", "SASL_SSL") else None,
+        )
+        if not conn.uses_sasl:
+            return conn
+        if self.kafka_user is not None:
+            if self.kafka_password is None:
+                raise KafkaCredentialsMissing(
+                    "YIDI_KAFKA_USER is set but YIDI_KAFKA_PASSWORD is not"
+                )
+            return conn.as_user(self.kafka_user, self.kafka_password.get_secret_value())
+        user = principal or ADMIN_PRINCIPAL
+        password = self.local_credentials().get(user)
+        if password is None:
+            raise KafkaCredentialsMissing(
+                f"no Kafka credentials for principal {user!r} under {self.secrets_dir}: "
+                "run `make up` (admin) and `yidi security apply` (every other principal), "
+                "or set YIDI_KAFKA_USER / YIDI_KAFKA_PASSWORD"
+            )
+        return conn.as_user(user, password)
 
 
 @lru_cache(maxsize=1)

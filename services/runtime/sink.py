@@ -18,6 +18,7 @@ import asyncpg
 import structlog
 
 from events.stream.batch_loop import Batch, BatchLoop, LoopConfig, Publish
+from events.stream.clients import KafkaConnection
 from events.stream.guard import RecordGuard
 from events.stream.types import InputRecord, Output
 from services.runtime.positions import BatchOutcome, PgPositions
@@ -84,7 +85,7 @@ class SinkWorker:
 
     def __init__(
         self,
-        bootstrap: str,
+        bootstrap: KafkaConnection,
         database_url: str,
         to_row: Callable[[InputRecord], RowOrReject],
         topic: str,

@@ -24,6 +24,8 @@ from contracts.common import Contract
 from contracts.recon import ReconDetailRow, ReconResult, TotalsReconRequested
 from events.catalog import ack_topic
 from events.codec import Codec
+from events.stream import clients
+from events.stream.clients import KafkaConnection
 from services.sdk.ack_waiter import AckWaiter
 from services.sdk.recon import (
     ROWS_PER_PART,
@@ -41,7 +43,7 @@ class AckTimeout(TimeoutError):
 
 
 class HospitalClient:
-    def __init__(self, bootstrap: str, fixmedins_code: str, codec: Codec) -> None:
+    def __init__(self, bootstrap: KafkaConnection, fixmedins_code: str, codec: Codec) -> None:
         self.bootstrap = bootstrap
         self.code = fixmedins_code
         self.codec = codec
@@ -56,12 +58,10 @@ class HospitalClient:
         self._reader: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap, enable_idempotence=True, linger_ms=2
-        )
-        self._consumer = AIOKafkaConsumer(
+        self._producer = clients.producer(self.bootstrap, enable_idempotence=True, linger_ms=2)
+        self._consumer = clients.consumer(
+            self.bootstrap,
             ack_topic(self.code),
-            bootstrap_servers=self.bootstrap,
             group_id=f"hospital-{self.code}",
             enable_auto_commit=True,
             auto_offset_reset="latest",

@@ -21,7 +21,6 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.ack import Ack
 from events import catalog
@@ -29,6 +28,8 @@ from events.admin import observe
 from events.catalog import ack_topic
 from events.codec import Codec
 from events.limits import ack_ref
+from events.stream import clients
+from events.stream.clients import KafkaConnection
 from events.stream.reader import tail
 from services.runtime.stats import percentile
 from services.simulator.bad import KINDS
@@ -151,12 +152,12 @@ def write_jsonl(messages: list[Built], path: Path) -> int:
     return lines
 
 
-async def wait_consumed(bootstrap: str, group: str, topic: str, timeout_s: float = 120) -> None:
+async def wait_consumed(
+    bootstrap: KafkaConnection, group: str, topic: str, timeout_s: float = 120
+) -> None:
     """Until ``group`` has committed up to the end of ``topic`` (its registrations are applied)."""
     tps = await _topic_partitions(bootstrap, [topic])
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
+    consumer = clients.consumer(bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
         deadline = time.monotonic() + timeout_s
@@ -178,7 +179,7 @@ async def wait_consumed(bootstrap: str, group: str, topic: str, timeout_s: float
 
 
 async def publish(
-    bootstrap: str,
+    bootstrap: KafkaConnection,
     messages: list[Built],
     rate: float,
     adjudication_group: str,
@@ -189,11 +190,10 @@ async def publish(
     registration = [b for b in messages if b.topic == catalog.REGISTRATION and b.bad is None]
     visits = [b for b in messages if b.topic != catalog.REGISTRATION or b.bad is not None]
     senders = sorted({b.sender for b in visits})
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed",
-        fetch_max_wait_ms=250,
-    )  # fmt: skip
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, linger_ms=5)
+    consumer = clients.consumer(
+        bootstrap, enable_auto_commit=False, isolation_level="read_committed", fetch_max_wait_ms=250
+    )
+    producer = clients.producer(bootstrap, enable_idempotence=True, linger_ms=5)
     await consumer.start()
     await producer.start()
     sent_at: dict[str, float] = {}
@@ -232,9 +232,9 @@ async def publish(
         await consumer.stop()
 
 
-async def _topic_partitions(bootstrap: str, topics: list[str]) -> list[TopicPartition]:
+async def _topic_partitions(bootstrap: KafkaConnection, topics: list[str]) -> list[TopicPartition]:
     """Every partition of ``topics`` (from the broker: a fresh consumer has no metadata yet)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="yidi-simulator")
+    admin = clients.admin(bootstrap, client_id="yidi-simulator")
     await admin.start()
     try:
         observed = await observe(admin, topics)

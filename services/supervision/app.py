@@ -41,6 +41,7 @@ from events import catalog
 from events.catalog import PERSON_PARTITIONS
 from events.codec import Codec
 from events.errors import DecodeError
+from events.stream.clients import KafkaConnection
 from services.supervision import sink, state_codec
 from services.supervision.core.person import apply_settlement, apply_visit
 from services.supervision.core.rules import RuleBook
@@ -150,10 +151,29 @@ class _Handler:
             table[key] = state_codec.dumps(new)
 
 
-def _faust_app(group_id: str, bootstrap: str, store: str, datadir: str | None) -> faust.App:
+def _credentials(conn: KafkaConnection) -> faust.types.auth.CredentialsT | None:
+    """faust builds its own aiokafka clients: the same identity and TLS settings as every
+    other client's (``events/stream/clients.py``), in faust's form."""
+    if conn.uses_sasl:
+        kwargs = conn.client_kwargs()
+        return faust.SASLCredentials(
+            username=kwargs["sasl_plain_username"],
+            password=kwargs["sasl_plain_password"],
+            mechanism=conn.sasl_mechanism,
+            ssl_context=conn.ssl_context,
+        )
+    if conn.uses_tls:
+        return faust.SSLCredentials(conn.ssl_context)
+    return None
+
+
+def _faust_app(
+    group_id: str, bootstrap: KafkaConnection, store: str, datadir: str | None
+) -> faust.App:
     return faust.App(
         group_id,
-        broker=f"kafka://{bootstrap}",
+        broker=f"kafka://{bootstrap.bootstrap}",
+        broker_credentials=_credentials(bootstrap),
         store=store,
         datadir=datadir,
         autodiscover=False,
@@ -175,7 +195,7 @@ def _faust_app(group_id: str, bootstrap: str, store: str, datadir: str | None) -
 
 def build_app(
     *,
-    bootstrap: str,
+    bootstrap: KafkaConnection,
     group_id: str,
     rules: RuleBook,
     codec: Codec,

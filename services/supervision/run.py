@@ -12,6 +12,7 @@ from __future__ import annotations
 import faust
 
 from events.codec import Codec
+from services.runtime import principals
 from services.runtime.settings import Settings
 from services.supervision.app import GROUP, Supervision, build_app
 from services.supervision.reference import load_rules
@@ -19,7 +20,7 @@ from services.supervision.reference import load_rules
 
 def build(settings: Settings, codec: Codec, group_id: str | None = None) -> Supervision:
     return build_app(
-        bootstrap=settings.kafka_bootstrap,
+        bootstrap=settings.kafka(principals.SUPERVISION),
         group_id=group_id or GROUP + settings.group_suffix,
         rules=load_rules(settings.reference_dir),
         codec=codec,

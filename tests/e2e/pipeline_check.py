@@ -12,6 +12,8 @@ from pathlib import Path
 import asyncpg
 import orjson
 
+from events.stream import clients
+from events.stream.clients import KafkaConnection
 from services.adjudication.offline import run as offline_run
 from services.adjudication.reference import load_reference
 
@@ -104,13 +106,15 @@ def offline_fund_total(found: dict[str, bytes]) -> Decimal:
     return total
 
 
-async def dlq_reasons(bootstrap: str, ce_id_prefix: str, timeout_s: float = 30) -> dict[str, str]:
+async def dlq_reasons(
+    bootstrap: KafkaConnection, ce_id_prefix: str, timeout_s: float = 30
+) -> dict[str, str]:
     """ce_id -> DLQ reason code, for DLQ records whose original ce_id starts with the prefix."""
     import base64
 
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka import TopicPartition
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = clients.consumer(bootstrap, enable_auto_commit=False)
     await consumer.start()
     found: dict[str, str] = {}
     try:

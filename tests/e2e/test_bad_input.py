@@ -32,10 +32,12 @@ from typing import Any, TypeVar
 
 import asyncpg
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from events.catalog import INPUT_TOPICS, by_name
 from events.dlq import DLQ_TOPIC, DlqRecord, parse_dlq
+from events.stream import clients
+from events.stream.clients import KafkaConnection
 from services.bootstrap import build_runtime
 from services.runtime.settings import Settings
 from services.simulator.bad import ID_NUMBER, KINDS, kinds_named
@@ -72,19 +74,17 @@ async def test_one_percent_bad_input_stops_nothing_and_each_ends_once(
     }
     assert forged_filings or "filing_on_visit" not in BAD_KINDS
 
-    dlq_start = await _ends(settings.kafka_bootstrap, DLQ_TOPIC)
+    dlq_start = await _ends(settings.kafka(), DLQ_TOPIC)
     for name in PROCESSORS:
         workers.start(name, name)
     started = time.monotonic()
     report = await _unless_a_worker_exits(
         workers,
-        publish(
-            settings.kafka_bootstrap, messages, SEND_RATE, "yidi-adjudication", ack_timeout_s=300
-        ),
+        publish(settings.kafka(), messages, SEND_RATE, "yidi-adjudication", ack_timeout_s=300),
     )
     for group in ("yidi-adjudication", "yidi-registration"):
         for topic in INPUTS if group == "yidi-adjudication" else INPUTS[:1]:
-            await wait_consumed(settings.kafka_bootstrap, group, topic, timeout_s=300)
+            await wait_consumed(settings.kafka(), group, topic, timeout_s=300)
     seconds = time.monotonic() - started
 
     alive = {name: proc.poll() for name, proc in workers.procs.items()}
@@ -98,7 +98,7 @@ async def test_one_percent_bad_input_stops_nothing_and_each_ends_once(
         if bad.acked and bad.codes and len(bad.codes) == 1:
             assert report.rejected[next(iter(bad.codes))] >= n, (kind, report.as_dict())
 
-    dead = await _dlq_since(settings.kafka_bootstrap, dlq_start)
+    dead = await _dlq_since(settings.kafka(), dlq_start)
     by_source: dict[tuple[str, int, int], list[DlqRecord]] = defaultdict(list)
     for d in dead:
         by_source[(d.source.topic, d.source.partition, d.source.offset)].append(d)
@@ -159,8 +159,8 @@ def _each_bad_input_once(
     assert wrong == [], wrong[:20]
 
 
-async def _ends(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+async def _ends(bootstrap: KafkaConnection, topic: str) -> dict[TopicPartition, int]:
+    consumer = clients.consumer(bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in range(by_name()[topic].partitions)]
@@ -169,10 +169,12 @@ async def _ends(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
         await consumer.stop()
 
 
-async def _dlq_since(bootstrap: str, start: dict[TopicPartition, int]) -> list[DlqRecord]:
+async def _dlq_since(
+    bootstrap: KafkaConnection, start: dict[TopicPartition, int]
+) -> list[DlqRecord]:
     """Every DLQ record written after ``start``, once two seconds pass without a new one
     (every processor has committed past its inputs: their DLQ records landed before)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = clients.consumer(bootstrap, enable_auto_commit=False)
     await consumer.start()
     found: list[DlqRecord] = []
     try:

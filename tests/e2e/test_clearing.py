@@ -31,9 +31,11 @@ from pathlib import Path
 
 import asyncpg
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from contracts.clearing import ClearingStatement, PrepaymentWarning
+from events.stream import clients
+from events.stream.clients import KafkaConnection
 from services.bootstrap import build_runtime
 from services.runtime.settings import Settings
 from services.simulator.build import Built
@@ -146,9 +148,11 @@ def _cli(args: list[str], env: dict[str, str]) -> str:
     return yidi_cli(args, env)
 
 
-async def _clearing_messages(bootstrap: str, start: dict[int, int]) -> list[tuple[str, bytes]]:
+async def _clearing_messages(
+    bootstrap: KafkaConnection, start: dict[int, int]
+) -> list[tuple[str, bytes]]:
     """(ce_type, value) of everything published on the clearing topic since ``start``."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = clients.consumer(bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
         tps = [TopicPartition(CLEARING_TOPIC, p) for p in start]
@@ -289,12 +293,12 @@ async def _publish_and_close(
 ) -> dict[str, dict[str, object]]:
     """Publish, wait until both sinks caught up, then close ``period`` in every scope
     (``reports``: first keep each scope's open-period report, as JSON)."""
-    report = await publish(settings.kafka_bootstrap, batch, rate=0,
+    report = await publish(settings.kafka(), batch, rate=0,
                            adjudication_group="yidi-adjudication", ack_timeout_s=180)  # fmt: skip
     assert report.missing == [], report.as_dict()
     suffix = env["YIDI_GROUP_SUFFIX"]
     for group in ("yidi-ledger", "yidi-clearing"):
-        await wait_consumed(settings.kafka_bootstrap, group + suffix, SETTLEMENT_TOPIC)
+        await wait_consumed(settings.kafka(), group + suffix, SETTLEMENT_TOPIC)
     for scope in scopes if reports is not None else ():
         assert reports is not None
         reports[scope] = json.loads(
@@ -332,10 +336,10 @@ async def test_two_months_close_exactly(workers: Workers, tmp_path: Path) -> Non
         env = {"YIDI_DATABASE_URL": db_url, "YIDI_GROUP_SUFFIX": suffix}
         for group in ("yidi-ledger", "yidi-clearing"):
             await seed_sink_positions_at_end(
-                settings.kafka_bootstrap, db_url, group + suffix, SETTLEMENT_TOPIC
+                settings.kafka(), db_url, group + suffix, SETTLEMENT_TOPIC
             )
         clearing_start = await seed_sink_positions_at_end(
-            settings.kafka_bootstrap, db_url, "probe" + suffix, CLEARING_TOPIC
+            settings.kafka(), db_url, "probe" + suffix, CLEARING_TOPIC
         )
         # Prepayments sized from the offline month-1 totals: pair A ends at 80 % usage (one
         # yellow warning), pair B at 100 % (yellow, then red, and an emergency top-up).
@@ -371,7 +375,7 @@ async def test_two_months_close_exactly(workers: Workers, tmp_path: Path) -> Non
         await _confirm_and_settle(db_url, statement_id, env)
 
         await asyncio.sleep(2.5)  # the worker publishes the outbox every second
-        published = await _clearing_messages(settings.kafka_bootstrap, clearing_start)
+        published = await _clearing_messages(settings.kafka(), clearing_start)
         warnings = Counter(
             (w.home, w.treatment, w.level)
             for ce_type, value in published

@@ -56,7 +56,7 @@ async def test_kill9_during_run_gives_exact_ledger(workers: Workers, tmp_path: P
     killed = asyncio.Event()
     sender = asyncio.create_task(
         publish(
-            settings.kafka_bootstrap,
+            settings.kafka(),
             messages,
             rate=RATE,
             adjudication_group="yidi-adjudication",

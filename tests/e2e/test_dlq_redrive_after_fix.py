@@ -16,12 +16,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from contracts.ack import Ack
 from events.catalog import ACK_PARTITIONS, ack_topic
 from events.codec import Codec
 from events.demo_keys import demo_registry
+from events.stream import clients
+from events.stream.clients import KafkaConnection
 from services.adjudication.reference import load_reference
 from services.bootstrap import sender_ids
 from services.runtime.settings import Settings
@@ -51,8 +53,8 @@ def yidi(*args: str, env: dict[str, str], exit_code: int = 0) -> dict[str, objec
 class AckWatch:
     """The institution's acks from "now" on."""
 
-    def __init__(self, bootstrap: str) -> None:
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    def __init__(self, bootstrap: KafkaConnection) -> None:
+        self.consumer = clients.consumer(bootstrap, enable_auto_commit=False)
         self.acks: list[Ack] = []
 
     async def start(self) -> None:
@@ -116,18 +118,18 @@ async def test_unknown_institution_redriven_after_it_is_added_settles_once(
         suffix = f"-{run.run_id}"
         for group in ("yidi-ledger", "yidi-clearing"):
             await seed_sink_positions_at_end(
-                settings.kafka_bootstrap, db, group + suffix, "yidi.settlement.v1"
+                settings.kafka(), db, group + suffix, "yidi.settlement.v1"
             )
         run.env = {"YIDI_DATABASE_URL": db, "YIDI_GROUP_SUFFIX": suffix,
                    "YIDI_KEY_REGISTRY": str(keys)}  # fmt: skip
         since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 2))
         run.filters = ("--reason", REASON, "--since", since)
         workers.start("all", "all", {**run.env, "YIDI_REFERENCE_DIR": str(without)})
-        await dead_lettered(run, settings.kafka_bootstrap, db)
+        await dead_lettered(run, settings.kafka(), db)
 
         workers.terminate("all")
         workers.start("all", "all", {**run.env, "YIDI_REFERENCE_DIR": str(REFERENCE)})
-        watch = AckWatch(settings.kafka_bootstrap)
+        watch = AckWatch(settings.kafka())
         await watch.start()
         try:
             outcome = await redriven_settle_once(run, db, watch)
@@ -136,7 +138,7 @@ async def test_unknown_institution_redriven_after_it_is_added_settles_once(
             await watch.stop()
 
 
-async def dead_lettered(run: Run, bootstrap: str, db: str) -> None:
+async def dead_lettered(run: Run, bootstrap: KafkaConnection, db: str) -> None:
     report = await publish(bootstrap, run.messages, 0, "yidi-adjudication", ack_timeout_s=120)
     assert report.missing == [], report.as_dict()
     assert report.rejected[REASON] == len(run.settle_ids), report.as_dict()

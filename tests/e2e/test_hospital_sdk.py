@@ -22,8 +22,8 @@ async def test_sdk_send_and_ack_routing(workers: Workers) -> None:
     settings = Settings()
     codec = Codec(demo_registry([SHANGHAI, ZHOUSHAN]))
     workers.start("adjudication", "adjudication")
-    shanghai = HospitalClient(settings.kafka_bootstrap, SHANGHAI, codec)
-    zhoushan = HospitalClient(settings.kafka_bootstrap, ZHOUSHAN, codec)
+    shanghai = HospitalClient(settings.kafka(SHANGHAI), SHANGHAI, codec)
+    zhoushan = HospitalClient(settings.kafka(ZHOUSHAN), ZHOUSHAN, codec)
     await shanghai.start()
     await zhoushan.start()
     try:

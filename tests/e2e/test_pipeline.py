@@ -33,7 +33,7 @@ async def test_every_request_acked_once_and_ledger_equals_offline(
     workers.start("all", "all")
 
     report = await publish(
-        settings.kafka_bootstrap,
+        settings.kafka(),
         messages,
         rate=0,
         adjudication_group="yidi-adjudication",

@@ -22,9 +22,11 @@ from typing import Any
 
 import asyncpg
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from events.catalog import ACK_PARTITIONS, ACK_TOPIC_PREFIX
+from events.stream import clients
+from events.stream.clients import KafkaConnection
 from services.bootstrap import build_runtime
 from services.registration import task as registration
 from services.runtime.settings import Settings
@@ -60,8 +62,8 @@ def _hash(env: dict[str, str]) -> str:
     return digest
 
 
-async def _shadow_topics(bootstrap: str, name: str) -> list[str]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+async def _shadow_topics(bootstrap: KafkaConnection, name: str) -> list[str]:
+    consumer = clients.consumer(bootstrap)
     await consumer.start()
     try:
         return [t for t in await consumer.topics() if t.startswith(f"yidi.shadow.{name}.")]
@@ -69,9 +71,9 @@ async def _shadow_topics(bootstrap: str, name: str) -> list[str]:
         await consumer.stop()
 
 
-async def _acks_since(bootstrap: str, since: str) -> dict[str, set[bytes]]:
+async def _acks_since(bootstrap: KafkaConnection, since: str) -> dict[str, set[bytes]]:
     """Every ack on every hospital's ack topic since ``since``: ack ce_id -> the values sent."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = clients.consumer(bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
         topics = [t for t in await consumer.topics() if t.startswith(ACK_TOPIC_PREFIX)]
@@ -122,7 +124,7 @@ async def _drop_projections(db_url: str, suffix: str) -> None:
         await conn.close()
 
 
-async def _caught_up(bootstrap: str, suffix: str) -> None:
+async def _caught_up(bootstrap: KafkaConnection, suffix: str) -> None:
     await wait_consumed(bootstrap, "yidi-adjudication", VISIT)
     for group in SINKS:
         await wait_consumed(bootstrap, group + suffix, SETTLEMENTS)
@@ -160,7 +162,7 @@ async def _replay_into_production_twice(
     workers: Workers, env: dict[str, str], since: str, h: str, acks: dict[str, set[bytes]]
 ) -> None:
     """The settlement feed through the sinks, the visits through a rewound adjudicator."""
-    bootstrap, suffix = Settings().kafka_bootstrap, env["YIDI_GROUP_SUFFIX"]
+    bootstrap, suffix = Settings().kafka(), env["YIDI_GROUP_SUFFIX"]
     for _ in range(2):
         again = _yidi(["replay", "production", "--topic", SETTLEMENTS, "--since", since,
                        "--json"], env)  # fmt: skip
@@ -187,7 +189,7 @@ async def _shadow_of_zhoushan_at_62(
     acks: dict[str, set[bytes]],
 ) -> tuple[Any, set[str], Decimal]:
     """The policy change touches exactly the settlements the offline runner says."""
-    bootstrap = Settings().kafka_bootstrap
+    bootstrap = Settings().kafka()
     ref62 = _zhoushan_at_62(tmp_path / "ref62")
     before, after = offline_settlements(events), offline_settlements(events, ref62)
     assert before.keys() == after.keys()
@@ -215,7 +217,7 @@ async def _shadow_of_zhoushan_at_62(
 
 async def test_rebuild_replay_twice_and_shadow(workers: Workers, tmp_path: Path) -> None:
     settings = Settings()
-    bootstrap = settings.kafka_bootstrap
+    bootstrap = settings.kafka()
     runtime = build_runtime(settings)
     run = uuid.uuid4().hex[:8]
     suffix = f"-t{run}"

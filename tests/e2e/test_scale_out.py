@@ -38,7 +38,7 @@ async def test_rebalance_mid_run_keeps_exact_ledger(workers: Workers, tmp_path: 
 
     sender = asyncio.create_task(
         publish(
-            settings.kafka_bootstrap,
+            settings.kafka(),
             messages,
             rate=700,
             adjudication_group="yidi-adjudication",

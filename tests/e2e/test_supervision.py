@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from contracts.settlement import SETTLEMENT_TOPIC
 from contracts.visit import VISIT_TOPIC
 from events.catalog import PERSON_PARTITIONS
+from events.stream import clients
+from events.stream.clients import KafkaConnection
 from services.bootstrap import build_runtime
 from services.runtime.scratch_db import fresh_database
 from services.runtime.settings import Settings
@@ -33,11 +35,11 @@ RATE = float(os.environ.get("YIDI_SUPERVISION_RATE", "100"))
 TOPICS = (VISIT_TOPIC, SETTLEMENT_TOPIC)
 
 
-async def _start_group_at(bootstrap: str, group: str, positions: dict[TopicPartition, int]) -> None:
+async def _start_group_at(
+    bootstrap: KafkaConnection, group: str, positions: dict[TopicPartition, int]
+) -> None:
     """Commit ``positions`` for a new group, so it reads this run's range, not the whole log."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
+    consumer = clients.consumer(bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(list(positions))
@@ -46,8 +48,8 @@ async def _start_group_at(bootstrap: str, group: str, positions: dict[TopicParti
         await consumer.stop()
 
 
-async def _ends(bootstrap: str) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+async def _ends(bootstrap: KafkaConnection) -> dict[TopicPartition, int]:
+    consumer = clients.consumer(bootstrap)
     await consumer.start()
     try:
         tps = [TopicPartition(t, p) for t in TOPICS for p in range(PERSON_PARTITIONS)]
@@ -70,7 +72,7 @@ async def _alerts(url: str, subjects: set[str]) -> list[AlertRow]:
                      r["amount"]) for r in rows]  # fmt: skip
 
 
-async def _consumed(bootstrap: str, group: str, timeout_s: float = 150) -> None:
+async def _consumed(bootstrap: KafkaConnection, group: str, timeout_s: float = 150) -> None:
     for topic in TOPICS:
         await wait_consumed(bootstrap, group, topic, timeout_s)
 
@@ -91,13 +93,13 @@ async def test_supervision_day_exact_after_kill9_and_replay(workers: Workers) ->
         REFERENCE, runtime.codec, VISITS, seed=19, run_id=run_id, fraud_rate=0.005
     )
     subjects = set(plants["subjects"])
-    start = await _ends(settings.kafka_bootstrap)
+    start = await _ends(settings.kafka())
     suffix = f"-{run}"
-    await _start_group_at(settings.kafka_bootstrap, GROUP + suffix, start)
+    await _start_group_at(settings.kafka(), GROUP + suffix, start)
     workers.start("adjudication", "adjudication")
     workers.start("supervision", "supervision", {"YIDI_GROUP_SUFFIX": suffix})
     sender = asyncio.create_task(
-        publish(settings.kafka_bootstrap, messages, rate=RATE,
+        publish(settings.kafka(), messages, rate=RATE,
                 adjudication_group="yidi-adjudication", ack_timeout_s=300)
     )  # fmt: skip
     main_url = settings.database_url.get_secret_value()
@@ -113,7 +115,7 @@ async def test_supervision_day_exact_after_kill9_and_replay(workers: Workers) ->
     workers.start("supervision", "supervision", {"YIDI_GROUP_SUFFIX": suffix})
     report = await sender
     assert report.missing == []
-    await _consumed(settings.kafka_bootstrap, GROUP + suffix)
+    await _consumed(settings.kafka(), GROUP + suffix)
     killed = await _alerts(main_url, subjects)
     _exact(killed, plants)
     workers.terminate("supervision")
@@ -121,11 +123,11 @@ async def test_supervision_day_exact_after_kill9_and_replay(workers: Workers) ->
     # replay: a fresh group over the same range, into a fresh database
     async with fresh_database(settings) as fresh_url:
         replay = f"-{run}-replay"
-        await _start_group_at(settings.kafka_bootstrap, GROUP + replay, start)
+        await _start_group_at(settings.kafka(), GROUP + replay, start)
         workers.start(
             "replay", "supervision", {"YIDI_GROUP_SUFFIX": replay, "YIDI_DATABASE_URL": fresh_url}
         )
-        await _consumed(settings.kafka_bootstrap, GROUP + replay)
+        await _consumed(settings.kafka(), GROUP + replay)
         replayed = await _alerts(fresh_url, subjects)
         workers.terminate("replay")
     _exact(replayed, plants)

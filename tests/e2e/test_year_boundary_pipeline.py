@@ -112,18 +112,18 @@ async def test_december_to_january_settles_resets_and_clears_in_its_own_year(
         env = {"YIDI_DATABASE_URL": db_url, "YIDI_GROUP_SUFFIX": suffix}
         for group in ("yidi-ledger", "yidi-clearing"):
             await seed_sink_positions_at_end(
-                settings.kafka_bootstrap, db_url, group + suffix, SETTLEMENT_TOPIC
+                settings.kafka(), db_url, group + suffix, SETTLEMENT_TOPIC
             )
         workers.start("all", "all", env)
         report = await publish(
-            settings.kafka_bootstrap, messages, rate=0,
+            settings.kafka(), messages, rate=0,
             adjudication_group="yidi-adjudication", ack_timeout_s=240,
         )  # fmt: skip
         assert report.missing == [], report.as_dict()
         assert report.extra_acks == 0
         assert report.rejected.get("E_NO_POLICY", 0) == 0, report.as_dict()
         for group in ("yidi-ledger", "yidi-clearing"):
-            await wait_consumed(settings.kafka_bootstrap, group + suffix, SETTLEMENT_TOPIC)
+            await wait_consumed(settings.kafka(), group + suffix, SETTLEMENT_TOPIC)
 
         # 1. Every settlement equals the offline core, byte for byte.
         landed = await ledger_rows(db_url, run_id, len(offline))

@@ -14,13 +14,14 @@ from typing import overload
 
 import asyncpg
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import TopicPartition
 
 from contracts.codes import RefdSetlFlag
 from contracts.recon import ReconDetailRow, ReconTotals
 from contracts.settlement import Reversed, Settled
 from events.codec import Codec
+from events.stream import clients
+from events.stream.clients import KafkaConnection
 from events.stream.types import InputRecord
 from services.adjudication.offline import run as offline_run
 from services.adjudication.reference import load_reference
@@ -235,13 +236,13 @@ class Published:
 class Tail:
     """Records appended to ``topics`` after ``mark()``; read with ``until``."""
 
-    def __init__(self, bootstrap: str, topics: list[str]) -> None:
+    def __init__(self, bootstrap: KafkaConnection, topics: list[str]) -> None:
         self.bootstrap, self.topics = bootstrap, topics
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        self.consumer = clients.consumer(bootstrap, enable_auto_commit=False)
         self.records: list[Published] = []
 
     async def mark(self) -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        admin = clients.admin(self.bootstrap)
         await admin.start()
         try:
             described = await admin.describe_topics(self.topics)

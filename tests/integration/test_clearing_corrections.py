@@ -25,12 +25,13 @@ from pathlib import Path
 import asyncpg
 import orjson
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from contracts.clearing import ClearingStatement
 from events.admin import apply, delete_topics
 from events.catalog import Topic
 from events.codec import Codec
+from events.stream import clients
+from events.stream.clients import KafkaConnection
 from services.bootstrap import build_runtime
 from services.clearing.adapters.pg_sink import ClearingSink
 from services.clearing.adapters.postgres import PgClearingUnitOfWork
@@ -112,8 +113,10 @@ def _by_pool(values: list[bytes], scope: str) -> dict[tuple[str, str], Decimal]:
 Encoded = tuple[bytes | None, bytes, list[tuple[str, bytes]]]
 
 
-async def _publish(bootstrap: str, topic: str, feed: list[Encoded]) -> list[tuple[bytes, int, int]]:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+async def _publish(
+    bootstrap: KafkaConnection, topic: str, feed: list[Encoded]
+) -> list[tuple[bytes, int, int]]:
+    producer = clients.producer(bootstrap, acks="all")
     await producer.start()
     try:
         sent = [await producer.send(topic, v, key=k, headers=h) for k, v, h in feed]
@@ -242,11 +245,11 @@ async def test_a_closed_month_keeps_its_statement_and_its_correction_is_carried_
     values = [v for _k, v, _h in feed]
     assert {orjson.loads(v)["setl_date"][:7] for v in values} == {M1}
     topic = f"it.settlement.{unique}"
-    await apply(settings.kafka_bootstrap, (Topic(topic, "person", "test", 3),), "test")
+    await apply(settings.kafka(), (Topic(topic, "person", "test", 3),), "test")
     try:
-        published = await _publish(settings.kafka_bootstrap, topic, feed)
+        published = await _publish(settings.kafka(), topic, feed)
         async with fresh_database(settings) as db:
-            await rebuild(settings.kafka_bootstrap, db, codec, "ledger", f"-{unique}",
+            await rebuild(settings.kafka(), db, codec, "ledger", f"-{unique}",
                           source_topic=topic)  # fmt: skip
             conn = await asyncpg.connect(db)
             try:
@@ -254,7 +257,7 @@ async def test_a_closed_month_keeps_its_statement_and_its_correction_is_carried_
             finally:
                 await conn.close()
             # the clearing projection rebuilt from the feed under the pool rule
-            report = await rebuild(settings.kafka_bootstrap, db, codec, "clearing", f"-{unique}",
+            report = await rebuild(settings.kafka(), db, codec, "clearing", f"-{unique}",
                                    source_topic=topic)  # fmt: skip
             assert report.records == len(feed)
             conn = await asyncpg.connect(db)
@@ -267,4 +270,4 @@ async def test_a_closed_month_keeps_its_statement_and_its_correction_is_carried_
             finally:
                 await conn.close()
     finally:
-        await delete_topics(settings.kafka_bootstrap, [topic])
+        await delete_topics(settings.kafka(), [topic])

@@ -9,13 +9,15 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 
 from events.admin import apply, delete_topics
 from events.catalog import Topic
 from events.codec import Codec
 from events.demo_keys import demo_registry
 from events.dlq import dlq_output
+from events.stream import clients
+from events.stream.clients import KafkaConnection
 from events.stream.types import InputRecord
 from services.adjudication.reference import load_reference
 from services.bootstrap import sender_ids
@@ -42,10 +44,10 @@ def signed_visits(run_id: str) -> list[Record]:
 
 
 async def dead_letter(
-    bootstrap: str, dlq: str, src: str, rejected: list[tuple[int, Record]]
+    bootstrap: KafkaConnection, dlq: str, src: str, rejected: list[tuple[int, Record]]
 ) -> None:
     """What a processor writes for inputs it rejected at (source offset, record)."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    producer = clients.producer(bootstrap, enable_idempotence=True)
     await producer.start()
     try:
         for offset, (key, value, headers) in rejected:
@@ -57,8 +59,8 @@ async def dead_letter(
         await producer.stop()
 
 
-async def source_records(bootstrap: str, src: str) -> list[tuple[int, Record]]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+async def source_records(bootstrap: KafkaConnection, src: str) -> list[tuple[int, Record]]:
+    consumer = clients.consumer(bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
         tp = TopicPartition(src, SOURCE_PARTITION)
@@ -77,7 +79,7 @@ async def source_records(bootstrap: str, src: str) -> list[tuple[int, Record]]:
 async def test_redrive_once_refuse_again_force_and_crash_recovery(
     settings: Settings, unique: str
 ) -> None:
-    bootstrap = settings.kafka_bootstrap
+    bootstrap = settings.kafka()
     src, dlq = f"it-redrive-src-{unique}", f"it-redrive-dlq-{unique}"
     await apply(bootstrap, (Topic(src, "k", "test", 3), Topic(dlq, "k", "test", 2)), "local")
     visits = signed_visits(f"it-{unique}")
@@ -105,7 +107,7 @@ async def test_redrive_once_refuse_again_force_and_crash_recovery(
 
 
 async def _once_then_refused_then_forced(
-    r: object, conn: asyncpg.Connection, entries: list[DlqEntry], bootstrap: str, src: str,
+    r: object, conn: asyncpg.Connection, entries: list[DlqEntry], bootstrap: KafkaConnection, src: str,
     visits: list[Record],
 ) -> None:  # fmt: skip
     from services.ops.redrive import Redriver
@@ -136,7 +138,7 @@ async def _once_then_refused_then_forced(
 
 
 async def _crash_between_send_and_journal(
-    r: object, conn: asyncpg.Connection, bootstrap: str, dlq: str, src: str,
+    r: object, conn: asyncpg.Connection, bootstrap: KafkaConnection, dlq: str, src: str,
     visits: list[Record],
 ) -> None:  # fmt: skip
     from services.ops.redrive import Redriver

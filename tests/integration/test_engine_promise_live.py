@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 
 from contracts.ack import Ack
 from events.admin import apply, delete_topics
 from events.catalog import Topic, ack_topic
 from events.dlq import DLQ_TOPIC, MAX_DLQ_RECORD_BYTES, DlqRecord, parse_dlq, record_digest
 from events.envelope import parse_headers
+from events.stream import clients
 from events.stream.engine import EngineConfig, StreamEngine
 from events.stream.guard import E_UNPARSEABLE, RecordGuard
 from events.stream.types import InputRecord, Output, Result, StateWrite
@@ -46,9 +47,7 @@ async def _read_from(
     settings: Settings, starts: dict[TopicPartition, int]
 ) -> list[tuple[int, int, bytes | None, bytes | None]]:
     """(partition, offset, key, value) of every record from ``starts`` to the current ends."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False
-    )
+    consumer = clients.consumer(settings.kafka(), enable_auto_commit=False)
     await consumer.start()
     out: list[tuple[int, int, bytes | None, bytes | None]] = []
     try:
@@ -67,9 +66,9 @@ async def _read_from(
 
 async def _snapshot(settings: Settings, topics: Sequence[str]) -> dict[TopicPartition, int]:
     """The end offset of every partition of ``topics`` now: what a test reads from later."""
-    counts = await partition_counts(settings.kafka_bootstrap, topics)
+    counts = await partition_counts(settings.kafka(), topics)
     assert all(counts.values()), f"missing topics (make up): {counts}"
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    consumer = clients.consumer(settings.kafka())
     await consumer.start()
     try:
         return await consumer.end_offsets(
@@ -108,9 +107,7 @@ async def test_unparseable_records_are_dead_lettered_by_position_and_the_partiti
     settings: Settings, unique: str
 ) -> None:
     src, out = f"it.promise.src.{unique}", f"it.promise.out.{unique}"
-    await apply(
-        settings.kafka_bootstrap, (Topic(src, "k", "t", 1), Topic(out, "k", "t", 1)), "test"
-    )
+    await apply(settings.kafka(), (Topic(src, "k", "t", 1), Topic(out, "k", "t", 1)), "test")
     starts = await _snapshot(settings, [DLQ_TOPIC])
     try:
 
@@ -119,30 +116,28 @@ async def test_unparseable_records_are_dead_lettered_by_position_and_the_partiti
 
         bad = [(b"ce_specversion", b"1.0"), (BAD_NAME, b"x")]
         await produce_batch(
-            settings.kafka_bootstrap,
+            settings.kafka(),
             src,
             0,
             batch([good(0), RawRecord(b"b1", b"{}", bad), good(2)]),
         )
         await produce_batch(
-            settings.kafka_bootstrap, src, 0,
+            settings.kafka(), src, 0,
             batch([good(3), RawRecord(b"b4", b"{}", bad), good(5)], compress=True),
         )  # fmt: skip
-        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+        producer = clients.producer(settings.kafka())
         await producer.start()
         await producer.send_and_wait(src, b"v6", key=b"k6")
         await producer.stop()
 
-        config = EngineConfig(
-            settings.kafka_bootstrap, f"it-promise-{unique}", (src,), None, max_batch=2
-        )
+        config = EngineConfig(settings.kafka(), f"it-promise-{unique}", (src,), None, max_batch=2)
         engine = StreamEngine(config, lambda p, r: EchoTask(out), guard=RecordGuard("it-promise"))
         await _run_until_caught_up(engine, 7)
 
         echoed = [v for _, _, _, v in await _read_from(settings, {TopicPartition(out, 0): 0})]
         dead = _ours(await _read_from(settings, starts), src)
     finally:
-        await delete_topics(settings.kafka_bootstrap, [src, out])
+        await delete_topics(settings.kafka(), [src, out])
     assert echoed == [b"v0", b"v2", b"v3", b"v5", b"v6"]  # every readable record, in order
     assert [d.source.offset for d in dead] == [1, 4]
     for d in dead:
@@ -159,7 +154,7 @@ async def test_oversized_inputs_get_a_dead_letter_that_fits_and_the_partition_go
     w = world()
     src, log = f"it.promise.visit.{unique}", f"it.promise.log.{unique}"
     await apply(
-        settings.kafka_bootstrap,
+        settings.kafka(),
         (Topic(src, "k", "t", 1), Topic(log, "k", "t", 1, cleanup_policy="compact")),
         "test",
     )
@@ -170,14 +165,8 @@ async def test_oversized_inputs_get_a_dead_letter_that_fits_and_the_partition_go
     big = b'{"x":"' + b"a" * 850_000 + b'"}'
     huge = b'{"x":"' + b"a" * 5_000_000 + b'"}'
     try:
-        plain = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap, max_request_size=8 << 20
-        )
-        gz = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap,
-            max_request_size=8 << 20,
-            compression_type="gzip",
-        )
+        plain = clients.producer(settings.kafka(), max_request_size=8 << 20)
+        gz = clients.producer(settings.kafka(), max_request_size=8 << 20, compression_type="gzip")
         await plain.start()
         await gz.start()
         try:
@@ -188,7 +177,7 @@ async def test_oversized_inputs_get_a_dead_letter_that_fits_and_the_partition_go
             await plain.stop()
             await gz.stop()
 
-        config = EngineConfig(settings.kafka_bootstrap, f"it-promise-{unique}", (src,), log)
+        config = EngineConfig(settings.kafka(), f"it-promise-{unique}", (src,), log)
         engine = StreamEngine(
             config,
             lambda p, r: adjudication.AdjudicationTask(p, r, w.codec, w.ref),
@@ -201,11 +190,11 @@ async def test_oversized_inputs_get_a_dead_letter_that_fits_and_the_partition_go
         dead_rows = [r for r in await _read_from(settings, dlq_starts)]
         dead = _ours(dead_rows, src)
         acks = [Ack.model_validate_json(v or b"") for _, _, _, v in read if v and b'"ack_for"' in v]
-        async with ops_consumer(settings.kafka_bootstrap) as consumer:
+        async with ops_consumer(settings.kafka()) as consumer:
             entries = [DlqEntry(DLQ_TOPIC, DlqPosition(0, i), 0, d) for i, d in enumerate(dead)]
             originals = await read_sources(consumer, [e.source for e in entries])
     finally:
-        await delete_topics(settings.kafka_bootstrap, [src, log])
+        await delete_topics(settings.kafka(), [src, log])
 
     assert [d.source.offset for d in dead] == [0, 1]
     sizes = [len(v or b"") for _, _, _, v in dead_rows if v and src.encode() in v]

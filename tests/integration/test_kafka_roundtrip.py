@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from events.admin import apply, delete_topics
 from events.catalog import Topic
+from events.stream import clients
 from services.runtime.settings import Settings
 
 
 async def _make_topic(settings: Settings, name: str, partitions: int = 3) -> None:
-    await apply(settings.kafka_bootstrap, (Topic(name, "k", "test", partitions),), "test")
+    await apply(settings.kafka(), (Topic(name, "k", "test", partitions),), "test")
 
 
 async def _drain(consumer: AIOKafkaConsumer, want: int, timeout_s: float = 30) -> list:
@@ -29,9 +30,7 @@ async def _drain(consumer: AIOKafkaConsumer, want: int, timeout_s: float = 30) -
 async def test_idempotent_produce_manual_commit_resume(settings: Settings, unique: str) -> None:
     topic, group = f"it.roundtrip.{unique}", f"it-group-{unique}"
     await _make_topic(settings, topic)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True, linger_ms=5
-    )
+    producer = clients.producer(settings.kafka(), enable_idempotence=True, linger_ms=5)
     await producer.start()
     try:
         futures = [
@@ -42,9 +41,9 @@ async def test_idempotent_produce_manual_commit_resume(settings: Settings, uniqu
     finally:
         await producer.stop()
 
-    consumer = AIOKafkaConsumer(
+    consumer = clients.consumer(
+        settings.kafka(),
         topic,
-        bootstrap_servers=settings.kafka_bootstrap,
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -62,9 +61,9 @@ async def test_idempotent_produce_manual_commit_resume(settings: Settings, uniqu
     finally:
         await consumer.stop()
 
-    consumer = AIOKafkaConsumer(
+    consumer = clients.consumer(
+        settings.kafka(),
         topic,
-        bootstrap_servers=settings.kafka_bootstrap,
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -75,7 +74,7 @@ async def test_idempotent_produce_manual_commit_resume(settings: Settings, uniqu
         rest = await _drain(consumer, 300, timeout_s=8)
     finally:
         await consumer.stop()
-        await delete_topics(settings.kafka_bootstrap, [topic])
+        await delete_topics(settings.kafka(), [topic])
 
     seen = {(r.partition, r.offset) for r in first}
     resumed = {(r.partition, r.offset) for r in rest}
@@ -91,9 +90,7 @@ async def test_idempotent_produce_manual_commit_resume(settings: Settings, uniqu
 async def test_read_committed_hides_aborted_transactions(settings: Settings, unique: str) -> None:
     topic = f"it.txn.{unique}"
     await _make_topic(settings, topic, partitions=1)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap, transactional_id=f"it-txn-{unique}"
-    )
+    producer = clients.producer(settings.kafka(), transactional_id=f"it-txn-{unique}")
     await producer.start()
     try:
         async with producer.transaction():
@@ -107,9 +104,9 @@ async def test_read_committed_hides_aborted_transactions(settings: Settings, uni
         await producer.stop()
 
     async def read(isolation: str) -> list[bytes]:
-        consumer = AIOKafkaConsumer(
+        consumer = clients.consumer(
+            settings.kafka(),
             topic,
-            bootstrap_servers=settings.kafka_bootstrap,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
             isolation_level=isolation,
@@ -124,4 +121,4 @@ async def test_read_committed_hides_aborted_transactions(settings: Settings, uni
         assert await read("read_committed") == [b"committed-1", b"committed-2"]
         assert b"aborted" in await read("read_uncommitted")
     finally:
-        await delete_topics(settings.kafka_bootstrap, [topic])
+        await delete_topics(settings.kafka(), [topic])

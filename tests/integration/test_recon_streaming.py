@@ -51,16 +51,16 @@ async def test_multi_part_detail_reconciliation_streams_in_bounded_memory(
     async with fresh_database(settings) as db_url:
         await land_bulk_ledger(db_url, CODE, ROWS, DAY)
         await apply(
-            settings.kafka_bootstrap,
+            settings.kafka(),
             (Topic(recon_topic, "{fixmedins_code}", "test", 3),
              Topic(f"it.clearing.{unique}", "{participant}", "test", 1), ack_topic_spec(CODE)),
             "test",
         )  # fmt: skip
         worker = ReconWorker(
-            settings.kafka_bootstrap, db_url, codec, topic=recon_topic,
+            settings.kafka(), db_url, codec, topic=recon_topic,
             clearing_topic=f"it.clearing.{unique}", group_id=f"it-recon-{unique}",
         )  # fmt: skip
-        hospital = HospitalClient(settings.kafka_bootstrap, CODE, codec)
+        hospital = HospitalClient(settings.kafka(), CODE, codec)
         await worker.start()
         await hospital.start()
         stop = asyncio.Event()
@@ -85,7 +85,7 @@ async def test_multi_part_detail_reconciliation_streams_in_bounded_memory(
             await runner
             await hospital.stop()
             await worker.stop()
-            await delete_topics(settings.kafka_bootstrap, [recon_topic, f"it.clearing.{unique}"])
+            await delete_topics(settings.kafka(), [recon_topic, f"it.clearing.{unique}"])
 
     refunds = {i for i in missing if i % 97 == 96}
     want = ReconDiffCounts(

@@ -26,6 +26,7 @@ from events.catalog import Topic, ack_topic, ack_topic_spec
 from events.codec import Codec
 from events.demo_keys import demo_registry
 from events.dlq import DLQ_TOPIC, parse_dlq
+from events.stream import clients
 from events.stream.clients import to_input
 from services.adjudication.reference import load_reference
 from services.bootstrap import sender_ids
@@ -74,10 +75,10 @@ class Setup:
         self.recon_topic, self.clearing_topic = f"it.recon.{unique}", f"it.clearing.{unique}"
         self.codec = Codec(demo_registry(sender_ids(load_reference(REFERENCE))))
         self.worker = ReconWorker(
-            settings.kafka_bootstrap, db_url, self.codec, topic=self.recon_topic,
+            settings.kafka(), db_url, self.codec, topic=self.recon_topic,
             clearing_topic=self.clearing_topic, group_id=f"it-recon-{unique}",
         )  # fmt: skip
-        self.hospital = HospitalClient(settings.kafka_bootstrap, s.fixmedins_code, self.codec)
+        self.hospital = HospitalClient(settings.kafka(), s.fixmedins_code, self.codec)
         self.seq = 0
         self.when = dt.datetime.now(CST).replace(microsecond=0)
 
@@ -114,7 +115,7 @@ async def setup(settings: Settings, unique: str) -> AsyncIterator[Setup]:
         s = await _busiest_slice(db_url)
         it = Setup(settings, db_url, unique, s)
         await apply(
-            settings.kafka_bootstrap,
+            settings.kafka(),
             (Topic(it.recon_topic, "{fixmedins_code}", "test", 3),
              Topic(it.clearing_topic, "{participant}", "test", 3), ack_topic_spec(s.fixmedins_code)),
             "test",
@@ -130,7 +131,7 @@ async def setup(settings: Settings, unique: str) -> AsyncIterator[Setup]:
             await runner
             await it.hospital.stop()
             await it.worker.stop()
-            await delete_topics(settings.kafka_bootstrap, [it.recon_topic, it.clearing_topic])
+            await delete_topics(settings.kafka(), [it.recon_topic, it.clearing_topic])
 
 
 def _summaries(records: list[Published]) -> list[ReconSummary]:
@@ -147,7 +148,7 @@ async def test_matching_books_balance_and_books_that_differ_get_exactly_their_ro
     it = setup
     books = await books_from_ledger(it.db_url, it.slice)
     assert any(r.refd_setl_flag == REFUND for r in books), "a reversal in the slice"
-    clearing = Tail(it.settings.kafka_bootstrap, [it.clearing_topic])
+    clearing = Tail(it.settings.kafka(), [it.clearing_topic])
     await clearing.mark()
     try:
         # Matching books: both totals slices and the details balance.
@@ -239,9 +240,9 @@ async def test_answered_once_answered_identically_and_conflicts_refused(setup: S
     it = setup
     books = await books_from_ledger(it.db_url, it.slice)
     code = it.slice.fixmedins_code
-    acks = Tail(it.settings.kafka_bootstrap, [ack_topic(code), it.clearing_topic])
+    acks = Tail(it.settings.kafka(), [ack_topic(code), it.clearing_topic])
     await acks.mark()
-    requests = Tail(it.settings.kafka_bootstrap, [it.recon_topic])
+    requests = Tail(it.settings.kafka(), [it.recon_topic])
     await requests.mark()
     try:
         request = it.totals_request(books, NORMAL)
@@ -320,7 +321,7 @@ async def test_bad_input_goes_to_the_dlq_with_an_error_ack_for_an_authentic_send
     setup: Setup,
 ) -> None:
     it = setup
-    dlq = Tail(it.settings.kafka_bootstrap, [DLQ_TOPIC])
+    dlq = Tail(it.settings.kafka(), [DLQ_TOPIC])
     await dlq.mark()
     try:
         books = await books_from_ledger(it.db_url, it.slice)
@@ -367,11 +368,9 @@ def _parts(it: Setup, rows: list[ReconDetailRow], batch: str) -> list:  # type: 
 
 async def _record_at(it: Setup, published: Published):  # type: ignore[no-untyped-def]
     """The request as the worker's consumer would fetch it again (same topic, partition, offset)."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka import TopicPartition
 
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=it.settings.kafka_bootstrap, enable_auto_commit=False
-    )
+    consumer = clients.consumer(it.settings.kafka(), enable_auto_commit=False)
     await consumer.start()
     try:
         tps = [TopicPartition(it.recon_topic, p) for p in range(3)]

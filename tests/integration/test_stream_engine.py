@@ -9,12 +9,14 @@ import time
 from collections import Counter
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
 from events.admin import apply, delete_topics
 from events.catalog import Topic
+from events.stream import clients
 from events.stream import engine as engine_module
+from events.stream.clients import KafkaConnection
 from events.stream.engine import EngineConfig, StreamEngine
 from events.stream.types import InputRecord, Output, Result, StateWrite
 from services.runtime.settings import Settings
@@ -58,10 +60,8 @@ class CountingTask:
 
 async def _read_all(settings: Settings, topic: str) -> list[bytes]:
     """Every record of ``topic``, up to its end offsets at call time."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
+    consumer = clients.consumer(
+        settings.kafka(), enable_auto_commit=False, isolation_level="read_committed"
     )
     await consumer.start()
     got: list[bytes] = []
@@ -85,7 +85,7 @@ async def _topics_with_records(
     """Source, output and changelog topics; ``n`` records over ``keys`` keys in the source."""
     src, out, log = f"it.eng.src.{unique}", f"it.eng.out.{unique}", f"it.eng.log.{unique}"
     await apply(
-        settings.kafka_bootstrap,
+        settings.kafka(),
         (
             Topic(src, "k", "t", PARTITIONS),
             Topic(out, "k", "t", PARTITIONS),
@@ -93,7 +93,7 @@ async def _topics_with_records(
         ),
         "test",
     )
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True)
+    producer = clients.producer(settings.kafka(), enable_idempotence=True)
     await producer.start()
     futures = [await producer.send(src, key=f"k{i % keys}".encode(), value=b"x") for i in range(n)]
     await asyncio.gather(*futures)
@@ -108,7 +108,7 @@ async def test_crash_mid_batch_then_resume_gives_exact_state(
     src, out, log = await _topics_with_records(settings, unique, n, keys)
 
     crashes = [700, 900, 400]  # records processed before each simulated crash
-    config = EngineConfig(settings.kafka_bootstrap, f"it-eng-{unique}", (src,), log, max_batch=250)
+    config = EngineConfig(settings.kafka(), f"it-eng-{unique}", (src,), log, max_batch=250)
     try:
         while True:
             budget = [crashes.pop(0)] if crashes else []
@@ -133,7 +133,7 @@ async def test_crash_mid_batch_then_resume_gives_exact_state(
 
         outputs = await _read_all(settings, out)
     finally:
-        await delete_topics(settings.kafka_bootstrap, [src, out, log])
+        await delete_topics(settings.kafka(), [src, out, log])
 
     distinct = set(outputs)
     per_key = Counter(i % keys for i in range(n))
@@ -163,7 +163,7 @@ async def test_a_refused_state_write_stops_the_engine_before_anything_later_is_c
     fails, no later batch may commit past it (the next owner would miss that state)."""
     src, out, log = f"it.eng.src.{unique}", f"it.eng.out.{unique}", f"it.eng.log.{unique}"
     await apply(
-        settings.kafka_bootstrap,
+        settings.kafka(),
         (
             Topic(src, "k", "t", 1),
             Topic(out, "k", "t", 1),
@@ -171,13 +171,13 @@ async def test_a_refused_state_write_stops_the_engine_before_anything_later_is_c
         ),
         "test",
     )
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True)
+    producer = clients.producer(settings.kafka(), enable_idempotence=True)
     await producer.start()
     futures = [await producer.send(src, key=f"k{i % 7}".encode(), value=b"x") for i in range(1000)]
     await asyncio.gather(*futures)
     await producer.stop()
     group = f"it-eng-{unique}"
-    config = EngineConfig(settings.kafka_bootstrap, group, (src,), log, max_batch=50)
+    config = EngineConfig(settings.kafka(), group, (src,), log, max_batch=50)
     engine = StreamEngine(config, lambda p, r: BigWriteTask(out, r, at=420))
     await engine.start()
     try:
@@ -185,13 +185,13 @@ async def test_a_refused_state_write_stops_the_engine_before_anything_later_is_c
             await asyncio.wait_for(engine.run(asyncio.Event()), timeout=60)
     finally:
         await engine.stop()
-    reader = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group)
+    reader = clients.consumer(settings.kafka(), group_id=group)
     await reader.start()
     try:
         committed = await reader.committed(TopicPartition(src, 0))
     finally:
         await reader.stop()
-        await delete_topics(settings.kafka_bootstrap, [src, out, log])
+        await delete_topics(settings.kafka(), [src, out, log])
     assert committed is not None and 0 < committed <= 420
 
 
@@ -199,7 +199,7 @@ async def _each_output_once(settings: Settings, topics: tuple[str, ...], n: int,
     try:
         outputs = await _read_all(settings, topics[1])
     finally:
-        await delete_topics(settings.kafka_bootstrap, list(topics))
+        await delete_topics(settings.kafka(), list(topics))
     per_key = Counter(i % keys for i in range(n))
     expected = Counter(f"k{k}:{i}".encode() for k in range(keys) for i in range(1, per_key[k] + 1))
     assert Counter(outputs) == expected, "an output was published twice (two writers) or lost"
@@ -217,7 +217,9 @@ async def test_a_member_restoring_through_a_rebalance_keeps_its_partitions_until
     slow = asyncio.Event()
     real_restore = engine_module.restore_partition
 
-    async def slow_first_restore(bootstrap: str, topic: str, partition: int) -> dict[bytes, bytes]:
+    async def slow_first_restore(
+        bootstrap: KafkaConnection, topic: str, partition: int
+    ) -> dict[bytes, bytes]:
         restored = await real_restore(bootstrap, topic, partition)
         if not slow.is_set():
             slow.set()
@@ -225,7 +227,7 @@ async def test_a_member_restoring_through_a_rebalance_keeps_its_partitions_until
         return restored
 
     monkeypatch.setattr(engine_module, "restore_partition", slow_first_restore)
-    config = EngineConfig(settings.kafka_bootstrap, f"it-eng-{unique}", (src,), log)
+    config = EngineConfig(settings.kafka(), f"it-eng-{unique}", (src,), log)
     engines = [StreamEngine(config, lambda p, r: CountingTask(out, r, [])) for _ in range(2)]
     stop = asyncio.Event()
     runners: list[asyncio.Task[None]] = []
@@ -261,7 +263,7 @@ async def test_a_member_expelled_while_its_loop_stalled_drops_its_batch(
     real_restore = engine_module.restore_partition
 
     async def stalling_first_restore(
-        bootstrap: str, topic: str, partition: int
+        bootstrap: KafkaConnection, topic: str, partition: int
     ) -> dict[bytes, bytes]:
         restored = await real_restore(bootstrap, topic, partition)
         if not stalled.is_set():
@@ -270,7 +272,7 @@ async def test_a_member_expelled_while_its_loop_stalled_drops_its_batch(
         return restored
 
     monkeypatch.setattr(engine_module, "restore_partition", stalling_first_restore)
-    config = EngineConfig(settings.kafka_bootstrap, f"it-eng-{unique}", (src,), log)
+    config = EngineConfig(settings.kafka(), f"it-eng-{unique}", (src,), log)
     stalling = StreamEngine(config, lambda p, r: CountingTask(out, r, []))
 
     async def run_stalling() -> None:

@@ -10,10 +10,10 @@ from pathlib import Path
 import asyncpg
 import orjson
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from events.admin import apply, delete_topics
 from events.catalog import Topic
+from events.stream import clients
 from services.bench.replay import run as run_bench
 from services.bootstrap import build_runtime
 from services.ops.core.errors import WorkerFailed
@@ -39,8 +39,8 @@ async def test_trusted_rebuild_equals_the_validating_one(
     feed.insert(len(feed) // 2, (key, orjson.dumps(broken), headers))
 
     topic = f"it.settlement.{unique}"
-    await apply(settings.kafka_bootstrap, (Topic(topic, "person", "test", 3),), "test")
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    await apply(settings.kafka(), (Topic(topic, "person", "test", 3),), "test")
+    producer = clients.producer(settings.kafka(), acks="all")
     await producer.start()
     try:
         for k, v, h in feed:
@@ -54,13 +54,13 @@ async def test_trusted_rebuild_equals_the_validating_one(
         for trusted in (False, True):
             async with fresh_database(settings) as db:
                 report = await rebuild(
-                    settings.kafka_bootstrap, db, codec, "ledger", f"-{unique}",
+                    settings.kafka(), db, codec, "ledger", f"-{unique}",
                     trusted=trusted, source_topic=topic,
                 )  # fmt: skip
                 assert (report.records, report.skipped) == (len(feed), 1), report.as_dict()
                 assert report.inserted == len(feed) - 1
                 cleared = await rebuild(
-                    settings.kafka_bootstrap, db, codec, "clearing", f"-{unique}",
+                    settings.kafka(), db, codec, "clearing", f"-{unique}",
                     trusted=trusted, source_topic=topic,
                 )  # fmt: skip
                 assert cleared.records == len(feed) and cleared.inserted > 50
@@ -79,7 +79,7 @@ async def test_trusted_rebuild_equals_the_validating_one(
         assert bench.records == 2 * len(feed)
         assert all(rate[0] > 0 for rate in bench.rebuild_per_s.values())
     finally:
-        await delete_topics(settings.kafka_bootstrap, [topic])
+        await delete_topics(settings.kafka(), [topic])
     assert digests[True] == digests[False]
 
 
@@ -88,7 +88,7 @@ async def test_a_worker_that_cannot_start_fails_the_rebuild_with_its_reason(
 ) -> None:
     codec = build_runtime(settings).codec
     nowhere = "postgresql://yidi@127.0.0.1:9/nowhere"  # nothing listens on port 9
-    workers = await Workers.start(settings.kafka_bootstrap, nowhere, codec, 2)
+    workers = await Workers.start(settings.kafka(), nowhere, codec, 2)
     try:
         with pytest.raises(WorkerFailed) as failed:
             await workers.run("ledger", "yidi.settlement.v1", "g", [Span(0, 0, 10)], None, print)
