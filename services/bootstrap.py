@@ -12,7 +12,8 @@ import asyncpg
 
 from events.catalog import Topic, with_ack_topics
 from events.codec import Codec
-from events.demo_keys import demo_registry
+from events.agency_signing import AgencyKeys, SigningKeys
+from events.demo_keys import demo_agency_keys, demo_registry, demo_signing_keys
 from events.signing import KeyRegistry
 from events.stream.engine import EngineConfig, StreamEngine
 from events.stream.types import Output
@@ -57,7 +58,19 @@ def build_runtime(settings: Settings) -> Runtime:
         raise RuntimeError("YIDI_KEY_REGISTRY is required in prod (demo keys are public)")
     else:
         keys = demo_registry(sender_ids(ref))
-    return Runtime(settings, ref, Codec(keys))
+    if settings.agency_keys is not None:
+        agency_keys = AgencyKeys.load(settings.agency_keys)
+    elif settings.env == "prod":
+        raise RuntimeError("YIDI_AGENCY_KEYS is required in prod (demo keys are public)")
+    else:
+        agency_keys = demo_agency_keys(sender_ids(ref))
+    if settings.signing_keys is not None:
+        signing_keys = SigningKeys.load(settings.signing_keys)
+    elif settings.env == "prod":
+        signing_keys = SigningKeys([])  # a platform process signs no sign-off
+    else:
+        signing_keys = demo_signing_keys(sender_ids(ref))
+    return Runtime(settings, ref, Codec(keys, agency_keys, signing_keys))
 
 
 def catalog_with_acks(runtime: Runtime) -> tuple[Topic, ...]:
