@@ -1,4 +1,5 @@
-"""``yidi bench topics``: what one ack topic per institution costs the broker."""
+"""``yidi bench topics``: what one ack topic per institution costs the broker;
+``yidi bench signatures``: what a per-message signature costs."""
 
 from __future__ import annotations
 
@@ -12,6 +13,27 @@ from rich.table import Table
 
 
 def register_bench(bench_app: typer.Typer) -> None:
+    @bench_app.command("signatures")
+    def signatures_cmd(
+        messages: int = typer.Option(2000, help="Messages per run"),
+        runs: int = typer.Option(5, help="Runs (the median is reported)"),
+        as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout"),
+    ) -> None:
+        """Per-message sign and verify cost: HMAC-SHA256 vs Ed25519 (docs/security.md)."""
+        from dataclasses import asdict
+
+        from services.bench.signatures import run
+
+        data = asdict(run(messages, runs))
+        if as_json:
+            typer.echo(json.dumps({"bench": "signatures", **data}))
+            return
+        Console().print(
+            f"{data['bytes_per_message']} bytes/message (median of {runs} x {messages}): "
+            f"HMAC-SHA256 sign {data['hmac_sign_us']} us, verify {data['hmac_verify_us']} us; "
+            f"Ed25519 sign {data['ed25519_sign_us']} us, verify {data['ed25519_verify_us']} us"
+        )
+
     @bench_app.command("topics")
     def topics_cmd(
         count: int = typer.Option(10_000, help="Single-partition topics (one per institution)"),
