@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from events.agency_signing import AgencyKeys, SigningKeys
 from events.catalog import Topic, with_ack_topics
 from events.codec import Codec
-from events.agency_signing import AgencyKeys, SigningKeys
 from events.demo_keys import demo_agency_keys, demo_registry, demo_signing_keys
 from events.signing import KeyRegistry
 from events.stream.engine import EngineConfig, StreamEngine
@@ -123,7 +123,7 @@ class RegistrationWorker:
 
     async def start(self) -> None:
         self.pool = await asyncpg.create_pool(
-            self.runtime.settings.database_url.get_secret_value(), min_size=1, max_size=2
+            self.runtime.settings.service_database_url("registration"), min_size=1, max_size=2
         )
         await self.engine.start()
 
@@ -141,7 +141,7 @@ def ledger_worker(runtime: Runtime, group_id: str | None = None) -> SinkWorker:
         group_id = LEDGER_GROUP + runtime.settings.group_suffix
     return ledger_sink(
         runtime.settings.kafka_bootstrap,
-        runtime.settings.database_url.get_secret_value(),
+        runtime.settings.service_database_url("ledger"),
         runtime.codec,
         group_id=group_id,
         instance_id=_instance(runtime, "ledger"),
@@ -156,7 +156,7 @@ def _instance(runtime: Runtime, worker: str) -> str | None:
 def clearing_service(runtime: Runtime) -> ClearingService:
     return ClearingService(
         runtime.settings.kafka_bootstrap,
-        runtime.settings.database_url.get_secret_value(),
+        runtime.settings.service_database_url("clearing"),
         runtime.codec,
         runtime.ref.pooling,
         instance_id=_instance(runtime, "clearing"),
@@ -170,7 +170,7 @@ def recon_worker(runtime: Runtime) -> recon.ReconWorker:
     suffix = runtime.settings.group_suffix
     return recon.ReconWorker(
         runtime.settings.kafka_bootstrap,
-        runtime.settings.database_url.get_secret_value(),
+        runtime.settings.service_database_url("recon"),
         runtime.codec,
         group_id=recon.GROUP + suffix,
         ledger_group=LEDGER_GROUP + suffix,

@@ -102,7 +102,7 @@ async def _metadata(bootstrap: str) -> tuple[int, float, int, int]:
     await client.bootstrap()
     try:
         node = client.get_random_node()
-        conn = await client._get_conn(node)  # noqa: SLF001 - the raw response's size
+        conn = await client._get_conn(node)  # the raw response, for its size
         assert conn is not None
         t0 = time.perf_counter()
         response = await conn.send(MetadataRequest(None))
@@ -123,7 +123,9 @@ async def _first_assignment_ms(bootstrap: str, topic: str) -> float:
     t0 = time.perf_counter()
     await consumer.start()
     try:
-        while not consumer.assignment():  # the group coordinator joins in the background
+        while True:  # the group coordinator joins in the background
+            if consumer.assignment():
+                break
             await asyncio.sleep(0.01)
         return (time.perf_counter() - t0) * 1000
     finally:
@@ -152,7 +154,9 @@ async def _create(admin: AIOKafkaAdminClient, names: list[str], partitions: int)
         for err in resp.to_object()["topic_errors"]:
             if err["error_code"] not in (0, 36):
                 raise RuntimeError(f"{err['topic']}: {err['error_message']}")
-    while not set(names) <= set(await admin.list_topics()):
+    while True:
+        if set(names) <= set(await admin.list_topics()):
+            break
         await asyncio.sleep(0.2)
 
 

@@ -365,7 +365,7 @@ def command_cmd(
     now = dt.datetime.now(dt.UTC)
     message = PeriodCommand(
         participant=participant, period=period, scope=scope_kind(parse_scope(scope)),
-        command=command, issued_by=participant, issued_at=now, reason=reason,  # type: ignore[arg-type]
+        command=command, issued_by=participant, issued_at=now, reason=reason,
     )  # fmt: skip
     key, value, headers = runtime.codec.encode(
         message, ce_id=f"cmd-{command}-{period}-{participant}-{now:%Y%m%d%H%M%S%f}",

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import asyncpg
 
+from services.runtime.db_roles import apply_roles
+
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "deploy" / "migrations"
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _LOCK_KEY = 0x79696469  # "yidi": one migrator at a time
@@ -87,6 +89,7 @@ async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) ->
                     migration.checksum,
                 )
             applied.append(migration)
+        await apply_roles(conn)
         return applied
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)

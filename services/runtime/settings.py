@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,16 @@ class Settings(BaseSettings):
     env: Environment = "local"
     kafka_bootstrap: str = LOCAL_KAFKA_BOOTSTRAP
     database_url: SecretStr = SecretStr(LOCAL_DATABASE_URL)
+    database_roles: bool = True
+    """Each worker connects as its own role (``yidi_<service>``, services/runtime/db_roles.py)
+    on the server and database of ``database_url``; false: every process uses ``database_url``."""
+    database_url_registration: SecretStr | None = None
+    database_url_ledger: SecretStr | None = None
+    database_url_clearing: SecretStr | None = None
+    database_url_recon: SecretStr | None = None
+    database_url_supervision: SecretStr | None = None
+    """A service's own URL (with its password on a real server); unset: ``database_url`` with
+    the user replaced by ``yidi_<service>`` (local trust authentication, no password)."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
     client_id: str = Field(default="yidi", min_length=1, max_length=64)
@@ -52,6 +63,18 @@ class Settings(BaseSettings):
     outside prod means the deterministic demo keys."""
     reference_dir: Path | None = None
     """Reference data (policy packs, catalogs, institutions); unset: deploy/reference."""
+
+    def service_database_url(self, service: str) -> str:
+        """The URL a worker of ``service`` connects with (docs/security.md, "Database roles")."""
+        own = getattr(self, f"database_url_{service}", None)
+        if own is not None:
+            return str(own.get_secret_value())
+        url = self.database_url.get_secret_value()
+        if not self.database_roles:
+            return url
+        parts = urlsplit(url)
+        host = parts.netloc.rsplit("@", 1)[-1]
+        return urlunsplit(parts._replace(netloc=f"yidi_{service}@{host}"))
 
 
 @lru_cache(maxsize=1)
