@@ -95,6 +95,9 @@ async def apply_roles(conn: asyncpg.Connection) -> list[str]:
             except (asyncpg.DuplicateObjectError, asyncpg.UniqueViolationError):
                 pass  # created concurrently by another migrating database of this cluster
         quoted = f'"{role}"'
+        member = await conn.fetchval("SELECT pg_has_role(current_user, $1, 'MEMBER')", role)
+        if not member:  # the owner may end the role's sessions (DROP DATABASE ... WITH (FORCE))
+            await conn.execute(f"GRANT {quoted} TO CURRENT_USER")
         await conn.execute(f"GRANT USAGE ON SCHEMA public TO {quoted}")
         for table in sorted(tables):
             await conn.execute(f'REVOKE ALL ON TABLE "{table}" FROM {quoted}')
