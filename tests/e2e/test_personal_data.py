@@ -94,7 +94,7 @@ async def test_no_id_number_or_phone_in_logs_or_dlq_reasons(
     workers.stop_all()
 
     logs = _read_logs(tmp_path)
-    assert logs.count(b"\n") > 20, "the workers logged"
+    assert b"worker_started" in logs, "the workers' log was captured"
     assert _leaks(logs, ids) == []
 
     bad_sent = sum(1 for b in messages if b.bad is not None)
@@ -103,3 +103,8 @@ async def test_no_id_number_or_phone_in_logs_or_dlq_reasons(
     assert [(code, found) for code, found in leaks if found] == []
     originals = b"".join(_original(d) for d in dead)
     assert _leaks(originals, ids), "the scan sees an ID number where one is (the original bytes)"
+    lines = logs.count(b"\n")
+    print(  # what was scanned (make test -s shows it)
+        f"\npersonal-data scan: {len(messages)} messages ({bad_sent} bad), {len(ids)} ID numbers, "
+        f"{lines} log lines, {len(dead)} DLQ records: 0 found"
+    )
