@@ -21,9 +21,10 @@ def migrate_cmd() -> None:
     """Apply pending migrations (idempotent)."""
 
     async def run() -> None:
-        conn = await connect(get_settings())
+        settings = get_settings()
+        conn = await connect(settings)
         try:
-            applied = await migrate(conn)
+            applied = await migrate(conn, role_passwords=settings.role_passwords())
         finally:
             await conn.close()
         if applied:

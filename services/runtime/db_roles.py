@@ -14,10 +14,13 @@ grants the next time migrations run. A table the matrix does not name is a test 
 
 Local authentication is ``trust`` on 127.0.0.1 (initdb ``--auth=trust``, the private
 cluster of ``make up``): the roles carry no password. On a real server, give each service
-its own URL with its password (``YIDI_DATABASE_URL_<SERVICE>``, docs/security.md).
+its own URL with its password (``YIDI_DATABASE_URL_<SERVICE>``): ``yidi db migrate`` sets
+that password on the role (docs/security.md).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import asyncpg
 
@@ -77,10 +80,14 @@ def role_of(service: str) -> str:
     return ROLE_PREFIX + service
 
 
-async def apply_roles(conn: asyncpg.Connection) -> list[str]:
-    """Create missing service roles (LOGIN, no password: local trust) and set the grants on
-    this database's tables to exactly ``GRANTS``; return the roles created."""
+async def apply_roles(
+    conn: asyncpg.Connection, passwords: Mapping[str, str] | None = None
+) -> list[str]:
+    """Create missing service roles (LOGIN; no password under local trust, or the one in
+    ``passwords`` by service) and set the grants on this database's tables to exactly
+    ``GRANTS``; return the roles created."""
     created: list[str] = []
+    passwords = passwords or {}
     tables = {
         r["tablename"]
         for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
@@ -95,6 +102,9 @@ async def apply_roles(conn: asyncpg.Connection) -> list[str]:
             except (asyncpg.DuplicateObjectError, asyncpg.UniqueViolationError):
                 pass  # created concurrently by another migrating database of this cluster
         quoted = f'"{role}"'
+        if service in passwords:  # a literal: ALTER ROLE takes no bind parameters
+            secret = passwords[service].replace("'", "''")
+            await conn.execute(f"ALTER ROLE {quoted} PASSWORD '{secret}'")
         member = await conn.fetchval("SELECT pg_has_role(current_user, $1, 'MEMBER')", role)
         if not member:  # the owner may end the role's sessions (DROP DATABASE ... WITH (FORCE))
             await conn.execute(f"GRANT {quoted} TO CURRENT_USER")

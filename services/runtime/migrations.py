@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,8 +65,13 @@ async def applied_migrations(conn: asyncpg.Connection) -> dict[int, str]:
     return {row["version"]: row["checksum"] for row in rows}
 
 
-async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) -> list[Migration]:
-    """Apply pending migrations, each in its own transaction; return those applied."""
+async def migrate(
+    conn: asyncpg.Connection,
+    directory: Path = MIGRATIONS_DIR,
+    role_passwords: Mapping[str, str] | None = None,
+) -> list[Migration]:
+    """Apply pending migrations, each in its own transaction, then the service roles and
+    their grants (``db_roles.apply_roles``); return the migrations applied."""
     migrations = load_migrations(directory)
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
     try:
@@ -89,7 +95,7 @@ async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) ->
                     migration.checksum,
                 )
             applied.append(migration)
-        await apply_roles(conn)
+        await apply_roles(conn, role_passwords)
         return applied
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -75,6 +75,16 @@ class Settings(BaseSettings):
         parts = urlsplit(url)
         host = parts.netloc.rsplit("@", 1)[-1]
         return urlunsplit(parts._replace(netloc=f"yidi_{service}@{host}"))
+
+    def role_passwords(self) -> dict[str, str]:
+        """Service -> the password in its own URL (``yidi db migrate`` sets it on the role)."""
+        out: dict[str, str] = {}
+        for service in ("registration", "ledger", "clearing", "recon", "supervision"):
+            own = getattr(self, f"database_url_{service}")
+            password = urlsplit(own.get_secret_value()).password if own is not None else None
+            if password:
+                out[service] = unquote(password)
+        return out
 
 
 @lru_cache(maxsize=1)
