@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import orjson
 import pytest
@@ -26,6 +27,7 @@ from events.demo_keys import (
     demo_signing_key,
 )
 from events.envelope import Envelope, build_headers, parse_headers
+from events.errors import AuthenticationError
 from events.signing import compute_mac
 from events.stream.types import InputRecord, Output
 from services.clearing.adapters.memory import MemoryClearingUnitOfWork
@@ -152,11 +154,27 @@ def test_rotation_accepts_each_key_in_its_window() -> None:
     assert getattr(caught.value, "code", None) == "E_AUTH", "a retired key is refused after"
 
 
-def test_the_platform_holds_public_keys_only(tmp_path: object) -> None:
-    from pathlib import Path
-
-    path = Path(str(tmp_path)) / "public.json"
+def test_the_platform_holds_public_keys_only(tmp_path: Path) -> None:
+    path = tmp_path / "public.json"
     demo_agency_keys(SENDERS).save(path)
     text = path.read_text()
     assert "seed" not in text and "secret" not in text
     assert AgencyKeys.load(path).get("demo-ed25519-AG330000") is not None
+
+
+def test_contracts_check_verifies_a_golden_sign_off(tmp_path: Path) -> None:
+    """``yidi contracts check --agency-keys``: the published example verifies; altered, not."""
+    from services.cli.contracts import _check
+
+    public = tmp_path / "public.json"
+    demo_agency_keys(SENDERS).save(public)
+    golden = Path(__file__).resolve().parents[2] / "contracts/examples/valid"
+    example = golden / "cn.yidi.clearing.confirmed.v1.json"
+    assert _check(example, None, None, public) == "cn.yidi.clearing.confirmed.v1"
+    doc = orjson.loads(example.read_bytes())
+    doc["body"]["memo"] = "altered"
+    altered = tmp_path / "altered.json"
+    altered.write_bytes(orjson.dumps(doc))
+    with pytest.raises(AuthenticationError) as caught:
+        _check(altered, None, None, public)
+    assert caught.value.code == "E_AUTH_SIGNATURE"
