@@ -87,7 +87,8 @@ class AgencyKeys:
 
     def __init__(self, keys: list[PublicKey]) -> None:
         self._by_kid = {k.kid: k for k in keys}
-        self._loaded = {k.kid: Ed25519PublicKey.from_public_bytes(k.public) for k in keys}
+        for k in keys:
+            Ed25519PublicKey.from_public_bytes(k.public)  # a malformed key fails at load
 
     @classmethod
     def load(cls, path: Path) -> AgencyKeys:
@@ -104,8 +105,8 @@ class AgencyKeys:
     def add(self, key: PublicKey) -> None:
         if key.kid in self._by_kid:
             raise ValueError(f"key id {key.kid} exists")
+        Ed25519PublicKey.from_public_bytes(key.public)
         self._by_kid[key.kid] = key
-        self._loaded[key.kid] = Ed25519PublicKey.from_public_bytes(key.public)
 
     def get(self, kid: str) -> PublicKey | None:
         return self._by_kid.get(kid)
@@ -130,7 +131,10 @@ class AgencyKeys:
         if not key.valid_at(when):
             raise AuthenticationError(f"key {env.kid} is not valid at ce_time", "yidi_kid")
         try:
-            self._loaded[key.kid].verify(_unb64url(env.sig), mac_input(env, value))
+            # built per call (a few µs): the registry stays plain data, so a codec holding it
+            # pickles into the rebuild worker processes (services/ops/trusted_rebuild.py)
+            public = Ed25519PublicKey.from_public_bytes(key.public)
+            public.verify(_unb64url(env.sig), mac_input(env, value))
         except (InvalidSignature, binascii.Error, ValueError):
             raise AuthenticationError(
                 "signature does not match the message", "yidi_sig", code="E_AUTH_SIGNATURE"
