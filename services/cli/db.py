@@ -24,7 +24,10 @@ def migrate_cmd() -> None:
         settings = get_settings()
         conn = await connect(settings)
         try:
-            applied = await migrate(conn, role_passwords=settings.role_passwords())
+            applied = await migrate(
+                conn, role_passwords=settings.role_passwords(),
+                service_roles=settings.database_roles,
+            )  # fmt: skip
         finally:
             await conn.close()
         if applied:

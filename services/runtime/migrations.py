@@ -69,6 +69,7 @@ async def migrate(
     conn: asyncpg.Connection,
     directory: Path = MIGRATIONS_DIR,
     role_passwords: Mapping[str, str] | None = None,
+    service_roles: bool = True,
 ) -> list[Migration]:
     """Apply pending migrations, each in its own transaction, then the service roles and
     their grants (``db_roles.apply_roles``); return the migrations applied."""
@@ -95,7 +96,8 @@ async def migrate(
                     migration.checksum,
                 )
             applied.append(migration)
-        await apply_roles(conn, role_passwords)
+        if service_roles:  # off: YIDI_DATABASE_ROLES=false, every process uses the owner
+            await apply_roles(conn, role_passwords)
         return applied
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
