@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/pytest
 
-.PHONY: venv up down clean migrate topics lint typecheck unit integration e2e test demo e2e-full e2e-crash bench-codec bench-adjudication bench-pipeline bench-task bench-clearing recon-100k bench-replay e2e-replay fuzz-engine e2e-bad-input e2e-supervision
+.PHONY: venv up down clean migrate topics lint typecheck unit integration e2e test demo e2e-full e2e-crash bench-codec bench-adjudication bench-pipeline bench-task bench-clearing recon-100k bench-replay e2e-replay fuzz-engine e2e-bad-input e2e-supervision bench-topics bench-signatures
 
 venv: $(STAMP)
 
@@ -73,6 +73,13 @@ fuzz-engine: venv
 
 bench-codec: venv
 	$(BIN)/yidi bench codec
+
+bench-signatures: venv
+	$(BIN)/yidi bench signatures
+
+# 10,000 single-partition topics on the local broker, then 32 per-region ones (docs/security.md)
+bench-topics: up
+	$(BIN)/yidi bench topics --count 10000
 
 bench-adjudication: venv
 	$(BIN)/yidi bench adjudication

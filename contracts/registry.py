@@ -21,4 +21,10 @@ MESSAGE_TYPES: dict[str, type[Contract]] = {m.ce_type: m for m in _ALL}
 SENDER_SIGNED: frozenset[str] = frozenset(
     m.ce_type for m in (*REGISTRATION_MESSAGES, *VISIT_MESSAGES, *RECON_SIGNED, *CLEARING_SIGNED)
 )
-"""Types that arrive from outside and must carry the sender's MAC."""
+"""Types that arrive from outside and must be authenticated: the sender's MAC, or for
+``AGENCY_SIGNED`` types the agency's Ed25519 signature."""
+
+AGENCY_SIGNED: frozenset[str] = frozenset(m.ce_type for m in CLEARING_SIGNED)
+"""Sign-offs nobody but the agency can make (events/agency_signing.py): the platform holds
+only the agencies' public keys, so a MAC (a secret the hub shares) is refused on them. A new
+agency-signed kind joins by adding its type here."""

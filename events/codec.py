@@ -17,8 +17,10 @@ from pydantic import ValidationError
 
 from contracts.common import Contract, plausible
 from contracts.money import MONEY_PATTERN, SIGNED_MONEY_PATTERN
-from contracts.registry import MESSAGE_TYPES, SENDER_SIGNED
+from contracts.registry import AGENCY_SIGNED, MESSAGE_TYPES, SENDER_SIGNED
 from contracts.visit import QUANTITY_PATTERN
+from events import agency_signing
+from events.agency_signing import AgencyKeys, SigningKeys
 from events.catalog import INPUT_TOPICS
 from events.envelope import (
     Envelope,
@@ -159,10 +161,21 @@ def _translate(exc: ValidationError) -> DecodeError:
 
 
 class Codec:
-    """Decode and encode with one key registry. Cheap to share; holds no connection."""
+    """Decode and encode with one key registry. Cheap to share; holds no connection.
 
-    def __init__(self, keys: KeyRegistry | None = None) -> None:
+    ``keys``: the senders' MAC keys. ``agency_keys``: the agencies' public keys that verify
+    ``AGENCY_SIGNED`` types (sign-offs); ``signing_keys``: private keys to sign those, held
+    only where an agency's own tools run (the CLI), never by a worker."""
+
+    def __init__(
+        self,
+        keys: KeyRegistry | None = None,
+        agency_keys: AgencyKeys | None = None,
+        signing_keys: SigningKeys | None = None,
+    ) -> None:
         self.keys = keys or KeyRegistry([])
+        self.agency_keys = agency_keys or AgencyKeys([])
+        self.signing_keys = signing_keys or SigningKeys([])
 
     def decode(
         self,
@@ -199,7 +212,10 @@ class Codec:
         when = _parse_time(env.ce_time)
         verified = False
         if authenticate and env.ce_type in SENDER_SIGNED:
-            self.keys.verify(env, value, when)
+            if env.ce_type in AGENCY_SIGNED:
+                self.agency_keys.verify(env, value, when)
+            else:
+                self.keys.verify(env, value, when)
             verified = True
         try:
             if topic is not None:
@@ -258,7 +274,8 @@ class Codec:
         traceparent: str | None = None,
         sign: bool = True,
     ) -> tuple[bytes | None, bytes, list[tuple[str, bytes]]]:
-        """Key, canonical value and headers (with the sender's current MAC when ``sign``)."""
+        """Key, canonical value and headers (with the sender's current MAC when ``sign``, or
+        for an ``AGENCY_SIGNED`` type the agency's Ed25519 signature)."""
         value = canonical_bytes(message)
         env = Envelope(
             ce_id=ce_id,
@@ -267,7 +284,10 @@ class Codec:
             ce_time=ce_time.isoformat(),
             traceparent=traceparent,
         )
-        if sign:
+        if sign and env.ce_type in AGENCY_SIGNED:
+            sk = self.signing_keys.current(sender, ce_time)
+            env = env._replace(kid=sk.kid, sig=agency_signing.sign(sk, env, value))
+        elif sign:
             k = self.keys.current(sender, ce_time)
             env = Envelope(
                 env.ce_id, env.ce_type, env.ce_source, env.ce_time, traceparent,

@@ -21,6 +21,8 @@ SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
 SIG_KID = "yidi_kid"
 SIG_MAC = "yidi_mac"
+SIG_SIGNATURE = "yidi_sig"
+"""An agency's Ed25519 signature (events/agency_signing.py): sign-offs, not the MAC."""
 DATASCHEMA = "ce_dataschema"
 SENDER_PREFIX = "urn:yidi:sender:"
 
@@ -42,6 +44,7 @@ class Envelope(NamedTuple):
     kid: str | None = None
     mac: str | None = None
     minor: int = 0
+    sig: str | None = None
 
     @property
     def sender(self) -> str:
@@ -92,7 +95,7 @@ def source_for(sender: str) -> str:
 
 ENVELOPE_HEADERS = frozenset(
     {"ce_specversion", "ce_id", "ce_type", "ce_source", "ce_time", DATASCHEMA, "content-type",
-     "traceparent", SIG_KID, SIG_MAC}
+     "traceparent", SIG_KID, SIG_MAC, SIG_SIGNATURE}
 )  # fmt: skip
 """The headers yidi reads. Any other header (a broker's, a tracer's, ``yidi_redrive``) is ignored
 whatever its value: it changes nothing the processors decide."""
@@ -152,7 +155,10 @@ def parse_headers(raw: Iterable[tuple[str, bytes | None]]) -> Envelope:
             minor = int(schema.rsplit(".", 1)[1])
         except (IndexError, ValueError):
             raise EnvelopeError("ce_dataschema must end in .<minor>", DATASCHEMA) from None
-    return Envelope(ce_id, ce_type, ce_source, ce_time, trace, get(SIG_KID), get(SIG_MAC), minor)
+    return Envelope(
+        ce_id, ce_type, ce_source, ce_time, trace, get(SIG_KID), get(SIG_MAC), minor,
+        get(SIG_SIGNATURE),
+    )  # fmt: skip
 
 
 def build_headers(env: Envelope) -> list[tuple[str, bytes]]:
@@ -168,4 +174,6 @@ def build_headers(env: Envelope) -> list[tuple[str, bytes]]:
         headers.append(("traceparent", env.traceparent.encode()))
     if env.kid and env.mac:
         headers += [(SIG_KID, env.kid.encode()), (SIG_MAC, env.mac.encode())]
+    elif env.kid and env.sig:
+        headers += [(SIG_KID, env.kid.encode()), (SIG_SIGNATURE, env.sig.encode())]
     return headers

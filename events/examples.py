@@ -14,8 +14,7 @@ from contracts.export import EXAMPLE_EPOCH, all_artifacts, dump_artifact
 from contracts.registry import SENDER_SIGNED
 from contracts.samples import samples, sender_of
 from events import catalog
-from events.codec import Codec
-from events.demo_keys import demo_registry
+from events.demo_keys import demo_codec
 
 INVALID_EXAMPLES: tuple[tuple[str, str, dict[str, Any], str, str | None], ...] = (
     # name, ce_type, top-level fields to replace (None deletes), expected code, expected field
@@ -40,7 +39,7 @@ INVALID_EXAMPLES: tuple[tuple[str, str, dict[str, Any], str, str | None], ...] =
 def golden_examples() -> dict[str, str]:
     """Valid examples (signed with demo keys) and invalid ones with their expected error."""
     found = samples()
-    codec = Codec(demo_registry({sender_of(m) for m in found.values()}))
+    codec = demo_codec({sender_of(m) for m in found.values()})
     out: dict[str, str] = {}
     bodies: dict[str, dict[str, Any]] = {}
     for name, message in sorted(found.items()):

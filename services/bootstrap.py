@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from events.agency_signing import AgencyKeys, SigningKeys
 from events.catalog import Topic, with_ack_topics
 from events.codec import Codec
-from events.demo_keys import demo_registry
+from events.demo_keys import demo_agency_keys, demo_registry, demo_signing_keys
 from events.signing import KeyRegistry
 from events.stream.engine import EngineConfig, StreamEngine
 from events.stream.types import Output
@@ -58,7 +59,19 @@ def build_runtime(settings: Settings) -> Runtime:
         raise RuntimeError("YIDI_KEY_REGISTRY is required in prod (demo keys are public)")
     else:
         keys = demo_registry(sender_ids(ref))
-    return Runtime(settings, ref, Codec(keys))
+    if settings.agency_keys is not None:
+        agency_keys = AgencyKeys.load(settings.agency_keys)
+    elif settings.env == "prod":
+        raise RuntimeError("YIDI_AGENCY_KEYS is required in prod (demo keys are public)")
+    else:
+        agency_keys = demo_agency_keys(sender_ids(ref))
+    if settings.signing_keys is not None:
+        signing_keys = SigningKeys.load(settings.signing_keys)
+    elif settings.env == "prod":
+        signing_keys = SigningKeys([])  # a platform process signs no sign-off
+    else:
+        signing_keys = demo_signing_keys(sender_ids(ref))
+    return Runtime(settings, ref, Codec(keys, agency_keys, signing_keys))
 
 
 def catalog_with_acks(runtime: Runtime) -> tuple[Topic, ...]:
@@ -117,7 +130,7 @@ class RegistrationWorker:
 
     async def start(self) -> None:
         self.pool = await asyncpg.create_pool(
-            self.runtime.settings.database_url.get_secret_value(), min_size=1, max_size=2
+            self.runtime.settings.service_database_url("registration"), min_size=1, max_size=2
         )
         await self.engine.start()
 
@@ -135,7 +148,7 @@ def ledger_worker(runtime: Runtime, group_id: str | None = None) -> SinkWorker:
         group_id = LEDGER_GROUP + runtime.settings.group_suffix
     return ledger_sink(
         runtime.settings.kafka(principals.LEDGER),
-        runtime.settings.database_url.get_secret_value(),
+        runtime.settings.service_database_url("ledger"),
         runtime.codec,
         group_id=group_id,
         instance_id=_instance(runtime, "ledger"),
@@ -150,7 +163,7 @@ def _instance(runtime: Runtime, worker: str) -> str | None:
 def clearing_service(runtime: Runtime) -> ClearingService:
     return ClearingService(
         runtime.settings.kafka(principals.CLEARING),
-        runtime.settings.database_url.get_secret_value(),
+        runtime.settings.service_database_url("clearing"),
         runtime.codec,
         runtime.ref.pooling,
         instance_id=_instance(runtime, "clearing"),
@@ -164,7 +177,7 @@ def recon_worker(runtime: Runtime) -> recon.ReconWorker:
     suffix = runtime.settings.group_suffix
     return recon.ReconWorker(
         runtime.settings.kafka(principals.RECON),
-        runtime.settings.database_url.get_secret_value(),
+        runtime.settings.service_database_url("recon"),
         runtime.codec,
         group_id=recon.GROUP + suffix,
         ledger_group=LEDGER_GROUP + suffix,

@@ -38,7 +38,7 @@ data_dir() {
 
 start() {
   mkdir -p "$PGDIR"
-  if pid_alive "$PIDFILE"; then log "already running (pid $(cat "$PIDFILE"))"; return 0; fi
+  if pid_alive "$PIDFILE"; then log "already running (pid $(cat "$PIDFILE"))"; ensure_roles; return 0; fi
   port_open "$PORT" && die "port $PORT is taken by a process this script did not start"
   local bin data; bin="$(find_bindir)"; data="$(data_dir)"
   if [[ ! -f "$data/PG_VERSION" ]]; then
@@ -55,9 +55,18 @@ start() {
     || { tail -n 30 "$data/server.log" >&2; die "postgres did not start"; }
   head -n 1 "$data/postmaster.pid" > "$PIDFILE"
   wait_for 30 "postgres (pid $(cat "$PIDFILE"))" as_owner "$bin/pg_isready" -q -h 127.0.0.1 -p "$PORT"
+  ensure_roles
+}
+
+# The owner role (yidi: owns the tables, runs migrations, is the ops role) may create the
+# per-service roles; `yidi db migrate` creates those (yidi_ledger, ...) and their grants
+# (services/runtime/db_roles.py). Local authentication is trust on 127.0.0.1: no passwords.
+# Idempotent, and run on every start (also when already running) so an older cluster gets it.
+ensure_roles() {
+  local bin; bin="$(find_bindir)"
   as_owner "$bin/psql" -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -tAq -v ON_ERROR_STOP=1 <<SQL
 SELECT 'CREATE ROLE yidi LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'yidi') \gexec
-ALTER ROLE yidi CREATEDB;
+ALTER ROLE yidi CREATEDB CREATEROLE;
 SELECT 'CREATE DATABASE yidi OWNER yidi' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'yidi') \gexec
 SQL
 }

@@ -21,6 +21,7 @@ def register(app: typer.Typer) -> None:
     from services.cli.bench_replay import register_bench as register_replay
     from services.cli.bench_supervision import register_bench as register_supervision
     from services.cli.bench_task import register_bench as register_task
+    from services.cli.bench_topics import register_bench as register_topics
 
     register_adjudication(bench_app)
     register_clearing(bench_app)
@@ -29,4 +30,5 @@ def register(app: typer.Typer) -> None:
     register_replay(bench_app)
     register_supervision(bench_app)
     register_task(bench_app)
+    register_topics(bench_app)
     app.add_typer(bench_app, name="bench")

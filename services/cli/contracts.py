@@ -9,6 +9,7 @@ import orjson
 import typer
 from rich.console import Console
 
+from events.agency_signing import AgencyKeys
 from events.codec import MAX_MESSAGE_BYTES, Codec
 from events.errors import DecodeError, EnvelopeError, MalformedMessage
 from events.examples import everything
@@ -46,6 +47,9 @@ def check_cmd(
     ),
     type_: str | None = typer.Option(None, "--type", help="ce_type when the file has no headers"),
     keys: Path | None = typer.Option(None, help="Key registry: also verify the MAC"),
+    agency_keys: Path | None = typer.Option(
+        None, help="Agencies' public keys: also verify a sign-off's Ed25519 signature"
+    ),
 ) -> None:
     """Validate one message file; exit 0 when valid, else print one JSON error line and exit 2.
 
@@ -54,7 +58,7 @@ def check_cmd(
     a repeated key refused), and an unexpected failure is reported as ``E_INTERNAL`` with
     its type, never as a traceback."""
     try:
-        ce_type = _check(file, type_, keys)
+        ce_type = _check(file, type_, keys, agency_keys)
     except DecodeError as err:
         _fail(err.as_dict())
     except typer.Exit:
@@ -64,13 +68,18 @@ def check_cmd(
     console.print(f"ok {ce_type}")
 
 
-def _check(file: Path, type_: str | None, keys: Path | None) -> str:
+def _check(
+    file: Path, type_: str | None, keys: Path | None, agency_keys: Path | None = None
+) -> str:
     """The file's ``ce_type`` when it is a valid message, else a ``DecodeError``."""
     size = file.stat().st_size
     if size > MAX_FILE_BYTES:
         raise MalformedMessage(f"file larger than {MAX_FILE_BYTES} bytes", code="E_BOUNDS")
     doc = read_json(file.read_bytes())
-    codec = Codec(KeyRegistry.load(keys) if keys else None)
+    codec = Codec(
+        KeyRegistry.load(keys) if keys else None,
+        AgencyKeys.load(agency_keys) if agency_keys else None,
+    )
     wrapped = isinstance(doc, dict) and "body" in doc and ("headers" in doc or "type" in doc)
     body = doc["body"] if wrapped else doc
     value = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)  # the canonical form the MAC covers
@@ -84,8 +93,9 @@ def _check(file: Path, type_: str | None, keys: Path | None) -> str:
         if type_:
             headers = [(k, type_.encode() if k == "ce_type" else v) for k, v in headers]
         decoded = codec.decode(
-            key.encode() if key else None, value, headers, authenticate=keys is not None
-        )
+            key.encode() if key else None, value, headers,
+            authenticate=keys is not None or agency_keys is not None,
+        )  # fmt: skip
         return decoded.envelope.ce_type
     ce_type = type_ or (doc.get("type") if wrapped else None) or ""
     if not isinstance(ce_type, str) or not ce_type:

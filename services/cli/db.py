@@ -21,9 +21,13 @@ def migrate_cmd() -> None:
     """Apply pending migrations (idempotent)."""
 
     async def run() -> None:
-        conn = await connect(get_settings())
+        settings = get_settings()
+        conn = await connect(settings)
         try:
-            applied = await migrate(conn)
+            applied = await migrate(
+                conn, role_passwords=settings.role_passwords(),
+                service_roles=settings.database_roles,
+            )  # fmt: skip
         finally:
             await conn.close()
         if applied:

@@ -11,10 +11,12 @@ import asyncpg
 
 from events.stream.guard import is_infrastructure as _stream_rule
 
-_INFRA_SQLSTATE = ("08", "40", "53", "55", "57", "58", "XX")
-"""PostgreSQL error classes about the server, not the statement's data: connection, transaction
-rollback (serialization, deadlock), resources, lock not available, operator intervention,
-system and internal errors."""
+_INFRA_SQLSTATE = ("08", "28", "40", "53", "55", "57", "58", "XX", "42501")
+"""PostgreSQL error classes about the server, not the statement's data: connection, invalid
+authorization, transaction rollback (serialization, deadlock), resources, lock not available,
+operator intervention, system and internal errors; and ``42501`` insufficient privilege: a
+service role without a grant it needs is a deployment fault (services/runtime/db_roles.py),
+and dead-lettering every record it touches would empty the stream into the DLQ."""
 
 
 def postgres_verdict(exc: BaseException) -> bool | None:

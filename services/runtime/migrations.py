@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+
+from services.runtime.db_roles import apply_roles
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "deploy" / "migrations"
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -62,8 +65,14 @@ async def applied_migrations(conn: asyncpg.Connection) -> dict[int, str]:
     return {row["version"]: row["checksum"] for row in rows}
 
 
-async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) -> list[Migration]:
-    """Apply pending migrations, each in its own transaction; return those applied."""
+async def migrate(
+    conn: asyncpg.Connection,
+    directory: Path = MIGRATIONS_DIR,
+    role_passwords: Mapping[str, str] | None = None,
+    service_roles: bool = True,
+) -> list[Migration]:
+    """Apply pending migrations, each in its own transaction, then the service roles and
+    their grants (``db_roles.apply_roles``); return the migrations applied."""
     migrations = load_migrations(directory)
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
     try:
@@ -87,6 +96,8 @@ async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) ->
                     migration.checksum,
                 )
             applied.append(migration)
+        if service_roles:  # off: YIDI_DATABASE_ROLES=false, every process uses the owner
+            await apply_roles(conn, role_passwords)
         return applied
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)

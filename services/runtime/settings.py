@@ -11,6 +11,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -61,6 +62,16 @@ class Settings(BaseSettings):
     kafka_secrets_dir: Path | None = None
     """Local CA, broker keystore and SCRAM passwords; unset: ``<run_dir>/kafka/secrets``."""
     database_url: SecretStr = SecretStr(LOCAL_DATABASE_URL)
+    database_roles: bool = True
+    """Each worker connects as its own role (``yidi_<service>``, services/runtime/db_roles.py)
+    on the server and database of ``database_url``; false: every process uses ``database_url``."""
+    database_url_registration: SecretStr | None = None
+    database_url_ledger: SecretStr | None = None
+    database_url_clearing: SecretStr | None = None
+    database_url_recon: SecretStr | None = None
+    database_url_supervision: SecretStr | None = None
+    """A service's own URL (with its password on a real server); unset: ``database_url`` with
+    the user replaced by ``yidi_<service>`` (local trust authentication, no password)."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
     client_id: str = Field(default="yidi", min_length=1, max_length=64)
@@ -72,6 +83,13 @@ class Settings(BaseSettings):
     database fed from the same topics (a shadow, a test) needs groups of its own."""
     key_registry: Path | None = None
     """Sender keys; unset outside prod means the public demo keys (events/demo_keys.py)."""
+    agency_keys: Path | None = None
+    """Agencies' Ed25519 public keys that verify sign-offs (``yidi keys gen-agency``); unset
+    outside prod means the deterministic demo keys (events/demo_keys.py)."""
+    signing_keys: Path | None = None
+    """An agency's Ed25519 private keys, read only by the CLI commands that send sign-offs
+    (``yidi clearing confirm``, ``yidi clearing command``); never given to a worker. Unset
+    outside prod means the deterministic demo keys."""
     reference_dir: Path | None = None
     """Reference data (policy packs, catalogs, institutions); unset: deploy/reference."""
 
@@ -116,6 +134,28 @@ class Settings(BaseSettings):
                 "or set YIDI_KAFKA_USER / YIDI_KAFKA_PASSWORD"
             )
         return conn.as_user(user, password)
+
+    def service_database_url(self, service: str) -> str:
+        """The URL a worker of ``service`` connects with (docs/security.md, "Database roles")."""
+        own = getattr(self, f"database_url_{service}", None)
+        if own is not None:
+            return str(own.get_secret_value())
+        url = self.database_url.get_secret_value()
+        if not self.database_roles:
+            return url
+        parts = urlsplit(url)
+        host = parts.netloc.rsplit("@", 1)[-1]
+        return urlunsplit(parts._replace(netloc=f"yidi_{service}@{host}"))
+
+    def role_passwords(self) -> dict[str, str]:
+        """Service -> the password in its own URL (``yidi db migrate`` sets it on the role)."""
+        out: dict[str, str] = {}
+        for service in ("registration", "ledger", "clearing", "recon", "supervision"):
+            own = getattr(self, f"database_url_{service}")
+            password = urlsplit(own.get_secret_value()).password if own is not None else None
+            if password:
+                out[service] = unquote(password)
+        return out
 
 
 @lru_cache(maxsize=1)

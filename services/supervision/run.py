@@ -24,7 +24,7 @@ def build(settings: Settings, codec: Codec, group_id: str | None = None) -> Supe
         group_id=group_id or GROUP + settings.group_suffix,
         rules=load_rules(settings.reference_dir),
         codec=codec,
-        database_url=settings.database_url.get_secret_value(),
+        database_url=settings.service_database_url("supervision"),
     )
 
 

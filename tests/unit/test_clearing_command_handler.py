@@ -13,8 +13,7 @@ from contracts.ack import Ack
 from contracts.clearing import ClearingConfirmed, PeriodCommand
 from contracts.codes import AckStatus
 from contracts.common import Contract
-from events.codec import Codec
-from events.demo_keys import demo_registry
+from events.demo_keys import demo_codec
 from events.stream.types import InputRecord, Output
 from services.clearing.adapters.memory import MemoryClearingUnitOfWork
 from services.clearing.commands import CommandHandler
@@ -22,7 +21,7 @@ from tests.unit.clearing_fakes import fact, land, outbox
 
 NATIONAL_AGENCY = "AG000000"
 SENDERS = [NATIONAL_AGENCY, "AG330000", "AG310000"]
-CODEC = Codec(demo_registry(SENDERS))
+CODEC = demo_codec(SENDERS)
 TOPIC = "yidi.clearing.v1"
 PERIOD = "2026-10"  # over by any clock this test runs on
 WHEN = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)

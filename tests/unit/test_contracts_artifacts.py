@@ -52,11 +52,10 @@ def _check(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("path", VALID, ids=[p.stem for p in VALID])
 def test_golden_valid_example_checks(path: Path) -> None:
     from contracts.samples import samples, sender_of
-    from events.codec import Codec
-    from events.demo_keys import demo_registry
+    from events.demo_keys import demo_codec
 
     doc = json.loads(path.read_text("utf-8"))
-    codec = Codec(demo_registry({sender_of(m) for m in samples().values()}))
+    codec = demo_codec({sender_of(m) for m in samples().values()})
     headers = [(k, v.encode()) for k, v in doc["headers"].items()]
     value = orjson.dumps(doc["body"], option=orjson.OPT_SORT_KEYS)
     decoded = codec.decode(doc["key"].encode() if doc["key"] else None, value, headers)

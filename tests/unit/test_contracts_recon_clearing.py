@@ -16,12 +16,12 @@ from contracts.money import from_fen
 from contracts.recon import DetailReconRequested, ReconResult, TotalsReconRequested
 from contracts.registry import MESSAGE_TYPES, SENDER_SIGNED
 from contracts.samples import CST, samples, sender_of
-from events.codec import Codec, canonical_bytes
-from events.demo_keys import demo_registry
+from events.codec import canonical_bytes
+from events.demo_keys import demo_codec
 from events.errors import DecodeError
 
 SAMPLES = samples()
-CODEC = Codec(demo_registry({*(sender_of(m) for m in SAMPLES.values()), "AG320000"}))
+CODEC = demo_codec({*(sender_of(m) for m in SAMPLES.values()), "AG320000"})
 STATEMENT = SAMPLES[ClearingStatement.ce_type]
 assert isinstance(STATEMENT, ClearingStatement)
 

@@ -14,11 +14,11 @@ from contracts.money import from_fen, round_half_up, to_fen
 from contracts.registry import MESSAGE_TYPES, SENDER_SIGNED
 from contracts.samples import CST, SHANGHAI_HOSPITAL, fee_lines, samples, sender_of
 from contracts.visit import FeeLine, FeesUploaded, SettlementRequested
-from events.codec import Codec, canonical_bytes
-from events.demo_keys import demo_registry
+from events.codec import canonical_bytes
+from events.demo_keys import demo_codec
 
 SAMPLES = samples()
-CODEC = Codec(demo_registry({sender_of(m) for m in SAMPLES.values()}))
+CODEC = demo_codec({sender_of(m) for m in SAMPLES.values()})
 
 
 def _roundtrip(message: Contract) -> Contract:

@@ -28,6 +28,9 @@ def test_broker_and_database_failures_are_infrastructure() -> None:
     assert is_infrastructure(asyncpg.exceptions.SerializationError("retry"))
     assert is_infrastructure(asyncpg.exceptions.TooManyConnectionsError("full"))
     assert is_infrastructure(asyncio.CancelledError())
+    # a missing grant of the service's database role: fix the deployment, keep the records
+    assert is_infrastructure(asyncpg.exceptions.InsufficientPrivilegeError("denied"))
+    assert is_infrastructure(asyncpg.exceptions.InvalidPasswordError("role"))
 
 
 def test_what_a_record_causes_is_not() -> None:

@@ -19,8 +19,7 @@ from hypothesis import strategies as st
 from contracts.registry import MESSAGE_TYPES, SENDER_SIGNED
 from contracts.samples import HOME, SHANGHAI_HOSPITAL, ZHOUSHAN_CERT, samples, sender_of
 from events.catalog import CATALOG, INPUT_TOPICS, owns
-from events.codec import Codec
-from events.demo_keys import demo_registry
+from events.demo_keys import demo_codec
 from events.dlq import parse_dlq
 from events.envelope import DATASCHEMA, envelope_headers, parse_headers
 from events.errors import DecodeError
@@ -30,7 +29,7 @@ from events.strict_json import MAX_DEPTH, read_json
 from services.simulator.bad import resign
 
 Record = tuple[bytes | None, bytes, list[tuple[str, bytes]]]
-CODEC = Codec(demo_registry([SHANGHAI_HOSPITAL, "H33090200001", f"AG{HOME}", "AG000000"]))
+CODEC = demo_codec([SHANGHAI_HOSPITAL, "H33090200001", f"AG{HOME}", "AG000000"])
 VISIT, REGISTRATION = "yidi.visit.v1", "yidi.registration.v1"
 SETTLE = "cn.yidi.visit.settlement_requested.v1"
 FILING = "cn.yidi.filing.created.v1"
