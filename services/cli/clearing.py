@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import datetime as dt
 import functools
 import json
 import sys
@@ -17,8 +16,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from events.stream import clients
-from events.stream.clients import KafkaConnection
 from services.runtime.settings import get_settings
 
 P = ParamSpec("P")
@@ -310,89 +307,6 @@ def prepayment_cmd(
     asyncio.run(run())
 
 
-@clearing_app.command("confirm")
-@_typed_errors
-def confirm_cmd(
-    statement_id: str = typer.Option(..., help="Statement to confirm"),
-    participant: str = typer.Option(..., help="Confirming participant (signs as AG<participant>)"),
-    net: str = typer.Option(..., help="The net the participant read on the statement"),
-    period: str = typer.Option(..., help="Month, YYYY-MM"),
-    scope: str = typer.Option("national", help=SCOPE_HELP),
-) -> None:
-    """Publish a participant's confirmation, signed with its agency's Ed25519 private key
-    (``YIDI_SIGNING_KEYS``; outside prod the deterministic demo keys)."""
-    from contracts.clearing import ClearingConfirmed
-    from services.bootstrap import build_runtime
-    from services.clearing.core.periods import parse_scope, scope_kind
-
-    settings = get_settings()
-    runtime = build_runtime(settings)
-    now = dt.datetime.now(dt.UTC)
-    message = ClearingConfirmed(
-        participant=participant, period=period, scope=scope_kind(parse_scope(scope)),
-        statement_id=statement_id, net=Decimal(net), confirmed_at=now,
-    )  # fmt: skip
-    key, value, headers = runtime.codec.encode(
-        message,
-        ce_id=f"confirm-{statement_id}-{participant}",
-        sender=f"AG{participant}",
-        ce_time=now,
-    )
-
-    asyncio.run(_publish(settings.kafka(f"AG{participant}"), message.topic, key, value, headers))
-    console.print(f"confirmation of {statement_id} by {participant} sent (Ed25519-signed)")
-
-
-@clearing_app.command("command")
-@_typed_errors
-def command_cmd(
-    command: str = typer.Argument(..., help="close | settle"),
-    period: str = typer.Option(..., help="Month, YYYY-MM"),
-    participant: str = typer.Option(
-        "000000", help="Commanding participant (signs as AG<participant>)"
-    ),
-    scope: str = typer.Option("national", help=SCOPE_HELP),
-    reason: str = typer.Option("", help="Why (free text, no personal data)"),
-) -> None:
-    """Publish an agency's signed period command (what an agency's system sends); the
-    clearing worker answers on the agency's ack topic."""
-    from contracts.clearing import PeriodCommand
-    from services.bootstrap import build_runtime
-    from services.clearing.core.periods import parse_scope, scope_kind
-
-    if command not in ("close", "settle"):
-        raise typer.BadParameter("close or settle")
-    settings = get_settings()
-    runtime = build_runtime(settings)
-    now = dt.datetime.now(dt.UTC)
-    message = PeriodCommand(
-        participant=participant, period=period, scope=scope_kind(parse_scope(scope)),
-        command=command, issued_by=participant, issued_at=now, reason=reason,
-    )  # fmt: skip
-    key, value, headers = runtime.codec.encode(
-        message, ce_id=f"cmd-{command}-{period}-{participant}-{now:%Y%m%d%H%M%S%f}",
-        sender=f"AG{participant}", ce_time=now,
-    )  # fmt: skip
-    asyncio.run(_publish(settings.kafka(f"AG{participant}"), message.topic, key, value, headers))
-    console.print(f"{command} {period} {scope} by AG{participant} sent (Ed25519-signed)")
-
-
-async def _publish(
-    conn: KafkaConnection,
-    topic: str,
-    key: bytes | None,
-    value: bytes,
-    headers: list[tuple[str, bytes]],
-) -> None:
-    """Send as the agency itself: its principal may write its own commands, nobody else's."""
-    producer = clients.producer(conn, enable_idempotence=True)
-    await producer.start()
-    try:
-        await producer.send_and_wait(topic, value, key=key, headers=headers)
-    finally:
-        await producer.stop()
-
-
 @clearing_app.command("settle")
 def settle_cmd(
     period: str = typer.Option(..., help="Month, YYYY-MM"),
@@ -426,4 +340,7 @@ def settle_cmd(
 
 
 def register(app: typer.Typer) -> None:
+    from services.cli import clearing_agency
+
+    clearing_agency.attach(clearing_app, _typed_errors)
     app.add_typer(clearing_app, name="clearing")
