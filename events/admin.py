@@ -79,9 +79,33 @@ async def apply(
         created = {c.topic for c in changes if c.action == "create"}
         if created:
             await _await_metadata(admin, created)
+        grown = {c.topic for c in changes if c.action in ("add_partitions", "alter_configs")}
+        if grown:
+            await _await_applied(admin, tuple(by_name[n] for n in sorted(grown)), env)
         return changes
     finally:
         await admin.close()
+
+
+async def _await_applied(
+    admin: AIOKafkaAdminClient, topics: tuple[Topic, ...], env: Environment, timeout_s: float = 15
+) -> None:
+    """New partitions and altered configs are acknowledged before the metadata a describe
+    reads shows them: an ``apply`` right after would plan the same change again and be
+    refused ("topic already has N partitions"). Return once the broker reads as planned."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    applied = ("add_partitions", "alter_configs")
+    while pending := [
+        c
+        for c in plan(topics, await observe(admin, [t.name for t in topics]), env)
+        if c.action in applied
+    ]:
+        if loop.time() > deadline:
+            raise TopicAdminError(
+                f"changes not visible after {timeout_s}s: {[(c.topic, c.action) for c in pending]}"
+            )
+        await asyncio.sleep(0.1)
 
 
 async def _await_metadata(
