@@ -17,6 +17,7 @@ from services.clearing.commands import GROUP as COMMANDS_GROUP
 from services.clearing.commands import CommandConsumer, CommandHandler
 from services.clearing.outbox import publish_pending
 from services.clearing.projection import CLEARING
+from services.runtime.db import through_outage
 from services.runtime.sink import SinkWorker
 
 FEED_GROUP = catalog.CLEARING_GROUP
@@ -81,7 +82,7 @@ class ClearingService:
         """Closes issued from the CLI land in the outbox too; publish them within a second."""
         while not stop.is_set():
             await asyncio.sleep(1.0)
-            await self.flush_outbox()
+            await through_outage(self.flush_outbox)
 
     async def stop(self) -> None:
         if self.commands is not None:
