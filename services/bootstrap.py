@@ -118,9 +118,8 @@ class RegistrationWorker:
             await through_outage(land)
 
     async def start(self) -> None:
-        self.pool = await asyncpg.create_pool(
-            self.runtime.settings.database_url.get_secret_value(), min_size=1, max_size=2
-        )
+        url = self.runtime.settings.database_url.get_secret_value()
+        self.pool = await through_outage(lambda: asyncpg.create_pool(url, min_size=1, max_size=2))
         await self.engine.start()
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -100,8 +100,9 @@ def _die_with_parent() -> None:
 
 
 class WorkerProcesses:
-    def __init__(self, adjudicators: int = 1, ledgers: int = 1) -> None:
+    def __init__(self, adjudicators: int = 1, ledgers: int = 1, transactions: bool = True) -> None:
         self.counts = {"adjudication": adjudicators, "ledger": ledgers}
+        self.transactions = transactions
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def __enter__(self) -> WorkerProcesses:
@@ -113,6 +114,7 @@ class WorkerProcesses:
                     # the same ids every run: a new bench takes the last one's static
                     # memberships over at once instead of waiting out their sessions
                     "YIDI_INSTANCE_ID": f"bench-{i}",
+                    "YIDI_TRANSACTIONS": "1" if self.transactions else "0",
                 }
                 self.procs.append(
                     subprocess.Popen(

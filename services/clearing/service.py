@@ -62,10 +62,12 @@ class ClearingService:
             await publish_pending(PgOutboxReader(self.pool), self.producer)
 
     async def start(self) -> None:
-        self.pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=3)
+        self.pool = await through_outage(
+            lambda: asyncpg.create_pool(self.database_url, min_size=1, max_size=3)
+        )
         self._producer = idempotent_producer(self.bootstrap, client_id="yidi-clearing-outbox")
         await self._producer.start()
-        await self.flush_outbox()
+        await through_outage(self.flush_outbox)
         await self.feed.start()
         self.commands = CommandConsumer(
             self.bootstrap, CommandHandler(self.codec, PgPoolClearingUnitOfWork(self.pool), pools=self.pools), self.producer,

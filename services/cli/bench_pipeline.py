@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 COLUMNS = {
-    "offered_msgs_per_s": "offered msg/s", "achieved_msgs_per_s": "achieved msg/s",
+    "transactions": "transactions", "offered_msgs_per_s": "offered msg/s", "achieved_msgs_per_s": "achieved msg/s",
     "settlements_per_s": "settlements/s", "ack_p50_ms": "ack p50 ms", "ack_p95_ms": "p95",
     "ack_p99_ms": "p99", "missing_acks": "missing acks",
 }  # fmt: skip
@@ -30,6 +30,9 @@ def register_bench(bench_app: typer.Typer) -> None:
         ),
         adjudicators: int = typer.Option(1, help="Adjudication worker processes"),
         ledgers: int = typer.Option(1, help="Ledger worker processes"),
+        transactions: str = typer.Option(
+            "on", help="Workers' Kafka transactions: on, off, or both (each level twice, same run)"
+        ),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Offered load vs achieved settlements/s and ack latency, with a raw Kafka baseline
@@ -40,6 +43,9 @@ def register_bench(bench_app: typer.Typer) -> None:
         from services.simulator.build import Built
 
         settings = get_settings()
+        if transactions not in ("on", "off", "both"):
+            raise typer.BadParameter("--transactions is on, off or both")
+        modes = ["on", "off"] if transactions == "both" else [transactions]
         levels = [float(r) for r in rates.split(",")]
         levels_out: list[dict[str, object]] = []
         out: dict[str, object] = {"bench": "pipeline", "visits_per_run": visits, "runs": runs,
@@ -48,17 +54,18 @@ def register_bench(bench_app: typer.Typer) -> None:
 
         async def main() -> None:
             last: list[Built] = []
-            with WorkerProcesses(adjudicators, ledgers) as workers:
-                await workers.ready(settings)
-                meter = CpuMeter(workers.pids())
-                if warmup:
-                    await run_level(settings, warmup, levels[0], seed=99)
-                for rate in levels:
-                    results = []
-                    for r in range(runs):
-                        level, last = await run_level(settings, visits, rate, 100 + r, meter)
-                        results.append(level)
-                    levels_out.append(summarize(rate, results))
+            for mode in modes:
+                with WorkerProcesses(adjudicators, ledgers, transactions=mode == "on") as workers:
+                    await workers.ready(settings)
+                    meter = CpuMeter(workers.pids())
+                    if warmup:
+                        await run_level(settings, warmup, levels[0], seed=99)
+                    for rate in levels:
+                        results = []
+                        for r in range(runs):
+                            level, last = await run_level(settings, visits, rate, 100 + r, meter)
+                            results.append(level)
+                        levels_out.append({"transactions": mode, **summarize(rate, results)})
             raw = statistics.median([await baseline(settings, last) for _ in range(runs)])
             best = max(levels_out, key=lambda lv: float(str(lv["achieved_msgs_per_s"])))
             per_settlement = float(str(best["messages_per_settlement"]))
@@ -84,7 +91,8 @@ def register_bench(bench_app: typer.Typer) -> None:
             shares = lv["cpu_pct_of_core"]
             assert isinstance(shares, dict)
             cpu.add_row(
-                str(lv["offered_msgs_per_s"]), ", ".join(f"{k} {v}" for k, v in shares.items())
+                f"{lv['offered_msgs_per_s']} (transactions {lv['transactions']})",
+                ", ".join(f"{k} {v}" for k, v in shares.items()),
             )
         console.print(cpu)
         console.print(

@@ -115,7 +115,9 @@ class SinkWorker:
         )  # fmt: skip
 
     async def start(self) -> None:
-        self.pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=2)
+        self.pool = await through_outage(  # a worker started during an outage waits it out
+            lambda: asyncpg.create_pool(self.database_url, min_size=1, max_size=2)
+        )
         await self.loop.start()
 
     async def run(self, stop: asyncio.Event) -> None:

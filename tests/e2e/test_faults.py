@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
@@ -99,6 +100,7 @@ async def _run(
         sc = Scenario(name, messages, events, db_url, env, sink_start)
         for worker, kind in start:
             workers.start(worker, kind, {**env, **(extra_env or {}).get(worker, {})})
+        await _all_started(workers)
         started = time.monotonic()
         sender = asyncio.create_task(
             publish(settings.kafka_bootstrap, messages, rate, "yidi-adjudication", 600)
@@ -139,6 +141,17 @@ async def _run(
         f"(run {recovered - started:.0f} s)"
     )
     return sc, report
+
+
+async def _all_started(workers: Workers, timeout_s: float = 120) -> None:
+    """Every worker process has started all its parts (its log says so for the last one)."""
+    deadline = time.monotonic() + timeout_s
+    for name, proc in workers.procs.items():
+        log = sorted(workers.log_dir.glob(f"{name}-*.log"))[-1]
+        while b"worker_started" not in log.read_bytes():
+            assert proc.poll() is None, f"{name} exited at start"
+            assert time.monotonic() < deadline, f"{name} did not start"
+            await asyncio.sleep(0.2)
 
 
 async def _fetchval(db_url: str, sql: str) -> int:
@@ -225,6 +238,19 @@ async def _fault_free_hash(
         return digest
 
 
+def _postgres_script_env(db_url: str) -> dict[str, str]:
+    """deploy/local/postgres.sh for this stack's server: its port from the database URL (the
+    script's default is the default stack's), as /work/tools/stack.sh runs it."""
+    port = urlsplit(db_url).port
+    assert port is not None
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("YIDI_DATABASE_URL", "YIDI_KAFKA_BOOTSTRAP")
+    }
+    return {**env, "YIDI_LOCAL_PG_PORT": str(port)}
+
+
 def _stopped(pid: int) -> bool:
     """Whether the process is in the stopped state (it sent itself SIGSTOP)."""
     stat = Path(f"/proc/{pid}/stat").read_text()
@@ -263,11 +289,12 @@ async def test_a_zombie_adjudicator_is_fenced(workers: Workers, tmp_path: Path) 
 async def test_postgres_stopped_mid_run(workers: Workers, tmp_path: Path) -> None:
     async def outage(workers: Workers, sc: Scenario) -> None:
         script = str(ROOT / "deploy" / "local" / "postgres.sh")
-        await asyncio.to_thread(subprocess.run, [script, "stop"], check=True, timeout=60)
+        env = _postgres_script_env(sc.db_url)
+        await asyncio.to_thread(subprocess.run, [script, "stop"], check=True, timeout=60, env=env)
         stopped = time.monotonic()
         sc.faults.append("postgres stop")
         await asyncio.sleep(PG_OUTAGE_S)
-        await asyncio.to_thread(subprocess.run, [script, "start"], check=True, timeout=120)
+        await asyncio.to_thread(subprocess.run, [script, "start"], check=True, timeout=120, env=env)
         sc.faults.append(f"postgres start after {time.monotonic() - stopped:.0f} s")
         sc.fault_end = time.monotonic()
 
