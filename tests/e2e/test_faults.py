@@ -48,11 +48,11 @@ from tests.fresh_db import fresh_database, seed_sink_positions_at_end
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "deploy" / "reference"
-VISITS = int(os.environ.get("YIDI_FAULTS_VISITS", "600"))
+VISITS = int(os.environ.get("YIDI_FAULTS_VISITS", "400"))
 KILLS = int(os.environ.get("YIDI_FAULTS_KILLS", "10"))
-SECONDS = float(os.environ.get("YIDI_FAULTS_SECONDS", "35"))
+SECONDS = float(os.environ.get("YIDI_FAULTS_SECONDS", "25"))
 """How long the visits are spread over (the faults happen while they flow)."""
-PG_OUTAGE_S = float(os.environ.get("YIDI_FAULTS_PG_OUTAGE_S", "30"))
+PG_OUTAGE_S = float(os.environ.get("YIDI_FAULTS_PG_OUTAGE_S", "20"))
 SESSION_TIMEOUT_S = 10
 SETTLEMENT_TOPIC = "yidi.settlement.v1"
 SINK_GROUPS = ("yidi-ledger", "yidi-clearing")
