@@ -172,7 +172,9 @@ async def _ends(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
 async def _dlq_since(bootstrap: str, start: dict[TopicPartition, int]) -> list[DlqRecord]:
     """Every DLQ record written after ``start``, once two seconds pass without a new one
     (every processor has committed past its inputs: their DLQ records landed before)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+    )
     await consumer.start()
     found: list[DlqRecord] = []
     try:
