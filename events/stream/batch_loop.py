@@ -185,6 +185,7 @@ class BatchLoop:
 
     async def _seek_to(self, assigned: list[TopicPartition], stored: Mapping[int, int]) -> None:
         assert self._consumer is not None
+        in_step = {tp: stored[tp.partition] for tp in assigned if tp.partition in stored}
         for tp in assigned:
             if tp.partition in stored:
                 self._consumer.seek(tp, stored[tp.partition])
@@ -193,6 +194,11 @@ class BatchLoop:
                 begin = (await self._consumer.beginning_offsets([tp]))[tp]
                 self._consumer.seek(tp, begin)
                 self._floors[tp] = begin
+        if in_step:
+            try:  # Kafka's commit kept in step with the stored positions: lag tooling reads it
+                await self._consumer.commit(in_step)
+            except (CommitFailedError, IllegalStateError):
+                log.warning("resume_commit_failed", group=self.config.group_id)
 
 
 class _FinishBatchFirst(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -114,7 +114,12 @@ async def _run(
         recovered = time.monotonic()
         dead = await _dlq_since(settings.kafka_bootstrap, dlq_start)
         exited = {n: p.poll() for n, p in workers.procs.items() if p.poll() is not None}
-        assert exited == {}, f"a worker exited: {exited}"
+        assert exited == {}, f"a worker exited: {exited}: " + "".join(
+            sorted(workers.log_dir.glob(f"{n}-*.log"))[-1]
+            .read_bytes()[-4000:]
+            .decode("utf-8", "replace")
+            for n in exited
+        )
         await _clearing_caught_up(db_url, len(offline))
         digest = _ledger_hash(env)
         workers.stop_all()
