@@ -58,6 +58,8 @@ def _database_away(exc: BaseException) -> bool:
     a refused connection, a dropped one, a shutdown in progress, a timeout."""
     if isinstance(exc, (OSError, asyncio.TimeoutError)):
         return True
+    if isinstance(exc, asyncpg.InternalClientError):
+        return True  # a connection the server dropped mid-protocol ("cannot switch to state")
     return postgres_verdict(exc) is True
 
 
