@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/pytest
 
-.PHONY: venv up down clean migrate topics lint typecheck unit integration e2e test demo e2e-full e2e-crash bench-codec bench-adjudication bench-pipeline bench-task bench-clearing recon-100k bench-replay e2e-replay fuzz-engine e2e-bad-input e2e-supervision bench-topics bench-signatures
+.PHONY: venv up down clean migrate topics lint typecheck unit integration e2e test demo e2e-full e2e-crash bench-codec bench-adjudication bench-pipeline bench-task bench-clearing recon-100k bench-replay e2e-replay fuzz-engine e2e-bad-input e2e-supervision bench-topics bench-signatures e2e-faults fuzz-decoder
 
 venv: $(STAMP)
 
@@ -67,6 +67,14 @@ e2e-bad-input: up
 
 e2e-crash: up
 	YIDI_CRASH_VISITS=20000 YIDI_CRASH_KILLS=8 YIDI_CRASH_RATE=1500 $(PYTEST) tests/e2e/test_crash_recovery.py -q -s
+
+# issue 18: the zombie, PostgreSQL-outage and kill -9 scenarios at full size (make test runs a
+# smaller version of each), and the transactional engine's broker tests.
+e2e-faults: up
+	YIDI_FAULTS_VISITS=3000 YIDI_FAULTS_SECONDS=150 YIDI_FAULTS_KILLS=20 YIDI_FAULTS_PG_OUTAGE_S=30 $(PYTEST) tests/e2e/test_faults.py tests/integration/test_stream_transactions.py -q -s --timeout 2700
+
+fuzz-decoder: venv
+	YIDI_FUZZ_DECODER_CASES=100000 $(PYTEST) tests/unit/test_decoder_fuzz.py -q --hypothesis-show-statistics
 
 fuzz-engine: venv
 	YIDI_FUZZ_CASES=1000000 $(PYTEST) tests/unit/test_engine_fuzz.py -q --hypothesis-show-statistics

@@ -27,6 +27,7 @@ from services.recon import worker as recon
 from services.registration import projection as filings
 from services.registration import task as registration
 from services.runtime import principals
+from services.runtime.db import through_outage
 from services.runtime.settings import Settings
 from services.runtime.sink import SinkWorker
 
@@ -86,6 +87,8 @@ def adjudication_engine(runtime: Runtime, group_id: str = adjudication.GROUP) ->
         changelog=adjudication.CHANGELOG,
         client_id=f"{runtime.settings.client_id}-adjudication",
         instance_id=_instance(runtime, "adjudication"),
+        transactions=runtime.settings.transactions,
+        pause_before_publish=runtime.settings.fault_pause_before_publish,
     )
     return StreamEngine(
         config,
@@ -111,6 +114,7 @@ class RegistrationWorker:
             changelog=registration.CHANGELOG,
             client_id=f"{runtime.settings.client_id}-registration",
             instance_id=_instance(runtime, "registration"),
+            transactions=runtime.settings.transactions,
         )
         self.engine = StreamEngine(
             config,
@@ -123,15 +127,19 @@ class RegistrationWorker:
 
     async def _project(self, _outputs: list[Output]) -> None:
         rows = self.rows.drain()
+        pool = self.pool
         if rows:
-            assert self.pool is not None
-            async with self.pool.acquire() as conn:
-                await filings.land(conn, rows)
+            assert pool is not None
+
+            async def land() -> None:  # one transaction, upserts: safe to repeat
+                async with pool.acquire() as conn:
+                    await filings.land(conn, rows)
+
+            await through_outage(land)
 
     async def start(self) -> None:
-        self.pool = await asyncpg.create_pool(
-            self.runtime.settings.service_database_url("registration"), min_size=1, max_size=2
-        )
+        url = self.runtime.settings.service_database_url("registration")
+        self.pool = await through_outage(lambda: asyncpg.create_pool(url, min_size=1, max_size=2))
         await self.engine.start()
 
     async def run(self, stop: asyncio.Event) -> None:

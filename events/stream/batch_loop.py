@@ -89,6 +89,13 @@ class BatchLoop:
         self._consumer: AIOKafkaConsumer | None = None
         self._lock = asyncio.Lock()
         self.batches = 0
+        self._floors: dict[TopicPartition, int] = {}
+        self._resuming: set[TopicPartition] = set()
+        """Assigned partitions whose resume position is still being looked up: the client may
+        already fetch them from its own reset position (the log's beginning for a group new
+        to Kafka), and what it hands over meanwhile is not landed."""
+        """Where each partition resumed (the lander's stored next offset): nothing below it is
+        landed again, whatever position the client ends up fetching from."""
 
     async def start(self) -> None:
         c = self.config
@@ -123,9 +130,14 @@ class BatchLoop:
         owned = self._consumer.assignment()
         batch = Batch([])
         commits: dict[TopicPartition, int] = {}
-        for tp, records in fetched.items():
-            if tp not in owned or not records:
+        for tp, fetched_records in fetched.items():
+            if tp not in owned or not fetched_records:
                 continue  # revoked while fetched: its next owner reads it
+            if tp in self._resuming:
+                continue  # fetched before the lander said where it resumes: the seek re-reads
+            records = self._at_or_above_floor(tp, fetched_records)
+            if not records:
+                continue
             batch.records.extend(to_input(r) for r in records)
             batch.next_offsets[(tp.topic, tp.partition)] = records[-1].offset + 1
             commits[tp] = records[-1].offset + 1
@@ -139,6 +151,23 @@ class BatchLoop:
             # a lander that stores positions does not need it; others re-apply idempotently
             log.warning("batch_commit_failed", group=self.config.group_id)
 
+    def _at_or_above_floor(self, tp: TopicPartition, records: list) -> list:  # type: ignore[type-arg]
+        """``records`` from the partition's resume position on. A consumer group new to Kafka
+        has no committed offsets, and the client's reset of a freshly assigned partition
+        (``auto_offset_reset``: the log's beginning) can land after the listener's seek to the
+        stored position: a sink seeded at a topic's end then re-read the whole topic. Records
+        below the floor are skipped and the partition is sent back to it."""
+        assert self._consumer is not None
+        floor = self._floors.get(tp)
+        if floor is None or records[0].offset >= floor:
+            return records
+        kept = [r for r in records if r.offset >= floor]
+        if not kept:
+            log.warning("fetched_below_resume_position", group=self.config.group_id,
+                        partition=tp.partition, offset=records[0].offset, resume=floor)  # fmt: skip
+            self._consumer.seek(tp, floor)
+        return kept
+
     async def publish(self, outputs: Sequence[Output]) -> None:
         assert self._producer is not None, "start() first"
         if outputs:
@@ -146,15 +175,30 @@ class BatchLoop:
 
     async def _assigned(self, assigned: list[TopicPartition]) -> None:
         assert self._consumer is not None
-        stored = await self.lander.resume([tp.partition for tp in assigned])
-        if stored is None:
-            return
+        self._resuming |= set(assigned)
+        try:
+            stored = await self.lander.resume([tp.partition for tp in assigned])
+            if stored is not None:
+                await self._seek_to(assigned, stored)
+        finally:
+            self._resuming -= set(assigned)
+
+    async def _seek_to(self, assigned: list[TopicPartition], stored: Mapping[int, int]) -> None:
+        assert self._consumer is not None
+        in_step = {tp: stored[tp.partition] for tp in assigned if tp.partition in stored}
         for tp in assigned:
             if tp.partition in stored:
                 self._consumer.seek(tp, stored[tp.partition])
+                self._floors[tp] = stored[tp.partition]
             else:
                 begin = (await self._consumer.beginning_offsets([tp]))[tp]
                 self._consumer.seek(tp, begin)
+                self._floors[tp] = begin
+        if in_step:
+            try:  # Kafka's commit kept in step with the stored positions: lag tooling reads it
+                await self._consumer.commit(in_step)
+            except (CommitFailedError, IllegalStateError):
+                log.warning("resume_commit_failed", group=self.config.group_id)
 
 
 class _FinishBatchFirst(ConsumerRebalanceListener):  # type: ignore[misc]

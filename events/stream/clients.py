@@ -182,3 +182,23 @@ def to_input(rec: ConsumerRecord[bytes, bytes]) -> InputRecord:
     return InputRecord(
         rec.topic, rec.partition, rec.offset, rec.key, rec.value, headers, rec.timestamp
     )
+
+
+def transactional_producer(
+    conn: KafkaConnection, *, client_id: str, transactional_id: str
+) -> AIOKafkaProducer:
+    """One input partition's producer: its outputs, state writes and consumed offsets commit
+    as one transaction. ``start()`` registers ``transactional_id`` with the coordinator, which
+    aborts whatever an earlier holder of the id left open and fences that holder: a zombie's
+    later send or commit is refused by the broker (``ProducerFenced``). aiokafka implements
+    only version 0 of the transaction requests (no KIP-447 fencing by group generation), so the
+    id must be per input partition, never per process."""
+    return producer(
+        conn,
+        client_id=f"{client_id}-txn",
+        enable_idempotence=True,
+        transactional_id=transactional_id,
+        linger_ms=0,
+        max_batch_size=512 * 1024,
+        max_request_size=8 * 1024 * 1024,
+    )

@@ -36,6 +36,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -46,12 +48,19 @@ from aiokafka.errors import (
     CommitFailedError,
     IllegalStateError,
     KafkaError,
+    ProducerFenced,
     RebalanceInProgressError,
 )
 
 from events.stream import clients
 from events.stream.changelog import restore_partition
-from events.stream.clients import KafkaConnection, group_consumer, idempotent_producer, to_input
+from events.stream.clients import (
+    KafkaConnection,
+    group_consumer,
+    idempotent_producer,
+    to_input,
+    transactional_producer,
+)
 from events.stream.guard import RecordGuard, process_record
 from events.stream.types import InputRecord, Output, Result, StateWrite, Task, TaskFactory
 
@@ -86,6 +95,13 @@ class EngineConfig:
     fetch_timeout_ms: int = 50
     linger_ms: int = 0
     instance_id: str | None = None
+    transactions: bool = False
+    """Each partition's batch (outputs, state writes, consumed offsets) commits as one Kafka
+    transaction of that partition's own transactional producer: the broker fences a zombie.
+    Off: the at-least-once path below (outputs, then state, then the commit)."""
+    pause_before_publish: int = 0
+    """Fault injection for the zombie test only: the process stops itself (SIGSTOP) when its
+    Nth batch is computed and about to be published; 0 (always, outside that test) never."""
 
 
 class StreamEngine:
@@ -109,6 +125,9 @@ class StreamEngine:
         self._producer: AIOKafkaProducer | None = None
         self._tail: asyncio.Task[None] | None = None
         self._member_since = 0.0  # when the group last accepted this member (monotonic)
+        self._txn: dict[int, AIOKafkaProducer] = {}  # partition -> its transactional producer
+        self.fenced = 0
+        """Batches the broker refused because another member took the partition over."""
 
     async def start(self) -> None:
         cfg = self.config
@@ -130,6 +149,7 @@ class StreamEngine:
             self._tail.cancel()  # nothing after a cancelled tail is committed
         if self._consumer is not None:
             await self._consumer.stop()
+        await self._close_transactional(set(self._txn))
         if self._producer is not None:
             await self._producer.stop()
 
@@ -169,6 +189,9 @@ class StreamEngine:
 
     async def _process_batch(self, batch: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
         assert self._producer is not None and self._consumer is not None
+        if self.config.transactions:
+            await self._process_batch_transactional(batch)
+            return
         outputs: list[Output] = []
         writes: list[tuple[int, StateWrite]] = []
         commits: dict[TopicPartition, int] = {}
@@ -193,6 +216,7 @@ class StreamEngine:
             if not await self._still_member(starts):
                 self._drop(starts)
                 return
+        self._maybe_pause()
         await self._publish(outputs)
         if self.on_batch is not None:
             await self.on_batch(outputs)  # before the state that would skip these records
@@ -215,6 +239,104 @@ class StreamEngine:
         result = process_record(task, record, self.guard)
         self.stats.failed += self.guard.handled - before
         return result
+
+    async def _process_batch_transactional(self, batch: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
+        """The batch as one transaction per input partition (``_commit_partition``), all of them
+        concurrently. A crash anywhere leaves every partition either committed (outputs, state
+        and offsets) or not at all: a read_committed reader never sees an output twice, and the
+        next owner restores exactly the committed state. A partition another member has taken
+        over is refused by the broker (``ProducerFenced``): its part of the batch is dropped."""
+        assert self._consumer is not None
+        owned = self._consumer.assignment()
+        parts: dict[int, _PartitionBatch] = {}
+        for tp, records in batch.items():
+            if tp not in owned or not records:
+                continue  # revoked after the fetch: the new owner starts from the committed offset
+            task = await self._task_for(tp.partition)
+            part = parts.setdefault(tp.partition, _PartitionBatch(task))
+            for rec in records:
+                result = self.process_one(task, to_input(rec))
+                part.outputs.extend(result.outputs)
+                part.writes.extend(result.writes)
+            part.offsets[tp] = records[-1].offset + 1
+            self.stats.records += len(records)
+        if not parts:
+            return
+        for part in parts.values():
+            part.writes.extend(part.task.flush_state())
+        outputs = [o for part in parts.values() for o in part.outputs]
+        self._maybe_pause()
+        if self.on_batch is not None:
+            await self.on_batch(outputs)  # idempotent; before the state that would skip these
+        results = await asyncio.gather(
+            *(self._commit_partition(p, part) for p, part in parts.items()),
+            return_exceptions=True,
+        )
+        fenced = {p for p, r in zip(parts, results, strict=True) if isinstance(r, ProducerFenced)}
+        for r in results:
+            if isinstance(r, BaseException) and not isinstance(r, ProducerFenced):
+                raise r  # stops the engine: the partition's open transaction is aborted by its next owner
+        if fenced:
+            await self._forget_fenced(fenced, parts)
+        self.stats.batches += 1
+        self.stats.outputs += sum(len(parts[p].outputs) for p in parts if p not in fenced)
+        self.stats.writes += sum(len(parts[p].writes) for p in parts if p not in fenced)
+
+    async def _commit_partition(self, partition: int, part: _PartitionBatch) -> None:
+        """One partition's share of a batch, as one transaction of its own producer.
+
+        The consumed offsets are added first (aiokafka #1004: records sent before
+        ``send_offsets_to_transaction`` raced it on Kafka 3.7+), once per transaction and
+        awaited before anything else (aiokafka #1098: two offset commits of one transaction
+        in flight raced to a KeyError); one producer per partition, used by one batch at a
+        time. Every send is acknowledged before the commit is asked for."""
+        producer = self._txn[partition]
+        await producer.begin_transaction()
+        await producer.send_offsets_to_transaction(part.offsets, self.config.group_id)
+        futures = [
+            await producer.send(o.topic, value=o.value, key=o.key, headers=o.headers)
+            for o in part.outputs
+        ]
+        if self.config.changelog is not None:
+            futures += [
+                await producer.send(
+                    self.config.changelog, value=w.value, key=w.key, partition=partition
+                )
+                for w in part.writes
+            ]
+        if futures:
+            await asyncio.gather(*futures)
+        await producer.commit_transaction()
+
+    async def _forget_fenced(self, partitions: set[int], parts: dict[int, _PartitionBatch]) -> None:
+        """This member was a zombie for ``partitions``: another member holds their transactional
+        ids now. Nothing of the batch landed there; forget their tasks and producers (restored
+        and fenced afresh if the group gives them back) and rewind to the committed offsets."""
+        assert self._consumer is not None
+        self.fenced += 1
+        log.warning("batch_fenced", group=self.config.group_id, partitions=sorted(partitions))
+        await self._close_transactional(partitions)
+        for p in partitions:
+            self.tasks.pop(p, None)
+            for tp in parts[p].offsets:
+                committed = await self._consumer.committed(tp)
+                with contextlib.suppress(IllegalStateError):  # no longer ours: nothing to rewind
+                    self._consumer.seek(tp, committed or 0)
+        self.stats.assigned = set(self.tasks)
+
+    async def _close_transactional(self, partitions: set[int]) -> None:
+        for p in partitions:
+            producer = self._txn.pop(p, None)
+            if producer is not None:
+                with contextlib.suppress(KafkaError):
+                    await producer.stop()
+
+    def _maybe_pause(self) -> None:
+        """The zombie test's fault injection (``EngineConfig.pause_before_publish``)."""
+        n = self.config.pause_before_publish
+        if n and self.stats.batches + 1 == n:
+            log.warning("fault_injection_sigstop", batch=n)
+            os.kill(os.getpid(), signal.SIGSTOP)
 
     async def _finish(
         self,
@@ -285,6 +407,16 @@ class StreamEngine:
         task = self.tasks.get(partition)
         if task is None:
             started = time.perf_counter()
+            if self.config.transactions and partition not in self._txn:
+                # before the restore: registering the id aborts what a former owner left open,
+                # so the read_committed restore below sees every write that will ever count
+                producer = transactional_producer(
+                    self.config.bootstrap,
+                    client_id=self.config.client_id,
+                    transactional_id=f"{self.config.group_id}-p{partition}",
+                )
+                await producer.start()
+                self._txn[partition] = producer
             restored = (
                 await restore_partition(self.config.bootstrap, self.config.changelog, partition)
                 if self.config.changelog
@@ -310,7 +442,18 @@ class StreamEngine:
             for p in partitions:
                 self.tasks.pop(p, None)
             self.stats.assigned = set(self.tasks)
+            await self._close_transactional(partitions)
         log.info("partitions_revoked", group=self.config.group_id, partitions=sorted(partitions))
+
+
+@dataclass(slots=True)
+class _PartitionBatch:
+    """One input partition's share of a batch: what its transaction carries."""
+
+    task: Task
+    outputs: list[Output] = field(default_factory=list)
+    writes: list[StateWrite] = field(default_factory=list)
+    offsets: dict[TopicPartition, int] = field(default_factory=dict)
 
 
 class MissingTopics(RuntimeError):

@@ -102,9 +102,14 @@ def _die_with_parent() -> None:
 
 class WorkerProcesses:
     def __init__(
-        self, adjudicators: int = 1, ledgers: int = 1, env: dict[str, str] | None = None
+        self,
+        adjudicators: int = 1,
+        ledgers: int = 1,
+        env: dict[str, str] | None = None,
+        transactions: bool = True,
     ) -> None:
         self.counts = {"adjudication": adjudicators, "ledger": ledgers}
+        self.transactions = transactions
         self.procs: list[subprocess.Popen[bytes]] = []
         self.env = env or {}
         """Settings for the workers beyond this process's (the unsecured comparison's broker)."""
@@ -119,6 +124,7 @@ class WorkerProcesses:
                     # memberships over at once instead of waiting out their sessions
                     "YIDI_INSTANCE_ID": f"bench-{i}",
                     **self.env,
+                    "YIDI_TRANSACTIONS": "1" if self.transactions else "0",
                 }
                 self.procs.append(
                     subprocess.Popen(

@@ -37,6 +37,7 @@ from services.clearing.core.periods import scope_from_message
 from services.clearing.ports import ClearingUnitOfWork
 from services.clearing.service_layer.messages import PROCESSOR, TOPIC
 from services.clearing.service_layer.periods import close_waiting, confirm, settle
+from services.runtime.db import through_outage
 from services.runtime.failures import is_infrastructure
 
 log = structlog.get_logger("yidi.clearing")
@@ -165,7 +166,7 @@ class CommandConsumer:
         for record in batch.records:
             outputs.extend(await self._handle(record))
         await publish(outputs)
-        await self.after_batch()
+        await through_outage(self.after_batch)
 
     async def _handle(self, record: InputRecord) -> list[Output]:
         """The handler's outputs; a record that cannot be parsed, or that makes the handler
@@ -173,8 +174,8 @@ class CommandConsumer:
         error ack to an authentic sender) and the batch goes on."""
         if record.damaged is not None:
             return self.guard.unparseable(record)
-        try:
-            return await self.handler.handle(record)
+        try:  # a command is one unit of work: rolled back when the database went away
+            return await through_outage(lambda: self.handler.handle(record))
         except Exception as exc:
             if is_infrastructure(exc):
                 raise

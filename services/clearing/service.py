@@ -17,6 +17,7 @@ from services.clearing.commands import GROUP as COMMANDS_GROUP
 from services.clearing.commands import CommandConsumer, CommandHandler
 from services.clearing.outbox import publish_pending
 from services.clearing.projection import CLEARING
+from services.runtime.db import through_outage
 from services.runtime.sink import SinkWorker
 
 FEED_GROUP = catalog.CLEARING_GROUP
@@ -61,10 +62,12 @@ class ClearingService:
             await publish_pending(PgOutboxReader(self.pool), self.producer)
 
     async def start(self) -> None:
-        self.pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=3)
+        self.pool = await through_outage(
+            lambda: asyncpg.create_pool(self.database_url, min_size=1, max_size=3)
+        )
         self._producer = idempotent_producer(self.bootstrap, client_id="yidi-clearing-outbox")
         await self._producer.start()
-        await self.flush_outbox()
+        await through_outage(self.flush_outbox)
         await self.feed.start()
         self.commands = CommandConsumer(
             self.bootstrap, CommandHandler(self.codec, PgPoolClearingUnitOfWork(self.pool), pools=self.pools), self.producer,
@@ -81,7 +84,7 @@ class ClearingService:
         """Closes issued from the CLI land in the outbox too; publish them within a second."""
         while not stop.is_set():
             await asyncio.sleep(1.0)
-            await self.flush_outbox()
+            await through_outage(self.flush_outbox)
 
     async def stop(self) -> None:
         if self.commands is not None:

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 COLUMNS = {
-    "offered_msgs_per_s": "offered msg/s", "achieved_msgs_per_s": "achieved msg/s",
+    "transactions": "transactions", "offered_msgs_per_s": "offered msg/s", "achieved_msgs_per_s": "achieved msg/s",
     "settlements_per_s": "settlements/s", "ack_p50_ms": "ack p50 ms", "ack_p95_ms": "p95",
     "ack_p99_ms": "p99", "missing_acks": "missing acks",
 }  # fmt: skip
@@ -30,6 +30,9 @@ def register_bench(bench_app: typer.Typer) -> None:
         ),
         adjudicators: int = typer.Option(1, help="Adjudication worker processes"),
         ledgers: int = typer.Option(1, help="Ledger worker processes"),
+        transactions: str = typer.Option(
+            "on", help="Workers' Kafka transactions: on, off, or both (each level twice, same run)"
+        ),
         as_json: bool = typer.Option(False, "--json"),
         compare_unsecured: str | None = typer.Option(
             None,
@@ -52,6 +55,9 @@ def register_bench(bench_app: typer.Typer) -> None:
         from services.simulator.build import Built
 
         settings = get_settings()
+        if transactions not in ("on", "off", "both"):
+            raise typer.BadParameter("--transactions is on, off or both")
+        modes = ["on", "off"] if transactions == "both" else [transactions]
         levels = [float(r) for r in rates.split(",")]
         levels_out: list[dict[str, object]] = []
         out: dict[str, object] = {"bench": "pipeline", "visits_per_run": visits, "runs": runs,
@@ -62,17 +68,20 @@ def register_bench(bench_app: typer.Typer) -> None:
             s: Settings, env: dict[str, str] | None, seed: int, into: list[dict[str, object]]
         ) -> list[Built]:
             last: list[Built] = []
-            with WorkerProcesses(adjudicators, ledgers, env) as workers:
-                await workers.ready(s)
-                meter = CpuMeter(workers.pids())
-                if warmup:
-                    await run_level(s, warmup, levels[0], seed=seed - 1)
-                for rate in levels:
-                    results = []
-                    for r in range(runs):
-                        level, last = await run_level(s, visits, rate, seed + r, meter)
-                        results.append(level)
-                    into.append(summarize(rate, results))
+            for mode in modes:
+                with WorkerProcesses(
+                    adjudicators, ledgers, env, transactions=mode == "on"
+                ) as workers:
+                    await workers.ready(s)
+                    meter = CpuMeter(workers.pids())
+                    if warmup:
+                        await run_level(s, warmup, levels[0], seed=seed - 1)
+                    for rate in levels:
+                        results = []
+                        for r in range(runs):
+                            level, last = await run_level(s, visits, rate, seed + r, meter)
+                            results.append(level)
+                        into.append({"transactions": mode, **summarize(rate, results)})
             return last
 
         async def main() -> None:
@@ -130,7 +139,10 @@ def _print(out: dict[str, object], levels_out: list[dict[str, object]]) -> None:
     for lv in levels_out:
         shares = lv["cpu_pct_of_core"]
         assert isinstance(shares, dict)
-        cpu.add_row(str(lv["offered_msgs_per_s"]), ", ".join(f"{k} {v}" for k, v in shares.items()))
+        cpu.add_row(
+            f"{lv['offered_msgs_per_s']} (transactions {lv['transactions']})",
+            ", ".join(f"{k} {v}" for k, v in shares.items()),
+        )
     console.print(cpu)
     plain = out.get("unsecured")
     if isinstance(plain, dict):

@@ -75,11 +75,19 @@ def _check(
     size = file.stat().st_size
     if size > MAX_FILE_BYTES:
         raise MalformedMessage(f"file larger than {MAX_FILE_BYTES} bytes", code="E_BOUNDS")
-    doc = read_json(file.read_bytes())
     codec = Codec(
         KeyRegistry.load(keys) if keys else None,
         AgencyKeys.load(agency_keys) if agency_keys else None,
     )
+    return check_bytes(
+        file.read_bytes(), type_, codec, authenticate=keys is not None or agency_keys is not None
+    )
+
+
+def check_bytes(data: bytes, type_: str | None, codec: Codec, *, authenticate: bool) -> str:
+    """``yidi contracts check`` on a file's bytes (the fuzz tests drive this): the message's
+    ``ce_type`` when valid, else a ``DecodeError``."""
+    doc = read_json(data)
     wrapped = isinstance(doc, dict) and "body" in doc and ("headers" in doc or "type" in doc)
     body = doc["body"] if wrapped else doc
     value = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)  # the canonical form the MAC covers
@@ -93,9 +101,8 @@ def _check(
         if type_:
             headers = [(k, type_.encode() if k == "ce_type" else v) for k, v in headers]
         decoded = codec.decode(
-            key.encode() if key else None, value, headers,
-            authenticate=keys is not None or agency_keys is not None,
-        )  # fmt: skip
+            key.encode() if key else None, value, headers, authenticate=authenticate
+        )
         return decoded.envelope.ce_type
     ce_type = type_ or (doc.get("type") if wrapped else None) or ""
     if not isinstance(ce_type, str) or not ce_type:

@@ -28,6 +28,7 @@ async def ops_consumer(bootstrap: KafkaConnection) -> AsyncIterator[AIOKafkaCons
         client_id="yidi-ops",
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        isolation_level="read_committed",  # an aborted transaction's records never happened
         max_partition_fetch_bytes=8 * 1024 * 1024,
         fetch_max_wait_ms=50,
     )

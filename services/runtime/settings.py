@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from events.stream.clients import KafkaConnection, SaslMechanism, SecurityProtocol
@@ -92,6 +92,20 @@ class Settings(BaseSettings):
     outside prod means the deterministic demo keys."""
     reference_dir: Path | None = None
     """Reference data (policy packs, catalogs, institutions); unset: deploy/reference."""
+    transactions: bool = True
+    """The stream processors commit each batch as Kafka transactions (one per input partition):
+    the broker fences a frozen member the group has moved past (docs/guarantees.md). Off
+    (``YIDI_TRANSACTIONS=0``) only to measure what they cost and to show the zombie test
+    failing without them."""
+    fault_pause_before_publish: int = Field(default=0, ge=0)
+    """Fault injection for the zombie test: the adjudication worker stops itself (SIGSTOP) when
+    its Nth batch is computed, just before publishing it. 0: never; refused in prod."""
+
+    @model_validator(mode="after")
+    def _no_fault_injection_in_prod(self) -> Settings:
+        if self.env == "prod" and self.fault_pause_before_publish:
+            raise ValueError("YIDI_FAULT_PAUSE_BEFORE_PUBLISH is a test hook: not in prod")
+        return self
 
     @property
     def secrets_dir(self) -> Path:

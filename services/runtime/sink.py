@@ -21,6 +21,7 @@ from events.stream.batch_loop import Batch, BatchLoop, LoopConfig, Publish
 from events.stream.clients import KafkaConnection
 from events.stream.guard import RecordGuard
 from events.stream.types import InputRecord, Output
+from services.runtime.db import through_outage
 from services.runtime.positions import BatchOutcome, PgPositions
 
 SINK_FETCH_WAIT_MS = 250
@@ -115,7 +116,9 @@ class SinkWorker:
         )  # fmt: skip
 
     async def start(self) -> None:
-        self.pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=2)
+        self.pool = await through_outage(  # a worker started during an outage waits it out
+            lambda: asyncpg.create_pool(self.database_url, min_size=1, max_size=2)
+        )
         await self.loop.start()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -128,16 +131,24 @@ class SinkWorker:
 
     async def resume(self, partitions: Sequence[int]) -> Mapping[int, int]:
         assert self.pool is not None
-        stored = await PgPositions(self.pool).stored(self.group_id, self.topic, partitions)
+        positions = PgPositions(self.pool)
+        stored = await through_outage(
+            lambda: positions.stored(self.group_id, self.topic, partitions)
+        )
         log.info("sink_assigned", sink=self.name, partitions=sorted(partitions))
         return stored
 
     async def land(self, batch: Batch, publish: Publish) -> None:
         rows, rejects = rows_of(batch.records, self.to_row, self.guard)
         await publish(rejects)  # dead letters first: the positions move past them below
-        assert self.pool is not None
-        async with self.pool.acquire() as conn:
-            outcome = await self.write(conn, self.group_id, rows, batch.next_offsets)
+        pool = self.pool
+        assert pool is not None
+
+        async def write() -> BatchOutcome:  # one transaction: rows and positions, or neither
+            async with pool.acquire() as conn:
+                return await self.write(conn, self.group_id, rows, batch.next_offsets)
+
+        outcome = await through_outage(write)
         self.stats.records += len(batch.records)
         self.stats.inserted += outcome.inserted
         self.stats.already_present += outcome.already_present
@@ -147,4 +158,5 @@ class SinkWorker:
         if outcome.conflicts:
             log.error("sink_conflicting_replay", sink=self.name, conflicts=outcome.conflicts)
         if self.after_batch is not None:
-            await self.after_batch(self.pool)
+            after = self.after_batch
+            await through_outage(lambda: after(pool))

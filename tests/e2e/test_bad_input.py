@@ -174,7 +174,9 @@ async def _dlq_since(
 ) -> list[DlqRecord]:
     """Every DLQ record written after ``start``, once two seconds pass without a new one
     (every processor has committed past its inputs: their DLQ records landed before)."""
-    consumer = clients.consumer(bootstrap, enable_auto_commit=False)
+    consumer = clients.consumer(
+        bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+    )
     await consumer.start()
     found: list[DlqRecord] = []
     try:

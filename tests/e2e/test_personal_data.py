@@ -81,16 +81,16 @@ async def test_no_id_number_or_phone_in_logs_or_dlq_reasons(
     assert len(ids) > 50, "the day carries ID numbers to leak"
     assert any(b.bad == "id_field_name" for b in messages), "an ID number as a field name"
 
-    dlq_start = await _ends(settings.kafka_bootstrap, DLQ_TOPIC)
+    dlq_start = await _ends(settings.kafka(), DLQ_TOPIC)
     workers.start("all", "all", {"YIDI_LOG_LEVEL": "info"})
     report = await publish(
-        settings.kafka_bootstrap, messages, 0, "yidi-adjudication", ack_timeout_s=300
+        settings.kafka(), messages, 0, "yidi-adjudication", ack_timeout_s=300
     )
     assert report.missing == []
     for topic in ("yidi.registration.v1", "yidi.visit.v1"):
-        await wait_consumed(settings.kafka_bootstrap, "yidi-adjudication", topic, timeout_s=300)
-    await wait_consumed(settings.kafka_bootstrap, "yidi-registration", "yidi.registration.v1")
-    dead = await _dlq_since(settings.kafka_bootstrap, dlq_start)
+        await wait_consumed(settings.kafka(), "yidi-adjudication", topic, timeout_s=300)
+    await wait_consumed(settings.kafka(), "yidi-registration", "yidi.registration.v1")
+    dead = await _dlq_since(settings.kafka(), dlq_start)
     workers.stop_all()
 
     logs = _read_logs(tmp_path)

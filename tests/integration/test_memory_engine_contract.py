@@ -62,7 +62,7 @@ async def _publish(settings: Settings, src: str) -> int:
     """The simulated registrations over the partitions, a record that raises, and a record
     the client cannot parse; returns how many."""
     regs = [r for r in world().records if r.topic == REGISTRATION]
-    producer = idempotent_producer(settings.kafka_bootstrap, client_id="it-memory")
+    producer = idempotent_producer(settings.kafka(), client_id="it-memory")
     await producer.start()
     try:
         sent = [
@@ -78,7 +78,7 @@ async def _publish(settings: Settings, src: str) -> int:
     finally:
         await producer.stop()
     damaged = RawRecord(b"d1", b"{}", [(b"ce_specversion", b"1.0"), (b"\xff\xfece_id", b"x")])
-    await produce_batch(settings.kafka_bootstrap, src, 1, batch([damaged]))
+    await produce_batch(settings.kafka(), src, 1, batch([damaged]))
     return len(regs) + 2
 
 
@@ -87,7 +87,7 @@ async def test_the_memory_driver_and_the_kafka_engine_give_the_same_results(
 ) -> None:
     src, log = f"it.memory.src.{unique}", f"it.memory.log.{unique}"
     await apply(
-        settings.kafka_bootstrap,
+        settings.kafka(),
         (
             Topic(src, "k", "t", PARTITIONS),
             Topic(log, "k", "t", PARTITIONS, cleanup_policy="compact"),
@@ -105,7 +105,7 @@ async def test_the_memory_driver_and_the_kafka_engine_give_the_same_results(
             live_projected.extend(live_rows.drain())
 
         config = EngineConfig(
-            settings.kafka_bootstrap, f"it-memory-{unique}", (src,), log, max_batch=7
+            settings.kafka(), f"it-memory-{unique}", (src,), log, max_batch=7
         )
         engine = StreamEngine(config, _factory(live_rows), on_batch, guard)
         await engine.start()
@@ -126,7 +126,7 @@ async def test_the_memory_driver_and_the_kafka_engine_give_the_same_results(
         live_changelog = {
             p: store
             for p in range(PARTITIONS)
-            if (store := await restore_partition(settings.kafka_bootstrap, log, p))
+            if (store := await restore_partition(settings.kafka(), log, p))
         }
 
         memory_rows, memory_projected = PendingRows(), []
@@ -135,13 +135,13 @@ async def test_the_memory_driver_and_the_kafka_engine_give_the_same_results(
             registration.guard(world().codec),
             on_batch=lambda _outputs: memory_projected.extend(memory_rows.drain()),
         )
-        async with ops_consumer(settings.kafka_bootstrap) as consumer:
+        async with ops_consumer(settings.kafka()) as consumer:
             _, ends = await log_bounds(consumer, src)
             spans = [Span(p, 0, end) for p, end in ends.items()]
             async for records in read_spans(consumer, src, spans, batch=11):
                 memory.batch(records)
     finally:
-        await delete_topics(settings.kafka_bootstrap, [src, log])
+        await delete_topics(settings.kafka(), [src, log])
 
     assert engine.stats.records == memory.stats.records == total
     assert memory.stats.failed == engine.stats.failed == 2, "one raised, one unparseable"
