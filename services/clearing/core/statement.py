@@ -115,34 +115,49 @@ def build(
     scope: str,
     totals: Mapping[PairKey, PairTotals],
     prepayments: Mapping[tuple[str, str], Prepayment],
+    deductions: Mapping[tuple[str, str], int] | None = None,
 ) -> Draft:
     """Gross participant pairs (the rule: full monthly clearing) and the nets derived from them.
 
-    A pair whose month is net negative (more reversed than settled) pays the other way.
+    ``deductions``: audit deductions (审核扣款) placed in this period, per (payer, payee) of
+    the settlements' flows; each reduces the pair's payable (``fund - deduction``) and so
+    the home side's net. A pair whose month is net negative (more reversed, or deducted,
+    than settled) pays the other way: its whole payable turns round, with no deduction left
+    on it (a pair's deduction never exceeds its amount, as the statement contract requires).
     The one computation of a period's figures: the close issues it, and ``yidi clearing
     report`` shows it for an open period over the running positions (what a close would
     issue at that moment).
     """
+    deductions = deductions or {}
     fund: dict[tuple[str, str], int] = {}
     counts: dict[tuple[str, str], tuple[int, int]] = {}
     for (_home, _treatment, payer, payee), t in totals.items():
         fund[(payer, payee)] = fund.get((payer, payee), 0) + t.fund_fen
         c, late = counts.get((payer, payee), (0, 0))
         counts[(payer, payee)] = (c + t.setl_cnt + t.rev_cnt, late + t.late_cnt)
-    directed: dict[tuple[str, str], int] = {}
-    for (payer, payee), amount in fund.items():
-        key, value = ((payer, payee), amount) if amount >= 0 else ((payee, payer), -amount)
-        directed[key] = directed.get(key, 0) + value
-    gross = {k: v for k, v in sorted(directed.items()) if v != 0}
+    directed: dict[tuple[str, str], tuple[int, int]] = {}
+    for payer, payee in set(fund) | set(deductions):
+        amount, deducted = fund.get((payer, payee), 0), deductions.get((payer, payee), 0)
+        if deducted < 0:
+            raise ValueError(f"deductions of {payer}->{payee} are negative")
+        if amount >= deducted:
+            key, value, ded = (payer, payee), amount, deducted
+        else:
+            key, value, ded = (payee, payer), deducted - amount, 0
+        f0, d0 = directed.get(key, (0, 0))
+        directed[key] = (f0 + value, d0 + ded)
+    gross = {k: f - d for k, (f, d) in sorted(directed.items()) if f - d != 0}
     net = nets(gross)
     pairs = []
-    for key in sorted(set(gross) | {k for k, (c, _) in counts.items() if c}):
-        amount = gross.get(key, 0)
+    for key in sorted(
+        {k for k, (f, _d) in directed.items() if f} | {k for k, (c, _) in counts.items() if c}
+    ):
+        amount, deducted = directed.get(key, (0, 0))
         c, late = counts.get(key, (0, 0))
         pre = prepayments.get(key)
         pairs.append(
             DraftPair(
-                key[0], key[1], amount, c, late,
+                key[0], key[1], amount, c, late, deduction_fen=deducted,
                 prepayment_fen=None if pre is None else pre.amount_fen,
                 top_up_fen=0 if pre is None else top_up_fen(amount, pre),
             )

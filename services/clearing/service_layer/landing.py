@@ -63,7 +63,8 @@ async def _land(
         )
         entries.append(
             Entry(f.setl_id, a.period, a.natural_period, f.scope, a.late, f.kind, f.home,
-                  f.treatment, f.payer, f.payee, f.amounts, f.src_partition, f.src_offset)
+                  f.treatment, f.payer, f.payee, f.amounts, f.src_partition, f.src_offset,
+                  f.orig_setl_id)
         )  # fmt: skip
     inserted, touched = await repo.add_entries(entries)
     if touched and warn:
