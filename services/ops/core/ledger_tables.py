@@ -52,6 +52,7 @@ LEDGER_TABLES: tuple[TableSpec, ...] = (
             "payer",
             "payee",
             *_FUNDS,
+            "orig_setl_id",
         ),
         "period",
     ),
@@ -86,6 +87,23 @@ LEDGER_TABLES: tuple[TableSpec, ...] = (
         ("statement_id", "amount", "issued", "recomputed"),
         "statement",
     ),
+    TableSpec(
+        "clearing_deductions",
+        ("participant", "deduction_id"),
+        (
+            "setl_id",
+            "amount",
+            "reason",
+            "period",
+            "origin_period",
+            "scope",
+            "payer",
+            "payee",
+            "late",
+            "body_sha256",
+        ),
+        "period",
+    ),  # fmt: skip
     TableSpec(
         "prepayments",
         ("year", "scope", "payer", "payee"),
