@@ -22,6 +22,7 @@ from services.clearing.core import periods as P
 from services.clearing.core.corrections import CorrectionLine
 from services.clearing.core.deductions import ClearedSettlement, Deduction
 from services.clearing.core.prepayment import Level, Thresholds
+from services.clearing.core.queries import Query
 from services.clearing.core.statement import Draft, PairKey, PairTotals, Prepayment
 
 Lock = Literal["none", "shared", "exclusive"]
@@ -159,6 +160,35 @@ class DeductionMeta:
     issued_at: dt.datetime
     alert_id: str | None = None
     memo: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StayRow:
+    """A settlement as a query on a large stay reads it from the ledger."""
+
+    setl_id: str
+    clr_type: str
+    medfee_fen: int
+    fund_fen: int
+    setl_date: dt.date
+    home: str
+    treatment: str
+    reversed: bool
+
+
+class QueryStore(Protocol):
+    """Queries on large stays (协查) and what they read; one transaction per step."""
+
+    def transaction(self) -> AbstractAsyncContextManager[QueryStore]: ...
+    async def stay(self, setl_id: str) -> StayRow | None: ...
+    async def get(self, query_id: str) -> Query | None:
+        """The query, locked for the step."""
+
+    async def open_for(self, setl_id: str) -> bool: ...
+    async def save(self, q: Query) -> None: ...
+    async def all(self) -> list[Query]: ...
+    async def deduction_setl(self, participant: str, deduction_id: str) -> str | None:
+        """The settlement of an applied deduction (``None``: no such deduction)."""
 
 
 class Outbox(Protocol):

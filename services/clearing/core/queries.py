@@ -37,6 +37,7 @@ class QueryState(StrEnum):
 
 
 FINAL = frozenset({QueryState.CONFIRMED, QueryState.DEEMED_CONFIRMED, QueryState.DEDUCTED})
+OPEN = frozenset(QueryState) - FINAL
 
 
 class QueryError(ClearingError):
