@@ -7,6 +7,12 @@
 --
 -- (participant, deduction_id) is the agency's idempotency key; body_sha256 tells a repeat
 -- (same body: applied once) from a reused id (refused).
+--
+-- kind 'return': a deduction given back because its settlement was reversed afterwards (the
+-- reversal returns the whole fund payment, of which the home side paid only the payable).
+-- Written by the clearing feed when the reversal lands, in the reversal's period, with the
+-- pair turned round (payer = the treatment side): the treatment side returns the fund
+-- payment less the deduction. deduction_id is the original's with '~R'.
 CREATE TABLE clearing_deductions (
     participant    char(6) NOT NULL,            -- the deducting agency's region (AG<participant>)
     deduction_id   text NOT NULL,
@@ -25,6 +31,7 @@ CREATE TABLE clearing_deductions (
     issued_at      timestamptz NOT NULL,
     body_sha256    text NOT NULL,
     applied_at     timestamptz NOT NULL DEFAULT now(),
+    kind           text NOT NULL DEFAULT 'deduction' CHECK (kind IN ('deduction', 'return')),
     PRIMARY KEY (participant, deduction_id),
     CHECK (late = (period <> origin_period)),
     CHECK (period >= origin_period)

@@ -287,9 +287,14 @@ class ClearingRepository(Protocol):
         id) and whether a reversal of it has been cleared."""
 
     async def deducted_fen(self, setl_id: str) -> int:
-        """The settlement's deductions so far."""
+        """The settlement's deductions so far (returns not counted)."""
 
     async def deduction(self, participant: str, deduction_id: str) -> Deduction | None: ...
+    async def return_deductions(self, reversals: Sequence[Entry]) -> int:
+        """For each reversal entry whose original settlement was deducted: each deduction given
+        back (kind ``return``, id ``<id>~R``, the pair turned round) in the reversal's period.
+        Once per deduction (a reversal landed again writes nothing); returns rows written."""
+
     async def add_deduction(self, d: Deduction, meta: DeductionMeta) -> None: ...
     async def deduction_totals(self, period: str, scope: str) -> dict[tuple[str, str], int]:
         """The period's deductions per (payer, payee) of their settlements' flows."""

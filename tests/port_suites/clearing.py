@@ -295,6 +295,16 @@ class ClearingUnitOfWorkContract:
         assert oct_totals == {("330000", "310000"): 5_000, ("440000", "310000"): 700}
         assert nov == [made[1]] and nov[0].late
         assert octs == [made[0], made[2]]
+        reversal = entry("R1", "-300.00", kind="reversal", period="2026-12", offset=9, orig="S1")
+        async with uow.transaction("shared") as repo:
+            assert await repo.return_deductions([reversal]) == 2
+            assert await repo.return_deductions([reversal]) == 0, "given back once"
+            dec = await repo.deduction_totals("2026-12", "national")
+            back = await repo.deductions_in("2026-12", "national")
+            assert await repo.deducted_fen("S1") == 6_000, "returns are not deductions"
+        assert dec == {("310000", "330000"): 6_000}
+        assert [(d.participant, d.deduction_id, d.kind, d.origin_period) for d in back] == [
+            ("310000", "D1~R", "return", "2026-12"), ("310104", "D1~R", "return", "2026-12")]  # fmt: skip
 
 
 class OutboxContract:

@@ -149,11 +149,38 @@ async def test_a_late_deduction_larger_than_the_month_turns_the_pair_round(
     await _close(uow, NOV)
     nov = statement(uow, "STMT-2026-11-N-closed")
     assert {(p.payer, p.payee): (p.fund_pay_sumamt, p.deduction) for p in nov.pairs} == {
-        ("310000", "330000"): (Decimal("60.00"), Decimal("0.00")),
-        ("330000", "310000"): (Decimal("0.00"), Decimal("0.00")),  # its settlement, counted
+        ("310000", "330000"): (Decimal("60.00"), Decimal("0.00")),  # owed back
+        ("330000", "310000"): (Decimal("40.00"), Decimal("40.00")),  # all of the month deducted
     }  # fmt: skip
     assert {n.participant: n.net for n in nov.nets} == {
         "310000": Decimal("-60.00"), "330000": Decimal("60.00")}  # fmt: skip
+
+
+async def test_a_reversal_after_a_deduction_returns_the_payable_only(
+    uow: MemoryClearingUnitOfWork,
+) -> None:
+    """S1 (300.00) was deducted 100.00 in October, so the home side paid 200.00; reversed in
+    November, the treatment side returns 200.00: the deduction is given back with it."""
+    handler = CommandHandler(CODEC, uow, ledger_wait_s=0)
+    await handler.handle(record(deduction("S1", "100.00", did="D1")))
+    await _close(uow, OCT)
+    reversal = fact("R1", "-300.00", kind="reversal", period=NOV, offset=20, orig="S1")
+    await land(uow, reversal)
+    await land(uow, reversal)  # read again: given back once
+    assert sorted(uow.state.deductions) == [("310000", "D1"), ("310000", "D1~R")]
+    back, _meta = uow.state.deductions[("310000", "D1~R")]
+    assert (back.kind, back.period, back.payer, back.payee, back.amount_fen) == (
+        "return", NOV, "310000", "330000", 10_000)  # fmt: skip
+    await _close(uow, NOV)
+    nov = statement(uow, "STMT-2026-11-N-closed")
+    assert {(p.payer, p.payee): (p.fund_pay_sumamt, p.deduction) for p in nov.pairs} == {
+        ("310000", "330000"): (Decimal("300.00"), Decimal("100.00")),
+        ("330000", "310000"): (Decimal("0.00"), Decimal("0.00")),  # the reversal, counted
+    }  # fmt: skip
+    assert {n.participant: n.net for n in nov.nets} == {
+        "310000": Decimal("-200.00"), "330000": Decimal("200.00")}  # fmt: skip
+    assert ack_of(await handler.handle(record(deduction("S1", "1.00", did="D9")))) == (
+        AckStatus.REJECTED, "E_DEDUCTION_REVERSED")  # fmt: skip
 
 
 async def test_refusals_are_rejected_acks_with_their_code_and_change_nothing(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
@@ -291,7 +292,30 @@ class MemoryClearingRepository:
         )  # fmt: skip
 
     async def deducted_fen(self, setl_id: str) -> int:
-        return sum(d.amount_fen for d, _m in self.s.deductions.values() if d.setl_id == setl_id)
+        return sum(
+            d.amount_fen
+            for d, _m in self.s.deductions.values()
+            if d.setl_id == setl_id and d.kind == "deduction"
+        )
+
+    async def return_deductions(self, reversals: Sequence[Entry]) -> int:
+        written = 0
+        for r in reversals:
+            originals = [
+                (d, m) for d, m in list(self.s.deductions.values())
+                if d.setl_id == r.orig_setl_id and d.kind == "deduction"
+            ]  # fmt: skip
+            for d, m in sorted(originals, key=lambda x: (x[0].participant, x[0].deduction_id)):
+                key = (d.participant, d.deduction_id + "~R")
+                if key in self.s.deductions:
+                    continue
+                back = dataclasses.replace(
+                    d, deduction_id=key[1], period=r.period, origin_period=r.period,
+                    payer=d.payee, payee=d.payer, kind="return",
+                )  # fmt: skip
+                self.s.deductions[key] = (back, m)
+                written += 1
+        return written
 
     async def deduction(self, participant: str, deduction_id: str) -> Deduction | None:
         found = self.s.deductions.get((participant, deduction_id))

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import asyncpg
 
 from contracts.money import from_fen, to_fen
 from services.clearing.core.deductions import ClearedSettlement, Deduction
-from services.clearing.ports import DeductionMeta
+from services.clearing.ports import DeductionMeta, Entry
 
 _COLUMNS = (
     "participant, deduction_id, setl_id, amount, reason, period, origin_period, scope, payer, "
-    "payee, body_sha256"
+    "payee, body_sha256, kind"
 )
 
 
@@ -18,6 +20,7 @@ def _deduction(r: asyncpg.Record) -> Deduction:
     return Deduction(
         r["participant"], r["deduction_id"], r["setl_id"], to_fen(r["amount"]), r["reason"],
         r["period"], r["origin_period"], r["scope"], r["payer"], r["payee"], r["body_sha256"],
+        r["kind"],
     )  # fmt: skip
 
 
@@ -43,9 +46,31 @@ class DeductionSql:
 
     async def deducted_fen(self, setl_id: str) -> int:
         total = await self.conn.fetchval(
-            "SELECT coalesce(sum(amount), 0) FROM clearing_deductions WHERE setl_id = $1", setl_id
+            "SELECT coalesce(sum(amount), 0) FROM clearing_deductions "
+            "WHERE setl_id = $1 AND kind = 'deduction'",
+            setl_id,
         )
         return to_fen(total)
+
+    async def return_deductions(self, reversals: Sequence[Entry]) -> int:
+        if not reversals:
+            return 0
+        result = await self.conn.execute(
+            """INSERT INTO clearing_deductions (participant, deduction_id, setl_id, amount, reason,
+                   period, origin_period, scope, payer, payee, late, alert_id, memo, ce_id,
+                   issued_at, body_sha256, kind)
+               SELECT d.participant, d.deduction_id || '~R', d.setl_id, d.amount, d.reason,
+                      t.period, t.period, d.scope, d.payee, d.payer, false, d.alert_id,
+                      'returned with reversal ' || t.setl_id, d.ce_id, now(), d.body_sha256,
+                      'return'
+               FROM unnest($1::text[], $2::text[], $3::text[]) AS t(orig, period, setl_id)
+               JOIN clearing_deductions d ON d.setl_id = t.orig AND d.kind = 'deduction'
+               ORDER BY d.participant, d.deduction_id
+               ON CONFLICT (participant, deduction_id) DO NOTHING""",
+            [e.orig_setl_id for e in reversals], [e.period for e in reversals],
+            [e.setl_id for e in reversals],
+        )  # fmt: skip
+        return int(result.split()[-1])
 
     async def deduction(self, participant: str, deduction_id: str) -> Deduction | None:
         r = await self.conn.fetchrow(
@@ -58,9 +83,11 @@ class DeductionSql:
     async def add_deduction(self, d: Deduction, meta: DeductionMeta) -> None:
         await self.conn.execute(
             f"""INSERT INTO clearing_deductions ({_COLUMNS}, late, alert_id, memo, ce_id, issued_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)""",
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                       $17)""",
             d.participant, d.deduction_id, d.setl_id, from_fen(d.amount_fen), d.reason, d.period,
-            d.origin_period, d.scope, d.payer, d.payee, d.body_sha256, d.late, meta.alert_id,
+            d.origin_period, d.scope, d.payer, d.payee, d.body_sha256, d.kind, d.late,
+            meta.alert_id,
             meta.memo, meta.ce_id, meta.issued_at,
         )  # fmt: skip
 

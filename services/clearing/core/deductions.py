@@ -86,6 +86,8 @@ class Deduction:
     payer: str
     payee: str
     body_sha256: str
+    kind: str = "deduction"
+    """``return``: given back with a later reversal of its settlement (pair turned round)."""
 
     @property
     def late(self) -> bool:

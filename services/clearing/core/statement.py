@@ -121,9 +121,11 @@ def build(
 
     ``deductions``: audit deductions (审核扣款) placed in this period, per (payer, payee) of
     the settlements' flows; each reduces the pair's payable (``fund - deduction``) and so
-    the home side's net. A pair whose month is net negative (more reversed, or deducted,
-    than settled) pays the other way: its whole payable turns round, with no deduction left
-    on it (a pair's deduction never exceeds its amount, as the statement contract requires).
+    the home side's net. A pair whose month is net negative (more reversed than settled)
+    pays the other way, and deductions apply to the direction money moves in. Where a
+    period's deductions exceed what a pair moves (a late deduction larger than the month),
+    the pair's deduction stops at its amount and the rest is owed back on the opposite pair
+    (a pair's deduction never exceeds its amount, as the statement contract requires).
     The one computation of a period's figures: the close issues it, and ``yidi clearing
     report`` shows it for an open period over the running positions (what a close would
     issue at that moment).
@@ -135,17 +137,22 @@ def build(
         fund[(payer, payee)] = fund.get((payer, payee), 0) + t.fund_fen
         c, late = counts.get((payer, payee), (0, 0))
         counts[(payer, payee)] = (c + t.setl_cnt + t.rev_cnt, late + t.late_cnt)
-    directed: dict[tuple[str, str], tuple[int, int]] = {}
-    for payer, payee in set(fund) | set(deductions):
-        amount, deducted = fund.get((payer, payee), 0), deductions.get((payer, payee), 0)
+    directed_fund: dict[tuple[str, str], int] = {}
+    for (payer, payee), amount in fund.items():
+        key, value = ((payer, payee), amount) if amount >= 0 else ((payee, payer), -amount)
+        directed_fund[key] = directed_fund.get(key, 0) + value
+    directed = {k: (f, 0) for k, f in directed_fund.items()}
+    for key, deducted in sorted(deductions.items()):
         if deducted < 0:
-            raise ValueError(f"deductions of {payer}->{payee} are negative")
-        if amount >= deducted:
-            key, value, ded = (payer, payee), amount, deducted
-        else:
-            key, value, ded = (payee, payer), deducted - amount, 0
-        f0, d0 = directed.get(key, (0, 0))
-        directed[key] = (f0 + value, d0 + ded)
+            raise ValueError(f"deductions of {key[0]}->{key[1]} are negative")
+        f, d = directed.get(key, (0, 0))
+        if f - d >= deducted:
+            directed[key] = (f, d + deducted)
+            continue
+        directed[key] = (f, f)  # all that is left is deducted; the payee owes the rest back
+        back = (key[1], key[0])
+        fb, db = directed.get(back, (0, 0))
+        directed[back] = (fb + deducted - (f - d), db)
     gross = {k: f - d for k, (f, d) in sorted(directed.items()) if f - d != 0}
     net = nets(gross)
     pairs = []

@@ -101,9 +101,10 @@ LEDGER_TABLES: tuple[TableSpec, ...] = (
             "payee",
             "late",
             "body_sha256",
+            "kind",
         ),
         "period",
-    ),  # fmt: skip
+    ),
     TableSpec(
         "prepayments",
         ("year", "scope", "payer", "payee"),
