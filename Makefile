@@ -48,10 +48,12 @@ integration: up
 e2e: up
 	$(PYTEST) tests/e2e -q
 
-# tests/e2e/test_supervision.py is back in `make test`: its 1-in-6 failure was a fresh faust
-# group's first table write finding its changelog topic with 0 partitions (docs/supervision.md).
+# tests/e2e/test_supervision.py stays quarantined from `make test`: one cause of its failures is
+# fixed (a fresh group's changelog topic seen with 0 partitions); a second one remains (after
+# the SIGKILL and restart, one settlement partition's commit stalled 14 records short of the
+# end; docs/supervision.md). Run it with make e2e-supervision.
 test: up lint typecheck
-	$(PYTEST) tests -q
+	$(PYTEST) tests -q --ignore=tests/e2e/test_supervision.py
 
 e2e-supervision: up
 	$(PYTEST) tests/e2e/test_supervision.py -q -s
