@@ -10,8 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class QueryRules(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
+    source: str = Field(default="DOMAIN.md section 6", alias="_source")
     threshold_yuan: Decimal = Field(
         default=Decimal("30000.00"), gt=0, decimal_places=2,
         description="a single inpatient stay of this medfee_sumamt or more may be queried",

@@ -17,10 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class HolidayYear(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
     year: int = Field(ge=2000, le=2199)
-    source: str = Field(min_length=1, max_length=400)
+    source: str = Field(min_length=1, max_length=400, alias="_source")
     provisional: bool = False
     holidays: tuple[dt.date, ...]
     working_weekends: tuple[dt.date, ...] = ()

@@ -43,13 +43,13 @@ def test_the_shipped_calendar_knows_the_2026_holidays_and_working_weekends() -> 
 def test_a_bad_calendar_file_is_refused_with_its_name(tmp_path: Path) -> None:
     (tmp_path / "calendar").mkdir()
     (tmp_path / "calendar" / "2026.json").write_text(
-        '{"year": 2026, "source": "x", "holidays": ["2026-01-01"],'
+        '{"year": 2026, "_source": "x", "holidays": ["2026-01-01"],'
         ' "working_weekends": ["2026-01-05"]}'
     )
     with pytest.raises(AuditReferenceError, match=r"2026\.json.*a weekday"):
         load_working_days(tmp_path)
     (tmp_path / "calendar" / "2026.json").write_text(
-        '{"year": 2027, "source": "x", "holidays": []}'
+        '{"year": 2027, "_source": "x", "holidays": []}'
     )
     with pytest.raises(AuditReferenceError, match="holds the calendar of 2027"):
         load_working_days(tmp_path)
