@@ -48,8 +48,10 @@ integration: up
 e2e: up
 	$(PYTEST) tests/e2e -q
 
-# tests/e2e/test_supervision.py is quarantined from `make test` (failed 1 run in 6: the replay
-# group did not finish its range within 150 s; cause not found yet): run it with make e2e-supervision.
+# tests/e2e/test_supervision.py stays quarantined from `make test`: one cause of its failures is
+# fixed (a fresh group's changelog topic seen with 0 partitions); a second one remains (after
+# the SIGKILL and restart, one settlement partition's commit stalled 14 records short of the
+# end; docs/supervision.md). Run it with make e2e-supervision.
 test: up lint typecheck
 	$(PYTEST) tests -q --ignore=tests/e2e/test_supervision.py
 

@@ -11,12 +11,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
 from contracts.codes import ClearingStatus
-from contracts.common import Admdvs, AwareDatetime, Code, Contract, ShortText, rule_violation
+from contracts.common import (
+    Admdvs,
+    AwareDatetime,
+    Code,
+    Contract,
+    SetlId,
+    ShortText,
+    rule_violation,
+)
 from contracts.money import Money, SignedMoney
 
 CLEARING_TOPIC = "yidi.clearing.v1"
@@ -152,7 +161,54 @@ class ClearingConfirmed(ClearingMessage):
     memo: ShortText = ""
 
 
+class DeductionReason(StrEnum):
+    """Why the treatment side's audit rejects a cost (审核扣款): the supervision rule kinds that
+    find it, the common audit findings, and a disputed query on a large stay (协查)."""
+
+    OVERLAPPING_STAYS = "overlapping_stays"
+    DECOMPOSED_HOSPITALIZATION = "decomposed_hospitalization"
+    DUPLICATE_BILLING = "duplicate_billing"
+    FREQUENCY = "frequency"
+    DAYS_SUPPLY = "days_supply"
+    INSTITUTION_OUTLIER = "institution_outlier"
+    NOT_COVERED = "not_covered"
+    PRICE_ABOVE_STANDARD = "price_above_standard"
+    QUERY_DISPUTED = "query_disputed"
+    OTHER = "other"
+
+
+class AuditDeduction(Contract):
+    """A treatment-side agency's audit deduction (审核扣款, Arts. 43, 54-59): ``amount`` of one
+    settlement's fund payment is not paid by the home side. Signed by the agency
+    (``AG<participant>``); the clearing processor applies it to the period open when it
+    arrives, or refuses it with a typed code on the sender's ack topic.
+
+    No period and no scope: the sender does not choose them; clearing derives both from the
+    settlement (its flow) and the periods' states. ``deduction_id`` is the agency's own id:
+    the same id with the same body is applied once, with another body refused."""
+
+    ce_type: ClassVar[str] = "cn.yidi.clearing.deduction.v1"
+    topic: ClassVar[str] = CLEARING_TOPIC
+    key_field: ClassVar[str | None] = "participant"
+
+    participant: Admdvs = Field(description="record key: the deducting (treatment-side) agency")
+    deduction_id: Code
+    setl_id: SetlId
+    amount: Money = Field(description="deducted from the settlement's fund_pay_sumamt")
+    reason: DeductionReason
+    alert_id: Code | None = Field(default=None, description="the supervision alert reviewed")
+    memo: ShortText = ""
+    issued_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _positive(self) -> AuditDeduction:
+        if self.amount <= 0:
+            raise rule_violation("amount", "a deduction is more than 0.00")
+        return self
+
+
 CLEARING_MESSAGES: tuple[type[Contract], ...] = (
     PositionUpdated, PrepaymentWarning, PeriodCommand, ClearingStatement, ClearingConfirmed,
+    AuditDeduction,
 )  # fmt: skip
-CLEARING_SIGNED: tuple[type[Contract], ...] = (PeriodCommand, ClearingConfirmed)
+CLEARING_SIGNED: tuple[type[Contract], ...] = (PeriodCommand, ClearingConfirmed, AuditDeduction)

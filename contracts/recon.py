@@ -9,7 +9,8 @@ silently cancels a settlement in a sum.
 
 Minor version 1.1 (additive, optional): multi-part detail requests and answers
 (``batch_id``, ``part_no``, ``part_cnt``), verdict codes and counts on answers,
-and ``ReconSummary`` for the clearing center. A 1.0 message reads unchanged.
+and ``ReconSummary`` for the clearing center; ``deduction_sumamt`` in totals. A 1.0 message
+reads unchanged.
 """
 
 from __future__ import annotations
@@ -101,6 +102,11 @@ class ReconTotals(Contract):
     fund_pay_sumamt: Money
     acct_pay: Money
     fixmedins_setl_cnt: int = Field(ge=0, le=10**9)
+    deduction_sumamt: Money | None = Field(
+        default=None,
+        description="1.1: audit deductions (审核扣款) taken from the slice's settlements; "
+        "the ledger always states it, a hospital that states it has it compared",
+    )
 
 
 class TotalsReconRequested(ReconRequest):

@@ -8,8 +8,10 @@ import datetime as dt
 from decimal import Decimal
 
 from contracts.clearing import (
+    AuditDeduction,
     ClearingConfirmed,
     ClearingStatement,
+    DeductionReason,
     NetPosition,
     PeriodCommand,
     PositionUpdated,
@@ -128,6 +130,12 @@ def recon_clearing_samples() -> list[Contract]:
         ClearingConfirmed(
             participant="330000", **national, statement_id="CS-2026-10-NATIONAL",
             net=Decimal("-1552400.00"), confirmed_at=dt.datetime(2026, 11, 24, 16, 0, tzinfo=CST),
+        ),
+        AuditDeduction(
+            participant="310000", deduction_id="DED-310000-2026-11-0001",
+            setl_id="S3101042026101200001", amount=Decimal("1280.00"),
+            reason=DeductionReason.DUPLICATE_BILLING, alert_id="alert-5f1c0d2a9b7e3c41",
+            memo="CT billed twice on one day", issued_at=dt.datetime(2026, 11, 18, 10, 0, tzinfo=CST),
         ),
     ]  # fmt: skip
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from contracts.clearing import (
+    AuditDeduction,
     ClearingConfirmed,
     ClearingStatement,
     PeriodCommand,
@@ -168,11 +169,11 @@ CATALOG: tuple[Topic, ...] = (
     Topic(
         CLEARING,
         "{participant}",
-        "positions, prepayment warnings, statements, confirmations, period commands",
+        "positions, prepayment warnings, statements, confirmations, period commands, deductions",
         6,
         retention_ms=-1,
         accepts=(
-            *_accepts((PeriodCommand, ClearingConfirmed), AGENCY),
+            *_accepts((PeriodCommand, ClearingConfirmed, AuditDeduction), AGENCY),
             *_accepts((PositionUpdated, PrepaymentWarning, ClearingStatement), CLEARING_ID),
             *_accepts((ReconSummary,), RECON_ID),
         ),

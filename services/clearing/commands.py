@@ -14,17 +14,19 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 import structlog
 from aiokafka import AIOKafkaProducer
 
 from contracts.ack import Ack, AckError
-from contracts.clearing import ClearingConfirmed, PeriodCommand
+from contracts.clearing import AuditDeduction, ClearingConfirmed, PeriodCommand
 from contracts.codes import AckStatus
+from contracts.common import Contract
 from contracts.pools import PoolingRegions
 from contracts.registry import SENDER_SIGNED
 from events import catalog
-from events.codec import Codec
+from events.codec import Codec, Decoded
 from events.errors import DecodeError
 from events.limits import MAX_LONG_TEXT, MAX_SHORT_TEXT, ack_ref, fit
 from events.rejection import ack_output, rejected_input
@@ -35,6 +37,7 @@ from events.stream.types import InputRecord, Output
 from services.clearing.core.errors import ClearingError, WrongState
 from services.clearing.core.periods import scope_from_message
 from services.clearing.ports import ClearingUnitOfWork
+from services.clearing.service_layer.deductions import deduct
 from services.clearing.service_layer.messages import PROCESSOR, TOPIC
 from services.clearing.service_layer.periods import close_waiting, confirm, settle
 from services.runtime.db import through_outage
@@ -43,6 +46,10 @@ from services.runtime.failures import is_infrastructure
 log = structlog.get_logger("yidi.clearing")
 
 GROUP = catalog.CLEARING_COMMANDS_GROUP
+
+M = TypeVar("M", bound=Contract)
+
+
 STAGE = "clearing"
 
 
@@ -76,9 +83,15 @@ class CommandHandler:
         message, env = decoded.message, decoded.envelope
         if env.ce_type not in SENDER_SIGNED:
             return []  # an output for the clearing center, not an instruction
+        duplicate = False
         try:
             if isinstance(message, PeriodCommand):
                 await self._command(message)
+            elif isinstance(message, AuditDeduction):
+                applied = await deduct(
+                    self.uow, agency_signed(decoded, AuditDeduction), env.ce_id, self.pools
+                )
+                duplicate = not applied.new
             elif isinstance(message, ClearingConfirmed):
                 await confirm(
                     self.uow, self.codec, message.statement_id, message.participant,
@@ -99,7 +112,8 @@ class CommandHandler:
         ack = Ack(
             ack_for=ack_ref(env.ce_id), ack_for_type=fit(env.ce_type, MAX_SHORT_TEXT),
             sender=env.sender,
-            status=AckStatus.REJECTED if error else AckStatus.ACCEPTED, error=error,
+            status=AckStatus.REJECTED if error else AckStatus.DUPLICATE if duplicate
+            else AckStatus.ACCEPTED, error=error,
             acked_at=dt.datetime.fromisoformat(env.ce_time),
         )  # fmt: skip
         return [ack_output(self.codec, ack, offset=record.offset, stage=STAGE, processor=PROCESSOR)]
@@ -118,6 +132,20 @@ class CommandHandler:
             )
         else:
             raise WrongState(f"{cmd.command} is not supported by this clearing processor")
+
+
+def agency_signed(decoded: Decoded, kind: type[M]) -> M:
+    """The one place where an agency-signed clearing input is verified before it is applied.
+
+    The codec has checked the agency's Ed25519 signature (every ``CLEARING_SIGNED`` type is
+    ``AGENCY_SIGNED``: a MAC, a foreign key or an altered body never decodes) and this asserts
+    that it did and that the agency speaks for its own region (``AG<participant>``)."""
+    message = decoded.message
+    if not isinstance(message, kind) or not decoded.sender_verified:
+        raise AssertionError(f"{kind.__name__} reached the handler unverified")
+    if decoded.envelope.sender != f"AG{getattr(message, 'participant', None)}":
+        raise AssertionError(f"{kind.__name__} signed by another than its participant's agency")
+    return message
 
 
 class CommandConsumer:

@@ -39,6 +39,8 @@ class Fact:
     amounts: tuple[Decimal, ...]
     src_partition: int
     src_offset: int
+    orig_setl_id: str | None = None
+    """A reversal's original settlement (audit deductions refuse a reversed settlement)."""
 
 
 class ClearingMapper:
@@ -73,6 +75,7 @@ class ClearingMapper:
             amounts=tuple(sign * getattr(info, f) for f in AMOUNT_FIELDS),
             src_partition=record.partition,
             src_offset=record.offset,
+            orig_setl_id=message.orig_setl_id,
         )
 
 
@@ -127,4 +130,5 @@ def _trusted_fact(record: ConsumerRecord[bytes, bytes], pools: PoolingRegions) -
         amounts=tuple(-a for a in amounts) if reversal else tuple(amounts),
         src_partition=record.partition,
         src_offset=record.offset,
+        orig_setl_id=doc.get("orig_setl_id"),
     )

@@ -20,7 +20,9 @@ from typing import Literal, Protocol
 
 from services.clearing.core import periods as P
 from services.clearing.core.corrections import CorrectionLine
+from services.clearing.core.deductions import ClearedSettlement, Deduction
 from services.clearing.core.prepayment import Level, Thresholds
+from services.clearing.core.queries import Query
 from services.clearing.core.statement import Draft, PairKey, PairTotals, Prepayment
 
 Lock = Literal["none", "shared", "exclusive"]
@@ -76,6 +78,8 @@ class Entry:
     """``feed.AMOUNT_FIELDS`` in order."""
     src_partition: int
     src_offset: int
+    orig_setl_id: str | None = None
+    """A reversal's original settlement."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +127,7 @@ class IssuedPair:
     late_cnt: int
     prepayment: Decimal | None
     top_up: Decimal
+    deduction: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +150,45 @@ class LateEntry:
     home: str
     treatment: str
     fund_pay_sumamt: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class DeductionMeta:
+    """What is stored beside a deduction for the record (not used by any rule)."""
+
+    ce_id: str
+    issued_at: dt.datetime
+    alert_id: str | None = None
+    memo: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StayRow:
+    """A settlement as a query on a large stay reads it from the ledger."""
+
+    setl_id: str
+    clr_type: str
+    medfee_fen: int
+    fund_fen: int
+    setl_date: dt.date
+    home: str
+    treatment: str
+    reversed: bool
+
+
+class QueryStore(Protocol):
+    """Queries on large stays (协查) and what they read; one transaction per step."""
+
+    def transaction(self) -> AbstractAsyncContextManager[QueryStore]: ...
+    async def stay(self, setl_id: str) -> StayRow | None: ...
+    async def get(self, query_id: str) -> Query | None:
+        """The query, locked for the step."""
+
+    async def open_for(self, setl_id: str) -> bool: ...
+    async def save(self, q: Query) -> None: ...
+    async def all(self) -> list[Query]: ...
+    async def deduction_setl(self, participant: str, deduction_id: str) -> str | None:
+        """The settlement of an applied deduction (``None``: no such deduction)."""
 
 
 class Outbox(Protocol):
@@ -236,6 +280,27 @@ class ClearingRepository(Protocol):
     ) -> None: ...
     async def recorded_corrections(self, period: str, scope: str) -> tuple[CorrectionLine, ...]:
         """What ``period``'s statement carried when it closed."""
+
+    # audit deductions (审核扣款)
+    async def cleared_settlement(self, setl_id: str) -> ClearedSettlement | None:
+        """The settlement's clearing entry (``None``: no cleared settlement, or a reversal's
+        id) and whether a reversal of it has been cleared."""
+
+    async def deducted_fen(self, setl_id: str) -> int:
+        """The settlement's deductions so far (returns not counted)."""
+
+    async def deduction(self, participant: str, deduction_id: str) -> Deduction | None: ...
+    async def return_deductions(self, reversals: Sequence[Entry]) -> int:
+        """For each reversal entry whose original settlement was deducted: each deduction given
+        back (kind ``return``, id ``<id>~R``, the pair turned round) in the reversal's period.
+        Once per deduction (a reversal landed again writes nothing); returns rows written."""
+
+    async def add_deduction(self, d: Deduction, meta: DeductionMeta) -> None: ...
+    async def deduction_totals(self, period: str, scope: str) -> dict[tuple[str, str], int]:
+        """The period's deductions per (payer, payee) of their settlements' flows."""
+
+    async def deductions_in(self, period: str, scope: str) -> list[Deduction]:
+        """The period's deductions, by (setl_id, participant, deduction_id)."""
 
     # prepayments and the clearing year
     async def q4_fund(

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from contracts.money import to_fen
 from services.clearing.core.corrections import CorrectionLine, correction_nets
+from services.clearing.core.deductions import Deduction
 from services.clearing.core.prepayment import level_of
 from services.clearing.core.statement import Prepayment, build, top_up_fen
 from services.clearing.ports import ClearingRepository, ClearingUnitOfWork
@@ -32,6 +33,29 @@ class PairLine:
     usage: Decimal | None
     level: str | None
     top_up: Decimal
+    deduction: Decimal = Decimal(0)
+    """Audit deductions (审核扣款) of the period on this pair: the payable is the amount less it."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeductionLine:
+    """One deduction placed in the period; ``late``: its settlement was cleared in
+    ``origin_period``, already closed when the deduction arrived."""
+
+    setl_id: str
+    participant: str
+    deduction_id: str
+    payer: str
+    payee: str
+    amount: Decimal
+    reason: str
+    origin_period: str
+    late: bool
+
+    @classmethod
+    def of(cls, d: Deduction) -> DeductionLine:
+        return cls(d.setl_id, d.participant, d.deduction_id, d.payer, d.payee,
+                   _yuan(d.amount_fen), d.reason, d.origin_period, d.late)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +108,8 @@ class Report:
     correction_due: list[CorrectionItem] = field(default_factory=list)
     """A closed period only: its own statement against today's computation, still to carry."""
     correction_due_into: str | None = None
+    deductions: list[DeductionLine] = field(default_factory=list)
+    deduction_total: Decimal = Decimal(0)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -98,6 +124,8 @@ class Report:
             "correction_nets": {k: str(v) for k, v in self.correction_nets.items()},
             "correction_due": [_strings(asdict(c)) for c in self.correction_due],
             "correction_due_into": self.correction_due_into,
+            "deduction_total": str(self.deduction_total),
+            "deductions": [_strings(asdict(d)) for d in self.deductions],
         }  # fmt: skip
 
 
@@ -135,7 +163,7 @@ async def _report(repo: ClearingRepository, period: str, scope: str, late_limit:
             ratio, level, _ = _usage(p.fund_pay_sumamt, prepayments.get((p.payer, p.payee)))
             report.pairs.append(
                 PairLine(p.payer, p.payee, p.fund_pay_sumamt, p.setl_cnt, p.late_cnt,
-                         p.prepayment, ratio, level, p.top_up)
+                         p.prepayment, ratio, level, p.top_up, p.deduction)
             )  # fmt: skip
         report.gross, report.net_volume = _yuan(issued.gross_fen), _yuan(issued.net_volume_fen)
         report.late_cnt = issued.late_cnt
@@ -145,7 +173,10 @@ async def _report(repo: ClearingRepository, period: str, scope: str, late_limit:
             report.correction_due = [CorrectionItem.of(c) for c in due]
             report.correction_due_into = await carried_to(repo, period, scope)
     else:
-        draft = build(period, scope, await repo.position_totals(period, scope), prepayments)
+        draft = build(
+            period, scope, await repo.position_totals(period, scope), prepayments,
+            await repo.deduction_totals(period, scope),
+        )  # fmt: skip
         for who, amount in sorted(draft.nets.items(), key=lambda kv: (-kv[1], kv[0])):
             report.nets[who] = _yuan(amount)
         for d in sorted(draft.pairs, key=lambda p: (-p.fund_fen, p.payer, p.payee)):
@@ -154,7 +185,8 @@ async def _report(repo: ClearingRepository, period: str, scope: str, late_limit:
             ratio, level, top = _usage(used, pre)
             report.pairs.append(
                 PairLine(d.payer, d.payee, used, d.setl_cnt, d.late_cnt,
-                         None if pre is None else _yuan(pre.amount_fen), ratio, level, top)
+                         None if pre is None else _yuan(pre.amount_fen), ratio, level, top,
+                         _yuan(d.deduction_fen))
             )  # fmt: skip
         report.late_cnt = draft.late_cnt
         report.gross = _yuan(draft.gross_fen)
@@ -162,6 +194,8 @@ async def _report(repo: ClearingRepository, period: str, scope: str, late_limit:
         carried = await carried_into(repo, period, scope)
     report.corrections = [CorrectionItem.of(c) for c in carried]
     report.correction_nets = {k: _yuan(v) for k, v in correction_nets(carried).items()}
+    report.deductions = [DeductionLine.of(d) for d in await repo.deductions_in(period, scope)]
+    report.deduction_total = sum((d.amount for d in report.deductions), start=Decimal("0.00"))
     for e in await repo.late_entries(period, scope, late_limit):
         report.late.append(
             LateLine(e.setl_id, e.natural_period, e.home, e.treatment, e.fund_pay_sumamt)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from services.cli import adjudicate as adjudicate_cmd
+from services.cli import audit as audit_cmd
 from services.cli import bench as bench_cmd
 from services.cli import clearing as clearing_cmd
 from services.cli import contracts as contracts_cmd
@@ -33,6 +34,7 @@ app = typer.Typer(
 # One line per command module; keep this list sorted.
 for _module in (
     adjudicate_cmd,
+    audit_cmd,
     bench_cmd,
     clearing_cmd,
     contracts_cmd,

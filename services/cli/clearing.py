@@ -143,6 +143,9 @@ def report_cmd(
             for c in report.corrections:
                 out.writerow(["correction", c.payer, c.payee, c.amount, "", "", "", "",
                               c.origin_period, ""])  # fmt: skip
+            for d in report.deductions:
+                out.writerow(["deduction", d.payer, d.payee, d.amount, "", "", "", "",
+                              d.origin_period, d.setl_id])  # fmt: skip
             for c in report.correction_due:
                 out.writerow(["correction_due", c.payer, c.payee, c.amount, "", "", "", "",
                               report.correction_due_into, ""])  # fmt: skip

@@ -1,4 +1,4 @@
-"""``yidi clearing confirm|command``: what an agency's own system sends, signed with the
+"""``yidi clearing confirm|command`` (and ``yidi audit deduct``'s sending): what an agency's own system sends, signed with the
 agency's Ed25519 private key (``YIDI_SIGNING_KEYS``; outside prod the deterministic demo keys).
 
 Apart from the operator's commands in ``clearing.py`` because these act as the agency: they
@@ -16,7 +16,7 @@ from decimal import Decimal
 import typer
 from rich.console import Console
 
-from contracts.clearing import ClearingConfirmed, PeriodCommand
+from contracts.clearing import AuditDeduction, ClearingConfirmed, PeriodCommand
 from events.stream import clients
 from services.runtime.settings import get_settings
 
@@ -47,7 +47,7 @@ def confirm_cmd(
         participant=participant, period=period, scope=scope_kind(parse_scope(scope)),
         statement_id=statement_id, net=Decimal(net), confirmed_at=now,
     )  # fmt: skip
-    _send_signed(message, f"confirm-{statement_id}-{participant}", participant, now)
+    send_signed(message, f"confirm-{statement_id}-{participant}", participant, now)
     console.print(f"confirmation of {statement_id} by {participant} sent (Ed25519-signed)")
 
 
@@ -70,14 +70,17 @@ def command_cmd(
         participant=participant, period=period, scope=scope_kind(parse_scope(scope)),
         command=command, issued_by=participant, issued_at=now, reason=reason,
     )  # fmt: skip
-    _send_signed(
+    send_signed(
         message, f"cmd-{command}-{period}-{participant}-{now:%Y%m%d%H%M%S%f}", participant, now
     )
     console.print(f"{command} {period} {scope} by AG{participant} sent (Ed25519-signed)")
 
 
-def _send_signed(
-    message: ClearingConfirmed | PeriodCommand, ce_id: str, participant: str, now: dt.datetime
+def send_signed(
+    message: ClearingConfirmed | PeriodCommand | AuditDeduction,
+    ce_id: str,
+    participant: str,
+    now: dt.datetime,
 ) -> None:
     """Encode (the codec signs agency-signed types with the agency's key) and send as the
     agency's own broker principal."""

@@ -21,13 +21,14 @@ def print_report(console: Console, report: Report, top: int) -> None:
     console.print(nets)
     console.print(f"gross transfers {report.gross:,.2f}; with netting {report.net_volume:,.2f}")
     pairs = Table("payer (home)", "payee (treatment)", "fund_pay_sumamt", "settlements", "late",
-                  "prepayment", "usage", "level", "top-up", title=f"largest {top} pairs")  # fmt: skip
+                  "prepayment", "usage", "level", "top-up", "deduction",
+                  title=f"largest {top} pairs")  # fmt: skip
     for p in report.pairs[:top]:
         pairs.add_row(
             p.payer, p.payee, f"{p.fund_pay_sumamt:,.2f}", str(p.setl_cnt), str(p.late_cnt),
             "" if p.prepayment is None else f"{p.prepayment:,.2f}",
             "" if p.usage is None else f"{p.usage:.1%}", p.level or "",
-            f"{p.top_up:,.2f}" if p.top_up else "",
+            f"{p.top_up:,.2f}" if p.top_up else "", f"{p.deduction:,.2f}" if p.deduction else "",
         )  # fmt: skip
     console.print(pairs)
     late = Table("setl_id", "own month", "home", "treatment", "fund_pay_sumamt",
@@ -41,6 +42,13 @@ def print_report(console: Console, report: Report, top: int) -> None:
             f"{item.fund_pay_sumamt:,.2f}",
         )
     console.print(late)
+    if report.deductions:
+        ded = Table("setl_id", "agency", "payer", "payee", "amount", "reason", "own month",
+                    title=f"audit deductions: {report.deduction_total:,.2f}")  # fmt: skip
+        for d in report.deductions:
+            ded.add_row(d.setl_id, f"AG{d.participant}", d.payer, d.payee, f"{d.amount:,.2f}",
+                        d.reason, d.origin_period + (" (late)" if d.late else ""))  # fmt: skip
+        console.print(ded)
     for lines, title in (
         (report.corrections, "corrections of closed statements carried into this period"),
         (

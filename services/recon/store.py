@@ -65,8 +65,14 @@ _LEDGER_TOTALS = f"""
     SELECT count(*) AS cnt,
            coalesce(sum({_AS_COUNTED.format("medfee_sumamt")}), 0) AS medfee_sumamt,
            coalesce(sum({_AS_COUNTED.format("fund_pay_sumamt")}), 0) AS fund_pay_sumamt,
-           coalesce(sum({_AS_COUNTED.format("acct_pay")}), 0) AS acct_pay
+           coalesce(sum({_AS_COUNTED.format("acct_pay")}), 0) AS acct_pay,
+           coalesce(sum((SELECT sum(CASE d.kind WHEN 'return' THEN -d.amount ELSE d.amount END)
+                         FROM clearing_deductions d
+                         WHERE d.setl_id = settlements.setl_id)), 0) AS deduction_sumamt
     FROM settlements WHERE {_LEDGER_SLICE} AND refd_setl_flag = $6"""
+"""The slice's totals; ``deduction_sumamt``: the audit deductions clearing applied to its
+settlements (``clearing_deductions``, migration 0010), whichever period they landed in, less
+those given back when the settlement was reversed afterwards."""
 
 _LEDGER_ROWS = f"""
     SELECT setl_id, refd_setl_flag, mdtrt_id, psn_no, medins_setl_id, setl_date, orig_setl_id,
@@ -200,6 +206,7 @@ async def ledger_totals(conn: asyncpg.Connection, request: TotalsReconRequested)
     return ReconTotals(
         fixmedins_setl_cnt=row["cnt"], medfee_sumamt=row["medfee_sumamt"],
         fund_pay_sumamt=row["fund_pay_sumamt"], acct_pay=row["acct_pay"],
+        deduction_sumamt=row["deduction_sumamt"],
     )  # fmt: skip
 
 

@@ -34,17 +34,7 @@ CLEARING_TABLES = (
     "clearing_periods", "clearing_entries", "clearing_positions", "prepayments",
     "prepayment_levels", "clearing_statements", "clearing_statement_pairs",
     "clearing_statement_nets", "clearing_confirmations", "clearing_outbox",
-    "clearing_corrections",
-)  # fmt: skip
-RECON_TABLES = (
-    "recon_requests", "recon_batches", "recon_stage_rows", "recon_answers", "recon_answer_rows",
-)  # fmt: skip
-
-CLEARING_TABLES = (
-    "clearing_periods", "clearing_entries", "clearing_positions", "prepayments",
-    "prepayment_levels", "clearing_statements", "clearing_statement_pairs",
-    "clearing_statement_nets", "clearing_confirmations", "clearing_outbox",
-    "clearing_corrections",
+    "clearing_corrections", "clearing_deductions", "audit_queries",
 )  # fmt: skip
 RECON_TABLES = (
     "recon_requests", "recon_batches", "recon_stage_rows", "recon_answers", "recon_answer_rows",
@@ -64,6 +54,7 @@ GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "recon": {
         "settlements": READ,
+        "clearing_deductions": READ,  # a hospital's totals include the deductions from its fund pay
         "sink_offsets": WRITE,  # its own positions; reads the ledger's
         **dict.fromkeys(RECON_TABLES, WRITE),
     },

@@ -288,6 +288,9 @@ async def _send_all(
         progress(len(batch), len(batch))
 
 
+_ACK_TYPE = Ack.ce_type.encode()
+
+
 async def _receive(
     consumer: AIOKafkaConsumer, sent_at: dict[str, float], per_input: Counter[str], report: Report
 ) -> None:
@@ -295,7 +298,10 @@ async def _receive(
     async for records in tail(consumer, poll_ms=100, max_records=2000):
         now = time.perf_counter()
         for rec in records:
-            ack_id = dict(rec.headers)["ce_id"].decode()
+            headers = dict(rec.headers)
+            if headers.get("ce_type") != _ACK_TYPE:
+                continue  # a hospital's ack topic also carries its reconciliation answers
+            ack_id = headers["ce_id"].decode()
             if ack_id in seen_ack_ids:
                 report.repeated_acks += 1  # the same ack again (a processor replay): ignored
                 continue

@@ -9,9 +9,14 @@ signal handling (SIGTERM: agents stop, offsets commit) and table recovery.
 
 from __future__ import annotations
 
+import asyncio
+
 import faust
 
+from events.admin import apply
+from events.catalog import PERSON_KEY, PERSON_PARTITIONS, Environment, Topic
 from events.codec import Codec
+from events.stream.clients import KafkaConnection
 from services.runtime import principals
 from services.runtime.settings import Settings
 from services.supervision.app import GROUP, Supervision, build_app
@@ -28,8 +33,32 @@ def build(settings: Settings, codec: Codec, group_id: str | None = None) -> Supe
     )
 
 
+def changelog_topics(sup: Supervision) -> tuple[Topic, ...]:
+    """The tables' changelog topics, as faust names them (``<group>-<table>-changelog``)."""
+    return tuple(
+        Topic(
+            table.changelog_topic.get_topic_name(), PERSON_KEY,
+            f"supervision state ({table.name}) of {sup.app.conf.id}", PERSON_PARTITIONS,
+            cleanup_policy="compact", retention_ms=-1,
+        )
+        for table in sup.app.tables.values()
+    )  # fmt: skip
+
+
+def declare_changelogs(sup: Supervision, bootstrap: KafkaConnection, env: Environment) -> None:
+    """Create the changelog topics and wait until the broker's metadata shows them, before
+    faust starts. Why: faust declares them itself at start-up, but its consumer's metadata
+    may not list a topic created a moment ago ("Topic … not found in cluster metadata",
+    the assignor "Ignoring missing topic"); the first table write then finds the changelog
+    with 0 partitions, raises ``PartitionsMismatch`` and the agent crashes — a fresh group
+    (a replay) then never finishes its range (tests/e2e/test_supervision.py failed 1 run in
+    6 this way)."""
+    asyncio.run(apply(bootstrap, changelog_topics(sup), env))
+
+
 def run_worker(settings: Settings, codec: Codec) -> None:
     sup = build(settings, codec)
+    declare_changelogs(sup, settings.kafka(principals.SUPERVISION), settings.env)
     worker = faust.Worker(
         sup.app, loglevel=settings.log_level.upper(), override_logging=False, quiet=True
     )

@@ -9,9 +9,16 @@ from decimal import Decimal
 import pytest
 
 from services.clearing.core.corrections import CorrectionLine
+from services.clearing.core.deductions import ClearedSettlement, Deduction
 from services.clearing.core.prepayment import Thresholds
 from services.clearing.core.statement import Draft, DraftPair, PairTotals
-from services.clearing.ports import ClearingUnitOfWork, Entry, OutboxMessage, OutboxReader
+from services.clearing.ports import (
+    ClearingUnitOfWork,
+    DeductionMeta,
+    Entry,
+    OutboxMessage,
+    OutboxReader,
+)
 
 LandInLedger = Callable[[str, str, str, str, tuple[Decimal, ...]], Awaitable[None]]
 """(setl_id, kind, home, treatment, amounts): the ledger sink lands one settlement."""
@@ -40,10 +47,11 @@ def entry(
     payer: str = "330000",
     payee: str = "310000",
     offset: int = 0,
+    orig: str | None = None,
 ) -> Entry:
     return Entry(
         setl_id, period, period if not late else "2026-09", scope, late, kind, home, treatment,
-        payer, payee, amounts(fund), 0, offset,
+        payer, payee, amounts(fund), 0, offset, orig,
     )  # fmt: skip
 
 
@@ -192,8 +200,9 @@ class ClearingUnitOfWorkContract:
             ("2026-10", "national", "CONFIRMED", "STMT-2026-10-N")]  # fmt: skip
         assert issued is not None
         assert issued.nets == {"310000": Decimal("300.00"), "330000": Decimal("-300.00")}
-        assert [(p.payer, p.fund_pay_sumamt, p.prepayment, p.late_cnt) for p in issued.pairs] == [
-            ("330000", Decimal("300.00"), Decimal("1000.00"), 1)]  # fmt: skip
+        assert [(p.payer, p.fund_pay_sumamt, p.prepayment, p.late_cnt, p.deduction)
+                for p in issued.pairs] == [
+            ("330000", Decimal("300.00"), Decimal("1000.00"), 1, Decimal("0.00"))]  # fmt: skip
         assert (issued.gross_fen, issued.net_volume_fen, issued.late_cnt) == (30_000, 30_000, 1)
 
     async def test_corrections_are_recorded_and_summed_per_origin(
@@ -248,6 +257,54 @@ class ClearingUnitOfWorkContract:
             late = await repo.late_entries("2026-10", "national", 2)
         assert [(e.setl_id, e.natural_period, e.fund_pay_sumamt) for e in late] == [
             ("B", "2026-09", Decimal("-9.00")), ("C", "2026-09", Decimal("7.00"))]  # fmt: skip
+
+    async def test_deductions_are_stored_and_summed_per_period_and_pair(
+        self, uow: ClearingUnitOfWork
+    ) -> None:
+        async with uow.transaction("exclusive") as repo:
+            await repo.add_entries(
+                [entry("S1", "300.00", offset=1), entry("S2", "80.00", offset=2),
+                 entry("R2", "-80.00", kind="reversal", offset=3, orig="S2"),
+                 entry("S3", "40.00", payer="440000", home="440100", offset=4)]
+            )  # fmt: skip
+            s1 = await repo.cleared_settlement("S1")
+            s2 = await repo.cleared_settlement("S2")
+            assert await repo.cleared_settlement("R2") is None, "a reversal takes no deduction"
+            assert await repo.cleared_settlement("S9") is None
+            assert await repo.deducted_fen("S1") == 0
+            made = [
+                Deduction("310000", "D1", "S1", 5_000, "other", "2026-10", "2026-10",
+                          "national", "330000", "310000", "h1"),
+                Deduction("310104", "D1", "S1", 1_000, "not_covered", "2026-11", "2026-10",
+                          "national", "330000", "310000", "h2"),
+                Deduction("310000", "D2", "S3", 700, "other", "2026-10", "2026-10",
+                          "national", "440000", "310000", "h3"),
+            ]  # fmt: skip
+            for d in made:
+                await repo.add_deduction(d, DeductionMeta(f"ce-{d.deduction_id}", WHEN, None, ""))
+        async with uow.transaction() as repo:
+            assert await repo.deducted_fen("S1") == 6_000
+            assert await repo.deduction("310104", "D1") == made[1]
+            assert await repo.deduction("310104", "D2") is None
+            oct_totals = await repo.deduction_totals("2026-10", "national")
+            nov = await repo.deductions_in("2026-11", "national")
+            octs = await repo.deductions_in("2026-10", "national")
+        assert s1 == ClearedSettlement(
+            "S1", "2026-10", "national", "330200", "310104", "330000", "310000", 30_000, False)  # fmt: skip
+        assert s2 is not None and s2.reversed
+        assert oct_totals == {("330000", "310000"): 5_000, ("440000", "310000"): 700}
+        assert nov == [made[1]] and nov[0].late
+        assert octs == [made[0], made[2]]
+        reversal = entry("R1", "-300.00", kind="reversal", period="2026-12", offset=9, orig="S1")
+        async with uow.transaction("shared") as repo:
+            assert await repo.return_deductions([reversal]) == 2
+            assert await repo.return_deductions([reversal]) == 0, "given back once"
+            dec = await repo.deduction_totals("2026-12", "national")
+            back = await repo.deductions_in("2026-12", "national")
+            assert await repo.deducted_fen("S1") == 6_000, "returns are not deductions"
+        assert dec == {("310000", "330000"): 6_000}
+        assert [(d.participant, d.deduction_id, d.kind, d.origin_period) for d in back] == [
+            ("310000", "D1~R", "return", "2026-12"), ("310104", "D1~R", "return", "2026-12")]  # fmt: skip
 
 
 class OutboxContract:

@@ -26,12 +26,13 @@ def fact(
     kind: str = "settlement",
     offset: int = 0,
     partition: int = 0,
+    orig: str | None = None,
 ) -> Fact:
     """A cross-province settlement (national scope) from ``payer``'s to ``payee``'s capital."""
     f = Decimal(fund)
     return Fact(
         setl_id, period, "national", kind, payer[:2] + "0100", payee[:2] + "0100", payer, payee,
-        (f * 2, f, f, *(Decimal("0.00"),) * 6), partition, offset,
+        (f * 2, f, f, *(Decimal("0.00"),) * 6), partition, offset, orig,
     )  # fmt: skip
 
 

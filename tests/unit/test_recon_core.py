@@ -97,6 +97,19 @@ def test_description_too_long_for_values_still_names_every_total() -> None:
     )
 
 
+def test_deductions_are_reported_and_compared_when_the_hospital_states_them() -> None:
+    ledger = totals(3, "900.00", "600.00").model_copy(update={"deduction_sumamt": D("80.00")})
+    v = compare_totals(totals(3, "900.00", "600.00"), ledger)  # a 1.0 hospital: not compared
+    assert v.stmt_rslt == StmtRslt.BALANCED
+    assert v.dscr.endswith("acct_pay 0.00, deductions 80.00")
+    mine = totals(3, "900.00", "600.00").model_copy(update={"deduction_sumamt": D("50.00")})
+    v = compare_totals(mine, ledger)
+    assert (v.stmt_rslt, v.differing) == (StmtRslt.UNBALANCED, ("deduction_sumamt",))
+    assert v.dscr == "unbalanced (yours/ledger): deduction_sumamt 50.00/80.00"
+    none_yet = totals(3, "900.00", "600.00").model_copy(update={"deduction_sumamt": D("0.00")})
+    assert compare_totals(none_yet, totals(3, "900.00", "600.00")).stmt_rslt == StmtRslt.BALANCED
+
+
 # -- details: the acceptance case --------------------------------------------------------
 
 

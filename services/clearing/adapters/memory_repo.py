@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
@@ -18,9 +19,11 @@ from services.clearing.adapters.memory_state import (
 )
 from services.clearing.core import periods as P
 from services.clearing.core.corrections import CorrectionLine
+from services.clearing.core.deductions import ClearedSettlement, Deduction
 from services.clearing.core.prepayment import Level, Thresholds
 from services.clearing.core.statement import Draft, PairKey, PairTotals, Prepayment
 from services.clearing.ports import (
+    DeductionMeta,
     Entry,
     FlowKey,
     IssuedPair,
@@ -173,7 +176,7 @@ class MemoryClearingRepository:
         pairs = [
             IssuedPair(p.payer, p.payee, from_fen(p.fund_fen), p.setl_cnt, p.late_cnt,
                        None if p.prepayment_fen is None else from_fen(p.prepayment_fen),
-                       from_fen(p.top_up_fen))
+                       from_fen(p.top_up_fen), from_fen(p.deduction_fen))
             for p in sorted(draft.pairs, key=lambda p: (-p.fund_fen, p.payer, p.payee))
         ]  # fmt: skip
         nets = dict(sorted(draft.nets.items(), key=lambda kv: (-kv[1], kv[0])))
@@ -275,6 +278,67 @@ class MemoryClearingRepository:
             key=lambda c: (c.origin_period, c.payer, c.payee),
         )
         return tuple(rows)
+
+    async def cleared_settlement(self, setl_id: str) -> ClearedSettlement | None:
+        e = self.s.entries.get(setl_id)
+        if e is None or e.kind != "settlement":
+            return None
+        reversed_ = any(
+            r.kind == "reversal" and r.orig_setl_id == setl_id for r in self.s.entries.values()
+        )
+        return ClearedSettlement(
+            setl_id, e.period, e.scope, e.home, e.treatment, e.payer, e.payee,
+            to_fen(e.amounts[1]), reversed_,
+        )  # fmt: skip
+
+    async def deducted_fen(self, setl_id: str) -> int:
+        return sum(
+            d.amount_fen
+            for d, _m in self.s.deductions.values()
+            if d.setl_id == setl_id and d.kind == "deduction"
+        )
+
+    async def return_deductions(self, reversals: Sequence[Entry]) -> int:
+        written = 0
+        for r in reversals:
+            originals = [
+                (d, m) for d, m in list(self.s.deductions.values())
+                if d.setl_id == r.orig_setl_id and d.kind == "deduction"
+            ]  # fmt: skip
+            for d, m in sorted(originals, key=lambda x: (x[0].participant, x[0].deduction_id)):
+                key = (d.participant, d.deduction_id + "~R")
+                if key in self.s.deductions:
+                    continue
+                back = dataclasses.replace(
+                    d, deduction_id=key[1], period=r.period, origin_period=r.period,
+                    payer=d.payee, payee=d.payer, kind="return",
+                )  # fmt: skip
+                self.s.deductions[key] = (back, m)
+                written += 1
+        return written
+
+    async def deduction(self, participant: str, deduction_id: str) -> Deduction | None:
+        found = self.s.deductions.get((participant, deduction_id))
+        return None if found is None else found[0]
+
+    async def add_deduction(self, d: Deduction, meta: DeductionMeta) -> None:
+        key = (d.participant, d.deduction_id)
+        if key in self.s.deductions:
+            raise ValueError(f"deduction {key} exists")  # the primary key
+        self.s.deductions[key] = (d, meta)
+
+    async def deduction_totals(self, period: str, scope: str) -> dict[tuple[str, str], int]:
+        out: dict[tuple[str, str], int] = {}
+        for d, _m in self.s.deductions.values():
+            if (d.period, d.scope) == (period, scope):
+                out[(d.payer, d.payee)] = out.get((d.payer, d.payee), 0) + d.amount_fen
+        return out
+
+    async def deductions_in(self, period: str, scope: str) -> list[Deduction]:
+        found = [
+            d for d, _m in self.s.deductions.values() if (d.period, d.scope) == (period, scope)
+        ]
+        return sorted(found, key=lambda d: (d.setl_id, d.participant, d.deduction_id))
 
     async def q4_fund(
         self, scope: str, months: Sequence[str], flow: tuple[str, str] | None = None

@@ -13,9 +13,11 @@ from decimal import Decimal
 from events.stream.positions import MemoryPositions
 from services.clearing.core import periods as P
 from services.clearing.core.corrections import CorrectionLine
+from services.clearing.core.deductions import Deduction
 from services.clearing.core.prepayment import Level
 from services.clearing.core.statement import Prepayment
 from services.clearing.ports import (
+    DeductionMeta,
     Entry,
     FlowKey,
     IssuedStatement,
@@ -71,6 +73,8 @@ class ClearingState:
     )
     corrections: list[tuple[str, str, str, str, str, CorrectionLine]] = field(default_factory=list)
     """(origin, scope, payer, payee, carried_into, line as carried)."""
+    deductions: dict[tuple[str, str], tuple[Deduction, DeductionMeta]] = field(default_factory=dict)
+    """(participant, deduction_id) -> the deduction as stored."""
     outbox: dict[str, tuple[int, OutboxMessage, bool]] = field(default_factory=dict)
     sink: MemoryPositions = field(default_factory=MemoryPositions)
     ledger: dict[str, LedgerRow] = field(default_factory=dict)

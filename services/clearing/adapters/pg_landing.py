@@ -21,7 +21,7 @@ from services.runtime.positions import PgPositions
 
 ENTRY_COLUMNS = (
     "setl_id", "period", "natural_period", "scope", "late", "kind", "home", "treatment", "payer",
-    "payee", *AMOUNT_FIELDS, "src_partition", "src_offset",
+    "payee", *AMOUNT_FIELDS, "src_partition", "src_offset", "orig_setl_id",
 )  # fmt: skip
 _SUMS = ", ".join(f"sum({c})" for c in AMOUNT_FIELDS)
 _STAGE = "clearing_stage"
@@ -55,7 +55,7 @@ class LandingSql:
         conn = self.conn
         records = [
             (e.setl_id, e.period, e.natural_period, e.scope, e.late, e.kind, e.home, e.treatment,
-             e.payer, e.payee, *e.amounts, e.src_partition, e.src_offset)
+             e.payer, e.payee, *e.amounts, e.src_partition, e.src_offset, e.orig_setl_id)
             for e in entries
         ]  # fmt: skip
         await conn.execute(

@@ -257,7 +257,8 @@ class PeriodSql:
         return IssuedStatement(
             statement_id, {r["participant"]: r["net"] for r in nets},
             [IssuedPair(r["payer"], r["payee"], r["fund_pay_sumamt"], r["setl_cnt"],
-                        r["late_cnt"], r["prepayment"], r["top_up"]) for r in pairs],
+                        r["late_cnt"], r["prepayment"], r["top_up"], r["deduction"])
+             for r in pairs],
             s["gross_fen"], s["net_volume_fen"], s["late_cnt"],
         )  # fmt: skip
 

@@ -15,6 +15,7 @@ import asyncpg
 import orjson
 
 from contracts.money import from_fen, to_fen
+from services.clearing.adapters.pg_deductions import DeductionSql
 from services.clearing.adapters.pg_landing import LandingSql
 from services.clearing.adapters.pg_periods import PeriodSql
 from services.clearing.core import periods as P
@@ -64,7 +65,7 @@ class PgOutbox:
         )
 
 
-class PgClearingRepository(LandingSql, PeriodSql):
+class PgClearingRepository(LandingSql, PeriodSql, DeductionSql):
     """Every ``ports.ClearingRepository`` method over one connection in a transaction."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:

@@ -115,34 +115,56 @@ def build(
     scope: str,
     totals: Mapping[PairKey, PairTotals],
     prepayments: Mapping[tuple[str, str], Prepayment],
+    deductions: Mapping[tuple[str, str], int] | None = None,
 ) -> Draft:
     """Gross participant pairs (the rule: full monthly clearing) and the nets derived from them.
 
-    A pair whose month is net negative (more reversed than settled) pays the other way.
+    ``deductions``: audit deductions (审核扣款) placed in this period, per (payer, payee) of
+    the settlements' flows; each reduces the pair's payable (``fund - deduction``) and so
+    the home side's net. A pair whose month is net negative (more reversed than settled)
+    pays the other way, and deductions apply to the direction money moves in. Where a
+    period's deductions exceed what a pair moves (a late deduction larger than the month),
+    the pair's deduction stops at its amount and the rest is owed back on the opposite pair
+    (a pair's deduction never exceeds its amount, as the statement contract requires).
     The one computation of a period's figures: the close issues it, and ``yidi clearing
     report`` shows it for an open period over the running positions (what a close would
     issue at that moment).
     """
+    deductions = deductions or {}
     fund: dict[tuple[str, str], int] = {}
     counts: dict[tuple[str, str], tuple[int, int]] = {}
     for (_home, _treatment, payer, payee), t in totals.items():
         fund[(payer, payee)] = fund.get((payer, payee), 0) + t.fund_fen
         c, late = counts.get((payer, payee), (0, 0))
         counts[(payer, payee)] = (c + t.setl_cnt + t.rev_cnt, late + t.late_cnt)
-    directed: dict[tuple[str, str], int] = {}
+    directed_fund: dict[tuple[str, str], int] = {}
     for (payer, payee), amount in fund.items():
         key, value = ((payer, payee), amount) if amount >= 0 else ((payee, payer), -amount)
-        directed[key] = directed.get(key, 0) + value
-    gross = {k: v for k, v in sorted(directed.items()) if v != 0}
+        directed_fund[key] = directed_fund.get(key, 0) + value
+    directed = {k: (f, 0) for k, f in directed_fund.items()}
+    for key, deducted in sorted(deductions.items()):
+        if deducted < 0:
+            raise ValueError(f"deductions of {key[0]}->{key[1]} are negative")
+        f, d = directed.get(key, (0, 0))
+        if f - d >= deducted:
+            directed[key] = (f, d + deducted)
+            continue
+        directed[key] = (f, f)  # all that is left is deducted; the payee owes the rest back
+        back = (key[1], key[0])
+        fb, db = directed.get(back, (0, 0))
+        directed[back] = (fb + deducted - (f - d), db)
+    gross = {k: f - d for k, (f, d) in sorted(directed.items()) if f - d != 0}
     net = nets(gross)
     pairs = []
-    for key in sorted(set(gross) | {k for k, (c, _) in counts.items() if c}):
-        amount = gross.get(key, 0)
+    for key in sorted(
+        {k for k, (f, _d) in directed.items() if f} | {k for k, (c, _) in counts.items() if c}
+    ):
+        amount, deducted = directed.get(key, (0, 0))
         c, late = counts.get(key, (0, 0))
         pre = prepayments.get(key)
         pairs.append(
             DraftPair(
-                key[0], key[1], amount, c, late,
+                key[0], key[1], amount, c, late, deduction_fen=deducted,
                 prepayment_fen=None if pre is None else pre.amount_fen,
                 top_up_fen=0 if pre is None else top_up_fen(amount, pre),
             )

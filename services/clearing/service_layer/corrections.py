@@ -20,7 +20,12 @@ async def correction_due(
     issued = await repo.issued_pairs(period, scope)
     if issued is None:
         return ()
-    recomputed = pair_amounts(build(period, scope, await repo.position_totals(period, scope), {}))
+    recomputed = pair_amounts(
+        build(
+            period, scope, await repo.position_totals(period, scope), {},
+            await repo.deduction_totals(period, scope),
+        )
+    )  # fmt: skip
     carried = await repo.carried_from(period, scope)
     return correction_lines(period, issued, recomputed, carried)
 

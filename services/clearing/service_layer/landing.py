@@ -63,9 +63,13 @@ async def _land(
         )
         entries.append(
             Entry(f.setl_id, a.period, a.natural_period, f.scope, a.late, f.kind, f.home,
-                  f.treatment, f.payer, f.payee, f.amounts, f.src_partition, f.src_offset)
+                  f.treatment, f.payer, f.payee, f.amounts, f.src_partition, f.src_offset,
+                  f.orig_setl_id)
         )  # fmt: skip
     inserted, touched = await repo.add_entries(entries)
+    reversals = [e for e in entries if e.kind == "reversal" and e.orig_setl_id is not None]
+    if reversals and await repo.return_deductions(reversals):
+        log.info("clearing_deductions_returned", reversals=len(reversals))
     if touched and warn:
         now = dt.datetime.now(dt.UTC)
         for usage in await repo.usage(touched):

@@ -100,7 +100,10 @@ async def _issue(
             f"{period} {scope}: {len(stale)} running positions follow another pooling rule "
             f"(first: {stale[0]}); rebuild the clearing projection, then close again"
         )
-    draft = build(period, scope, from_ledger, await repo.prepayments_for(period, scope))
+    draft = build(
+        period, scope, from_ledger, await repo.prepayments_for(period, scope),
+        await repo.deduction_totals(period, scope),
+    )  # fmt: skip
     issued_at = dt.datetime.now(dt.UTC)
     message = statement_message(draft, ClearingStatus.APPLIED, issued_at)
     _key, payload, _headers = codec.encode(
@@ -112,7 +115,8 @@ async def _issue(
     await repo.set_status(period, scope, "CLOSED", draft.statement_id)
     await enqueue(repo.outbox, codec, message, f"{draft.statement_id}-closed", issued_at)
     log.info("clearing_period_closed", period=period, scope=scope, statement_id=draft.statement_id,
-             settlements=draft.setl_cnt, late=draft.late_cnt)  # fmt: skip
+             settlements=draft.setl_cnt, late=draft.late_cnt,
+             deductions_fen=sum(p.deduction_fen for p in draft.pairs))  # fmt: skip
     if not draft.nets:
         # Nobody to sign off: confirmed by every participant as soon as it is closed.
         await _advance(repo, codec, period, scope, "CONFIRMED", ClearingStatus.ACCEPTED)

@@ -29,21 +29,31 @@ class TotalsVerdict:
     differing: tuple[str, ...]
 
 
+def _or_zero(value: int | Decimal | None) -> int | Decimal:
+    return Decimal("0.00") if value is None else value
+
+
 def _show(value: int | Decimal) -> str:
     return str(value) if isinstance(value, int) else yuan(value)
 
 
 def compare_totals(hospital: ReconTotals, ledger: ReconTotals) -> TotalsVerdict:
-    differing = tuple(f for f in TOTAL_FIELDS if getattr(hospital, f) != getattr(ledger, f))
+    """Deductions (审核扣款) are compared when the hospital states its own (1.1); either way
+    the ledger's are in the answer, and named in a balanced description when there are any."""
+    fields = TOTAL_FIELDS + (("deduction_sumamt",) if hospital.deduction_sumamt is not None else ())
+    differing = tuple(f for f in fields if getattr(hospital, f) != _or_zero(getattr(ledger, f)))
     if not differing:
         dscr = (
             f"balanced: {ledger.fixmedins_setl_cnt} settlements, medfee_sumamt "
             f"{yuan(ledger.medfee_sumamt)}, fund_pay_sumamt {yuan(ledger.fund_pay_sumamt)}, "
             f"acct_pay {yuan(ledger.acct_pay)}"
         )
+        if ledger.deduction_sumamt:
+            dscr += f", deductions {yuan(ledger.deduction_sumamt)}"
         return TotalsVerdict(StmtRslt.BALANCED, clip(dscr), ())
     shown = "; ".join(
-        f"{f} {_show(getattr(hospital, f))}/{_show(getattr(ledger, f))}" for f in differing
+        f"{f} {_show(getattr(hospital, f))}/{_show(_or_zero(getattr(ledger, f)))}"
+        for f in differing
     )
     dscr = f"unbalanced (yours/ledger): {shown}"
     if len(dscr) > MAX_TEXT:
