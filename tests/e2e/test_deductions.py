@@ -20,17 +20,19 @@ from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 
 from contracts.ack import Ack
 from contracts.clearing import AuditDeduction, ClearingStatement, DeductionReason
 from contracts.codes import AckStatus, RefdSetlFlag, StmtRslt
 from contracts.recon import ReconTotals, TotalsReconRequested
+from events import agency_signing
 from events.catalog import ack_topic
 from events.codec import Codec
 from events.dlq import parse_dlq
-from events.envelope import Envelope, build_headers, parse_headers
-from events.signing import compute_mac
+from events.envelope import build_headers, parse_headers
+from events.stream import clients
+from events.stream.clients import KafkaConnection
 from services.bootstrap import build_runtime
 from services.runtime.settings import Settings
 from services.sdk.client import HospitalClient
@@ -51,12 +53,11 @@ SETTLEMENT_TOPIC, CLEARING_TOPIC, DLQ_TOPIC = (
 )
 
 
-async def _groups_at_end(bootstrap: str, groups: dict[str, str]) -> None:
+async def _groups_at_end(bootstrap: KafkaConnection, groups: dict[str, str]) -> None:
     """Commit ``group`` at the end of ``topic``: a new group of this test reads only what this
     test sends (the shared topics hold other runs' commands and requests)."""
     for group, topic in groups.items():
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
-                                    enable_auto_commit=False)  # fmt: skip
+        consumer = clients.consumer(bootstrap, group_id=group, enable_auto_commit=False)
         await consumer.start()
         try:
             parts = consumer.partitions_for_topic(topic) or set()
@@ -71,8 +72,8 @@ async def _groups_at_end(bootstrap: str, groups: dict[str, str]) -> None:
             await consumer.stop()
 
 
-async def _ends(bootstrap: str, topic: str) -> dict[int, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+async def _ends(bootstrap: KafkaConnection, topic: str) -> dict[int, int]:
+    consumer = clients.consumer(bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
         parts = consumer.partitions_for_topic(topic) or set()
@@ -86,10 +87,10 @@ async def _ends(bootstrap: str, topic: str) -> dict[int, int]:
 
 
 async def _read(
-    bootstrap: str, topic: str, start: dict[int, int]
+    bootstrap: KafkaConnection, topic: str, start: dict[int, int]
 ) -> list[tuple[dict[str, bytes], bytes]]:
     """(headers, value) of everything on ``topic`` after ``start``."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = clients.consumer(bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in start]
@@ -106,7 +107,9 @@ async def _read(
         await consumer.stop()
 
 
-async def _acks(bootstrap: str, agency: str, start: dict[int, int], want: int) -> list[Ack]:
+async def _acks(
+    bootstrap: KafkaConnection, agency: str, start: dict[int, int], want: int
+) -> list[Ack]:
     """The first ``want`` acks on the agency's ack topic after ``start`` (waits up to 60 s)."""
     topic = ack_topic(f"AG{agency}")
     for _ in range(120):
@@ -199,7 +202,7 @@ async def test_deductions_through_clearing_and_reconciliation(workers: Workers) 
                            day=dt.date(2026, 6, 12))  # fmt: skip
     month2 = plan_messages(REFERENCE, runtime.codec, VISITS, seed=42, run_id=f"ded2-{run}",
                            day=dt.date(2026, 7, 9))  # fmt: skip
-    bootstrap = settings.kafka_bootstrap
+    bootstrap = settings.kafka()
     async with fresh_database(settings) as db_url:
         env = {"YIDI_DATABASE_URL": db_url, "YIDI_GROUP_SUFFIX": suffix}
         for group in ("yidi-ledger", "yidi-clearing"):
@@ -268,7 +271,7 @@ async def test_deductions_through_clearing_and_reconciliation(workers: Workers) 
 
 
 async def _send_malformed(
-    bootstrap: str, codec: Codec, agency: str, setl_id: str, run: str
+    bootstrap: KafkaConnection, codec: Codec, agency: str, setl_id: str, run: str
 ) -> None:
     """A deduction with three places in its amount, signed by the agency: dead-lettered."""
     now = dt.datetime.now(dt.UTC)
@@ -277,10 +280,11 @@ async def _send_malformed(
     key, value, headers = codec.encode(bad, ce_id=f"bad-{run}", sender=f"AG{agency}", ce_time=now)
     broken = value.replace(b'"amount":"1.00"', b'"amount":"1.001"')
     env = parse_headers(headers)
-    k = codec.keys.current(f"AG{agency}", now)
-    signed = Envelope(env.ce_id, env.ce_type, env.ce_source, env.ce_time, None,
-                      kid=k.kid, mac=compute_mac(k.secret, env, broken))  # fmt: skip
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    # authentically signed by the agency (Ed25519 over the broken body): refused for its amount
+    signed = env._replace(
+        sig=agency_signing.sign(codec.signing_keys.current(f"AG{agency}", now), env, broken)
+    )
+    producer = clients.producer(bootstrap, enable_idempotence=True)
     await producer.start()
     try:
         await producer.send_and_wait(CLEARING_TOPIC, broken, key=key, headers=build_headers(signed))
@@ -288,7 +292,7 @@ async def _send_malformed(
         await producer.stop()
 
 
-async def _check_refusals(bootstrap: str, run: str, a: asyncpg.Record, c: asyncpg.Record,
+async def _check_refusals(bootstrap: KafkaConnection, run: str, a: asyncpg.Record, c: asyncpg.Record,
                           ack_starts: dict[str, dict[int, int]], dlq_start: dict[int, int]) -> None:  # fmt: skip
     """Each refusal is a rejected ack with its code; the malformed one is one DLQ record."""
     province_acks = await _acks(bootstrap, a["payee"], ack_starts[a["payee"]], 3)
@@ -325,7 +329,7 @@ async def _pick(db_url: str) -> list[asyncpg.Record]:
     return rows
 
 
-async def _check_recon(bootstrap: str, codec: Codec, db_url: str, a: asyncpg.Record,
+async def _check_recon(bootstrap: KafkaConnection, codec: Codec, db_url: str, a: asyncpg.Record,
                        stated: Decimal) -> None:  # fmt: skip
     """Balanced when the hospital states the slice's deductions; unbalanced, naming them, when
     it states none."""
@@ -359,7 +363,7 @@ def _in_slice(accepted: list[tuple[asyncpg.Record, Decimal]], setl: asyncpg.Reco
     return sum((amount for r, amount in accepted if key(r) == key(setl)), start=Decimal("0.00"))
 
 
-async def _reconcile_slice(bootstrap: str, codec: Codec, db_url: str, setl: asyncpg.Record,
+async def _reconcile_slice(bootstrap: KafkaConnection, codec: Codec, db_url: str, setl: asyncpg.Record,
                            stated: Decimal | None, seq: int) -> tuple[StmtRslt, ReconTotals | None, str]:  # fmt: skip
     """A 3201 by the settlement's hospital for its month, insutype and clr_type, normal
     settlements: the ledger's own totals (read here) and ``stated`` deductions."""

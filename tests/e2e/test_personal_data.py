@@ -83,9 +83,7 @@ async def test_no_id_number_or_phone_in_logs_or_dlq_reasons(
 
     dlq_start = await _ends(settings.kafka(), DLQ_TOPIC)
     workers.start("all", "all", {"YIDI_LOG_LEVEL": "info"})
-    report = await publish(
-        settings.kafka(), messages, 0, "yidi-adjudication", ack_timeout_s=300
-    )
+    report = await publish(settings.kafka(), messages, 0, "yidi-adjudication", ack_timeout_s=300)
     assert report.missing == []
     for topic in ("yidi.registration.v1", "yidi.visit.v1"):
         await wait_consumed(settings.kafka(), "yidi-adjudication", topic, timeout_s=300)

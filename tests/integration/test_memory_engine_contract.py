@@ -104,9 +104,7 @@ async def test_the_memory_driver_and_the_kafka_engine_give_the_same_results(
             live_outputs.extend(outputs)
             live_projected.extend(live_rows.drain())
 
-        config = EngineConfig(
-            settings.kafka(), f"it-memory-{unique}", (src,), log, max_batch=7
-        )
+        config = EngineConfig(settings.kafka(), f"it-memory-{unique}", (src,), log, max_batch=7)
         engine = StreamEngine(config, _factory(live_rows), on_batch, guard)
         await engine.start()
         stop = asyncio.Event()
