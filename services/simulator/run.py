@@ -30,7 +30,7 @@ from events.codec import Codec
 from events.limits import ack_ref
 from events.stream import clients
 from events.stream.clients import KafkaConnection
-from events.stream.reader import tail
+from events.stream.reader import read_to_ends, tail
 from services.runtime.stats import percentile
 from services.simulator.bad import KINDS
 from services.simulator.build import Built, build
@@ -190,8 +190,11 @@ async def _only_markers(
     try:
         peek.assign([tp])
         peek.seek(tp, start)
-        got = await peek.getmany(tp, timeout_ms=300)
-        return not got.get(tp) and await peek.position(tp) >= end
+        async for _record in read_to_ends(peek, {tp: end}, stall_s=1.0):
+            return False  # a committed record the group has not consumed yet
+        return True
+    except TimeoutError:  # the position did not reach the end within the second: not yet
+        return False
     finally:
         await peek.stop()
 
