@@ -16,10 +16,9 @@ from contracts.ack import Ack
 from contracts.clearing import AuditDeduction, DeductionReason
 from contracts.codes import AckStatus, ClearingStatus
 from contracts.dlq import DlqRecord
-from events.codec import Codec
-from events.demo_keys import demo_registry
-from events.envelope import Envelope, build_headers, parse_headers
-from events.signing import compute_mac
+from events import agency_signing
+from events.demo_keys import demo_codec
+from events.envelope import build_headers, parse_headers
 from events.stream.types import InputRecord, Output
 from services.clearing.adapters.memory import MemoryClearingUnitOfWork
 from services.clearing.commands import CommandHandler
@@ -31,7 +30,7 @@ from services.clearing.service_layer.periods import close_period
 from tests.unit.clearing_fakes import fact, land, statement
 
 SENDERS = ["AG310000", "AG310100", "AG330000", "AG440000"]
-CODEC = Codec(demo_registry(SENDERS))
+CODEC = demo_codec(SENDERS)
 TOPIC = "yidi.clearing.v1"
 OCT, NOV = "2026-10", "2026-11"
 AFTER = dt.date(2027, 1, 10)
@@ -217,11 +216,10 @@ async def test_a_malformed_or_unsigned_deduction_goes_to_the_dlq_with_its_reason
     bad_body = good.value.replace(b'"amount":"10.00"', b'"amount":"-10.00"')
     key, _v, headers = CODEC.encode(deduction("S1", "10.00"), ce_id="deduct-bad",
                                     sender="AG310000", ce_time=WHEN)  # fmt: skip
-    # the bad body signed by its agency: an authentic sender gets an error ack too
+    # the bad body signed by its agency (Ed25519): an authentic sender gets an error ack too
     env = parse_headers(headers)
-    k = CODEC.keys.current("AG310000", WHEN)
-    signed = Envelope(env.ce_id, env.ce_type, env.ce_source, env.ce_time, None, kid=k.kid,
-                      mac=compute_mac(k.secret, env, bad_body))  # fmt: skip
+    sk = CODEC.signing_keys.current("AG310000", WHEN)
+    signed = env._replace(sig=agency_signing.sign(sk, env, bad_body))
     bad = InputRecord(TOPIC, 0, 900, key, bad_body, build_headers(signed), 0)
     dead, ack = await handler.handle(bad)
     assert dead.topic == "yidi.dlq.v1"
