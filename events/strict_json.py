@@ -72,8 +72,10 @@ def _count_keys(node: Any, depth: int) -> int:
     if type(node) is dict:
         count = len(node)
         children: Any = node.values()
-    else:
+    elif type(node) is list:
         count, children = 0, node
+    else:  # a scalar document (``-9223372036854775809``, ``"\u0041"``): no keys to count
+        return 0
     for child in children:
         if type(child) in _CONTAINERS:
             count += _count_keys(child, depth + 1)

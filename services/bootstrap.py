@@ -15,7 +15,8 @@ from events.catalog import Topic, with_ack_topics
 from events.codec import Codec
 from events.demo_keys import demo_agency_keys, demo_registry, demo_signing_keys
 from events.signing import KeyRegistry
-from events.stream.engine import EngineConfig, StreamEngine
+from events.stream.config import EngineConfig
+from events.stream.engine import StreamEngine
 from events.stream.types import Output
 from services.adjudication import task as adjudication
 from services.adjudication.core.tables import ReferenceData

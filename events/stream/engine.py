@@ -40,7 +40,6 @@ import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -52,16 +51,11 @@ from aiokafka.errors import (
     RebalanceInProgressError,
 )
 
-from events.stream import clients
 from events.stream.changelog import restore_partition
-from events.stream.clients import (
-    KafkaConnection,
-    group_consumer,
-    idempotent_producer,
-    to_input,
-    transactional_producer,
-)
+from events.stream.clients import group_consumer, idempotent_producer, to_input
+from events.stream.config import EngineConfig, EngineStats, require_topics
 from events.stream.guard import RecordGuard, process_record
+from events.stream.transactions import PartitionBatch, PartitionProducers
 from events.stream.types import InputRecord, Output, Result, StateWrite, Task, TaskFactory
 
 log = structlog.get_logger("yidi.stream")
@@ -69,39 +63,6 @@ log = structlog.get_logger("yidi.stream")
 PROVE_MEMBERSHIP_AFTER_S = 2.0
 """The heartbeat interval: a batch about to publish more than this long after the group last
 accepted a commit from this member asks the group first (one commit round trip)."""
-
-
-@dataclass(slots=True)
-class EngineStats:
-    records: int = 0
-    failed: int = 0
-    """Records whose processing raised, or that the client could not parse (dead-lettered)."""
-    outputs: int = 0
-    writes: int = 0
-    batches: int = 0
-    restores: int = 0
-    restore_seconds: float = 0.0
-    assigned: set[int] = field(default_factory=set)
-
-
-@dataclass(frozen=True, slots=True)
-class EngineConfig:
-    bootstrap: KafkaConnection
-    group_id: str
-    inputs: tuple[str, ...]
-    changelog: str | None
-    client_id: str = "yidi"
-    max_batch: int = 2000
-    fetch_timeout_ms: int = 50
-    linger_ms: int = 0
-    instance_id: str | None = None
-    transactions: bool = False
-    """Each partition's batch (outputs, state writes, consumed offsets) commits as one Kafka
-    transaction of that partition's own transactional producer: the broker fences a zombie.
-    Off: the at-least-once path below (outputs, then state, then the commit)."""
-    pause_before_publish: int = 0
-    """Fault injection for the zombie test only: the process stops itself (SIGSTOP) when its
-    Nth batch is computed and about to be published; 0 (always, outside that test) never."""
 
 
 class StreamEngine:
@@ -125,13 +86,15 @@ class StreamEngine:
         self._producer: AIOKafkaProducer | None = None
         self._tail: asyncio.Task[None] | None = None
         self._member_since = 0.0  # when the group last accepted this member (monotonic)
-        self._txn: dict[int, AIOKafkaProducer] = {}  # partition -> its transactional producer
+        self._txn = PartitionProducers(
+            config.bootstrap, config.group_id, config.client_id, config.changelog
+        )
         self.fenced = 0
         """Batches the broker refused because another member took the partition over."""
 
     async def start(self) -> None:
         cfg = self.config
-        await _require_topics(
+        await require_topics(
             cfg.bootstrap, [*cfg.inputs, *([cfg.changelog] if cfg.changelog else [])]
         )
         self._producer = idempotent_producer(
@@ -149,7 +112,7 @@ class StreamEngine:
             self._tail.cancel()  # nothing after a cancelled tail is committed
         if self._consumer is not None:
             await self._consumer.stop()
-        await self._close_transactional(set(self._txn))
+        await self._txn.close_all()
         if self._producer is not None:
             await self._producer.stop()
 
@@ -241,19 +204,19 @@ class StreamEngine:
         return result
 
     async def _process_batch_transactional(self, batch: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
-        """The batch as one transaction per input partition (``_commit_partition``), all of them
+        """The batch as one transaction per input partition (``PartitionProducers.commit``), all of them
         concurrently. A crash anywhere leaves every partition either committed (outputs, state
         and offsets) or not at all: a read_committed reader never sees an output twice, and the
         next owner restores exactly the committed state. A partition another member has taken
         over is refused by the broker (``ProducerFenced``): its part of the batch is dropped."""
         assert self._consumer is not None
         owned = self._consumer.assignment()
-        parts: dict[int, _PartitionBatch] = {}
+        parts: dict[int, PartitionBatch] = {}
         for tp, records in batch.items():
             if tp not in owned or not records:
                 continue  # revoked after the fetch: the new owner starts from the committed offset
             task = await self._task_for(tp.partition)
-            part = parts.setdefault(tp.partition, _PartitionBatch(task))
+            part = parts.setdefault(tp.partition, PartitionBatch(task))
             for rec in records:
                 result = self.process_one(task, to_input(rec))
                 part.outputs.extend(result.outputs)
@@ -269,7 +232,7 @@ class StreamEngine:
         if self.on_batch is not None:
             await self.on_batch(outputs)  # idempotent; before the state that would skip these
         results = await asyncio.gather(
-            *(self._commit_partition(p, part) for p, part in parts.items()),
+            *(self._txn.commit(p, part) for p, part in parts.items()),
             return_exceptions=True,
         )
         fenced = {p for p, r in zip(parts, results, strict=True) if isinstance(r, ProducerFenced)}
@@ -282,40 +245,14 @@ class StreamEngine:
         self.stats.outputs += sum(len(parts[p].outputs) for p in parts if p not in fenced)
         self.stats.writes += sum(len(parts[p].writes) for p in parts if p not in fenced)
 
-    async def _commit_partition(self, partition: int, part: _PartitionBatch) -> None:
-        """One partition's share of a batch, as one transaction of its own producer.
-
-        The consumed offsets are added first (aiokafka #1004: records sent before
-        ``send_offsets_to_transaction`` raced it on Kafka 3.7+), once per transaction and
-        awaited before anything else (aiokafka #1098: two offset commits of one transaction
-        in flight raced to a KeyError); one producer per partition, used by one batch at a
-        time. Every send is acknowledged before the commit is asked for."""
-        producer = self._txn[partition]
-        await producer.begin_transaction()
-        await producer.send_offsets_to_transaction(part.offsets, self.config.group_id)
-        futures = [
-            await producer.send(o.topic, value=o.value, key=o.key, headers=o.headers)
-            for o in part.outputs
-        ]
-        if self.config.changelog is not None:
-            futures += [
-                await producer.send(
-                    self.config.changelog, value=w.value, key=w.key, partition=partition
-                )
-                for w in part.writes
-            ]
-        if futures:
-            await asyncio.gather(*futures)
-        await producer.commit_transaction()
-
-    async def _forget_fenced(self, partitions: set[int], parts: dict[int, _PartitionBatch]) -> None:
+    async def _forget_fenced(self, partitions: set[int], parts: dict[int, PartitionBatch]) -> None:
         """This member was a zombie for ``partitions``: another member holds their transactional
         ids now. Nothing of the batch landed there; forget their tasks and producers (restored
         and fenced afresh if the group gives them back) and rewind to the committed offsets."""
         assert self._consumer is not None
         self.fenced += 1
         log.warning("batch_fenced", group=self.config.group_id, partitions=sorted(partitions))
-        await self._close_transactional(partitions)
+        await self._txn.close(partitions)
         for p in partitions:
             self.tasks.pop(p, None)
             for tp in parts[p].offsets:
@@ -323,13 +260,6 @@ class StreamEngine:
                 with contextlib.suppress(IllegalStateError):  # no longer ours: nothing to rewind
                     self._consumer.seek(tp, committed or 0)
         self.stats.assigned = set(self.tasks)
-
-    async def _close_transactional(self, partitions: set[int]) -> None:
-        for p in partitions:
-            producer = self._txn.pop(p, None)
-            if producer is not None:
-                with contextlib.suppress(KafkaError):
-                    await producer.stop()
 
     def _maybe_pause(self) -> None:
         """The zombie test's fault injection (``EngineConfig.pause_before_publish``)."""
@@ -408,15 +338,7 @@ class StreamEngine:
         if task is None:
             started = time.perf_counter()
             if self.config.transactions and partition not in self._txn:
-                # before the restore: registering the id aborts what a former owner left open,
-                # so the read_committed restore below sees every write that will ever count
-                producer = transactional_producer(
-                    self.config.bootstrap,
-                    client_id=self.config.client_id,
-                    transactional_id=f"{self.config.group_id}-p{partition}",
-                )
-                await producer.start()
-                self._txn[partition] = producer
+                await self._txn.open(partition)  # before the restore: it fences a former owner
             restored = (
                 await restore_partition(self.config.bootstrap, self.config.changelog, partition)
                 if self.config.changelog
@@ -442,33 +364,8 @@ class StreamEngine:
             for p in partitions:
                 self.tasks.pop(p, None)
             self.stats.assigned = set(self.tasks)
-            await self._close_transactional(partitions)
+            await self._txn.close(partitions)
         log.info("partitions_revoked", group=self.config.group_id, partitions=sorted(partitions))
-
-
-@dataclass(slots=True)
-class _PartitionBatch:
-    """One input partition's share of a batch: what its transaction carries."""
-
-    task: Task
-    outputs: list[Output] = field(default_factory=list)
-    writes: list[StateWrite] = field(default_factory=list)
-    offsets: dict[TopicPartition, int] = field(default_factory=dict)
-
-
-class MissingTopics(RuntimeError):
-    """A worker's input or changelog topic does not exist: run `yidi topics apply` first."""
-
-
-async def _require_topics(bootstrap: KafkaConnection, names: list[str]) -> None:
-    admin = clients.admin(bootstrap, client_id="yidi-engine")
-    await admin.start()
-    try:
-        missing = sorted(set(names) - set(await admin.list_topics()))
-    finally:
-        await admin.close()
-    if missing:
-        raise MissingTopics(f"missing topics {missing}: run `yidi topics apply`")
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]

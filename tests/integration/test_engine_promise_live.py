@@ -15,7 +15,8 @@ from events.catalog import Topic, ack_topic
 from events.dlq import DLQ_TOPIC, MAX_DLQ_RECORD_BYTES, DlqRecord, parse_dlq, record_digest
 from events.envelope import parse_headers
 from events.stream import clients
-from events.stream.engine import EngineConfig, StreamEngine
+from events.stream.config import EngineConfig
+from events.stream.engine import StreamEngine
 from events.stream.guard import E_UNPARSEABLE, RecordGuard
 from events.stream.types import InputRecord, Output, Result, StateWrite
 from services.adjudication import task as adjudication

@@ -20,7 +20,8 @@ from events.admin import apply, delete_topics
 from events.catalog import Topic
 from events.stream.changelog import restore_partition
 from events.stream.clients import idempotent_producer
-from events.stream.engine import EngineConfig, StreamEngine
+from events.stream.config import EngineConfig
+from events.stream.engine import StreamEngine
 from events.stream.memory import MemoryEngine
 from events.stream.reader import read_spans
 from events.stream.types import InputRecord, Output, Result, TaskFactory

@@ -17,7 +17,8 @@ from events.catalog import Topic
 from events.stream import clients
 from events.stream import engine as engine_module
 from events.stream.clients import KafkaConnection
-from events.stream.engine import EngineConfig, StreamEngine
+from events.stream.config import EngineConfig
+from events.stream.engine import StreamEngine
 from events.stream.types import InputRecord, Output, Result, StateWrite
 from services.runtime.settings import Settings
 

@@ -14,7 +14,8 @@ from aiokafka import TopicPartition
 
 from events.admin import delete_topics
 from events.stream import clients
-from events.stream.engine import EngineConfig, StreamEngine
+from events.stream.config import EngineConfig
+from events.stream.engine import StreamEngine
 from services.runtime.settings import Settings
 from tests.integration.test_stream_engine import (
     PARTITIONS,

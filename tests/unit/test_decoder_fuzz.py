@@ -107,3 +107,12 @@ def test_contracts_check_gives_ok_or_a_typed_error(case: tuple[bytes, str | None
             continue
         event("valid")
         assert ce_type
+
+
+@pytest.mark.parametrize("doc", [b"-9223372036854775809", b'"\\u0041"', b"1e5", b"true"])
+def test_a_scalar_document_is_a_typed_error_not_a_crash(doc: bytes) -> None:
+    """Found by the fuzzer: a scalar whose canonical dump differs from its text (an integer
+    past int64 parsed as a float, an escaped string) reached the key counter, which iterated it
+    (``TypeError: 'float' object is not iterable``)."""
+    with pytest.raises(DecodeError):
+        check_bytes(doc, None, setup().w.codec, authenticate=False)

@@ -20,7 +20,8 @@ from aiokafka.errors import (
 )
 from aiokafka.structs import ConsumerRecord
 
-from events.stream.engine import EngineConfig, StreamEngine
+from events.stream.config import EngineConfig
+from events.stream.engine import StreamEngine
 from events.stream.types import InputRecord, Output, Result, StateWrite
 
 TP = TopicPartition("in", 0)
