@@ -73,13 +73,13 @@ e2e-crash: up
 # issue 18: the zombie, PostgreSQL-outage and kill -9 scenarios at full size (make test runs a
 # smaller version of each), and the transactional engine's broker tests.
 e2e-faults: up
-	YIDI_FAULTS_VISITS=3000 YIDI_FAULTS_SECONDS=150 YIDI_FAULTS_KILLS=20 YIDI_FAULTS_PG_OUTAGE_S=30 $(PYTEST) tests/e2e/test_faults.py tests/integration/test_stream_transactions.py -q -s --timeout 2700
+	YIDI_FAULTS_VISITS=3000 YIDI_FAULTS_SECONDS=150 YIDI_FAULTS_KILLS=20 YIDI_FAULTS_PG_OUTAGE_S=30 $(PYTEST) tests/e2e/test_faults.py tests/integration/events/stream/test_transactions.py -q -s --timeout 2700
 
 fuzz-decoder: venv
-	YIDI_FUZZ_DECODER_CASES=100000 $(PYTEST) tests/unit/test_decoder_fuzz.py -q --hypothesis-show-statistics
+	YIDI_FUZZ_DECODER_CASES=100000 $(PYTEST) tests/unit/events/wire/test_decoder_fuzz.py -q --hypothesis-show-statistics
 
 fuzz-engine: venv
-	YIDI_FUZZ_CASES=1000000 $(PYTEST) tests/unit/test_engine_fuzz.py -q --hypothesis-show-statistics
+	YIDI_FUZZ_CASES=1000000 $(PYTEST) tests/unit/events/stream/test_fuzz.py -q --hypothesis-show-statistics
 
 bench-codec: venv
 	$(BIN)/yidi bench codec
@@ -105,8 +105,8 @@ bench-clearing: up
 	$(BIN)/yidi bench clearing-close --rows 1000000 --runs 3
 
 recon-100k: up
-	YIDI_RECON_ROWS=100000 YIDI_RECON_TRACE=0 $(PYTEST) tests/integration/test_recon_streaming.py -q -s
-	YIDI_RECON_ROWS=100000 $(PYTEST) tests/integration/test_recon_streaming.py -q -s
+	YIDI_RECON_ROWS=100000 YIDI_RECON_TRACE=0 $(PYTEST) tests/integration/recon/test_streaming.py -q -s
+	YIDI_RECON_ROWS=100000 $(PYTEST) tests/integration/recon/test_streaming.py -q -s
 
 bench-replay: up
 	$(BIN)/yidi bench replay --runs 3

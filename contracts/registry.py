@@ -25,6 +25,6 @@ SENDER_SIGNED: frozenset[str] = frozenset(
 ``AGENCY_SIGNED`` types the agency's Ed25519 signature."""
 
 AGENCY_SIGNED: frozenset[str] = frozenset(m.ce_type for m in CLEARING_SIGNED)
-"""Sign-offs nobody but the agency can make (events/agency_signing.py): the platform holds
+"""Sign-offs nobody but the agency can make (events/wire/agency_signing.py): the platform holds
 only the agencies' public keys, so a MAC (a secret the hub shares) is refused on them. A new
 agency-signed kind joins by adding its type here."""

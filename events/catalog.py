@@ -67,7 +67,7 @@ ENGINE_GROUPS: dict[str, tuple[str, ...]] = {
 """Stream-processor groups that consume each input topic (positions committed in Kafka)."""
 
 INSTITUTION, AGENCY = "institution", "agency"
-"""Sender kinds (``events.envelope.sender_kind``); a processor is named by its id."""
+"""Sender kinds (``events.wire.envelope.sender_kind``); a processor is named by its id."""
 
 
 @dataclass(frozen=True, slots=True)

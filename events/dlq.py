@@ -34,9 +34,9 @@ from contracts.dlq import (
     original_digest,
 )
 from events import catalog
-from events.limits import fit, fit_optional
-from events.masking import mask_text
 from events.stream.types import InputRecord, Output
+from events.wire.limits import fit, fit_optional
+from events.wire.masking import mask_text
 
 DLQ_TOPIC = catalog.DLQ
 MAX_DLQ_RECORD_BYTES = 900_000

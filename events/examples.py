@@ -14,7 +14,7 @@ from contracts.export import EXAMPLE_EPOCH, all_artifacts, dump_artifact
 from contracts.registry import SENDER_SIGNED
 from contracts.samples import samples, sender_of
 from events import catalog
-from events.demo_keys import demo_codec
+from events.wire.demo_keys import demo_codec
 
 INVALID_EXAMPLES: tuple[tuple[str, str, dict[str, Any], str, str | None], ...] = (
     # name, ce_type, top-level fields to replace (None deletes), expected code, expected field

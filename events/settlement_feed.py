@@ -3,7 +3,7 @@ feed record is, for the ledger, clearing and every replay of them.
 
 Two readings share it: the validating one (``decode_settlement``: the codec and the
 contract models, used by the live sinks) and the trusted one (the ``ce_type`` header and
-the JSON as published, used by rebuilds: ``services/ledger/bulk.py`` and clearing's
+the JSON as published, used by rebuilds: ``services/ledger/adapters/bulk.py`` and clearing's
 ``TrustedClearingMapper``). The module imports no contract model at load time, so a
 trusted rebuild worker starts without them.
 """
@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from contracts.settlement import SettlementResult
-    from events.codec import Codec
     from events.stream.types import InputRecord, Output
+    from events.wire.codec import Codec
 
 SETTLED_TYPE = b"cn.yidi.settlement.settled.v1"
 REVERSED_TYPE = b"cn.yidi.settlement.reversed.v1"
@@ -56,7 +56,7 @@ def decode_settlement(
     from contracts.settlement import Reversed, Settled
     from events.catalog import owns
     from events.dlq import dlq_output
-    from events.errors import DecodeError
+    from events.wire.errors import DecodeError
 
     try:
         decoded = codec.decode(

@@ -26,21 +26,21 @@ import orjson
 from contracts.ack import Ack
 from contracts.codes import AckStatus
 from events.catalog import ACK_TOPIC_PREFIX
-from events.codec import Codec
-from events.demo_keys import demo_registry
 from events.dlq import DLQ_TOPIC, MAX_DLQ_RECORD_BYTES, parse_dlq
-from events.envelope import parse_headers
-from events.limits import MAX_SHORT_TEXT, fit
-from events.signing import compute_mac
 from events.stream.guard import RecordGuard, process_record
 from events.stream.types import InputRecord, Output, Result, Task
+from events.wire.codec import Codec
+from events.wire.demo_keys import demo_registry
+from events.wire.envelope import parse_headers
+from events.wire.limits import MAX_SHORT_TEXT, fit
+from events.wire.signing import compute_mac
 from services.adjudication import task as adjudication
 from services.adjudication.core.tables import ReferenceData
 from services.adjudication.handler import SETTLEMENT_TOPIC
 from services.adjudication.reference import DEFAULT_REFERENCE_DIR, load_reference
-from services.bench.task import simulated_records
-from services.bootstrap import sender_ids
+from services.entry.bootstrap import sender_ids
 from services.registration import task as registration
+from services.tools.bench.task import simulated_records
 
 VISIT = "yidi.visit.v1"
 REGISTRATION = "yidi.registration.v1"

@@ -1,5 +1,5 @@
-"""Test access to the throw-away databases (see services/runtime/scratch_db.py)."""
+"""Test access to the throw-away databases (see services/testing/scratch_db.py)."""
 
-from services.runtime.scratch_db import fresh_database, seed_sink_positions_at_end
+from services.testing.scratch_db import fresh_database, seed_sink_positions_at_end
 
 __all__ = ["fresh_database", "seed_sink_positions_at_end"]

@@ -8,10 +8,10 @@ from pathlib import Path
 import orjson
 
 from contracts.settlement import Reversed, Settled
-from events.codec import Codec
+from events.wire.codec import Codec
 from services.adjudication.offline import run as offline_run
 from services.adjudication.reference import load_reference
-from services.simulator.run import plan_messages, write_jsonl
+from services.tools.simulator.run import plan_messages, write_jsonl
 
 REFERENCE = Path(__file__).resolve().parents[1] / "deploy" / "reference"
 TYPES = {Settled.ce_type: Settled, Reversed.ce_type: Reversed}

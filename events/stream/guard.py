@@ -23,12 +23,12 @@ from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLarge
 from contracts.ack import Ack, AckError
 from contracts.codes import AckStatus
 from events.catalog import owns
-from events.codec import Codec
 from events.dlq import dlq_output
-from events.envelope import parse_headers
-from events.limits import MAX_SHORT_TEXT, ack_ref, fit
-from events.rejection import ack_output
 from events.stream.types import InputRecord, Output, Result, Task
+from events.wire.codec import Codec
+from events.wire.envelope import parse_headers
+from events.wire.limits import MAX_SHORT_TEXT, ack_ref, fit
+from events.wire.rejection import ack_output
 
 log = structlog.get_logger("yidi.stream")
 

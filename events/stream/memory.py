@@ -8,7 +8,7 @@ hands it, and keeps what the broker would have received: every output, every cha
 write, the compacted changelog per partition (what a restore reads) and the committed next
 offsets. Unit tests, the task benchmark (``yidi bench task``), the filings rebuild and the
 shadow replay drive tasks through it, so none of them writes its own per-record loop.
-``tests/integration/test_memory_engine_contract.py`` holds it to the Kafka engine: the same
+``tests/integration/events/stream/test_memory_engine_contract.py`` holds it to the Kafka engine: the same
 input gives the same outputs, changelog and positions.
 
 What it does not model: fetching (a batch is what the caller passes, processed in the

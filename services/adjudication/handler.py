@@ -29,11 +29,11 @@ from contracts.filing import RegistrationMessage
 from contracts.reference import InsuredPerson
 from contracts.visit import VisitMessage
 from events import catalog
-from events.ack_json import ack_value
 from events.catalog import ack_topic
-from events.codec import Decoded
-from events.limits import MAX_SHORT_TEXT, ack_ref, fit
-from events.rejection import ack_id
+from events.wire.ack_json import ack_value
+from events.wire.codec import Decoded
+from events.wire.limits import MAX_SHORT_TEXT, ack_ref, fit
+from events.wire.rejection import ack_id
 from services.adjudication.core.commands import Outcome, apply
 from services.adjudication.core.errors import NoCatalog, NoPolicy, Rejection, UnknownInstitution
 from services.adjudication.core.person import PersonState, StateWriter, state_from_json

@@ -12,13 +12,13 @@ from collections import OrderedDict
 
 from events import catalog
 from events.catalog import owns
-from events.codec import Codec
 from events.dlq import dlq_output
-from events.envelope import Envelope, build_headers, source_for
-from events.errors import DecodeError
-from events.rejection import rejected_input
 from events.stream.guard import RecordGuard
 from events.stream.types import InputRecord, Output, Result, StateWrite
+from events.wire.codec import Codec
+from events.wire.envelope import Envelope, build_headers, source_for
+from events.wire.errors import DecodeError
+from events.wire.rejection import rejected_input
 from services.adjudication.core.tables import ReferenceData
 from services.adjudication.handler import DeadLetter, Emit, PersonRow, handle, person_key_of
 

@@ -22,8 +22,8 @@ from contracts.common import Contract
 from contracts.filing import RegistrationMessage
 from contracts.visit import VisitMessage
 from events import catalog
-from events.codec import Codec
-from events.errors import DecodeError
+from events.wire.codec import Codec
+from events.wire.errors import DecodeError
 from services.adjudication.core.commands import Command
 from services.adjudication.core.messages import command_for, registration_command
 

@@ -26,14 +26,14 @@ from contracts.common import Contract
 from contracts.pools import PoolingRegions
 from contracts.registry import SENDER_SIGNED
 from events import catalog
-from events.codec import Codec, Decoded
-from events.errors import DecodeError
-from events.limits import MAX_LONG_TEXT, MAX_SHORT_TEXT, ack_ref, fit
-from events.rejection import ack_output, rejected_input
 from events.stream.batch_loop import Batch, BatchLoop, LoopConfig, Publish
 from events.stream.clients import KafkaConnection
 from events.stream.guard import RecordGuard
 from events.stream.types import InputRecord, Output
+from events.wire.codec import Codec, Decoded
+from events.wire.errors import DecodeError
+from events.wire.limits import MAX_LONG_TEXT, MAX_SHORT_TEXT, ack_ref, fit
+from events.wire.rejection import ack_output, rejected_input
 from services.clearing.core.errors import ClearingError, WrongState
 from services.clearing.core.periods import scope_from_message
 from services.clearing.ports import ClearingUnitOfWork

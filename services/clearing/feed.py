@@ -11,10 +11,10 @@ from aiokafka.structs import ConsumerRecord
 
 from contracts.pools import PoolingRegions
 from contracts.settlement import Reversed
-from events.codec import Codec
 from events.settlement_feed import REVERSED_TYPE, SETTLED_TYPE, decode_settlement
 from events.stream.clients import to_input
 from events.stream.types import InputRecord, Output
+from events.wire.codec import Codec
 from services.clearing.core.periods import flow_of, period_of
 
 AMOUNT_FIELDS = (

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from contracts.pools import PoolingRegions
-    from events.codec import Codec
+    from events.wire.codec import Codec
 
 
 def _mapper(codec: Codec, pools: PoolingRegions) -> Mapper:

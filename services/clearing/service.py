@@ -10,8 +10,8 @@ from aiokafka import AIOKafkaProducer
 
 from contracts.pools import PoolingRegions
 from events import catalog
-from events.codec import Codec
 from events.stream.clients import KafkaConnection, idempotent_producer
+from events.wire.codec import Codec
 from services.clearing.adapters.postgres import PgOutboxReader, PgPoolClearingUnitOfWork
 from services.clearing.commands import GROUP as COMMANDS_GROUP
 from services.clearing.commands import CommandConsumer, CommandHandler

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from events.stream.positions import MemoryPositions, Offsets, Positions
-from services.ledger.pg_sink import LEDGER_COLUMNS, BatchOutcome
+from services.ledger.adapters.pg_sink import LEDGER_COLUMNS, BatchOutcome
 
 _ID = LEDGER_COLUMNS.index("setl_id")
 _SHA = LEDGER_COLUMNS.index("payload_sha256")

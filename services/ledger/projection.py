@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from contracts.pools import PoolingRegions
-    from events.codec import Codec
+    from events.wire.codec import Codec
 
 
 def _mapper(codec: Codec, _pools: PoolingRegions) -> Mapper:
@@ -21,13 +21,13 @@ def _mapper(codec: Codec, _pools: PoolingRegions) -> Mapper:
 
 
 def _writer(_codec: Codec, _rebuild: bool) -> BatchWrite:
-    from services.ledger.pg_sink import write_batch
+    from services.ledger.adapters.pg_sink import write_batch
 
     return write_batch  # type: ignore[return-value]
 
 
 def _trusted(_codec: Codec, _pools: PoolingRegions) -> Callable[..., object]:
-    from services.ledger.bulk import copy_line
+    from services.ledger.adapters.bulk import copy_line
 
     return copy_line
 

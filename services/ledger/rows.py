@@ -1,6 +1,6 @@
 """A published settlement or reversal -> one ledger row (pure), two ways that must agree:
 ``ledger_row`` from the decoded contract (the live sink) and ``copy_line``, COPY text straight
-from the published JSON (the trusted rebuild; equality: tests/integration/test_ledger_bulk.py).
+from the published JSON (the trusted rebuild; equality: tests/integration/ledger/test_bulk.py).
 No contract model is imported at load time: a rebuild worker starts without them.
 
 Reversal rows hold the original's amounts negated, so a plain SUM over the
@@ -19,11 +19,11 @@ import orjson
 
 from events.settlement_feed import FEED_TYPES, REVERSED_TYPE, FeedRecord, decode_settlement
 from events.stream.types import InputRecord, Output
-from services.ledger.pg_sink import AMOUNTS
+from services.ledger.adapters.pg_sink import AMOUNTS
 
 if TYPE_CHECKING:
     from contracts.settlement import SettlementResult
-    from events.codec import Codec
+    from events.wire.codec import Codec
 
 _REVERSED = REVERSED_TYPE.decode()
 

@@ -5,9 +5,9 @@ fetched batch (``services/runtime/sink.py`` is the sink; the projection is decla
 from __future__ import annotations
 
 from events import catalog
-from events.codec import Codec
 from events.stream.clients import KafkaConnection
-from services.ledger.pg_sink import write_batch
+from events.wire.codec import Codec
+from services.ledger.adapters.pg_sink import write_batch
 from services.ledger.rows import LedgerMapper
 from services.runtime.sink import SinkStats, SinkWorker
 

@@ -2,5 +2,5 @@
 
 A pure core (``core/``: filters, redrive planning, canonical digest) and thin
 adapters (the DLQ reader, the redrive journal in PostgreSQL, the digest
-reader); ``services/cli/dlq.py`` and ``yidi ledger hash`` drive them.
+reader); ``services/entry/cli/dlq.py`` and ``yidi ledger hash`` drive them.
 """

@@ -18,10 +18,10 @@ from collections.abc import AsyncIterator, Sequence
 import asyncpg
 from aiokafka import AIOKafkaConsumer
 
-from events.codec import Codec
 from events.stream import reader
 from events.stream.memory import MemoryEngine
 from events.stream.types import InputRecord
+from events.wire.codec import Codec
 from services.ops.core.replay import RateLimit, Span
 from services.ops.log_reader import read_spans
 from services.ops.runs import Progress

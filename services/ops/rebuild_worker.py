@@ -27,15 +27,15 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 
 from events.stream import reader
-from services.ledger import bulk
-from services.ledger.pg_sink import BatchOutcome, write_batch
+from services.ledger.adapters import bulk
+from services.ledger.adapters.pg_sink import BatchOutcome, write_batch
 from services.ops.core.errors import OpsError
 from services.ops.core.replay import RateLimit, Span
 from services.ops.log_reader import fetch_spans, ops_consumer
 
 if TYPE_CHECKING:
     from contracts.pools import PoolingRegions
-    from events.codec import Codec
+    from events.wire.codec import Codec
 
 LAND_BATCH = 5000
 FIRST_BATCH = 1000

@@ -34,10 +34,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from contracts.pools import PoolingRegions
 from events import catalog
 from events.admin import describe_group
-from events.codec import Codec
 from events.stream import clients, reader
 from events.stream.clients import KafkaConnection
 from events.stream.types import InputRecord, Output
+from events.wire.codec import Codec
 from services.clearing.projection import CLEARING
 from services.ledger.projection import LEDGER
 from services.ops import trusted_rebuild

@@ -152,7 +152,7 @@ class Desired:
 
 def desired(senders: list[str], *, simulator: bool) -> Desired:
     """Every principal and every ACL the cluster should have. ``senders``: every institution
-    code and agency id (``services.bootstrap.sender_ids``). ``simulator``: also the local/test
+    code and agency id (``services.entry.bootstrap.sender_ids``). ``simulator``: also the local/test
     load generator, which speaks for every sender at once (never in prod)."""
     acls: list[Acl] = []
     kinds: dict[str, str] = {principals.ADMIN: "super user"}

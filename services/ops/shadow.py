@@ -27,12 +27,12 @@ from aiokafka import AIOKafkaProducer
 from events import catalog
 from events.admin import apply, delete_topics
 from events.catalog import Topic
-from events.codec import Codec
 from events.stream import clients
 from events.stream import reader as stream_reader
 from events.stream.clients import KafkaConnection
 from events.stream.memory import MemoryEngine
 from events.stream.types import InputRecord
+from events.wire.codec import Codec
 from services.adjudication import task as adjudication
 from services.adjudication.core.tables import ReferenceData
 from services.adjudication.wire import derived_id

@@ -26,8 +26,8 @@ import orjson
 import structlog
 
 from contracts.pools import PoolingRegions
-from events.codec import Codec
 from events.stream.clients import KafkaConnection
+from events.wire.codec import Codec
 from services.ops import rebuild_worker
 from services.ops.core.errors import WorkerFailed
 from services.ops.core.replay import Span, share_spans

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import structlog
 
 from contracts.recon import DetailReconRequested, ReconResult, ReconSummary, TotalsReconRequested
-from events.codec import canonical_bytes
+from events.wire.codec import canonical_bytes
 from services.recon.core.answers import detail_answer, totals_answer
 from services.recon.core.requests import (
     Arrival,

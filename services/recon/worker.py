@@ -33,15 +33,16 @@ from contracts.recon import (
 )
 from events import catalog
 from events.catalog import ack_topic
-from events.codec import Codec, Decoded
 from events.dlq import dlq_output
-from events.errors import DecodeError
-from events.limits import MAX_LONG_TEXT, MAX_SHORT_TEXT, ack_ref, fit, fit_optional
-from events.rejection import ack_output, rejected_input
 from events.stream.batch_loop import Batch, BatchLoop, LoopConfig, Publish
 from events.stream.clients import KafkaConnection
 from events.stream.guard import RecordGuard
 from events.stream.types import InputRecord, Output
+from events.wire.codec import Codec, Decoded
+from events.wire.errors import DecodeError
+from events.wire.limits import MAX_LONG_TEXT, MAX_SHORT_TEXT, ack_ref, fit, fit_optional
+from events.wire.rejection import ack_output, rejected_input
+from services.recon.adapters.pg_repository import PgReconRepository
 from services.recon.core.answers import (
     RESULT_ROWS_PER_PART,
     part_count,
@@ -54,7 +55,6 @@ from services.recon.core.requests import (
     Request,
     answer_key,
 )
-from services.recon.pg_repository import PgReconRepository
 from services.recon.ports import ReconRepository, StoredAnswer
 from services.recon.service_layer import apply_request
 from services.runtime.failures import is_infrastructure

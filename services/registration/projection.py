@@ -3,7 +3,7 @@
 behind a port.
 
 The projection is the stream task's, not a sink's: the live worker lands the rows after each
-batch (``services/bootstrap.py``) and commits its positions in Kafka; a rebuild
+batch (``services/entry/bootstrap.py``) and commits its positions in Kafka; a rebuild
 (``services/ops/filings_rebuild.py``) keeps its progress under ``positions_group``. The task
 emits each accepted message's projection rows through the ``PendingRows`` port it is given;
 the worker drains them once per batch and lands them through a ``FilingsProjection``. A newer source

@@ -19,13 +19,18 @@ from contracts.ack import Ack, AckError
 from contracts.codes import AckStatus
 from contracts.filing import FilingCreated, FilingRevoked, PersonStatus
 from events import catalog
-from events.codec import Codec, Decoded
-from events.errors import DecodeError
-from events.limits import MAX_LONG_TEXT, MAX_SHORT_TEXT, ack_ref, fit, fit_optional
-from events.rejection import ack_output, rejected_input
 from events.stream.guard import RecordGuard
 from events.stream.types import InputRecord, Output, Result, StateWrite
-from services.registration.core import FilingRecord, PersonRecord, RegistrationRejected, apply
+from events.wire.codec import Codec, Decoded
+from events.wire.errors import DecodeError
+from events.wire.limits import MAX_LONG_TEXT, MAX_SHORT_TEXT, ack_ref, fit, fit_optional
+from events.wire.rejection import ack_output, rejected_input
+from services.registration.core.filings import (
+    FilingRecord,
+    PersonRecord,
+    RegistrationRejected,
+    apply,
+)
 from services.registration.projection import PendingRows, ProjectionRow, write_rows
 from services.runtime.masking import mask_value
 

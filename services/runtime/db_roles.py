@@ -10,7 +10,7 @@ ops role: rebuilds, replays and DLQ re-drives truncate and rewrite projections.
 scratch database): it creates the login roles that are missing and grants exactly
 ``GRANTS`` on the tables of this database, so a table added by a later migration gets its
 grants the next time migrations run. A table the matrix does not name is a test failure
-(``tests/integration/test_db_roles.py``), never a silent "no access".
+(``tests/integration/security/test_db_roles.py``), never a silent "no access".
 
 Local authentication is ``trust`` on 127.0.0.1 (initdb ``--auth=trust``, the private
 cluster of ``make up``): the roles carry no password. On a real server, give each service

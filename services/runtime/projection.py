@@ -2,7 +2,7 @@
 
 Each processor declares its projections once, next to its code (``services/ledger/
 projection.py``, ``services/clearing/projection.py``, ``services/registration/
-projection.py``); the live workers (``services/bootstrap.py``), replay, rebuild and shadow
+projection.py``); the live workers (``services/entry/bootstrap.py``), replay, rebuild and shadow
 (``services/ops``) read those declarations instead of retyping topics, groups and tables.
 Mapper and writer are factories so that a module reading the declaration (a trusted rebuild
 worker) imports the contract models only when it builds the validating path.
@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     import asyncpg
 
     from contracts.pools import PoolingRegions
-    from events.codec import Codec
     from events.stream.types import InputRecord
+    from events.wire.codec import Codec
     from services.runtime.positions import BatchOutcome
 
 Mapper = Callable[["InputRecord"], object]

@@ -82,10 +82,10 @@ class Settings(BaseSettings):
     """Appended to the consumer groups of the PostgreSQL sinks (ledger, clearing, ...): a second
     database fed from the same topics (a shadow, a test) needs groups of its own."""
     key_registry: Path | None = None
-    """Sender keys; unset outside prod means the public demo keys (events/demo_keys.py)."""
+    """Sender keys; unset outside prod means the public demo keys (events/wire/demo_keys.py)."""
     agency_keys: Path | None = None
     """Agencies' Ed25519 public keys that verify sign-offs (``yidi keys gen-agency``); unset
-    outside prod means the deterministic demo keys (events/demo_keys.py)."""
+    outside prod means the deterministic demo keys (events/wire/demo_keys.py)."""
     signing_keys: Path | None = None
     """An agency's Ed25519 private keys, read only by the CLI commands that send sign-offs
     (``yidi clearing confirm``, ``yidi clearing command``); never given to a worker. Unset

@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from events.limits import ack_ref
+from events.wire.limits import ack_ref
 
 A = TypeVar("A")
 

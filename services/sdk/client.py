@@ -23,9 +23,9 @@ from contracts.codes import AckStatus
 from contracts.common import Contract
 from contracts.recon import ReconDetailRow, ReconResult, TotalsReconRequested
 from events.catalog import ack_topic
-from events.codec import Codec
 from events.stream import clients
 from events.stream.clients import KafkaConnection
+from events.wire.codec import Codec
 from services.sdk.ack_waiter import AckWaiter
 from services.sdk.recon import (
     ROWS_PER_PART,

@@ -39,10 +39,10 @@ from contracts.visit import (
 )
 from events import catalog
 from events.catalog import PERSON_PARTITIONS
-from events.codec import Codec
-from events.errors import DecodeError
 from events.stream.clients import KafkaConnection
-from services.supervision import sink, state_codec
+from events.wire.codec import Codec
+from events.wire.errors import DecodeError
+from services.supervision.adapters import sink, state_codec
 from services.supervision.core.person import apply_settlement, apply_visit
 from services.supervision.core.rules import RuleBook
 from services.supervision.translate import settlement_event, visit_event

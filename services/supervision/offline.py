@@ -13,8 +13,8 @@ import orjson
 
 from contracts.settlement import SETTLEMENT_TOPIC
 from contracts.supervision import SupervisionAlert
-from events.codec import Codec
-from events.errors import DecodeError
+from events.wire.codec import Codec
+from events.wire.errors import DecodeError
 from services.supervision.core.person import apply_settlement, apply_visit
 from services.supervision.core.rules import RuleBook
 from services.supervision.core.state import PersonState

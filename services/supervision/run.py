@@ -1,7 +1,7 @@
 """Start the supervision worker: settings and codec -> rules, faust app -> faust's Worker.
 
-The codec comes from the caller (the CLI builds it with ``services.bootstrap``): a processor
-does not import the entry points (``tests/unit/test_layers.py``).
+The codec comes from the caller (the CLI builds it with ``services.entry.bootstrap``): a processor
+does not import the entry points (``tests/unit/architecture/test_layers.py``).
 
 Why faust's Worker and not the shared lifecycle: it owns the event loop, the
 signal handling (SIGTERM: agents stop, offsets commit) and table recovery.
@@ -15,8 +15,8 @@ import faust
 
 from events.admin import apply
 from events.catalog import PERSON_KEY, PERSON_PARTITIONS, Environment, Topic
-from events.codec import Codec
 from events.stream.clients import KafkaConnection
+from events.wire.codec import Codec
 from services.runtime import principals
 from services.runtime.settings import Settings
 from services.supervision.app import GROUP, Supervision, build_app

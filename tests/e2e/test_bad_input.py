@@ -1,6 +1,6 @@
 """Acceptance (issue 15): a simulated day with 1 % bad input against the live workers.
 
-Each bad input class of ``services/simulator/bad.py`` (wrong topic both ways, null and
+Each bad input class of ``services/tools/simulator/bad.py`` (wrong topic both ways, null and
 foreign keys, repeated headers, a repeated JSON key, ``NaN`` in a newer minor's extra field,
 an ID number as a field name, garbage bytes, and the older truncated / unsigned /
 foreign-signed / bad-amount / unknown-code variants) is published among good traffic, and
@@ -38,11 +38,11 @@ from events.catalog import INPUT_TOPICS, by_name
 from events.dlq import DLQ_TOPIC, DlqRecord, parse_dlq
 from events.stream import clients
 from events.stream.clients import KafkaConnection
-from services.bootstrap import build_runtime
+from services.entry.bootstrap import build_runtime
 from services.runtime.settings import Settings
-from services.simulator.bad import ID_NUMBER, KINDS, kinds_named
-from services.simulator.plan import Mix
-from services.simulator.run import Sent, plan_messages, publish, wait_consumed, write_jsonl
+from services.tools.simulator.bad import ID_NUMBER, KINDS, kinds_named
+from services.tools.simulator.plan import Mix
+from services.tools.simulator.run import Sent, plan_messages, publish, wait_consumed, write_jsonl
 from tests.e2e.conftest import Workers
 from tests.e2e.pipeline_check import ledger_rows, offline_settlements
 

@@ -36,10 +36,10 @@ from aiokafka import TopicPartition
 from contracts.clearing import ClearingStatement, PrepaymentWarning
 from events.stream import clients
 from events.stream.clients import KafkaConnection
-from services.bootstrap import build_runtime
+from services.entry.bootstrap import build_runtime
 from services.runtime.settings import Settings
-from services.simulator.build import Built
-from services.simulator.run import plan_messages, publish, wait_consumed, write_jsonl
+from services.tools.simulator.build import Built
+from services.tools.simulator.run import plan_messages, publish, wait_consumed, write_jsonl
 from tests.e2e.conftest import Workers, yidi_cli
 from tests.e2e.pipeline_check import offline_settlements
 from tests.fresh_db import fresh_database, seed_sink_positions_at_end

@@ -16,9 +16,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from services.bootstrap import build_runtime
+from services.entry.bootstrap import build_runtime
 from services.runtime.settings import Settings
-from services.simulator.run import plan_messages, publish, write_jsonl
+from services.tools.simulator.run import plan_messages, publish, write_jsonl
 from tests.e2e.conftest import Workers
 from tests.e2e.pipeline_check import ledger_rows, offline_settlements, salt_of
 

@@ -26,18 +26,18 @@ from contracts.ack import Ack
 from contracts.clearing import AuditDeduction, ClearingStatement, DeductionReason
 from contracts.codes import AckStatus, RefdSetlFlag, StmtRslt
 from contracts.recon import ReconTotals, TotalsReconRequested
-from events import agency_signing
 from events.catalog import ack_topic
-from events.codec import Codec
 from events.dlq import parse_dlq
-from events.envelope import build_headers, parse_headers
 from events.stream import clients
 from events.stream.clients import KafkaConnection
-from services.bootstrap import build_runtime
+from events.wire import agency_signing
+from events.wire.codec import Codec
+from events.wire.envelope import build_headers, parse_headers
+from services.entry.bootstrap import build_runtime
 from services.runtime.settings import Settings
 from services.sdk.client import HospitalClient
-from services.simulator.build import Built
-from services.simulator.run import plan_messages, publish, wait_consumed
+from services.tools.simulator.build import Built
+from services.tools.simulator.run import plan_messages, publish, wait_consumed
 from tests.e2e.conftest import Workers, yidi_cli
 from tests.e2e.test_clearing import _flow
 from tests.fresh_db import fresh_database, seed_sink_positions_at_end

@@ -20,16 +20,16 @@ from aiokafka import TopicPartition
 
 from contracts.ack import Ack
 from events.catalog import ACK_PARTITIONS, ack_topic
-from events.codec import Codec
-from events.demo_keys import demo_registry
 from events.stream import clients
 from events.stream.clients import KafkaConnection
+from events.wire.codec import Codec
+from events.wire.demo_keys import demo_registry
 from services.adjudication.reference import load_reference
-from services.bootstrap import sender_ids
+from services.entry.bootstrap import sender_ids
 from services.runtime.settings import Settings
-from services.simulator.build import Built
-from services.simulator.plan import Mix
-from services.simulator.run import plan_messages, publish, write_jsonl
+from services.tools.simulator.build import Built
+from services.tools.simulator.plan import Mix
+from services.tools.simulator.run import plan_messages, publish, write_jsonl
 from tests.e2e.conftest import YIDI, Workers
 from tests.e2e.pipeline_check import ledger_rows, offline_settlements
 from tests.fresh_db import fresh_database, seed_sink_positions_at_end

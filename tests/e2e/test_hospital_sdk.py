@@ -9,8 +9,8 @@ import uuid
 from contracts.codes import AckStatus
 from contracts.samples import samples
 from contracts.visit import VisitRegistered
-from events.codec import Codec
-from events.demo_keys import demo_registry
+from events.wire.codec import Codec
+from events.wire.demo_keys import demo_registry
 from services.runtime.settings import Settings
 from services.sdk.client import HospitalClient
 from tests.e2e.conftest import Workers

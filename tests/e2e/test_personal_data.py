@@ -7,7 +7,7 @@ the workers wrote and every DLQ record of the run are scanned for: each ID numbe
 simulator generated, any 18-digit resident ID number (GB 11643 shape), and any mainland
 mobile number. All must be zero. The simulator generates no names or phone numbers (no
 contract carries either), so for those the scan is the mobile-number pattern and the
-personal field names of ``events.masking.PERSONAL_KEYS`` with a value beside them.
+personal field names of ``events.wire.masking.PERSONAL_KEYS`` with a value beside them.
 
 What a DLQ record keeps on purpose: the original bytes (``value_b64``), so that ops can
 re-drive it once fixed; those hold the ID numbers of a filing. They are base64 in the
@@ -26,12 +26,12 @@ from pathlib import Path
 
 from contracts.dlq import DlqRecord
 from events.dlq import DLQ_TOPIC
-from events.masking import PERSONAL_KEYS
-from services.bootstrap import build_runtime
+from events.wire.masking import PERSONAL_KEYS
+from services.entry.bootstrap import build_runtime
 from services.runtime.settings import Settings
-from services.simulator.bad import ID_NUMBER, kinds_named
-from services.simulator.plan import Mix
-from services.simulator.run import plan_messages, publish, wait_consumed
+from services.tools.simulator.bad import ID_NUMBER, kinds_named
+from services.tools.simulator.plan import Mix
+from services.tools.simulator.run import plan_messages, publish, wait_consumed
 from tests.e2e.conftest import Workers
 from tests.e2e.test_bad_input import _dlq_since, _ends
 

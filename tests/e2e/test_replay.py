@@ -27,10 +27,10 @@ from aiokafka import TopicPartition
 from events.catalog import ACK_PARTITIONS, ACK_TOPIC_PREFIX
 from events.stream import clients
 from events.stream.clients import KafkaConnection
-from services.bootstrap import build_runtime
+from services.entry.bootstrap import build_runtime
 from services.registration import task as registration
 from services.runtime.settings import Settings
-from services.simulator.run import (
+from services.tools.simulator.run import (
     plan_costly_stays,
     plan_messages,
     publish,

@@ -20,13 +20,13 @@ from contracts.visit import VISIT_TOPIC
 from events.catalog import PERSON_PARTITIONS
 from events.stream import clients
 from events.stream.clients import KafkaConnection
-from services.bootstrap import build_runtime
-from services.runtime.scratch_db import fresh_database
+from services.entry.bootstrap import build_runtime
 from services.runtime.settings import Settings
-from services.simulator.fraud import PATTERNS
-from services.simulator.run import plan_supervision_messages, publish, wait_consumed
 from services.supervision.app import GROUP
 from services.supervision.report import AlertRow, against_plants
+from services.testing.scratch_db import fresh_database
+from services.tools.simulator.fraud import PATTERNS
+from services.tools.simulator.run import plan_supervision_messages, publish, wait_consumed
 from tests.e2e.conftest import Workers
 
 REFERENCE = Path(__file__).resolve().parents[2] / "deploy" / "reference"

@@ -31,10 +31,9 @@ import orjson
 import pytest
 
 from contracts.clearing import ClearingStatement
-from events.codec import Codec
+from events.wire.codec import Codec
 from services.adjudication.core.tables import ReferenceData
 from services.adjudication.reference import load_reference
-from services.bootstrap import build_runtime
 from services.clearing.adapters.postgres import PgClearingUnitOfWork
 from services.clearing.core.errors import WrongState
 from services.clearing.service_layer.periods import close_period, close_waiting
@@ -43,8 +42,9 @@ from services.clearing.service_layer.prepayments import (
     reset_prepayments,
     year_end_status,
 )
+from services.entry.bootstrap import build_runtime
 from services.runtime.settings import Settings
-from services.simulator.run import plan_messages, publish, wait_consumed, write_jsonl
+from services.tools.simulator.run import plan_messages, publish, wait_consumed, write_jsonl
 from tests.e2e.conftest import Workers
 from tests.e2e.pipeline_check import ledger_rows, offline_settlements, salt_of
 from tests.fresh_db import fresh_database, seed_sink_positions_at_end

@@ -19,15 +19,15 @@ from aiokafka import TopicPartition
 from contracts.codes import RefdSetlFlag
 from contracts.recon import ReconDetailRow, ReconTotals
 from contracts.settlement import Reversed, Settled
-from events.codec import Codec
 from events.stream import clients
 from events.stream.clients import KafkaConnection
 from events.stream.types import InputRecord
+from events.wire.codec import Codec
 from services.adjudication.offline import run as offline_run
 from services.adjudication.reference import load_reference
-from services.ledger.pg_sink import LEDGER_COLUMNS, write_batch
+from services.ledger.adapters.pg_sink import LEDGER_COLUMNS, write_batch
 from services.ledger.rows import ledger_row
-from services.simulator.run import plan_messages
+from services.tools.simulator.run import plan_messages
 
 CST = dt.timezone(dt.timedelta(hours=8))
 REFERENCE = Path(__file__).resolve().parents[2] / "deploy" / "reference"

@@ -1,5 +1,5 @@
 """One contract test class per port (eventsourcing's shape: abstract recorder tests run
 against every adapter). Each class here asks for its adapter through abstract fixtures;
-``tests/unit/test_ports_memory.py`` runs them against the in-memory fakes and
-``tests/integration/test_ports_postgres.py`` against PostgreSQL. Nothing here is collected
+``tests/unit/ports/test_memory.py`` runs them against the in-memory fakes and
+``tests/integration/ports/test_postgres.py`` against PostgreSQL. Nothing here is collected
 on its own: the classes are named ``*Contract``, not ``Test*``."""

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from services.ledger.pg_sink import LEDGER_COLUMNS
+from services.ledger.adapters.pg_sink import LEDGER_COLUMNS
 from services.ledger.ports import LedgerSink
 
 D = Decimal

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from events.codec import Codec
+from events.wire.codec import Codec
 from services.clearing.adapters.postgres import PgClearingUnitOfWork
 from services.clearing.feed import Fact
 from services.clearing.service_layer.landing import land_batch

@@ -12,7 +12,7 @@ import structlog
 from contracts.clearing import AuditDeduction
 from contracts.money import to_fen
 from contracts.pools import PoolingRegions
-from events.codec import canonical_bytes
+from events.wire.codec import canonical_bytes
 from services.clearing.core.deductions import Deduction, accept, same_deduction
 from services.clearing.ports import ClearingUnitOfWork, DeductionMeta
 

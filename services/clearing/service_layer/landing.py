@@ -11,7 +11,7 @@ import structlog
 
 from contracts.clearing import PrepaymentWarning
 from contracts.money import from_fen
-from events.codec import Codec
+from events.wire.codec import Codec
 from services.clearing.core import periods as P
 from services.clearing.core.prepayment import warnings_due
 from services.clearing.feed import Fact

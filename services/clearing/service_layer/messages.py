@@ -10,7 +10,7 @@ from contracts.common import Contract
 from contracts.money import from_fen
 from events import catalog
 from events.catalog import by_name
-from events.codec import Codec
+from events.wire.codec import Codec
 from services.clearing.core import periods as P
 from services.clearing.core.statement import Draft
 from services.clearing.ports import Outbox, OutboxMessage

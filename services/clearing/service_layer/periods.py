@@ -15,7 +15,7 @@ import structlog
 from contracts.clearing import ClearingStatement
 from contracts.codes import ClearingStatus
 from contracts.pools import PoolingRegions
-from events.codec import Codec
+from events.wire.codec import Codec
 from services.clearing.core import periods as P
 from services.clearing.core.errors import (
     ConfirmationMismatch,

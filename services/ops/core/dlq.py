@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from contracts.dlq import DlqRecord
-from events.envelope import envelope_headers
-from events.errors import DecodeError
-from events.masking import mask_any
-from events.strict_json import read_json
+from events.wire.envelope import envelope_headers
+from events.wire.errors import DecodeError
+from events.wire.masking import mask_any
+from events.wire.strict_json import read_json
 from services.ops.core.errors import BadArgument
 
 BUSINESS_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
@@ -75,7 +75,7 @@ class DlqEntry:
         return self.record.reason.code
 
     def header(self, name: str) -> str | None:
-        """An original envelope header as the processors read it (``events.envelope``'s
+        """An original envelope header as the processors read it (``events.wire.envelope``'s
         ``envelope_headers``): ``None`` when absent, or when the headers are ones the
         processors refuse as a whole (a header twice, a known one not ASCII) — then no value
         is *the* ``ce_id``, and ``yidi dlq show`` lists every header as it came."""
@@ -209,7 +209,7 @@ def _text(b64: str | None) -> str | None:
 
 
 def _body(value: bytes | None) -> Any:
-    """The body as the processors' strict reading (``events.strict_json``) gives it; one it
+    """The body as the processors' strict reading (``events.wire.strict_json``) gives it; one it
     refuses (not JSON, a key twice, ``NaN``) as shortened text with the refusal's code."""
     if value is None:
         return None

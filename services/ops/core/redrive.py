@@ -1,7 +1,7 @@
 """Redrive planning: which DLQ records go back to their source, in which order, with what bytes.
 
 Why it is safe to send the original bytes again: the sender's MAC covers the
-identity headers and the body (events/signing.py), never the header list, so
+identity headers and the body (events/wire/signing.py), never the header list, so
 the original value and headers plus one ``yidi_redrive`` header still verify;
 and every processor de-duplicates by ``ce_id``, so a record redriven twice is
 applied once. The journal (``dlq_redrives``) makes the second redrive of a

@@ -1,0 +1,84 @@
+"""An ack body straight to its canonical bytes, with a settlement result spliced in as bytes.
+
+Why: every visit message gets an ack, and a settlement's ack embeds the whole
+settlement; building the ``Ack`` model validates the embedded result again and dumping
+it serialises the settlement a second time. Here the ack's own fields are checked
+against the contract's bounds with plain comparisons and written with ``orjson``, and
+the result goes in as the settlement's already-canonical bytes (canonical JSON nested
+in sorted-key JSON is what sorting the whole would give). Anything outside the fast
+path's checks takes the model path, which gives the same bytes or raises the same
+``ValidationError`` the model always did.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import orjson
+from pydantic import TypeAdapter
+from pydantic_core import to_jsonable_python
+
+from contracts.ack import Ack, AckError
+from contracts.codes import AckStatus
+from contracts.settlement import Reversed, Settled
+from events.wire.codec import canonical_bytes
+from events.wire.limits import MAX_SHORT_TEXT
+
+MAX_CODE = 50
+_CODE = re.compile(r"[0-9A-Za-z.\-_]+")
+_RESULT: TypeAdapter[Settled | Reversed] = TypeAdapter(Settled | Reversed)
+
+
+def _code(value: str) -> bool:
+    return 0 < len(value) <= MAX_CODE and _CODE.fullmatch(value) is not None
+
+
+def ack_value(
+    *,
+    ack_for: str,
+    ack_for_type: str,
+    msgid: str | None,
+    sender: str,
+    status: AckStatus,
+    acked_at: dt.datetime,
+    error: AckError | None = None,
+    setl_id: str | None = None,
+    result: bytes | None = None,
+) -> bytes:
+    """``canonical_bytes(Ack(...))`` for these fields; ``result`` is the canonical bytes of
+    the ``Settled`` / ``Reversed`` message the ack carries."""
+    if (
+        len(ack_for) <= MAX_SHORT_TEXT
+        and len(ack_for_type) <= MAX_SHORT_TEXT
+        and (msgid is None or len(msgid) <= MAX_SHORT_TEXT)
+        and _code(sender)
+        and (setl_id is None or _code(setl_id))
+        and (status == AckStatus.REJECTED) == (error is not None)
+        and acked_at.utcoffset() is not None
+    ):
+        body = {
+            "ack_for": ack_for,
+            "ack_for_type": ack_for_type,
+            "msgid": msgid,
+            "sender": sender,
+            "status": str(status),
+            "error": None if error is None else error.model_dump(mode="json"),
+            "setl_id": setl_id,
+            "result": None if result is None else orjson.Fragment(result),
+            "acked_at": to_jsonable_python(acked_at),
+        }
+        return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    return canonical_bytes(
+        Ack(
+            ack_for=ack_for,
+            ack_for_type=ack_for_type,
+            msgid=msgid,
+            sender=sender,
+            status=status,
+            error=error,
+            setl_id=setl_id,
+            result=None if result is None else _RESULT.validate_json(result),
+            acked_at=acked_at,
+        )
+    )

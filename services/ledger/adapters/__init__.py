@@ -1,0 +1,1 @@
+"""PostgreSQL adapters of the ledger: the sink's writes and the bulk COPY path."""

@@ -1,0 +1,1 @@
+"""PostgreSQL adapters of reconciliation (the repository behind its ports)."""

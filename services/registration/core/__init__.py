@@ -1,0 +1,1 @@
+"""Registration's pure rules (no I/O): what a filing does to a person's record."""

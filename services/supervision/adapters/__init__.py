@@ -1,0 +1,1 @@
+"""Adapters of supervision: the alerts sink and the faust table codec."""

@@ -1,0 +1,162 @@
+"""``yidi bench pipeline``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+COLUMNS = {
+    "transactions": "transactions", "offered_msgs_per_s": "offered msg/s", "achieved_msgs_per_s": "achieved msg/s",
+    "settlements_per_s": "settlements/s", "ack_p50_ms": "ack p50 ms", "ack_p95_ms": "p95",
+    "ack_p99_ms": "p99", "missing_acks": "missing acks",
+}  # fmt: skip
+
+
+def register_bench(bench_app: typer.Typer) -> None:
+    @bench_app.command("pipeline")
+    def pipeline_cmd(
+        visits: int = typer.Option(2000, help="Visits per run (about 5 visit-topic messages each)"),
+        rates: str = typer.Option(
+            "1000,0", help="Offered visit messages/s per level; 0 = as fast as possible"
+        ),
+        runs: int = typer.Option(3, help="Runs per level (medians reported)"),
+        warmup: int = typer.Option(
+            500, help="Visits of one unreported run first (broker JIT, worker caches); 0 = none"
+        ),
+        adjudicators: int = typer.Option(1, help="Adjudication worker processes"),
+        ledgers: int = typer.Option(1, help="Ledger worker processes"),
+        transactions: str = typer.Option(
+            "on", help="Workers' Kafka transactions: on, off, or both (each level twice, same run)"
+        ),
+        as_json: bool = typer.Option(False, "--json"),
+        compare_unsecured: str | None = typer.Option(
+            None,
+            help="An unsecured broker's bootstrap (HOST:PORT): run every level there too, "
+            "report both and what TLS + SASL cost (make bench-pipeline starts one)",
+        ),
+    ) -> None:
+        """Offered load vs achieved settlements/s and ack latency, with a raw Kafka baseline
+        and the CPU each component used."""
+        from services.runtime.settings import Settings, get_settings
+        from services.tools.bench.cpu import CpuMeter
+        from services.tools.bench.pipeline import (
+            WorkerProcesses,
+            baseline,
+            prepare_topics,
+            run_level,
+            summarize,
+            unsecured,
+        )  # fmt: skip
+        from services.tools.simulator.build import Built
+
+        settings = get_settings()
+        if transactions not in ("on", "off", "both"):
+            raise typer.BadParameter("--transactions is on, off or both")
+        modes = ["on", "off"] if transactions == "both" else [transactions]
+        levels = [float(r) for r in rates.split(",")]
+        levels_out: list[dict[str, object]] = []
+        out: dict[str, object] = {"bench": "pipeline", "visits_per_run": visits, "runs": runs,
+                                  "warmup_visits": warmup, "adjudicators": adjudicators,
+                                  "ledgers": ledgers, "levels": levels_out}  # fmt: skip
+
+        async def levels_on(
+            s: Settings, env: dict[str, str] | None, seed: int, into: list[dict[str, object]]
+        ) -> list[Built]:
+            last: list[Built] = []
+            for mode in modes:
+                with WorkerProcesses(
+                    adjudicators, ledgers, env, transactions=mode == "on"
+                ) as workers:
+                    await workers.ready(s)
+                    meter = CpuMeter(workers.pids())
+                    if warmup:
+                        await run_level(s, warmup, levels[0], seed=seed - 1)
+                    for rate in levels:
+                        results = []
+                        for r in range(runs):
+                            level, last = await run_level(s, visits, rate, seed + r, meter)
+                            results.append(level)
+                        into.append({"transactions": mode, **summarize(rate, results)})
+            return last
+
+        async def main() -> None:
+            last = await levels_on(settings, None, 100, levels_out)
+            raw = statistics.median([await baseline(settings, last) for _ in range(runs)])
+            if compare_unsecured:
+                plain, env = unsecured(settings, compare_unsecured)
+                await prepare_topics(plain)
+                plain_levels: list[dict[str, object]] = []
+                plain_last = await levels_on(plain, env, 200, plain_levels)
+                plain_raw = statistics.median(
+                    [await baseline(plain, plain_last) for _ in range(runs)]
+                )
+                out["unsecured"] = {
+                    "bootstrap": compare_unsecured, "levels": plain_levels,
+                    "raw_baseline_msgs_per_s": round(plain_raw),
+                }  # fmt: skip
+                out["tls_sasl_cost_pct"] = {
+                    "raw_baseline": round(100 * (1 - raw / plain_raw), 1),
+                    **{
+                        f"achieved_at_{sec['offered_msgs_per_s']}": round(
+                            100 * (1 - float(str(sec["achieved_msgs_per_s"]))
+                                   / float(str(pl["achieved_msgs_per_s"]))), 1,
+                        )
+                        for sec, pl in zip(levels_out, plain_levels, strict=True)
+                    },
+                }  # fmt: skip
+            best = max(levels_out, key=lambda lv: float(str(lv["achieved_msgs_per_s"])))
+            per_settlement = float(str(best["messages_per_settlement"]))
+            out["messages_per_settlement"] = per_settlement
+            out["raw_baseline_msgs_per_s"] = round(raw)
+            out["ratio_best_to_raw"] = round(float(str(best["achieved_msgs_per_s"])) / raw, 3)
+            out["raw_ceiling_settlements_per_s"] = (
+                round(raw / per_settlement) if per_settlement else 0
+            )
+
+        asyncio.run(main())
+        if as_json:
+            typer.echo(json.dumps(out))
+            return
+        _print(out, levels_out)
+
+
+def _print(out: dict[str, object], levels_out: list[dict[str, object]]) -> None:
+    console = Console()
+    title = (
+        f"pipeline ({out['adjudicators']} adjudicator, {out['ledgers']} ledger; "
+        f"medians of {out['runs']})"
+    )
+    table = Table(*COLUMNS.values(), title=title)
+    for lv in levels_out:
+        table.add_row(*(str(lv[k]) for k in COLUMNS))
+    console.print(table)
+    cpu = Table("offered msg/s", "CPU, % of one core, while publishing", title="where it went")
+    for lv in levels_out:
+        shares = lv["cpu_pct_of_core"]
+        assert isinstance(shares, dict)
+        cpu.add_row(
+            f"{lv['offered_msgs_per_s']} (transactions {lv['transactions']})",
+            ", ".join(f"{k} {v}" for k, v in shares.items()),
+        )
+    console.print(cpu)
+    plain = out.get("unsecured")
+    if isinstance(plain, dict):
+        table = Table(*COLUMNS.values(), title=f"the same, unsecured broker ({plain['bootstrap']})")
+        for lv in plain["levels"]:
+            table.add_row(*(str(lv[k]) for k in COLUMNS))
+        console.print(table)
+        console.print(
+            f"unsecured raw baseline {plain['raw_baseline_msgs_per_s']:,} msg/s; what TLS + "
+            f"SASL cost, % of the unsecured rate: {out['tls_sasl_cost_pct']}"
+        )
+    console.print(
+        f"raw aiokafka produce->consume of the same messages: {out['raw_baseline_msgs_per_s']:,} msg/s; "
+        f"best pipeline / raw = {out['ratio_best_to_raw']}; at "
+        f"{out['messages_per_settlement']} visit messages per settlement the raw rate alone "
+        f"carries {out['raw_ceiling_settlements_per_s']:,} settlements/s"
+    )  # fmt: skip

@@ -1,0 +1,357 @@
+"""Publishing a simulated day to the broker and measuring what comes back.
+
+Two phases, as hospitals work: agencies' person and filing messages first
+(and the run waits until the adjudicator has consumed them), then visits at
+the target rate. Each message's send time is kept; its ack's arrival gives
+the latency. Acks are matched by the ``ce_id`` they answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from contracts.ack import Ack
+from events import catalog
+from events.admin import observe
+from events.catalog import ack_topic
+from events.stream import clients
+from events.stream.clients import KafkaConnection
+from events.stream.reader import read_to_ends, tail
+from events.wire.codec import Codec
+from events.wire.limits import ack_ref
+from services.runtime.stats import percentile
+from services.tools.simulator.bad import KINDS
+from services.tools.simulator.build import Built, build
+from services.tools.simulator.plan import Mix, plan_days
+from services.tools.simulator.world import hospitals_from_reference, make_persons
+
+SETTLE_TYPE = "cn.yidi.visit.settlement_requested.v1"
+NO_ACK = frozenset(k.name for k in KINDS.values() if not k.acked)
+"""Bad variants that cannot be authenticated: DLQ only, nobody to ack. (A foreign-signed
+message is authentic for its signer, who gets the E_IDENTITY ack.)"""
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """Where one message landed: how the acceptance run finds its DLQ record."""
+
+    bad: str | None
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass
+class Report:
+    sent: int = 0
+    sent_bad: int = 0
+    expected_acks: int = 0
+    acks: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)
+    repeated_acks: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    missing: list[str] = field(default_factory=list)
+    extra_acks: int = 0
+    """Acks beyond one per input of this run (an input acked twice)."""
+    foreign_acks: int = 0
+    """Acks of inputs this run did not send (another run's, still being worked off)."""
+    settle_acks: int = 0
+    """Accepted acks of settlement requests (2207/2304): the settlements the run produced."""
+    positions: list[Sent] = field(default_factory=list)
+    """Every message sent, in send order, with where it landed."""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "sent": self.sent, "sent_bad": self.sent_bad, "expected_acks": self.expected_acks,
+            "acked": sum(self.acks.values()), "acks_by_status": dict(sorted(self.acks.items())),
+            "rejected_by_code": dict(sorted(self.rejected.items())), "repeated_acks": self.repeated_acks,
+            "settlements": self.settle_acks,
+            "missing_acks": len(self.missing), "extra_acks": self.extra_acks,
+            "foreign_acks": self.foreign_acks, "seconds": round(self.seconds, 2),
+            "ack_latency_ms": {q: round(percentile(self.latencies_ms, q), 1) for q in (50, 95, 99)},
+        }  # fmt: skip
+
+
+def plan_messages(
+    reference_dir: Path,
+    codec: Codec,
+    visits: int,
+    seed: int,
+    run_id: str,
+    mix: Mix = Mix(),
+    day: dt.date = dt.date(2026, 10, 12),
+    days: int = 1,
+) -> list[Built]:
+    """``visits`` visits a day on ``days`` days from ``day`` (China dates), by the same
+    persons; a range across 31 December adds the year-boundary cases (``boundary_steps``)."""
+    rng = random.Random(seed)
+    hospitals = hospitals_from_reference(reference_dir)
+    from services.tools.simulator.world import home_regions
+
+    salt = int(hashlib.sha256(run_id.encode()).hexdigest(), 16) % 1_000_000
+    persons = make_persons(rng, home_regions(reference_dir), max(10, visits // 2), salt)
+    steps = plan_days(rng, persons, hospitals, visits, day, days, mix, salt)
+    return [build(s, codec, run_id) for s in steps]
+
+
+def plan_costly_stays(
+    reference_dir: Path,
+    codec: Codec,
+    run_id: str,
+    home: str,
+    persons: int = 3,
+    day: dt.date = dt.date(2026, 10, 12),
+) -> list[Built]:
+    """Residents of ``home`` with two large inpatient bills each in another province (what a
+    critical-illness policy change is tested on)."""
+    from services.tools.simulator.edge_cases import costly_stays
+    from services.tools.simulator.world import Person, make_certno
+
+    rng = random.Random(run_id)
+    salt = int(hashlib.sha256(f"costly|{run_id}".encode()).hexdigest(), 16) % 1_000_000
+    residents = [
+        Person(f"{home}{salt:06d}{i:08d}", make_certno(rng, home), home, "390", "31", False, False)
+        for i in range(persons)
+    ]
+    hospital = next(
+        h
+        for h in hospitals_from_reference(reference_dir)
+        if h.admdvs[:2] != home[:2] and "inpatient" in h.networked and h.items
+    )
+    return [build(s, codec, run_id) for s in costly_stays(residents, hospital, day, salt)]
+
+
+def write_jsonl(messages: list[Built], path: Path) -> int:
+    """The authentic messages in send order, in ``yidi adjudicate``'s line format."""
+    lines = 0
+    with path.open("wb") as out:
+        for b in messages:
+            if b.bad is not None:
+                continue
+            key, value, headers = b.record
+            line = {
+                "key": key.decode() if key else None,
+                "headers": {k: v.decode() for k, v in headers},
+                "body": orjson.loads(value),
+            }
+            out.write(orjson.dumps(line, option=orjson.OPT_SORT_KEYS) + b"\n")
+            lines += 1
+    return lines
+
+
+async def wait_consumed(
+    bootstrap: KafkaConnection, group: str, topic: str, timeout_s: float = 120
+) -> None:
+    """Until ``group`` has committed up to the end of ``topic`` (its registrations are applied)."""
+    tps = await _topic_partitions(bootstrap, [topic])
+    consumer = clients.consumer(bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            ends = await consumer.end_offsets(tps)
+            done = True
+            for tp in tps:
+                committed = await consumer.committed(tp)
+                behind = bool(ends[tp]) and (committed or 0) < ends[tp]
+                if behind and not await _only_markers(bootstrap, tp, committed or 0, ends[tp]):
+                    done = False
+                    break
+            if done:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{group} did not consume {topic} within {timeout_s}s")
+            await asyncio.sleep(0.2)
+    finally:
+        await consumer.stop()
+
+
+async def _only_markers(
+    bootstrap: KafkaConnection, tp: TopicPartition, start: int, end: int
+) -> bool:
+    """Whether ``tp`` holds no committed record in ``[start, end)``: a transactional producer's
+    commit marker takes an offset after the last record, so a group that consumed every record
+    of a transactional topic commits one short of its end."""
+    peek = clients.consumer(bootstrap, enable_auto_commit=False, isolation_level="read_committed")
+    await peek.start()
+    try:
+        peek.assign([tp])
+        peek.seek(tp, start)
+        async for _record in read_to_ends(peek, {tp: end}, stall_s=1.0):
+            return False  # a committed record the group has not consumed yet
+        return True
+    except TimeoutError:  # the position did not reach the end within the second: not yet
+        return False
+    finally:
+        await peek.stop()
+
+
+async def publish(
+    bootstrap: KafkaConnection,
+    messages: list[Built],
+    rate: float,
+    adjudication_group: str,
+    ack_timeout_s: float = 60,
+    progress: Callable[[int, int], None] | None = None,
+) -> Report:
+    report = Report()
+    registration = [b for b in messages if b.topic == catalog.REGISTRATION and b.bad is None]
+    visits = [b for b in messages if b.topic != catalog.REGISTRATION or b.bad is not None]
+    senders = sorted({b.sender for b in visits})
+    consumer = clients.consumer(
+        bootstrap, enable_auto_commit=False, isolation_level="read_committed", fetch_max_wait_ms=250
+    )
+    producer = clients.producer(bootstrap, enable_idempotence=True, linger_ms=5)
+    await consumer.start()
+    await producer.start()
+    sent_at: dict[str, float] = {}
+    expected: Counter[str] = Counter()
+    received: Counter[str] = Counter()
+    try:
+        # Pin every ack partition's position at its current end before the first send, so
+        # no ack can arrive "before" the consumer and be skipped.
+        tps = await _topic_partitions(bootstrap, [ack_topic(s) for s in senders])
+        consumer.assign(tps)
+        for tp, end in (await consumer.end_offsets(tps)).items():
+            consumer.seek(tp, end)
+        await _send_all(producer, registration, rate=0, report=report, sent_at={})
+        await wait_consumed(bootstrap, adjudication_group, catalog.REGISTRATION)
+        started = time.perf_counter()
+        receiver = asyncio.create_task(_receive(consumer, sent_at, received, report))
+        for b in visits:
+            if b.bad not in NO_ACK:
+                expected[ack_ref(b.ce_id)] += 1  # what its ack's ack_for says
+        report.expected_acks = sum(expected.values())
+        await _send_all(
+            producer, visits, rate=rate, report=report, sent_at=sent_at, progress=progress
+        )
+        deadline = time.monotonic() + ack_timeout_s
+        while any(received[c] < n for c, n in expected.items()) and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)  # let repeated acks, if any, arrive and be counted
+        receiver.cancel()
+        report.seconds = time.perf_counter() - started
+        report.missing = sorted(c for c, n in expected.items() if received[c] < n)[:100]
+        report.extra_acks = sum(max(0, received[c] - expected[c]) for c in received if c in sent_at)
+        report.foreign_acks = sum(n for c, n in received.items() if c not in sent_at)
+        return report
+    finally:
+        await producer.stop()
+        await consumer.stop()
+
+
+async def _topic_partitions(bootstrap: KafkaConnection, topics: list[str]) -> list[TopicPartition]:
+    """Every partition of ``topics`` (from the broker: a fresh consumer has no metadata yet)."""
+    admin = clients.admin(bootstrap, client_id="yidi-simulator")
+    await admin.start()
+    try:
+        observed = await observe(admin, topics)
+    finally:
+        await admin.close()
+    missing = sorted(set(topics) - set(observed))
+    if missing:
+        raise RuntimeError(f"topics missing (run `yidi topics apply`): {missing[:5]}")
+    return [TopicPartition(t, p) for t in topics for p in range(observed[t].partitions)]
+
+
+async def _send_all(
+    producer: AIOKafkaProducer, batch: list[Built], rate: float, report: Report,
+    sent_at: dict[str, float], progress: Callable[[int, int], None] | None = None,
+) -> None:  # fmt: skip
+    futures = []
+    started = time.perf_counter()
+    for i, b in enumerate(batch, 1):
+        if rate > 0:
+            ahead = i / rate - (time.perf_counter() - started)
+            if ahead > 0:
+                await asyncio.sleep(ahead)
+        key, value, headers = b.record
+        sent_at.setdefault(ack_ref(b.ce_id), time.perf_counter())
+        futures.append(await producer.send(b.topic, value, key=key, headers=headers))
+        report.sent += 1
+        report.sent_bad += b.bad is not None
+        if progress is not None and i % 200 == 0:
+            progress(i, len(batch))
+    for b, meta in zip(batch, await asyncio.gather(*futures), strict=True):
+        report.positions.append(Sent(b.bad, meta.topic, meta.partition, meta.offset))
+    if progress is not None:
+        progress(len(batch), len(batch))
+
+
+_ACK_TYPE = Ack.ce_type.encode()
+
+
+async def _receive(
+    consumer: AIOKafkaConsumer, sent_at: dict[str, float], per_input: Counter[str], report: Report
+) -> None:
+    seen_ack_ids: set[str] = set()
+    async for records in tail(consumer, poll_ms=100, max_records=2000):
+        now = time.perf_counter()
+        for rec in records:
+            headers = dict(rec.headers)
+            if headers.get("ce_type") != _ACK_TYPE:
+                continue  # a hospital's ack topic also carries its reconciliation answers
+            ack_id = headers["ce_id"].decode()
+            if ack_id in seen_ack_ids:
+                report.repeated_acks += 1  # the same ack again (a processor replay): ignored
+                continue
+            seen_ack_ids.add(ack_id)
+            ack = Ack.model_validate_json(rec.value)
+            report.acks[str(ack.status)] += 1
+            if ack.status == "accepted" and ack.ack_for_type == SETTLE_TYPE:
+                report.settle_acks += 1
+            if ack.error is not None:
+                report.rejected[ack.error.code] += 1
+            per_input[ack.ack_for] += 1
+            if ack.ack_for in sent_at and per_input[ack.ack_for] == 1:
+                report.latencies_ms.append((now - sent_at[ack.ack_for]) * 1000)
+
+
+def plan_supervision_messages(
+    reference_dir: Path,
+    codec: Codec,
+    visits: int,
+    seed: int,
+    run_id: str,
+    fraud_rate: float,
+    day: dt.date = dt.date(2026, 10, 12),
+) -> tuple[list[Built], dict[str, Any]]:
+    """A supervision day (``services/tools/simulator/fraud.py``): the messages and the plants
+    record (every planted pattern with its person and visits, and every person of the run,
+    so a report can tell a false positive from another run's alert)."""
+    from services.tools.simulator.fraud import PATTERNS, plan_supervision_day
+    from services.tools.simulator.world import home_regions
+
+    rng = random.Random(seed)
+    hospitals = hospitals_from_reference(reference_dir)
+    salt = int(hashlib.sha256(run_id.encode()).hexdigest(), 16) % 1_000_000
+    per_pattern = max(1, round(fraud_rate * visits)) if fraud_rate > 0 else 0
+    persons = make_persons(
+        rng, home_regions(reference_dir), visits + per_pattern * len(PATTERNS), salt
+    )
+    steps, plants = plan_supervision_day(rng, persons, hospitals, visits, day, fraud_rate, salt)
+    record: dict[str, Any] = {
+        "run_id": run_id,
+        "day": day.isoformat(),
+        "fraud_rate": fraud_rate,
+        "clean_visits": visits,
+        "plants": [
+            {"rule_kind": p.rule_kind, "subject": p.subject, "mdtrt_ids": list(p.mdtrt_ids)}
+            for p in plants
+        ],
+        "subjects": sorted({f"{p.insuplc_admdvs}:{p.psn_no}" for p in persons}),
+    }
+    return [build(s, codec, run_id) for s in steps], record
