@@ -194,7 +194,9 @@ def desired(senders: list[str], *, simulator: bool) -> Desired:
         kinds[principals.SIMULATOR] = "simulator (local/test only)"
         sim = principals.SIMULATOR
         for t in sorted(set().union(*writers.values()) & _sender_topics()):
-            acls += _topic(sim, t, "WRITE")
+            # READ too: waiting for a processor to consume what it sent, it peeks whether
+            # what is left past the group's commit is only transaction markers
+            acls += _topic(sim, t, "WRITE", "READ")
         acls += _topic(sim, catalog.ACK_TOPIC_PREFIX, "READ", pattern="PREFIXED")
         acls += _topic(sim, "bench.", "CREATE", "DELETE", "READ", "WRITE", pattern="PREFIXED")
         acls += _group(sim, "yidi-", "DESCRIBE", pattern="PREFIXED")
