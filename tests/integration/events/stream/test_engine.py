@@ -21,6 +21,7 @@ from events.stream.config import EngineConfig
 from events.stream.engine import StreamEngine
 from events.stream.types import InputRecord, Output, Result, StateWrite
 from services.runtime.settings import Settings
+from tests.integration.events.stream.frozen_member import run_beside_a_frozen_member
 
 PARTITIONS = 3
 
@@ -260,7 +261,7 @@ async def test_a_member_expelled_while_its_loop_stalled_drops_its_batch(
     n, keys = 400, 20
     topics = await _topics_with_records(settings, unique, n, keys)
     src, out, log = topics
-    stalled, done = threading.Event(), threading.Event()
+    stalled = threading.Event()
     real_restore = engine_module.restore_partition
 
     async def stalling_first_restore(
@@ -276,35 +277,7 @@ async def test_a_member_expelled_while_its_loop_stalled_drops_its_batch(
     config = EngineConfig(settings.kafka(), f"it-eng-{unique}", (src,), log)
     stalling = StreamEngine(config, lambda p, r: CountingTask(out, r, []))
 
-    async def run_stalling() -> None:
-        stop = asyncio.Event()
-        await stalling.start()
-        try:
-            runner = asyncio.create_task(stalling.run(stop))
-            while not done.is_set() and not runner.done():  # noqa: ASYNC110
-                await asyncio.sleep(0.1)
-            stop.set()
-            await runner
-        finally:
-            await stalling.stop()
-
-    thread = threading.Thread(target=asyncio.run, args=(run_stalling(),))
-    thread.start()
     other = StreamEngine(config, lambda p, r: CountingTask(out, r, []))
-    try:
-        assert await asyncio.to_thread(stalled.wait, 30)
-        woke_at = time.monotonic() + 13
-        await other.start()
-        stop = asyncio.Event()
-        runner = asyncio.create_task(other.run(stop))
-        while other.stats.records < n or time.monotonic() < woke_at + 5:
-            assert not runner.done(), runner.exception()
-            await asyncio.sleep(0.1)
-        stop.set()
-        await runner
-    finally:
-        done.set()
-        await other.stop()
-        await asyncio.to_thread(thread.join, 60)
+    await run_beside_a_frozen_member(stalling, other, stalled, 13, n, grace_s=5)
     assert other.stats.records >= n, "the other member took every partition over"
     await _each_output_once(settings, topics, n, keys)

@@ -17,6 +17,7 @@ from events.stream import clients
 from events.stream.config import EngineConfig
 from events.stream.engine import StreamEngine
 from services.runtime.settings import Settings
+from tests.integration.events.stream.frozen_member import run_beside_a_frozen_member
 from tests.integration.events.stream.test_engine import (
     PARTITIONS,
     CountingTask,
@@ -107,7 +108,7 @@ async def _zombie_run(settings: Settings, unique: str, transactions: bool) -> No
     config = EngineConfig(
         settings.kafka(), f"it-zombie-{unique}", (src,), log, transactions=transactions
     )
-    frozen, done = threading.Event(), threading.Event()
+    frozen = threading.Event()
     zombie = StreamEngine(config, lambda p, r: CountingTask(out, r, []))
 
     def freeze_once() -> None:
@@ -117,36 +118,8 @@ async def _zombie_run(settings: Settings, unique: str, transactions: bool) -> No
 
     zombie._maybe_pause = freeze_once  # type: ignore[method-assign]
 
-    async def run_zombie() -> None:
-        stop = asyncio.Event()
-        await zombie.start()
-        try:
-            runner = asyncio.create_task(zombie.run(stop))
-            while not done.is_set() and not runner.done():  # noqa: ASYNC110
-                await asyncio.sleep(0.1)
-            stop.set()
-            await runner
-        finally:
-            await zombie.stop()
-
-    thread = threading.Thread(target=asyncio.run, args=(run_zombie(),))
-    thread.start()
     other = StreamEngine(config, lambda p, r: CountingTask(out, r, []))
-    try:
-        assert await asyncio.to_thread(frozen.wait, 60)
-        woke_at = time.monotonic() + 14
-        await other.start()
-        stop = asyncio.Event()
-        runner = asyncio.create_task(other.run(stop))
-        while other.stats.records < n or time.monotonic() < woke_at + 6:
-            assert not runner.done(), runner.exception()
-            await asyncio.sleep(0.1)
-        stop.set()
-        await runner
-    finally:
-        done.set()
-        await other.stop()
-        await asyncio.to_thread(thread.join, 60)
+    await run_beside_a_frozen_member(zombie, other, frozen, 14, n, grace_s=6)
     await _each_output_once_no_stale_state(settings, topics, n, keys)
     if transactions:
         assert zombie.fenced >= 1, "the broker refused the zombie's batch"
