@@ -27,10 +27,18 @@ as_owner() {
   if [[ "$(id -u)" == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# The data directory belongs to this run directory (.run/), never to the clone's path: as root it
+# lives outside the clone under a name drawn when .run/pg is first used and recorded there. A
+# name derived from the clone's path let a fresh clone at the same path (CI) start on a previous
+# clone's database: its stored sink positions ran ahead of the fresh broker's empty topics and
+# the ledger waited for offsets that never came.
 data_dir() {
+  if [[ -f "$PGDIR/data_dir" ]]; then cat "$PGDIR/data_dir"; return 0; fi
   if [[ "$(id -u)" == 0 ]]; then
-    local key; key="$(printf '%s' "$REPO_ROOT" | sha1sum | cut -c1-10)"
-    echo "/var/tmp/yidi-pg-$key"
+    local legacy; legacy="/var/tmp/yidi-pg-$(printf '%s' "$REPO_ROOT" | sha1sum | cut -c1-10)"
+    # an earlier script's directory for this path, left by a clone whose .run/ is gone
+    if [[ -d "$legacy" ]]; then log "removing $legacy (no .run/ of this clone refers to it)"; rm -rf "$legacy"; fi
+    mktemp -d /var/tmp/yidi-pg-XXXXXXXXXX
   else
     echo "$PGDIR/data"
   fi
@@ -41,6 +49,7 @@ start() {
   if pid_alive "$PIDFILE"; then log "already running (pid $(cat "$PIDFILE"))"; ensure_roles; return 0; fi
   port_open "$PORT" && die "port $PORT is taken by a process this script did not start"
   local bin data; bin="$(find_bindir)"; data="$(data_dir)"
+  echo "$data" > "$PGDIR/data_dir"
   if [[ ! -f "$data/PG_VERSION" ]]; then
     log "initialising cluster in $data"
     mkdir -p "$data"
@@ -48,7 +57,6 @@ start() {
     as_owner "$bin/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$PGDIR/initdb.log" 2>&1 \
       || { cat "$PGDIR/initdb.log"; die "initdb failed"; }
   fi
-  echo "$data" > "$PGDIR/data_dir"
   log "starting postgres on 127.0.0.1:$PORT"
   as_owner "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
     -o "-p $PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$data -c fsync=on -c max_connections=200 -c shared_buffers=1GB -c max_wal_size=4GB -c checkpoint_timeout=15min" start >/dev/null \
