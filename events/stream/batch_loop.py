@@ -27,6 +27,16 @@ from events.stream.types import InputRecord, Output
 
 log = structlog.get_logger("yidi.stream")
 
+
+class PositionAheadOfLog(RuntimeError):
+    """A lander's stored position is past its partition's end: the topic was recreated or
+    truncated under a database that outlived it (or the database belongs to another
+    cluster). Waiting would land nothing, forever, and silently; starting over would count
+    money twice. The worker stops and says which: ops rebuilds or repoints it."""
+
+    code = "E_POSITION_AHEAD"
+
+
 Publish = Callable[[Sequence[Output]], Awaitable[None]]
 """Send outputs and wait until the broker has them all."""
 
@@ -90,12 +100,13 @@ class BatchLoop:
         self._lock = asyncio.Lock()
         self.batches = 0
         self._floors: dict[TopicPartition, int] = {}
+        """Where each partition resumed (the lander's stored next offset): nothing below it is
+        landed again, whatever position the client ends up fetching from."""
         self._resuming: set[TopicPartition] = set()
         """Assigned partitions whose resume position is still being looked up: the client may
         already fetch them from its own reset position (the log's beginning for a group new
         to Kafka), and what it hands over meanwhile is not landed."""
-        """Where each partition resumed (the lander's stored next offset): nothing below it is
-        landed again, whatever position the client ends up fetching from."""
+        self._fatal: PositionAheadOfLog | None = None
 
     async def start(self) -> None:
         c = self.config
@@ -121,6 +132,8 @@ class BatchLoop:
             fetched = await self._consumer.getmany(
                 timeout_ms=self.config.poll_ms, max_records=self.config.max_records
             )
+            if self._fatal is not None:
+                raise self._fatal  # found by the rebalance listener: the client only logs its errors
             if fetched:
                 async with self._lock:
                     await self._land(fetched)
@@ -186,6 +199,18 @@ class BatchLoop:
     async def _seek_to(self, assigned: list[TopicPartition], stored: Mapping[int, int]) -> None:
         assert self._consumer is not None
         in_step = {tp: stored[tp.partition] for tp in assigned if tp.partition in stored}
+        ends = await self._consumer.end_offsets(list(in_step)) if in_step else {}
+        ahead = {tp.partition: (at, ends[tp]) for tp, at in in_step.items() if at > ends[tp]}
+        if ahead:
+            log.error("stored_position_ahead_of_log", group=self.config.group_id,
+                      topic=self.config.topic, ahead={p: list(ae) for p, ae in ahead.items()})  # fmt: skip
+            self._fatal = PositionAheadOfLog(
+                f"{self.config.group_id} on {self.config.topic}: stored positions past the log's "
+                f"end (partition: stored, end) {ahead}; the topic is not the one the database "
+                "landed from: rebuild the database from the log (yidi replay) or point the "
+                "worker at its own cluster"
+            )
+            return
         for tp in assigned:
             if tp.partition in stored:
                 self._consumer.seek(tp, stored[tp.partition])

@@ -74,10 +74,27 @@ class Workers:
         self.procs.clear()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Keep each phase's report on the test item: the workers fixture shows the workers' logs
+    when the test itself failed (CI prints only the output, never the files)."""
+    outcome = yield
+    setattr(item, f"report_{call.when}", outcome.get_result())  # type: ignore[attr-defined]
+
+
+LOG_TAIL_LINES = 25
+
+
 @pytest.fixture
-def workers(tmp_path: Path) -> Iterator[Workers]:
+def workers(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Workers]:
     w = Workers(tmp_path, f"t{uuid.uuid4().hex[:8]}")
     try:
         yield w
     finally:
         w.stop_all()
+        call = getattr(request.node, "report_call", None)
+        if call is not None and call.failed:
+            for log in sorted(tmp_path.glob("*.log")):  # masked by the workers: no personal data
+                lines = log.read_text(errors="replace").splitlines()
+                print(f"--- {log.name}: last {LOG_TAIL_LINES} of {len(lines)} lines")
+                print("\n".join(line[:400] for line in lines[-LOG_TAIL_LINES:]))

@@ -5,13 +5,14 @@ where the lander's positions say (or at the log's beginning)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 
 import pytest
 from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord
 
-from events.stream.batch_loop import Batch, BatchLoop, LoopConfig, Publish
+from events.stream.batch_loop import Batch, BatchLoop, LoopConfig, PositionAheadOfLog, Publish
 from events.stream.positions import MemoryPositions
 from events.stream.types import Output
 
@@ -39,6 +40,16 @@ class FakeConsumer:
 
     async def beginning_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
         return {tp: 7 for tp in tps}
+
+    async def end_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        return {tp: self.end for tp in tps}
+
+    end = 1_000
+
+    async def getmany(
+        self, timeout_ms: int, max_records: int
+    ) -> dict[TopicPartition, list[object]]:
+        return {}
 
 
 class RecordingLander:
@@ -97,3 +108,20 @@ async def test_assigned_partitions_resume_at_stored_positions_or_the_beginning()
     assert consumer.seeks == {p0: 40, p1: 7}
     await positions.forget("g", TOPIC)
     assert await positions.stored("g", TOPIC) == {}
+
+
+async def test_a_stored_position_past_the_logs_end_stops_the_loop_with_its_code() -> None:
+    """A database that outlived its topic (the log recreated, or another cluster's): waiting
+    would land nothing, silently; the loop stops with a typed error instead, and lands nothing."""
+    positions = MemoryPositions()
+    await positions.record("g", {(TOPIC, 0): 1_500, (TOPIC, 1): 20})
+    lander = RecordingLander(positions)
+    loop, consumer = _loop(lander, set())
+    p0, p1 = TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)
+    await loop._assigned([p0, p1])
+    assert consumer.seeks == {}, "no partition resumes when one of them cannot"
+    with pytest.raises(PositionAheadOfLog) as raised:
+        await loop.run(asyncio.Event())
+    assert raised.value.code == "E_POSITION_AHEAD"
+    assert "{0: (1500, 1000)}" in str(raised.value)
+    assert lander.batches == []
