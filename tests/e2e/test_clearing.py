@@ -254,6 +254,28 @@ def _open_report_was_the_statement(
                 for p in open_reports[scope]["pairs"]} == pairs, scope  # fmt: skip
 
 
+def _versions_published(published: list[tuple[str, bytes]], statement_id: str) -> ClearingStatement:
+    """The statement went out once per status (APPLIED, ACCEPTED, SETTLED); its first version."""
+    national = [
+        st for t, v in published if t == ClearingStatement.ce_type
+        and (st := ClearingStatement.model_validate_json(v)).statement_id == statement_id
+    ]  # fmt: skip
+    assert [s.status.value for s in national] == ["10", "20", "50"]
+    return national[0]
+
+
+def _agencies_read_their_statement(statement: ClearingStatement, env: dict[str, str]) -> None:
+    """Each agency reads the statement on its own ack topic, logged in as its own principal
+    (it may not read yidi.clearing.v1): settled, with its own net."""
+    for net in statement.nets[:2]:
+        seen = [json.loads(line) for line in _cli(
+            ["clearing", "statements", "--participant", net.participant, "--json"], env
+        ).splitlines()]  # fmt: skip
+        mine = [s for s in seen if s["statement_id"] == statement.statement_id]
+        assert mine and mine[0]["status"] == "50", (net.participant, seen)
+        assert Decimal(mine[0]["net"]) == net.net, (net.participant, mine)
+
+
 async def _confirm_and_settle(db_url: str, statement_id: str, env: dict[str, str]) -> None:
     """Every participant signs its net -> CONFIRMED; then the center settles -> SETTLED."""
     conn = await asyncpg.connect(db_url)
@@ -387,10 +409,4 @@ async def test_two_months_close_exactly(workers: Workers, tmp_path: Path) -> Non
         assert warnings[(*a, "yellow")] >= 1 and warnings[(*a, "red")] == 0, warnings
         assert warnings[(*b, "yellow")] >= 1 and warnings[(*b, "red")] >= 1, warnings
         assert warnings[(*a, "yellow")] <= 1 + fund_a[1] // 10, warnings
-        statements = [
-            ClearingStatement.model_validate_json(v)
-            for t, v in published
-            if t == ClearingStatement.ce_type
-        ]
-        national = [s for s in statements if s.statement_id == statement_id]
-        assert [s.status.value for s in national] == ["10", "20", "50"]
+        _agencies_read_their_statement(_versions_published(published, statement_id), env)

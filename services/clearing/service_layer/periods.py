@@ -28,7 +28,11 @@ from services.clearing.core.statement import build
 from services.clearing.core.statement import differences as statement_differences
 from services.clearing.ports import ClearingRepository, ClearingUnitOfWork, StatementView
 from services.clearing.service_layer.corrections import ISSUED, carried_into
-from services.clearing.service_layer.messages import PROCESSOR, enqueue, statement_message
+from services.clearing.service_layer.messages import (
+    PROCESSOR,
+    deliver_statement,
+    statement_message,
+)
 
 log = structlog.get_logger("yidi.clearing")
 
@@ -113,7 +117,7 @@ async def _issue(
     corrections = await carried_into(repo, period, scope, closing=True)
     await repo.add_corrections(period, scope, draft.statement_id, corrections)
     await repo.set_status(period, scope, "CLOSED", draft.statement_id)
-    await enqueue(repo.outbox, codec, message, f"{draft.statement_id}-closed", issued_at)
+    await deliver_statement(repo.outbox, codec, message, f"{draft.statement_id}-closed", issued_at)
     log.info("clearing_period_closed", period=period, scope=scope, statement_id=draft.statement_id,
              settlements=draft.setl_cnt, late=draft.late_cnt,
              deductions_fen=sum(p.deduction_fen for p in draft.pairs))  # fmt: skip
@@ -210,4 +214,6 @@ async def _advance(
     original = ClearingStatement.model_validate_json(view.payload)
     updated = original.model_copy(update={"status": code})
     now = dt.datetime.now(dt.UTC)
-    await enqueue(repo.outbox, codec, updated, f"{original.statement_id}-{status.lower()}", now)
+    await deliver_statement(
+        repo.outbox, codec, updated, f"{original.statement_id}-{status.lower()}", now
+    )

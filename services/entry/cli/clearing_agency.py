@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 
+import orjson
 import typer
 from rich.console import Console
 
@@ -30,6 +31,7 @@ def attach(
     """Mount the agency's commands on ``yidi clearing`` with the group's typed-error handling."""
     app.command("confirm")(typed_errors(confirm_cmd))
     app.command("command")(typed_errors(command_cmd))
+    app.command("statements")(typed_errors(statements_cmd))
 
 
 def confirm_cmd(
@@ -101,3 +103,66 @@ def send_signed(
             await producer.stop()
 
     asyncio.run(publish())
+
+
+def statements_cmd(
+    participant: str = typer.Option(..., help="Reading participant (logs in as AG<participant>)"),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per statement"),
+) -> None:
+    """The statements that concern a participant, as its agency reads them: from its own ack
+    topic, logged in as its own principal (it may not read yidi.clearing.v1)."""
+    from rich.table import Table
+
+    from events.catalog import ack_topic
+    from services.clearing.service_layer.messages import agency_of, latest_statements
+
+    settings = get_settings()
+    agency = agency_of(participant)
+    records = asyncio.run(_read_all(settings.kafka(agency), ack_topic(agency)))
+    statements = latest_statements(records)
+    if as_json:
+        for st in statements:
+            net = next((n.net for n in st.nets if n.participant == participant), Decimal(0))
+            print(orjson.dumps({"statement_id": st.statement_id, "period": st.period,
+                                "scope": st.scope, "status": st.status.value, "net": str(net),
+                                "pairs": len(st.pairs)}).decode())  # fmt: skip
+        return
+    table = Table(title=f"statements for {agency}")
+    for column in ("statement", "period", "scope", "status", "net", "pairs", "its pairs (fen)"):
+        table.add_column(column, overflow="fold")
+    for st in statements:
+        net = next((n.net for n in st.nets if n.participant == participant), Decimal(0))
+        own = [p for p in st.pairs if participant in (p.payer, p.payee)]
+        table.add_row(
+            st.statement_id, st.period, st.scope, st.status.name, f"{net:,.2f}",
+            str(len(st.pairs)), f"{sum(p.fund_pay_sumamt - p.deduction for p in own):,.2f}",
+        )  # fmt: skip
+    console.print(table)
+
+
+async def _read_all(
+    conn: clients.KafkaConnection, topic: str
+) -> list[tuple[bytes | None, bytes | None]]:
+    """Every committed record of ``topic`` as ``(ce_type, value)``, read without a group."""
+    from aiokafka import TopicPartition
+
+    from events.stream.reader import read_to_ends
+    from services.ops.log_reader import log_bounds
+
+    consumer = clients.consumer(
+        conn, enable_auto_commit=False, auto_offset_reset="earliest",
+        isolation_level="read_committed",
+    )  # fmt: skip
+    await consumer.start()
+    try:
+        starts, ends = await log_bounds(consumer, topic)  # refused unless it may see it
+        tps = {TopicPartition(topic, p): end for p, end in ends.items()}
+        consumer.assign(list(tps))
+        for tp in tps:
+            consumer.seek(tp, starts[tp.partition])
+        return [
+            (dict(rec.headers or ()).get("ce_type"), rec.value)
+            async for rec in read_to_ends(consumer, tps)
+        ]
+    finally:
+        await consumer.stop()

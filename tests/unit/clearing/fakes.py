@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from contracts.clearing import ClearingStatement, PrepaymentWarning
+from events import catalog
 from events.wire.codec import Codec
 from services.clearing.adapters.memory import LedgerRow, MemoryClearingUnitOfWork
 from services.clearing.feed import Fact
@@ -52,9 +53,11 @@ async def land(
     return landed
 
 
-def outbox(uow: MemoryClearingUnitOfWork) -> list[str]:
-    """The ``ce_id`` of every queued message, in order."""
-    return [m.ce_id for _seq, m, _published in sorted(uow.state.outbox.values())]
+def outbox(uow: MemoryClearingUnitOfWork, topic: str = catalog.CLEARING) -> list[str]:
+    """The ``ce_id`` of every message queued for ``topic`` (the clearing center's), in order."""
+    return [
+        m.ce_id for _seq, m, _published in sorted(uow.state.outbox.values()) if m.topic == topic
+    ]
 
 
 def warnings(uow: MemoryClearingUnitOfWork) -> list[PrepaymentWarning]:

@@ -11,16 +11,19 @@ import pytest
 
 from contracts.ack import Ack
 from contracts.clearing import ClearingConfirmed, PeriodCommand
-from contracts.codes import AckStatus
+from contracts.codes import AckStatus, ClearingStatus
 from contracts.common import Contract
+from events import catalog
 from events.stream.types import InputRecord, Output
 from events.wire.demo_keys import demo_codec
 from services.clearing.adapters.memory import MemoryClearingUnitOfWork
 from services.clearing.commands import CommandHandler
+from services.clearing.service_layer.messages import latest_statements
 from tests.unit.clearing.fakes import fact, land, outbox
 
 NATIONAL_AGENCY = "AG000000"
 SENDERS = [NATIONAL_AGENCY, "AG330000", "AG310000"]
+READERS = SENDERS  # the national platform and both provinces on the statement
 CODEC = demo_codec(SENDERS)
 TOPIC = "yidi.clearing.v1"
 PERIOD = "2026-10"  # over by any clock this test runs on
@@ -79,6 +82,23 @@ async def test_close_confirm_settle_by_messages(uow: MemoryClearingUnitOfWork) -
     assert acks(await handler.handle(command("settle", 6)))[0][1] == AckStatus.ACCEPTED
     assert uow.state.periods[(PERIOD, "national")].status == "SETTLED"
     assert outbox(uow) == [f"{STATEMENT}-closed", f"{STATEMENT}-confirmed", f"{STATEMENT}-settled"]
+    # each agency the statement concerns gets every version on its own ack topic
+    copies = {m.topic for _s, m, _p in uow.state.outbox.values() if m.topic != catalog.CLEARING}
+    assert copies == {catalog.ack_topic(a) for a in READERS}, copies
+    for agency in READERS:
+        assert outbox(uow, catalog.ack_topic(agency)) == [
+            f"{STATEMENT}-{step}.{agency}" for step in ("closed", "confirmed", "settled")
+        ]
+    # what the agency reads back: the newest version, acks on the same topic skipped
+    topic = catalog.ack_topic("AG330000")
+    records = [
+        (dict(m.headers).get("ce_type"), m.value)
+        for _s, m, _p in sorted(uow.state.outbox.values()) if m.topic == topic
+    ]  # fmt: skip
+    records.insert(1, (b"cn.yidi.ack.v1", b"{}"))
+    [latest] = latest_statements(records)
+    assert (latest.statement_id, latest.status) == (STATEMENT, ClearingStatus.CLEARED)
+    assert {n.participant: n.net for n in latest.nets}["330000"] == Decimal("-300.00")
 
 
 async def test_a_refused_command_is_a_rejected_ack_and_changes_nothing(
