@@ -53,7 +53,7 @@ e2e: up
 # the SIGKILL and restart, one settlement partition's commit stalled 14 records short of the
 # end; docs/supervision.md). Run it with make e2e-supervision.
 test: up lint typecheck
-	$(PYTEST) tests -q --ignore=tests/e2e/test_supervision.py
+	$(PYTEST) tests -q --ignore=tests/e2e/test_supervision.py --durations=15
 
 e2e-supervision: up
 	$(PYTEST) tests/e2e/test_supervision.py -q -s
