@@ -62,6 +62,13 @@ def register(app: typer.Typer) -> None:
             "--bad-kinds",
             help="Comma-separated kinds of services/tools/simulator/bad.py, or legacy | safe | all",
         ),
+        warmup_s: float = typer.Option(
+            0.0,
+            "--warmup-s",
+            min=0.0,
+            help="Time the acks of what is sent in the first S seconds apart (workers just "
+            "started); ack_latency_ms is then the steady state's",
+        ),
         extra_headers: float = typer.Option(
             0.0,
             "--extra-headers",
@@ -132,6 +139,7 @@ def register(app: typer.Typer) -> None:
                     rate,
                     adjudication_group,
                     progress=progress,
+                    warmup_s=warmup_s,
                 )
             )
         data = report.as_dict()

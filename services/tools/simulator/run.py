@@ -72,9 +72,28 @@ class Report:
     """Accepted acks of settlement requests (2207/2304): the settlements the run produced."""
     positions: list[Sent] = field(default_factory=list)
     """Every message sent, in send order, with where it landed."""
+    warmup_s: float = 0.0
+    """Requests sent in the first ``warmup_s`` seconds of the visits are timed apart: workers
+    just started restore state, connect and fill their caches, and a hospital in steady state
+    never sees that (``yidi simulate --warmup-s``)."""
+    visits_started: float = 0.0
+    warmup_latencies_ms: list[float] = field(default_factory=list)
+
+    def record_latency(self, sent: float, now: float) -> None:
+        """One request's first ack, in the warm-up's figures or the steady state's."""
+        into = (
+            self.warmup_latencies_ms
+            if sent - self.visits_started < self.warmup_s
+            else self.latencies_ms
+        )
+        into.append((now - sent) * 1000)
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        warmup = {} if self.warmup_s <= 0 else {"warmup": {
+            "first_s": self.warmup_s, "acks": len(self.warmup_latencies_ms),
+            "ack_latency_ms": {q: round(percentile(self.warmup_latencies_ms, q), 1) for q in (50, 95, 99)},
+        }}  # fmt: skip
+        return warmup | {
             "sent": self.sent, "sent_bad": self.sent_bad, "expected_acks": self.expected_acks,
             "acked": sum(self.acks.values()), "acks_by_status": dict(sorted(self.acks.items())),
             "rejected_by_code": dict(sorted(self.rejected.items())), "repeated_acks": self.repeated_acks,
@@ -206,8 +225,9 @@ async def publish(
     adjudication_group: str,
     ack_timeout_s: float = 60,
     progress: Callable[[int, int], None] | None = None,
+    warmup_s: float = 0.0,
 ) -> Report:
-    report = Report()
+    report = Report(warmup_s=warmup_s)
     registration = [b for b in messages if b.topic == catalog.REGISTRATION and b.bad is None]
     visits = [b for b in messages if b.topic != catalog.REGISTRATION or b.bad is not None]
     senders = sorted({b.sender for b in visits})
@@ -229,7 +249,7 @@ async def publish(
             consumer.seek(tp, end)
         await _send_all(producer, registration, rate=0, report=report, sent_at={})
         await wait_consumed(bootstrap, adjudication_group, catalog.REGISTRATION)
-        started = time.perf_counter()
+        started = report.visits_started = time.perf_counter()
         receiver = asyncio.create_task(_receive(consumer, sent_at, received, report))
         for b in visits:
             if b.bad not in NO_ACK:
@@ -317,7 +337,7 @@ async def _receive(
                 report.rejected[ack.error.code] += 1
             per_input[ack.ack_for] += 1
             if ack.ack_for in sent_at and per_input[ack.ack_for] == 1:
-                report.latencies_ms.append((now - sent_at[ack.ack_for]) * 1000)
+                report.record_latency(sent_at[ack.ack_for], now)
 
 
 def plan_supervision_messages(
