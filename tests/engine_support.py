@@ -15,6 +15,7 @@ Every output must validate against its own contract and a DLQ record must fit th
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ from contracts.ack import Ack
 from contracts.codes import AckStatus
 from events.catalog import ACK_TOPIC_PREFIX
 from events.dlq import DLQ_TOPIC, MAX_DLQ_RECORD_BYTES, parse_dlq
+from events.stream.engine import StreamEngine
 from events.stream.guard import RecordGuard, process_record
 from events.stream.types import InputRecord, Output, Result, Task
 from events.wire.codec import Codec
@@ -208,3 +210,23 @@ def kinds(outputs: list[Output]) -> Counter[str]:
             ack = Ack.model_validate_json(out.value)
             found[f"ack:{ack.status}:{ack.error.code if ack.error else ''}"] += 1
     return found
+
+
+async def run_until_caught_up(engine: StreamEngine, expected_records: int) -> None:
+    """Start ``engine`` and run it until it has processed ``expected_records`` and its lag is
+    0, then stop it; fail if it exits on its own (a record stopped it)."""
+    stop = asyncio.Event()
+    await engine.start()
+    runner = asyncio.create_task(engine.run(stop))
+    try:
+        for _ in range(600):
+            await asyncio.sleep(0.1)
+            assert not runner.done(), f"the engine stopped: {runner.exception()!r}"
+            if engine.stats.records >= expected_records and await engine.lag() == 0:
+                break
+        else:
+            raise AssertionError(f"not caught up: {engine.stats}")
+        stop.set()
+        await asyncio.wait_for(runner, timeout=30)
+    finally:
+        await engine.stop()

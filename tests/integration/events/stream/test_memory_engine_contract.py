@@ -30,7 +30,7 @@ from services.ops.log_reader import log_bounds, ops_consumer
 from services.registration import task as registration
 from services.registration.projection import PendingRows, ProjectionRow
 from services.runtime.settings import Settings
-from tests.engine_support import REGISTRATION, world
+from tests.engine_support import REGISTRATION, run_until_caught_up, world
 from tests.raw_batch import RawRecord, batch, produce_batch
 
 PARTITIONS = 3
@@ -107,21 +107,7 @@ async def test_the_memory_driver_and_the_kafka_engine_give_the_same_results(
 
         config = EngineConfig(settings.kafka(), f"it-memory-{unique}", (src,), log, max_batch=7)
         engine = StreamEngine(config, _factory(live_rows), on_batch, guard)
-        await engine.start()
-        stop = asyncio.Event()
-        runner = asyncio.create_task(engine.run(stop))
-        try:
-            for _ in range(600):
-                await asyncio.sleep(0.1)
-                assert not runner.done(), f"the engine stopped: {runner.exception()!r}"
-                if engine.stats.records >= total and await engine.lag() == 0:
-                    break
-            else:
-                raise AssertionError(f"not caught up: {engine.stats}")
-            stop.set()
-            await asyncio.wait_for(runner, timeout=30)
-        finally:
-            await engine.stop()
+        await run_until_caught_up(engine, total)
         live_changelog = {
             p: store
             for p in range(PARTITIONS)

@@ -4,7 +4,6 @@ engine seeks past them, processes the next record, and never exits."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
 from aiokafka import TopicPartition
@@ -25,7 +24,7 @@ from services.ops.core.redrive import by_reference
 from services.ops.kafka import partition_counts, read_sources
 from services.ops.log_reader import ops_consumer
 from services.runtime.settings import Settings
-from tests.engine_support import world
+from tests.engine_support import run_until_caught_up, world
 from tests.raw_batch import RawRecord, batch, produce_batch
 
 BAD_NAME = b"\xff\xfece_id"
@@ -79,26 +78,6 @@ async def _snapshot(settings: Settings, topics: Sequence[str]) -> dict[TopicPart
         await consumer.stop()
 
 
-async def _run_until_caught_up(engine: StreamEngine, expected_records: int) -> None:
-    """Run the engine until it has processed ``expected_records`` and its lag is 0; fail if
-    it exits on its own (a record stopped it)."""
-    stop = asyncio.Event()
-    await engine.start()
-    runner = asyncio.create_task(engine.run(stop))
-    try:
-        for _ in range(600):
-            await asyncio.sleep(0.1)
-            assert not runner.done(), f"the engine stopped: {runner.exception()!r}"
-            if engine.stats.records >= expected_records and await engine.lag() == 0:
-                break
-        else:
-            raise AssertionError(f"not caught up: {engine.stats}")
-        stop.set()
-        await asyncio.wait_for(runner, timeout=30)
-    finally:
-        await engine.stop()
-
-
 def _ours(dlq: list[tuple[int, int, bytes | None, bytes | None]], src: str) -> list[DlqRecord]:
     found = [parse_dlq(v or b"") for _, _, _, v in dlq]
     return sorted((d for d in found if d.source.topic == src), key=lambda d: d.source.offset)
@@ -133,7 +112,7 @@ async def test_unparseable_records_are_dead_lettered_by_position_and_the_partiti
 
         config = EngineConfig(settings.kafka(), f"it-promise-{unique}", (src,), None, max_batch=2)
         engine = StreamEngine(config, lambda p, r: EchoTask(out), guard=RecordGuard("it-promise"))
-        await _run_until_caught_up(engine, 7)
+        await run_until_caught_up(engine, 7)
 
         echoed = [v for _, _, _, v in await _read_from(settings, {TopicPartition(out, 0): 0})]
         dead = _ours(await _read_from(settings, starts), src)
@@ -184,7 +163,7 @@ async def test_oversized_inputs_get_a_dead_letter_that_fits_and_the_partition_go
             lambda p, r: adjudication.AdjudicationTask(p, r, w.codec, w.ref),
             guard=adjudication.guard(w.codec),
         )
-        await _run_until_caught_up(engine, 3)
+        await run_until_caught_up(engine, 3)
 
         read = await _read_from(settings, starts)
         dlq_starts = {tp: o for tp, o in starts.items() if tp.topic == DLQ_TOPIC}
