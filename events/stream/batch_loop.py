@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from events.stream.clients import KafkaConnection, group_consumer, idempotent_producer, to_input
-from events.stream.metrics import StreamMetrics, end_lag_watch, report_batch, start_lag_watch
+from events.stream.metrics import StreamMetrics, end_lag_watch, report_records, start_lag_watch
 from events.stream.types import InputRecord, Output
 
 log = structlog.get_logger("yidi.stream")
@@ -138,12 +138,13 @@ class BatchLoop:
                     timeout_ms=self.config.poll_ms, max_records=self.config.max_records
                 )
                 if fetched:
+                    started = time.perf_counter()
                     async with self._lock:
-                        await self._land(fetched)
+                        await self._land(fetched, started)
         finally:
             await end_lag_watch(watch)
 
-    async def _land(self, fetched: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
+    async def _land(self, fetched: dict[TopicPartition, list], started: float = 0.0) -> None:  # type: ignore[type-arg]
         assert self._consumer is not None
         owned = self._consumer.assignment()
         batch = Batch([])
@@ -161,7 +162,6 @@ class BatchLoop:
             commits[tp] = records[-1].offset + 1
         if not commits:
             return
-        started = time.perf_counter()
         self._sent = []
         await self.lander.land(batch, self.publish)
         self.batches += 1
@@ -172,8 +172,7 @@ class BatchLoop:
             # a lander that stores positions does not need it; others re-apply idempotently
             log.warning("batch_commit_failed", group=self.config.group_id)
         if self.metrics is not None:
-            done = {tp: fetched[tp] for tp in commits}
-            report_batch(self.metrics, done, self._sent, started, self.ack_topics)
+            report_records(self.metrics, batch.records, self._sent, started, self.ack_topics)
 
     def _at_or_above_floor(self, tp: TopicPartition, records: list) -> list:  # type: ignore[type-arg]
         """``records`` from the partition's resume position on. A consumer group new to Kafka
