@@ -20,10 +20,13 @@ import time
 from collections.abc import Collection, Mapping, Sequence
 from typing import Protocol
 
+import structlog
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import IllegalStateError, KafkaError
 
 from events.stream.types import InputRecord, Output
+
+log = structlog.get_logger("yidi.stream")
 
 LAG_EVERY_S = 2.0
 """How often a loop samples its consumer's lag (from what the fetches already returned)."""
@@ -130,7 +133,10 @@ async def watch_lag(
     """Report the consumer's lag every ``LAG_EVERY_S`` until ``stop``; beside the batch loop,
     never in it (a position not yet known may take a moment)."""
     while not stop.is_set():
-        metrics.lag(await consumer_lags(consumer))
+        try:
+            metrics.lag(await consumer_lags(consumer))
+        except Exception as exc:  # a sample never stops the loop; the next one may work
+            log.warning("lag_sample_failed", error=type(exc).__name__)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), LAG_EVERY_S)
 
