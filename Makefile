@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/pytest
 
-.PHONY: venv up down clean migrate topics lint typecheck unit integration e2e test demo e2e-full e2e-crash bench-codec bench-adjudication bench-pipeline bench-task bench-clearing recon-100k bench-replay e2e-replay fuzz-engine e2e-bad-input e2e-supervision bench-topics bench-signatures e2e-faults fuzz-decoder
+.PHONY: venv up down clean migrate topics lint typecheck unit integration e2e test demo e2e-full e2e-crash bench-codec bench-adjudication bench-pipeline bench-task bench-clearing recon-100k bench-replay e2e-replay fuzz-engine e2e-bad-input e2e-supervision bench-topics bench-signatures e2e-faults fuzz-decoder promtool prometheus-check
 
 venv: $(STAMP)
 
@@ -25,6 +25,14 @@ down:
 
 clean:
 	deploy/local/clean.sh
+
+# Prometheus: Debian's promtool fetched on first use (deploy/prometheus/promtool.sh), then the
+# shipped scrape config, rules and rule tests checked (make test runs the same checks)
+promtool:
+	deploy/prometheus/promtool.sh
+
+prometheus-check: promtool
+	cd deploy/prometheus && P="$$(./promtool.sh)" && "$$P" check config prometheus.yml && "$$P" test rules alerts_test.yml
 
 migrate: venv
 	$(BIN)/yidi db migrate

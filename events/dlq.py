@@ -118,7 +118,7 @@ def dlq_output(
         ("content-type", b"application/json"),
         ("yidi_dlq_code", fit(code, MAX_CODE).encode()),
     ]
-    return Output(DLQ_TOPIC, dlq_key(record.key), value, out_headers)
+    return Output(DLQ_TOPIC, dlq_key(record.key), value, out_headers, ("dlq", code))
 
 
 def _by_reference(

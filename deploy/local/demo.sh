@@ -26,10 +26,12 @@ cleanup() {
 trap cleanup EXIT
 
 since="$(date -u +%Y-%m-%dT%H:%M:%S+00:00)"
-YIDI_LOG_LEVEL=warning "$YIDI" worker all > "$RUN_DIR/demo-workers.log" 2>&1 &
+YIDI_LOG_LEVEL=warning YIDI_METRICS_PORT="${YIDI_DEMO_METRICS_PORT:-9460}" \
+  "$YIDI" worker all > "$RUN_DIR/demo-workers.log" 2>&1 &
 worker_pid=$!
 log "workers running (pid $worker_pid, log $RUN_DIR/demo-workers.log)"
-YIDI_LOG_LEVEL=warning "$YIDI" worker supervision > "$RUN_DIR/demo-supervision.log" 2>&1 &
+YIDI_LOG_LEVEL=warning YIDI_METRICS_PORT="${YIDI_DEMO_SUPERVISION_METRICS_PORT:-9466}" \
+  "$YIDI" worker supervision > "$RUN_DIR/demo-supervision.log" 2>&1 &
 supervision_pid=$!
 log "supervision worker running (pid $supervision_pid, log $RUN_DIR/demo-supervision.log)"
 sleep 3
@@ -43,3 +45,7 @@ sleep 2
   --run-id "demo-sup-$(date +%s)" --rate "$RATE" > /dev/null
 sleep 8
 "$YIDI" supervision report --plants "$RUN_DIR/demo-plants.json"
+# every worker's Prometheus /metrics (docs/metrics.md): one line each, counters non-zero
+log "metrics scraped from each worker's /metrics:"
+"$YIDI" metrics --require-counts "all=127.0.0.1:${YIDI_DEMO_METRICS_PORT:-9460}" \
+  "supervision=127.0.0.1:${YIDI_DEMO_SUPERVISION_METRICS_PORT:-9466}"

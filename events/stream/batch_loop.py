@@ -14,6 +14,7 @@ Nothing here knows PostgreSQL: the landers that write there live with their serv
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -23,6 +24,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from events.stream.clients import KafkaConnection, group_consumer, idempotent_producer, to_input
+from events.stream.metrics import StreamMetrics, end_lag_watch, report_records, start_lag_watch
 from events.stream.types import InputRecord, Output
 
 log = structlog.get_logger("yidi.stream")
@@ -90,10 +92,22 @@ class BatchLoop:
     shared in (a service publishing from several loops through one idempotent producer)."""
 
     def __init__(
-        self, config: LoopConfig, lander: Lander, producer: AIOKafkaProducer | None = None
+        self,
+        config: LoopConfig,
+        lander: Lander,
+        producer: AIOKafkaProducer | None = None,
+        metrics: StreamMetrics | None = None,
+        ack_topics: frozenset[str] = frozenset(),
     ) -> None:
+        """``metrics``: told once per landed batch (and the consumer's lag every few
+        seconds); records of ``ack_topics`` are those whose acks a batch publishes."""
         self.config = config
         self.lander = lander
+        self.metrics = metrics
+        self.ack_topics = ack_topics
+        self._sent: list[Output] = []
+        self.landed: dict[TopicPartition, int] = {}
+        """The next offset after the last landed batch, per partition (what the lander stored)."""
         self._own_producer = producer is None
         self._producer = producer
         self._consumer: AIOKafkaConsumer | None = None
@@ -128,17 +142,22 @@ class BatchLoop:
 
     async def run(self, stop: asyncio.Event) -> None:
         assert self._consumer is not None, "start() first"
-        while not stop.is_set():
-            fetched = await self._consumer.getmany(
-                timeout_ms=self.config.poll_ms, max_records=self.config.max_records
-            )
-            if self._fatal is not None:
-                raise self._fatal  # found by the rebalance listener: the client only logs its errors
-            if fetched:
-                async with self._lock:
-                    await self._land(fetched)
+        watch = start_lag_watch(self._consumer, self.metrics, stop)
+        try:
+            while not stop.is_set():
+                fetched = await self._consumer.getmany(
+                    timeout_ms=self.config.poll_ms, max_records=self.config.max_records
+                )
+                if self._fatal is not None:
+                    raise self._fatal  # found by the rebalance listener: the client only logs it
+                if fetched:
+                    started = time.perf_counter()
+                    async with self._lock:
+                        await self._land(fetched, started)
+        finally:
+            await end_lag_watch(watch)
 
-    async def _land(self, fetched: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
+    async def _land(self, fetched: dict[TopicPartition, list], started: float = 0.0) -> None:  # type: ignore[type-arg]
         assert self._consumer is not None
         owned = self._consumer.assignment()
         batch = Batch([])
@@ -156,13 +175,17 @@ class BatchLoop:
             commits[tp] = records[-1].offset + 1
         if not commits:
             return
+        self._sent = []
         await self.lander.land(batch, self.publish)
         self.batches += 1
+        self.landed.update(commits)
         try:
             await self._consumer.commit(commits)
         except (CommitFailedError, IllegalStateError):
             # a lander that stores positions does not need it; others re-apply idempotently
             log.warning("batch_commit_failed", group=self.config.group_id)
+        if self.metrics is not None:
+            report_records(self.metrics, batch.records, self._sent, started, self.ack_topics)
 
     def _at_or_above_floor(self, tp: TopicPartition, records: list) -> list:  # type: ignore[type-arg]
         """``records`` from the partition's resume position on. A consumer group new to Kafka
@@ -185,6 +208,28 @@ class BatchLoop:
         assert self._producer is not None, "start() first"
         if outputs:
             await publish_all(self._producer, outputs)
+            if self.metrics is not None:
+                self._sent.extend(outputs)
+
+    async def log_ends(self) -> dict[int, tuple[int, int | None]]:
+        """Per partition this member owns: the log's end (the last stable offset: one request
+        to the broker) and, when this member has read up to that end and has nothing in flight,
+        the next offset it last landed (``None`` otherwise). A stored position equal to that
+        landed offset but below the end is behind only by transaction markers."""
+        assert self._consumer is not None, "start() first"
+        tps = [tp for tp in self._consumer.assignment() if tp.topic == self.config.topic]
+        if not tps:
+            return {}
+        ends = await self._consumer.end_offsets(tps)
+        out: dict[int, tuple[int, int | None]] = {}
+        for tp in tps:
+            try:
+                position = await asyncio.wait_for(self._consumer.position(tp), 1.0)
+            except (IllegalStateError, TimeoutError):
+                position = -1  # revoked meanwhile, or not positioned yet
+            read_all = position >= ends[tp] and not self._lock.locked()
+            out[tp.partition] = (ends[tp], self.landed.get(tp) if read_all else None)
+        return out
 
     async def _assigned(self, assigned: list[TopicPartition]) -> None:
         assert self._consumer is not None

@@ -55,6 +55,7 @@ from events.stream.changelog import restore_partition
 from events.stream.clients import group_consumer, idempotent_producer, to_input
 from events.stream.config import EngineConfig, EngineStats, require_topics
 from events.stream.guard import RecordGuard, process_record
+from events.stream.metrics import StreamMetrics, end_lag_watch, report_batch, start_lag_watch
 from events.stream.transactions import PartitionBatch, PartitionProducers
 from events.stream.types import InputRecord, Output, Result, StateWrite, Task, TaskFactory
 
@@ -74,8 +75,10 @@ class StreamEngine:
         factory: TaskFactory,
         on_batch: Callable[[list[Output]], Awaitable[None]] | None = None,
         guard: RecordGuard | None = None,
+        metrics: StreamMetrics | None = None,
     ) -> None:
         self.config = config
+        self.metrics = metrics
         self.factory = factory
         self.on_batch = on_batch
         self.guard = guard or RecordGuard(config.client_id)
@@ -86,6 +89,7 @@ class StreamEngine:
         self._producer: AIOKafkaProducer | None = None
         self._tail: asyncio.Task[None] | None = None
         self._member_since = 0.0  # when the group last accepted this member (monotonic)
+        self._started = 0.0  # when the batch in hand was fetched (perf_counter)
         self._txn = PartitionProducers(
             config.bootstrap, config.group_id, config.client_id, config.changelog
         )
@@ -119,15 +123,18 @@ class StreamEngine:
     async def run(self, stop: asyncio.Event) -> None:
         """Process batches until ``stop`` is set; the batch in flight always completes."""
         assert self._consumer is not None
+        watch = start_lag_watch(self._consumer, self.metrics, stop)
         while not stop.is_set():
             batch = await self._consumer.getmany(
                 timeout_ms=self.config.fetch_timeout_ms, max_records=self.config.max_batch
             )
+            self._started = time.perf_counter()
             async with self._lock:
                 if self._tail is not None and self._tail.done():
                     await self._drain_tail()  # a failed tail raises here, before the next batch
                 if batch:
                     await self._process_batch(batch)
+        await end_lag_watch(watch)
         async with self._lock:
             await self._drain_tail()
 
@@ -181,6 +188,9 @@ class StreamEngine:
                 return
         self._maybe_pause()
         await self._publish(outputs)
+        if self.metrics is not None:
+            done = {tp: batch[tp] for tp in commits}
+            report_batch(self.metrics, done, outputs, self._started, self.guard.ack_topics)
         if self.on_batch is not None:
             await self.on_batch(outputs)  # before the state that would skip these records
         futures: list[asyncio.Future[object]] = []
@@ -241,6 +251,11 @@ class StreamEngine:
                 raise r  # stops the engine: the partition's open transaction is aborted by its next owner
         if fenced:
             await self._forget_fenced(fenced, parts)
+        if self.metrics is not None:
+            ok = [part for p, part in parts.items() if p not in fenced]
+            done = {tp: batch[tp] for part in ok for tp in part.offsets}
+            sent = [o for part in ok for o in part.outputs]
+            report_batch(self.metrics, done, sent, self._started, self.guard.ack_topics)
         self.stats.batches += 1
         self.stats.outputs += sum(len(parts[p].outputs) for p in parts if p not in fenced)
         self.stats.writes += sum(len(parts[p].writes) for p in parts if p not in fenced)

@@ -20,10 +20,12 @@ restores each task from it, as a new owner restores from the changelog topic.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from events.stream.guard import RecordGuard, process_record
+from events.stream.metrics import StreamMetrics, report_records
 from events.stream.types import InputRecord, Output, Result, StateWrite, Task, TaskFactory
 
 Store = dict[bytes, bytes]
@@ -67,10 +69,13 @@ class MemoryEngine:
     committed: dict[tuple[str, int], int] = field(default_factory=dict)
     """The next offset of each (topic, partition): what the engine commits after a batch."""
     stats: MemoryStats = field(default_factory=MemoryStats)
+    metrics: StreamMetrics | None = None
+    """Told once per batch, as the live engine tells it (``yidi bench task`` measures its cost)."""
 
     def batch(self, records: Sequence[InputRecord]) -> list[Result]:
         """Process one batch as the engine does; returns each record's result, in order
         (the guard's outcome for a record that could not be parsed or whose task raised)."""
+        started = time.perf_counter()
         results: list[Result] = []
         touched: dict[int, Task] = {}
         commits: dict[tuple[str, int], int] = {}
@@ -98,6 +103,8 @@ class MemoryEngine:
         stats.batches += 1
         if self.keep:
             self.outputs.extend(outputs)
+        if self.metrics is not None:
+            report_records(self.metrics, records, outputs, started, guard.ack_topics)
         return results
 
     def run(self, records: Sequence[InputRecord], size: int) -> list[Output]:

@@ -17,6 +17,10 @@ class Output:
     key: bytes | None
     value: bytes
     headers: Headers = field(default_factory=list)
+    outcome: tuple[str, str] | None = field(default=None, compare=False)
+    """What this output says about its input, for metrics only (never on the wire):
+    ``(status, code)`` of an ack (``accepted`` / ``rejected`` / ``duplicate``, the error
+    code or ``""``), ``("dlq", code)`` of a DLQ record, ``None`` for anything else."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,10 @@ def ack_output(codec: Codec, ack: Ack, *, offset: int, stage: str, processor: st
         ce_time=ack.acked_at,
         sign=False,
     )
-    return Output(ack_topic(ack.sender), ack.ack_for.encode(), value, headers)
+    code = "" if ack.error is None else ack.error.code
+    return Output(
+        ack_topic(ack.sender), ack.ack_for.encode(), value, headers, (str(ack.status), code)
+    )
 
 
 def rejected_input(

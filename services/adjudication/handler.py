@@ -62,6 +62,8 @@ class Emit:
     ce_id: str
     ce_time: dt.datetime
     value: bytes
+    outcome: tuple[str, str] | None = field(default=None, compare=False)
+    """An ack's ``(status, error code)`` for metrics (``Output.outcome``), never on the wire."""
 
 
 REFERENCE_GAPS = (UnknownInstitution, NoPolicy, NoCatalog)
@@ -162,7 +164,8 @@ def _ack_emit(
         result=result,
     )
     ce_id = ack_id(env.ce_id, offset, "adjudication")
-    return Emit(ack_topic(sender), env.ce_id.encode(), ACK_TYPE, ce_id, acked_at, value)
+    outcome = (str(status), "" if error is None else error.code)
+    return Emit(ack_topic(sender), env.ce_id.encode(), ACK_TYPE, ce_id, acked_at, value, outcome)
 
 
 def _result(state: PersonState, setl_id: str | None) -> bytes | None:

@@ -96,7 +96,7 @@ class AdjudicationTask:
 
     def _encode(self, emit: Emit) -> Output:
         env = Envelope(emit.ce_id, emit.ce_type, SOURCE, emit.ce_time.isoformat())
-        return Output(emit.topic, emit.key, emit.value, build_headers(env))
+        return Output(emit.topic, emit.key, emit.value, build_headers(env), emit.outcome)
 
     def _dead(self, record: InputRecord, dead: DeadLetter) -> Output:
         return dlq_output(

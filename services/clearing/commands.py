@@ -29,6 +29,7 @@ from events import catalog
 from events.stream.batch_loop import Batch, BatchLoop, LoopConfig, Publish
 from events.stream.clients import KafkaConnection
 from events.stream.guard import RecordGuard
+from events.stream.metrics import StreamMetrics
 from events.stream.types import InputRecord, Output
 from events.wire.codec import Codec, Decoded
 from events.wire.errors import DecodeError
@@ -160,6 +161,7 @@ class CommandConsumer:
         after_batch: Callable[[], Awaitable[None]],
         instance_id: str | None = None,
         group_id: str = GROUP,
+        metrics: StreamMetrics | None = None,
     ) -> None:
         self.group_id = group_id
         self.handler = handler
@@ -175,6 +177,7 @@ class CommandConsumer:
             ),
             self,
             producer,
+            metrics,
         )  # fmt: skip
 
     async def start(self) -> None:

@@ -4,24 +4,31 @@ plus the outbox — one process, one PostgreSQL pool, one producer."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import asyncpg
+import structlog
 from aiokafka import AIOKafkaProducer
 
 from contracts.pools import PoolingRegions
 from events import catalog
 from events.stream.clients import KafkaConnection, idempotent_producer
 from events.wire.codec import Codec
+from services.clearing.adapters.pg_metrics import open_pairs
 from services.clearing.adapters.postgres import PgOutboxReader, PgPoolClearingUnitOfWork
 from services.clearing.commands import GROUP as COMMANDS_GROUP
 from services.clearing.commands import CommandConsumer, CommandHandler
 from services.clearing.outbox import publish_pending
 from services.clearing.projection import CLEARING
 from services.runtime.db import through_outage
+from services.runtime.metrics import GaugeSet, WorkerMetrics
 from services.runtime.sink import SinkWorker
 
 FEED_GROUP = catalog.CLEARING_GROUP
 SETTLEMENT_TOPIC = catalog.SETTLEMENT
+GAUGES_EVERY_S = 10.0
+"""How often the clearing gauges (positions, prepayment usage per pair) are read again."""
+log = structlog.get_logger("yidi.clearing")
 
 
 class ClearingService:
@@ -33,8 +40,10 @@ class ClearingService:
         pools: PoolingRegions,
         instance_id: str | None = None,
         group_suffix: str = "",
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self.group_suffix = group_suffix
+        self.metrics = metrics
         self.bootstrap = bootstrap
         self.database_url = database_url
         self.codec = codec
@@ -47,6 +56,7 @@ class ClearingService:
             bootstrap, database_url, CLEARING.mapper(codec, pools), topic=CLEARING.topic,
             group_id=CLEARING.group + group_suffix, instance_id=None if instance_id is None else f"{instance_id}-feed",
             write=CLEARING.writer(codec, False), after_batch=lambda _pool: self.flush_outbox(), name="clearing",
+            metrics=None if metrics is None else metrics.processor("clearing"),
         )  # fmt: skip
         self.instance_id = instance_id
         self.commands: CommandConsumer | None = None
@@ -73,12 +83,40 @@ class ClearingService:
             self.bootstrap, CommandHandler(self.codec, PgPoolClearingUnitOfWork(self.pool), pools=self.pools), self.producer,
             self.flush_outbox, instance_id=None if self.instance_id is None else f"{self.instance_id}-cmd",
             group_id=COMMANDS_GROUP + self.group_suffix,
+            metrics=None if self.metrics is None else self.metrics.processor("clearing-commands"),
         )  # fmt: skip
         await self.commands.start()
 
     async def run(self, stop: asyncio.Event) -> None:
         assert self.commands is not None
-        await asyncio.gather(self.feed.run(stop), self.commands.run(stop), self._outbox_loop(stop))
+        await asyncio.gather(
+            self.feed.run(stop), self.commands.run(stop), self._outbox_loop(stop),
+            self._gauges_loop(stop),
+        )  # fmt: skip
+
+    async def _gauges_loop(self, stop: asyncio.Event) -> None:
+        """Positions and prepayment usage per open period and pair, every ``GAUGES_EVERY_S``
+        (a failed read is logged, never raised: gauges never stop clearing)."""
+        if self.metrics is None:
+            return
+        m = self.metrics
+        positions, usage = GaugeSet(m.clearing_position), GaugeSet(m.prepayment_usage)
+        yellow, red = GaugeSet(m.prepayment_yellow), GaugeSet(m.prepayment_red)
+        while not stop.is_set():
+            try:
+                assert self.pool is not None
+                pairs = await open_pairs(self.pool)
+            except Exception as exc:
+                log.warning("clearing_gauges_failed", error=type(exc).__name__)
+                pairs = None
+            if pairs is not None:
+                positions.replace({p.labels: float(p.fund) for p in pairs})
+                used = [p for p in pairs if p.usage is not None]
+                usage.replace({p.labels: p.usage or 0.0 for p in used})
+                yellow.replace({p.labels: (p.yellow_bp or 0) / 10_000 for p in used})
+                red.replace({p.labels: (p.red_bp or 0) / 10_000 for p in used})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), GAUGES_EVERY_S)
 
     async def _outbox_loop(self, stop: asyncio.Event) -> None:
         """Closes issued from the CLI land in the outbox too; publish them within a second."""

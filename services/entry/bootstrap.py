@@ -29,6 +29,7 @@ from services.registration import projection as filings
 from services.registration import task as registration
 from services.runtime import principals
 from services.runtime.db import through_outage
+from services.runtime.metrics import ProcessorMetrics, WorkerMetrics
 from services.runtime.settings import Settings
 from services.runtime.sink import SinkWorker
 
@@ -80,7 +81,13 @@ def catalog_with_acks(runtime: Runtime) -> tuple[Topic, ...]:
     return with_ack_topics(runtime.senders())
 
 
-def adjudication_engine(runtime: Runtime, group_id: str = adjudication.GROUP) -> StreamEngine:
+def _for(metrics: WorkerMetrics | None, processor: str) -> ProcessorMetrics | None:
+    return None if metrics is None else metrics.processor(processor)
+
+
+def adjudication_engine(
+    runtime: Runtime, group_id: str = adjudication.GROUP, metrics: WorkerMetrics | None = None
+) -> StreamEngine:
     config = EngineConfig(
         bootstrap=runtime.settings.kafka(principals.ADJUDICATION),
         group_id=group_id,
@@ -95,6 +102,7 @@ def adjudication_engine(runtime: Runtime, group_id: str = adjudication.GROUP) ->
         config,
         lambda p, restored: adjudication.AdjudicationTask(p, restored, runtime.codec, runtime.ref),
         guard=adjudication.guard(runtime.codec),
+        metrics=_for(metrics, "adjudication"),
     )
 
 
@@ -104,7 +112,7 @@ class RegistrationWorker:
     outputs are published and before its state writes (so a restart that skips a record
     finds its rows landed)."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, metrics: WorkerMetrics | None = None) -> None:
         self.runtime = runtime
         self.pool: asyncpg.Pool | None = None
         self.rows = filings.PendingRows()
@@ -124,6 +132,7 @@ class RegistrationWorker:
             ),
             on_batch=self._project,
             guard=registration.guard(runtime.codec),
+            metrics=_for(metrics, "registration"),
         )
 
     async def _project(self, _outputs: list[Output]) -> None:
@@ -152,7 +161,9 @@ class RegistrationWorker:
             await self.pool.close()
 
 
-def ledger_worker(runtime: Runtime, group_id: str | None = None) -> SinkWorker:
+def ledger_worker(
+    runtime: Runtime, group_id: str | None = None, metrics: WorkerMetrics | None = None
+) -> SinkWorker:
     if group_id is None:
         group_id = LEDGER_GROUP + runtime.settings.group_suffix
     return ledger_sink(
@@ -161,6 +172,7 @@ def ledger_worker(runtime: Runtime, group_id: str | None = None) -> SinkWorker:
         runtime.codec,
         group_id=group_id,
         instance_id=_instance(runtime, "ledger"),
+        metrics=_for(metrics, "ledger"),
     )
 
 
@@ -169,7 +181,7 @@ def _instance(runtime: Runtime, worker: str) -> str | None:
     return None if base is None else f"{base}-{worker}"
 
 
-def clearing_service(runtime: Runtime) -> ClearingService:
+def clearing_service(runtime: Runtime, metrics: WorkerMetrics | None = None) -> ClearingService:
     return ClearingService(
         runtime.settings.kafka(principals.CLEARING),
         runtime.settings.service_database_url("clearing"),
@@ -177,10 +189,11 @@ def clearing_service(runtime: Runtime) -> ClearingService:
         runtime.ref.pooling,
         instance_id=_instance(runtime, "clearing"),
         group_suffix=runtime.settings.group_suffix,
+        metrics=metrics,
     )
 
 
-def recon_worker(runtime: Runtime) -> recon.ReconWorker:
+def recon_worker(runtime: Runtime, metrics: WorkerMetrics | None = None) -> recon.ReconWorker:
     """Hospital reconciliation against this settings' database; its groups follow the sinks'
     suffix so a second database reconciles against its own ledger."""
     suffix = runtime.settings.group_suffix
@@ -191,4 +204,5 @@ def recon_worker(runtime: Runtime) -> recon.ReconWorker:
         group_id=recon.GROUP + suffix,
         ledger_group=LEDGER_GROUP + suffix,
         instance_id=_instance(runtime, "recon"),
+        metrics=_for(metrics, "recon"),
     )

@@ -9,6 +9,7 @@ from events.stream.clients import KafkaConnection
 from events.wire.codec import Codec
 from services.ledger.adapters.pg_sink import write_batch
 from services.ledger.rows import LedgerMapper
+from services.runtime.metrics import ProcessorMetrics
 from services.runtime.sink import SinkStats, SinkWorker
 
 GROUP = catalog.LEDGER_GROUP
@@ -23,8 +24,9 @@ def ledger_sink(
     group_id: str = GROUP,
     instance_id: str | None = None,
     topic: str = catalog.SETTLEMENT,
+    metrics: ProcessorMetrics | None = None,
 ) -> SinkWorker:
     return SinkWorker(
         bootstrap, database_url, LedgerMapper(codec), topic=topic, group_id=group_id,
-        write=write_batch, instance_id=instance_id, name="ledger",  # type: ignore[arg-type]
+        write=write_batch, instance_id=instance_id, name="ledger", metrics=metrics,  # type: ignore[arg-type]
     )  # fmt: skip

@@ -37,6 +37,7 @@ from events.dlq import dlq_output
 from events.stream.batch_loop import Batch, BatchLoop, LoopConfig, Publish
 from events.stream.clients import KafkaConnection
 from events.stream.guard import RecordGuard
+from events.stream.metrics import StreamMetrics
 from events.stream.types import InputRecord, Output
 from events.wire.codec import Codec, Decoded
 from events.wire.errors import DecodeError
@@ -100,6 +101,7 @@ class ReconWorker:
         ledger_group: str = catalog.LEDGER_GROUP,
         instance_id: str | None = None,
         max_records: int = 16,
+        metrics: StreamMetrics | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(CST),
     ) -> None:
         self.database_url = database_url
@@ -113,7 +115,10 @@ class ReconWorker:
         )
         self.pool: asyncpg.Pool | None = None
         self.loop = BatchLoop(
-            LoopConfig(bootstrap, topic, group_id, SENDER, instance_id, max_records), self
+            LoopConfig(bootstrap, topic, group_id, SENDER, instance_id, max_records),
+            self,
+            metrics=metrics,
+            ack_topics=frozenset({topic}),
         )
 
     async def start(self) -> None:

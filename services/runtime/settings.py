@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     the broker fences a frozen member the group has moved past (docs/guarantees.md). Off
     (``YIDI_TRANSACTIONS=0``) only to measure what they cost and to show the zombie test
     failing without them."""
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    """This worker's Prometheus ``/metrics`` port; unset: the worker's own default
+    (``services/runtime/metrics.py`` DEFAULT_PORTS, docs/metrics.md); 0: no endpoint."""
+    metrics_host: str = Field(default="127.0.0.1", min_length=1, max_length=255)
+    """The address ``/metrics`` listens on (``0.0.0.0`` in a container scraped from outside)."""
     fault_pause_before_publish: int = Field(default=0, ge=0)
     """Fault injection for the zombie test: the adjudication worker stops itself (SIGSTOP) when
     its Nth batch is computed, just before publishing it. 0: never; refused in prod."""

@@ -11,6 +11,7 @@ kept in step only so that lag tooling sees progress.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -22,12 +23,15 @@ from events.stream.clients import KafkaConnection
 from events.stream.guard import RecordGuard
 from events.stream.types import InputRecord, Output
 from services.runtime.db import through_outage
+from services.runtime.metrics import ProcessorMetrics
 from services.runtime.positions import BatchOutcome, PgPositions
 
 SINK_FETCH_WAIT_MS = 250
 SINK_FETCH_MIN_BYTES = 1 << 20
 """A sink's cost is per batch (one transaction, one commit) and nobody waits on it the way a
 hospital waits for its ack: the broker may hold a fetch up to 250 ms to fill it."""
+SINK_LAG_EVERY_S = 5.0
+"""How often a sink with metrics compares the log's end with its stored positions."""
 
 log = structlog.get_logger("yidi.sink")
 
@@ -96,6 +100,7 @@ class SinkWorker:
         instance_id: str | None = None,
         after_batch: Callable[[asyncpg.Pool], Awaitable[None]] | None = None,
         name: str = "ledger",
+        metrics: ProcessorMetrics | None = None,
     ) -> None:
         self.database_url = database_url
         self.topic = topic
@@ -107,12 +112,13 @@ class SinkWorker:
         self.stats = SinkStats()
         self.guard = RecordGuard(name, owner=f"yidi-{name}")
         self.pool: asyncpg.Pool | None = None
+        self.metrics = metrics
         self.loop = BatchLoop(
             LoopConfig(
                 bootstrap, topic, group_id, f"yidi-{name}", instance_id, max_batch,
                 fetch_wait_ms=SINK_FETCH_WAIT_MS, fetch_min_bytes=SINK_FETCH_MIN_BYTES,
             ),
-            self,
+            self, metrics=metrics,
         )  # fmt: skip
 
     async def start(self) -> None:
@@ -122,7 +128,32 @@ class SinkWorker:
         await self.loop.start()
 
     async def run(self, stop: asyncio.Event) -> None:
-        await self.loop.run(stop)
+        if self.metrics is None:
+            await self.loop.run(stop)
+        else:
+            await asyncio.gather(self.loop.run(stop), self._watch_sink_lag(stop, self.metrics))
+
+    async def _watch_sink_lag(self, stop: asyncio.Event, metrics: ProcessorMetrics) -> None:
+        """Every few seconds: the log's end (the broker) against the positions stored with
+        the rows (``sink_offsets`` in PostgreSQL), per partition this member owns. A partition
+        whose gap is only transaction markers (this member read to the end and its last landed
+        position is the stored one) counts 0. A failed sample is logged, never raised."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), SINK_LAG_EVERY_S)
+            if stop.is_set() or self.pool is None:
+                continue
+            try:
+                ends = await self.loop.log_ends()
+                stored = await PgPositions(self.pool).stored(self.group_id, self.topic, list(ends))
+            except Exception as exc:  # a sample never stops the sink
+                log.warning("sink_lag_sample_failed", sink=self.name, error=type(exc).__name__)
+                continue
+            lags: dict[tuple[str, int], int] = {}
+            for partition, (end, landed) in ends.items():
+                at = stored.get(partition, 0)
+                lags[(self.topic, partition)] = 0 if landed == at else max(0, end - at)
+            metrics.sink_lag(lags)
 
     async def stop(self) -> None:
         await self.loop.stop()
@@ -155,6 +186,10 @@ class SinkWorker:
         self.stats.conflicts += outcome.conflicts
         self.stats.rejected += len(rejects)
         self.stats.batches += 1
+        if self.metrics is not None:
+            self.metrics.outcomes({("accepted", ""): outcome.inserted,
+                                   ("duplicate", ""): outcome.already_present,
+                                   ("conflict", ""): outcome.conflicts})  # fmt: skip
         if outcome.conflicts:
             log.error("sink_conflicting_replay", sink=self.name, conflicts=outcome.conflicts)
         if self.after_batch is not None:

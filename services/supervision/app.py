@@ -66,6 +66,7 @@ class Counters:
     skipped: int = 0
     alerts: int = 0
     by_rule: dict[str, int] = field(default_factory=dict)
+    by_topic: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -111,6 +112,7 @@ class _Handler:
         ``ce_type`` header, before any parsing — and for a message that does not decode."""
         self.counters.events += 1
         msg = event.message
+        self.counters.by_topic[msg.topic] = self.counters.by_topic.get(msg.topic, 0) + 1
         ce_type = next((v for k, v in msg.headers or () if k == "ce_type"), None)
         if ce_type is not None and ce_type not in RELEVANT:
             return None

@@ -18,8 +18,10 @@ from events.catalog import PERSON_KEY, PERSON_PARTITIONS, Environment, Topic
 from events.stream.clients import KafkaConnection
 from events.wire.codec import Codec
 from services.runtime import principals
+from services.runtime.metrics import WorkerMetrics
 from services.runtime.settings import Settings
 from services.supervision.app import GROUP, Supervision, build_app
+from services.supervision.metrics import install
 from services.supervision.reference import load_rules
 
 
@@ -56,8 +58,10 @@ def declare_changelogs(sup: Supervision, bootstrap: KafkaConnection, env: Enviro
     asyncio.run(apply(bootstrap, changelog_topics(sup), env))
 
 
-def run_worker(settings: Settings, codec: Codec) -> None:
+def run_worker(settings: Settings, codec: Codec, metrics: WorkerMetrics | None = None) -> None:
     sup = build(settings, codec)
+    if metrics is not None:
+        install(sup, metrics)
     declare_changelogs(sup, settings.kafka(principals.SUPERVISION), settings.env)
     worker = faust.Worker(
         sup.app, loglevel=settings.log_level.upper(), override_logging=False, quiet=True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -30,6 +31,14 @@ def yidi_cli(args: list[str], env: dict[str, str], timeout_s: float = 600) -> st
     return done.stdout
 
 
+def free_port() -> int:
+    """A TCP port nothing listens on now (the kernel's pick)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
 class Workers:
     """Start, kill and restart `yidi worker` subprocesses (logs under tmp_path)."""
 
@@ -38,15 +47,20 @@ class Workers:
         self.run = run
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.starts = 0
+        self.metrics_ports: dict[str, int] = {}
+        """Each started worker's ``/metrics`` port: a free one, so workers of one test (two
+        adjudicators, say) and of other runs on the machine never contend for a port."""
 
     def start(self, name: str, kind: str, env: dict[str, str] | None = None) -> None:
         """Start worker ``name``; a restart of the same name reuses its static group membership.
         ``env`` adds variables (e.g. ``YIDI_DATABASE_URL`` of a fresh database)."""
         self.starts += 1
         log = (self.log_dir / f"{name}-{self.starts}.log").open("wb")
+        port = self.metrics_ports.get(name) or free_port()
+        self.metrics_ports[name] = port
         env = {
             **os.environ, "YIDI_LOG_FORMAT": "json", "YIDI_INSTANCE_ID": f"{self.run}-{name}",
-            **(env or {}),
+            "YIDI_METRICS_PORT": str(port), **(env or {}),
         }  # fmt: skip
         self.procs[name] = subprocess.Popen(
             [YIDI, "worker", kind], stdout=log, stderr=subprocess.STDOUT, env=env

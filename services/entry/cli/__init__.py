@@ -16,6 +16,7 @@ from services.entry.cli import db as db_cmd
 from services.entry.cli import dlq as dlq_cmd
 from services.entry.cli import keys as keys_cmd
 from services.entry.cli import ledger as ledger_cmd
+from services.entry.cli import metrics as metrics_cmd
 from services.entry.cli import replay as replay_cmd
 from services.entry.cli import security as security_cmd
 from services.entry.cli import simulate as simulate_cmd
@@ -42,6 +43,7 @@ for _module in (
     dlq_cmd,
     keys_cmd,
     ledger_cmd,
+    metrics_cmd,
     replay_cmd,
     security_cmd,
     simulate_cmd,

@@ -4,16 +4,33 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from services.ledger.summary import province_pairs
+from services.entry.cli.tables import print_table
+from services.entry.cli.tables import table as new_table
+from services.ledger.summary import PairTotal, province_pairs
 from services.runtime.db import connect
 from services.runtime.settings import get_settings
 
 ledger_app = typer.Typer(help="The settlement ledger (PostgreSQL).", no_args_is_help=True)
+
+
+def print_preview(console: Console, pairs: Sequence[PairTotal]) -> None:
+    """The preview table: one row per home -> treatment province pair, and the total."""
+    table = new_table("home (pays)", "treatment (receives)", "settlements", "reversals",
+                      "medfee_sumamt", "fund_pay_sumamt", title="clearing preview: cross-province fund flows",
+                      right=("settlements", "reversals", "medfee_sumamt", "fund_pay_sumamt"))  # fmt: skip
+    for p in pairs:
+        table.add_row(p.home, p.treatment, str(p.settlements), str(p.reversals),
+                      f"{p.medfee_sumamt:,.2f}", f"{p.fund_pay_sumamt:,.2f}")  # fmt: skip
+    total = sum((p.fund_pay_sumamt for p in pairs), start=Decimal(0))
+    table.add_row("", "total", "", "", "", f"{total:,.2f}", style="bold")
+    print_table(console, table)
 
 
 @ledger_app.command("preview")
@@ -28,20 +45,7 @@ def preview_cmd(
             pairs = await province_pairs(conn, dt.datetime.fromisoformat(since) if since else None)
         finally:
             await conn.close()
-        table = Table("home (pays)", "treatment (receives)", "settlements", "reversals", "medfee_sumamt", "fund_pay_sumamt",
-                      title="clearing preview: cross-province fund flows")  # fmt: skip
-        for p in pairs:
-            table.add_row(
-                p.home,
-                p.treatment,
-                str(p.settlements),
-                str(p.reversals),
-                f"{p.medfee_sumamt:,.2f}",
-                f"{p.fund_pay_sumamt:,.2f}",
-            )
-        total = sum((p.fund_pay_sumamt for p in pairs), start=0)
-        table.add_row("", "total", "", "", "", f"{total:,.2f}", style="bold")
-        Console().print(table)
+        print_preview(Console(), pairs)
 
     asyncio.run(run())
 

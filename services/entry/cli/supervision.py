@@ -17,6 +17,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from services.entry.cli.tables import print_table
+from services.entry.cli.tables import table as new_table
 from services.runtime.db import connect
 from services.runtime.masking import mask_value
 from services.runtime.settings import get_settings
@@ -139,17 +141,18 @@ def report_cmd(
         typer.echo(json.dumps(out, default=str))
         return
     console = Console()
-    table = Table("rule", "kind", "alerts", "amount at stake", title="supervision: alerts per rule")
+    table = new_table("rule", "kind", "alerts", "amount at stake",
+                      title="supervision: alerts per rule", right=("alerts", "amount at stake"))  # fmt: skip
     for rule_id, r in out["per_rule"].items():
         table.add_row(rule_id, r["kind"], str(r["alerts"]), f"{r['amount']:,.2f}")
-    console.print(table)
+    print_table(console, table)
     if planted is not None:
-        pr = Table("kind", "planted", "alerts", "true pos.", "recall", "precision", "amount",
-                   title=f"against the plants of run {planted['run_id']}")  # fmt: skip
+        pr = new_table("kind", "planted", "alerts", "true pos.", "recall", "precision", "amount",
+                       title=f"against the plants of run {planted['run_id']}")  # fmt: skip
         for kind, r in out["against_plants"].items():
             pr.add_row(kind, str(r["planted"]), str(r["alerts"]), str(r["true_positives"]),
                        _pct(r["recall"]), _pct(r["precision"]), f"{r['amount']:,.2f}")  # fmt: skip
-        console.print(pr)
+        print_table(console, pr)
 
 
 def _pct(x: float | None) -> str:

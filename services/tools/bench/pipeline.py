@@ -15,6 +15,7 @@ import asyncio
 import ctypes
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -100,6 +101,13 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
 class WorkerProcesses:
     def __init__(
         self,
@@ -125,6 +133,8 @@ class WorkerProcesses:
                     "YIDI_INSTANCE_ID": f"bench-{i}",
                     **self.env,
                     "YIDI_TRANSACTIONS": "1" if self.transactions else "0",
+                    # metrics on, as in production; each worker on a port of its own
+                    "YIDI_METRICS_PORT": str(_free_port()),
                 }
                 self.procs.append(
                     subprocess.Popen(

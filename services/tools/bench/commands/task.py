@@ -36,7 +36,8 @@ def register_bench(bench_app: typer.Typer) -> None:
             "decode_per_s": round(r.decode_per_s), "ratio_to_decode": round(r.ratio_to_decode, 3),
             "json_per_s": round(r.json_per_s), "ratio_to_json": round(r.ratio_to_json, 4),
             "outputs": r.outputs, "changelog_writes": r.changelog_writes,
-            "changelog_bytes": r.changelog_bytes,
+            "changelog_bytes": r.changelog_bytes, "with_metrics_per_s": round(r.metrics_per_s),
+            "metrics_cost_pct": round(100 * r.metrics_cost, 2),
         }  # fmt: skip
         if as_json:
             typer.echo(json.dumps(data))
@@ -49,5 +50,7 @@ def register_bench(bench_app: typer.Typer) -> None:
             f"(task/decode {data['ratio_to_decode']}), orjson.loads {data['json_per_s']:,}/s "
             f"(task/json {data['ratio_to_json']})\n"
             f"{r.outputs:,} outputs; changelog {r.changelog_writes:,} writes, "
-            f"{r.changelog_bytes / 1e6:.1f} MB"
+            f"{r.changelog_bytes / 1e6:.1f} MB\n"
+            f"with Prometheus metrics (told per batch, as the live worker): "
+            f"{data['with_metrics_per_s']:,} records/s ({data['metrics_cost_pct']} % CPU cost)"
         )
