@@ -43,6 +43,8 @@ from events.stream.clients import KafkaConnection
 from events.wire.codec import Codec
 from events.wire.errors import DecodeError
 from services.supervision.adapters import sink, state_codec
+from services.supervision.adapters.read_committed import ReadCommittedApp
+from services.supervision.adapters.watchdog import StallWatch, heal
 from services.supervision.core.person import apply_settlement, apply_visit
 from services.supervision.core.rules import RuleBook
 from services.supervision.translate import settlement_event, visit_event
@@ -170,7 +172,7 @@ def _credentials(conn: KafkaConnection) -> faust.types.auth.CredentialsT | None:
 def _faust_app(
     group_id: str, bootstrap: KafkaConnection, store: str, datadir: str | None
 ) -> faust.App:
-    return faust.App(
+    return ReadCommittedApp(
         group_id,
         broker=f"kafka://{bootstrap.bootstrap}",
         broker_credentials=_credentials(bootstrap),
@@ -187,6 +189,11 @@ def _faust_app(
         processing_guarantee="at_least_once",
         broker_commit_every=1000,
         broker_commit_interval=1.0,
+        # a SIGKILLed worker's partitions wait this long for its successor (faust's
+        # default is 60 s; its consumer heartbeats from its own thread, so a busy agent
+        # does not miss heartbeats)
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
         producer_acks=-1,
         table_standby_replicas=0,
         stream_buffer_maxsize=8192,
@@ -234,5 +241,11 @@ def build_app(
         c = handler.counters
         log.info("supervision_progress", events=c.events, skipped=c.skipped, alerts=c.alerts)
 
-    _ = (on_visits, on_settlements, report)
+    watch = StallWatch()
+
+    @app.timer(interval=10.0)  # type: ignore[untyped-decorator]
+    async def stalls() -> None:
+        await heal(app.consumer, watch)
+
+    _ = (on_visits, on_settlements, report, stalls)
     return Supervision(app, handler.counters, handler.pools)
