@@ -24,9 +24,12 @@ from contracts.visit import VISIT_TOPIC
 from events.catalog import PERSON_PARTITIONS
 from events.stream import clients
 from events.stream.clients import KafkaConnection
+from events.stream.reader import read_to_ends
 from services.supervision.app import GROUP
 
 TOPICS = (VISIT_TOPIC, SETTLEMENT_TOPIC)
+TAIL = 200
+"""How far back from a partition's end its last committed record is looked for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +65,37 @@ async def _beginnings(bootstrap: KafkaConnection) -> dict[TopicPartition, int]:
         await consumer.stop()
 
 
+async def work_ends(
+    bootstrap: KafkaConnection, begins: dict[TopicPartition, int], ends: dict[TopicPartition, int]
+) -> dict[TopicPartition, int]:
+    """Per partition, the offset after its last committed record: what a consumer that has
+    done all the work commits. Why not the end offset: the settlement topic is written in
+    transactions, whose commit marker takes the last offset, so a worker that processed
+    everything commits one short of the end (the bench waited for ever since issue 18)."""
+    peek = clients.consumer(bootstrap, enable_auto_commit=False, isolation_level="read_committed")
+    await peek.start()
+    out: dict[TopicPartition, int] = {}
+    try:
+        for tp, end in ends.items():
+            if end <= begins[tp]:
+                out[tp] = end
+                continue
+            peek.assign([tp])
+            peek.seek(tp, max(begins[tp], end - TAIL))
+            last = None
+            async for rec in read_to_ends(peek, {tp: end}, stall_s=10.0):
+                last = rec.offset
+            out[tp] = end if last is None else last + 1
+    finally:
+        await peek.stop()
+    return out
+
+
 def one_run(bootstrap: KafkaConnection, timeout_s: float = 600) -> WorkerRun:
     ends = asyncio.run(_positions(bootstrap, None))
     begins = asyncio.run(_beginnings(bootstrap))
     records = sum(ends[tp] - begins[tp] for tp in ends)
+    ends = asyncio.run(work_ends(bootstrap, begins, ends))
     suffix = f"-bench-{uuid.uuid4().hex[:8]}"
     yidi = str(Path(sys.executable).with_name("yidi"))
     env = {**os.environ, "YIDI_GROUP_SUFFIX": suffix, "YIDI_LOG_LEVEL": "warning"}
