@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 from aiokafka import TopicPartition
 
 from contracts.settlement import SETTLEMENT_TOPIC
@@ -37,10 +38,18 @@ class WorkerRun:
     records: int
     startup_s: float
     seconds: float
+    cpu_s: float
+    """The worker process's CPU seconds (user + system, all its threads) over ``seconds``."""
 
     @property
     def per_s(self) -> float:
         return self.records / self.seconds if self.seconds else 0.0
+
+    @property
+    def per_cpu_s(self) -> float:
+        """Records per second of the worker's own CPU: what the worker costs, whatever else
+        the shared box runs (a rate alone halves when another helper's tests start)."""
+        return self.records / self.cpu_s if self.cpu_s else 0.0
 
 
 async def _positions(bootstrap: KafkaConnection, group: str | None) -> dict[TopicPartition, int]:
@@ -102,14 +111,21 @@ def one_run(bootstrap: KafkaConnection, timeout_s: float = 600) -> WorkerRun:
     started = time.monotonic()
     proc = subprocess.Popen([yidi, "worker", "supervision"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    meter = psutil.Process(proc.pid)
+    cpu: list[float] = []
     try:
         first, finished = asyncio.run(
-            _wait(bootstrap, GROUP + suffix, begins, ends, started, timeout_s)
+            _wait(bootstrap, GROUP + suffix, begins, ends, started, timeout_s, meter, cpu)
         )
     finally:
         proc.terminate()
         proc.wait(timeout=60)
-    return WorkerRun(records, first - started, finished - first)
+    return WorkerRun(records, first - started, finished - first, cpu[-1] - cpu[0])
+
+
+def _cpu(proc: psutil.Process) -> float:
+    times = proc.cpu_times()
+    return float(times.user + times.system)
 
 
 async def _wait(
@@ -119,6 +135,8 @@ async def _wait(
     ends: dict[TopicPartition, int],
     started: float,
     timeout_s: float,
+    meter: psutil.Process,
+    cpu: list[float],
 ) -> tuple[float, float]:
     first: float | None = None
     while True:
@@ -126,7 +144,9 @@ async def _wait(
         done = await _positions(bootstrap, group)
         if first is None and any(done.values()):
             first = time.monotonic()
+            cpu.append(_cpu(meter))
         if first is not None and all(done[tp] >= ends[tp] for tp in ends if ends[tp] > begins[tp]):
+            cpu.append(_cpu(meter))
             return first, time.monotonic()
         if time.monotonic() - started > timeout_s:
             raise TimeoutError(f"{group} did not finish in {timeout_s}s")

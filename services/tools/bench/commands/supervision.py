@@ -41,6 +41,8 @@ def register_bench(bench_app: typer.Typer) -> None:
         data = {
             "bench": "supervision", "runs": runs, "records": results[-1].records,
             "median_per_s": round(statistics.median(rates)), "per_s": [round(x) for x in rates],
+            "median_per_cpu_s": round(statistics.median(r.per_cpu_s for r in results)),
+            "per_cpu_s": [round(r.per_cpu_s) for r in results],
             "startup_s": [round(r.startup_s, 1) for r in results],
             "seconds": [round(r.seconds, 2) for r in results],
         }  # fmt: skip
@@ -50,6 +52,7 @@ def register_bench(bench_app: typer.Typer) -> None:
         Console().print(
             f"supervision worker: {data['median_per_s']:,} records/s (median of {runs}: "
             f"{data['per_s']}) over {data['records']:,} visit + settlement records; "
+            f"{data['median_per_cpu_s']:,} per second of the worker's own CPU; "
             f"start-up before the first commit {data['startup_s']} s"
         )
 
