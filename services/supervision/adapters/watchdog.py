@@ -5,14 +5,16 @@ read again from its committed offset when nothing holds it.
 Why: faust commits a partition only up to a run of consecutive acked offsets from the
 committed one (``Consumer._new_offset``), and its fetch loop drops any record below the
 partition's last read offset (``Consumer._drain_messages``: "DROPPED MESSAGE"). A record
-fetched but never handed to the agent — its read offset recorded all the same, as the loop
-does when a rebalance suspends the flow mid-delivery — then holds the partition's commit for
-ever while the worker looks idle: the e2e test once saw a settlement partition stay 14
-records short after a SIGKILL and restart (docs/supervision.md). The watch says which case it
-is on the spot, and when the consumer holds nothing for the partition (no message in flight,
-nothing acked past the commit) it seeks the partition back to its committed offset, which is
-what faust itself does after a rebalance: the records come again, and a record the worker had
-already applied changes nothing (its event id is in the person's ``seen``).
+handed over before a rebalance sets that offset after the rebalance's seek back to the
+commit (the loop was blocked in the flow control the rebalance suspended; it records the
+offset once the flow resumes): the records re-fetched below it are dropped, the ones the
+rebalance cleared from the stream's buffer are never processed, and every later ack waits
+behind the hole — the partition's commit holds for ever while the worker looks idle. The
+e2e test once saw a settlement partition stay 14 records short after a SIGKILL and restart
+(docs/supervision.md). The watch says what faust holds for the partition on the spot, and
+when no message of it is in flight it seeks the partition back to its committed offset — what
+faust itself does after a rebalance: the records come again, the hole is filled, and a record
+the worker had already applied changes nothing (its event id is in the person's ``seen``).
 
 The attributes read are faust's private ones, read only, for the log.
 """
@@ -24,19 +26,21 @@ from typing import Any
 import structlog
 
 log = structlog.get_logger("yidi.supervision")
+RESEEK_EVERY = 3
 
 
 class StallWatch:
     """Per tick: a partition behind its high watermark with the same committed offset as at
-    the previous tick is logged once per (partition, committed offset) and, when nothing in
-    the consumer holds it, returned for a seek back to that offset.
+    the previous tick is logged once per (partition, committed offset) and, when no message
+    of it is in flight, marked for a seek back to that offset (again every ``RESEEK_EVERY``
+    ticks while it stays there).
 
     Not a stall: the committed offset one short of the end right after the last record read
     (a transaction's commit marker takes that offset)."""
 
     def __init__(self) -> None:
         self.previous: dict[Any, int | None] = {}
-        self.told: set[tuple[Any, int | None]] = set()
+        self.stuck: dict[tuple[Any, int], int] = {}
 
     def tick(self, consumer: Any) -> list[dict[str, Any]]:
         stalled: list[dict[str, Any]] = []
@@ -53,9 +57,9 @@ class StallWatch:
             read = read_by_tp.get(tp)
             if high - committed == 1 and read == committed - 1:
                 continue  # the marker after the last record
-            if (tp, committed) in self.told:
+            ticks = self.stuck[(tp, committed)] = self.stuck.get((tp, committed), 0) + 1
+            if ticks % RESEEK_EVERY != 1:
                 continue
-            self.told.add((tp, committed))
             acked = sorted(getattr(consumer, "_acked", {}).get(tp, []))
             gaps = sorted(getattr(consumer, "_gap", {}).get(tp, []))
             unacked = sorted(
@@ -73,9 +77,10 @@ class StallWatch:
                 "paused": tp in paused,
                 "buffered": tp in getattr(consumer, "_buffered_partitions", set()),
                 "unacked": unacked[:5],
-                "reseek": not acked and not unacked and tp not in paused,
+                "reseek": not unacked and tp not in paused,
             }
-            log.warning("supervision_partition_stalled", **fact)
+            if ticks == 1:
+                log.warning("supervision_partition_stalled", **fact)
             stalled.append(fact)
         return stalled
 

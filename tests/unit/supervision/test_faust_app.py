@@ -65,7 +65,9 @@ def test_stall_watch_tells_a_stuck_partition_once() -> None:
     assert (fact["committed"], fact["highwater"], fact["unacked"]) == (176, 190, [176])
     assert fact["acked_head"] == [177, 178]
     assert fact["reseek"] is False  # a message in flight holds it: not ours to move
-    assert watch.tick(consumer) == []  # told once per (partition, committed offset)
+    assert watch.tick(consumer) == [] and watch.tick(consumer) == []
+    [again] = watch.tick(consumer)  # every third tick while it stays there
+    assert again["committed"] == 176
     consumer._committed_offset[tp_key] = 190
     assert watch.tick(consumer) == []  # caught up
 
@@ -73,16 +75,20 @@ def test_stall_watch_tells_a_stuck_partition_once() -> None:
 async def test_a_partition_nothing_holds_is_read_again_from_its_commit() -> None:
     tp = TP("yidi.settlement.v1", 10)
     consumer = _Consumer(tp, committed=176, high=190)
-    consumer._acked[tp] = []
+    consumer._acked[tp] = [181, 182]  # acks behind a hole at 176..180: records dropped
     consumer._unacked_messages = []
-    consumer._read_offset[tp] = 189  # read past the commit, nothing acked: dropped records
+    consumer._read_offset[tp] = 189
     watch = StallWatch()
     await heal(consumer, watch)
     assert consumer.sought == []
     await heal(consumer, watch)
     assert consumer.sought == [(tp, 176)]
     await heal(consumer, watch)
-    assert consumer.sought == [(tp, 176)]  # once per committed offset
+    assert consumer.sought == [(tp, 176)]
+    consumer._committed_offset[tp] = 190  # the hole filled: caught up
+    for _ in range(4):
+        await heal(consumer, watch)
+    assert consumer.sought == [(tp, 176)]
 
 
 def test_the_marker_after_the_last_record_is_not_a_stall() -> None:
