@@ -99,3 +99,27 @@ def test_the_marker_after_the_last_record_is_not_a_stall() -> None:
     consumer._read_offset[tp] = 90
     watch = StallWatch()
     assert watch.tick(consumer) == [] and watch.tick(consumer) == []
+
+
+async def test_commit_passes_transaction_markers_in_one_step() -> None:
+    """Records 100, 101 | marker 102 | 103, 104 | marker 105 | 106, all processed: one
+    commit reaches 107 (faust's own gap bookkeeping reached 104 and needed a commit per
+    transaction)."""
+    sup = build_app(
+        bootstrap=KafkaConnection(bootstrap="127.0.0.1:1"),
+        group_id="yidi-supervision-unit",
+        rules=load_rules(REFERENCE),
+        codec=Codec.__new__(Codec),
+        database_url=None,
+    )
+    consumer: Any = sup.app.consumer
+    tp = TP("yidi.settlement.v1", 3)
+    consumer._committed_offset[tp] = 100
+    read = 100
+    for offset in (100, 101, 103, 104, 106):  # what _drain_messages does per record
+        if offset - read > 1:
+            await consumer._add_gap(tp, read + 1, offset)
+        read = offset
+        consumer._acked[tp].append(offset)
+        consumer._acked_index[tp].add(offset)
+    assert consumer._new_offset(tp) == 107
