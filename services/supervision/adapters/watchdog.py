@@ -5,16 +5,15 @@ read again from its committed offset when nothing holds it.
 Why: faust commits a partition only up to a run of consecutive acked offsets from the
 committed one (``Consumer._new_offset``), and its fetch loop drops any record below the
 partition's last read offset (``Consumer._drain_messages``: "DROPPED MESSAGE"). A record
-handed over before a rebalance sets that offset after the rebalance's seek back to the
-commit (the loop was blocked in the flow control the rebalance suspended; it records the
-offset once the flow resumes): the records re-fetched below it are dropped, the ones the
-rebalance cleared from the stream's buffer are never processed, and every later ack waits
-behind the hole — the partition's commit holds for ever while the worker looks idle. The
-e2e test once saw a settlement partition stay 14 records short after a SIGKILL and restart
-(docs/supervision.md). The watch says what faust holds for the partition on the spot, and
-when no message of it is in flight it seeks the partition back to its committed offset — what
-faust itself does after a rebalance: the records come again, the hole is filled, and a record
-the worker had already applied changes nothing (its event id is in the person's ``seen``).
+whose offset was recorded as read but which never reached the agent (a rebalance clearing
+the stream's buffer between the two is the suspected way; not reproduced) would leave a
+hole every later ack waits behind: the partition's commit holds for ever while the worker
+looks idle. The e2e test once saw a settlement partition stay 14 records short after a
+SIGKILL and restart (docs/supervision.md). The watch says what faust holds for the
+partition on the spot, and when no message of it is in flight it seeks the partition back
+to its committed offset — what faust itself does after a rebalance: the records come again,
+a hole is filled, and a record the worker had already applied changes nothing (its event id
+is in the person's ``seen``).
 
 The attributes read are faust's private ones, read only, for the log.
 """
