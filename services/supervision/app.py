@@ -43,6 +43,9 @@ from events.stream.clients import KafkaConnection
 from events.wire.codec import Codec
 from events.wire.errors import DecodeError
 from services.supervision.adapters import sink, state_codec
+from services.supervision.adapters.read_committed import ReadCommittedApp
+from services.supervision.adapters.watchdog import StallWatch, heal
+from services.supervision.core.model import Reversal
 from services.supervision.core.person import apply_settlement, apply_visit
 from services.supervision.core.rules import RuleBook
 from services.supervision.translate import settlement_event, visit_event
@@ -87,17 +90,24 @@ class _Handler:
         self.pools: dict[str, asyncpg.Pool] = {}
         self.lock = asyncio.Lock()
 
+    async def pool(self) -> asyncpg.Pool | None:
+        """The alerts database's pool, made on first use (None: alerts go to the topic only)."""
+        if self.database_url is None:
+            return None
+        async with self.lock:
+            if "pg" not in self.pools:
+                self.pools["pg"] = await asyncpg.create_pool(
+                    self.database_url, min_size=1, max_size=2
+                )
+        return self.pools["pg"]
+
     async def emit(self, alerts: list[SupervisionAlert]) -> None:
         """PostgreSQL first (idempotent), then the topic, each send awaited."""
         if not alerts:
             return
-        if self.database_url is not None:
-            async with self.lock:
-                if "pg" not in self.pools:
-                    self.pools["pg"] = await asyncpg.create_pool(
-                        self.database_url, min_size=1, max_size=2
-                    )
-            await sink.insert(self.pools["pg"], alerts)
+        pool = await self.pool()
+        if pool is not None:
+            await sink.insert(pool, alerts)
         for a in alerts:
             key, value, headers = sink.encode(self.codec, a)
             fut = await self.alerts_topic.send(key=key, value=value, headers=headers)
@@ -149,8 +159,20 @@ class _Handler:
         rules = self.rules.for_region(core.person[:6])
         new, alerts = apply(state, core, rules, decoded.envelope.ce_id)
         await self.emit(alerts)
+        if isinstance(core, Reversal):
+            await self.note_reversal(core)
         if new != state:
             table[key] = state_codec.dumps(new)
+
+    async def note_reversal(self, reversal: Reversal) -> None:
+        """A reversal after an alert that cites the settlement: the alert is kept and the
+        reversed ``setl_id`` noted on it (migration 0012). Before the state write, like the
+        alerts, so a crash in between redoes it (idempotent)."""
+        pool = await self.pool()
+        if pool is not None and await sink.note_reversal(
+            pool, reversal.person, reversal.orig_setl_id
+        ):
+            log.info("alert_evidence_reversed")
 
 
 def _credentials(conn: KafkaConnection) -> faust.types.auth.CredentialsT | None:
@@ -172,7 +194,7 @@ def _credentials(conn: KafkaConnection) -> faust.types.auth.CredentialsT | None:
 def _faust_app(
     group_id: str, bootstrap: KafkaConnection, store: str, datadir: str | None
 ) -> faust.App:
-    return faust.App(
+    return ReadCommittedApp(
         group_id,
         broker=f"kafka://{bootstrap.bootstrap}",
         broker_credentials=_credentials(bootstrap),
@@ -189,6 +211,11 @@ def _faust_app(
         processing_guarantee="at_least_once",
         broker_commit_every=1000,
         broker_commit_interval=1.0,
+        # a SIGKILLed worker's partitions wait this long for its successor (faust's
+        # default is 60 s; its consumer heartbeats from its own thread, so a busy agent
+        # does not miss heartbeats)
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
         producer_acks=-1,
         table_standby_replicas=0,
         stream_buffer_maxsize=8192,
@@ -236,5 +263,11 @@ def build_app(
         c = handler.counters
         log.info("supervision_progress", events=c.events, skipped=c.skipped, alerts=c.alerts)
 
-    _ = (on_visits, on_settlements, report)
+    watch = StallWatch()
+
+    @app.timer(interval=10.0)  # type: ignore[untyped-decorator]
+    async def stalls() -> None:
+        await heal(app.consumer, watch)
+
+    _ = (on_visits, on_settlements, report, stalls)
     return Supervision(app, handler.counters, handler.pools)

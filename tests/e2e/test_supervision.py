@@ -20,6 +20,7 @@ from contracts.visit import VISIT_TOPIC
 from events.catalog import PERSON_PARTITIONS
 from events.stream import clients
 from events.stream.clients import KafkaConnection
+from events.stream.reader import read_to_ends
 from services.entry.bootstrap import build_runtime
 from services.runtime.settings import Settings
 from services.supervision.app import GROUP
@@ -30,8 +31,10 @@ from services.tools.simulator.run import plan_supervision_messages, publish, wai
 from tests.e2e.conftest import Workers
 
 REFERENCE = Path(__file__).resolve().parents[2] / "deploy" / "reference"
-VISITS = int(os.environ.get("YIDI_SUPERVISION_VISITS", "400"))
-RATE = float(os.environ.get("YIDI_SUPERVISION_RATE", "100"))
+# `make test` runs a small day (one plant per pattern, sent slowly enough that the worker is
+# killed mid-run); `make e2e-supervision` the full one (400 visits at 100 msg/s)
+VISITS = int(os.environ.get("YIDI_SUPERVISION_VISITS", "150"))
+RATE = float(os.environ.get("YIDI_SUPERVISION_RATE", "25"))
 TOPICS = (VISIT_TOPIC, SETTLEMENT_TOPIC)
 
 
@@ -72,9 +75,67 @@ async def _alerts(url: str, subjects: set[str]) -> list[AlertRow]:
                      r["amount"]) for r in rows]  # fmt: skip
 
 
-async def _consumed(bootstrap: KafkaConnection, group: str, timeout_s: float = 150) -> None:
-    for topic in TOPICS:
-        await wait_consumed(bootstrap, group, topic, timeout_s)
+async def _records(
+    bootstrap: KafkaConnection, tp: TopicPartition, start: int, end: int, isolation: str
+) -> list[tuple[int, str]]:
+    """(offset, ce_type) of the records in ``[start, end)`` as a consumer of ``isolation`` sees them."""
+    peek = clients.consumer(bootstrap, enable_auto_commit=False, isolation_level=isolation)
+    await peek.start()
+    try:
+        peek.assign([tp])
+        peek.seek(tp, start)
+        found: list[tuple[int, str]] = []
+        try:
+            async for rec in read_to_ends(peek, {tp: end}, stall_s=2.0):
+                ce_type = next((v for k, v in rec.headers or () if k == "ce_type"), b"?")
+                found.append((rec.offset, ce_type.decode()))
+        except TimeoutError:
+            found.append((-1, f"stalled at {await peek.position(tp)}"))
+        return found
+    finally:
+        await peek.stop()
+
+
+async def _behind(bootstrap: KafkaConnection, group: str) -> list[str]:
+    """What lies between ``group``'s committed offsets and the ends, read both ways."""
+    consumer = clients.consumer(bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(t, p) for t in TOPICS for p in range(PERSON_PARTITIONS)]
+        ends = await consumer.end_offsets(tps)
+        committed = {tp: await consumer.committed(tp) or 0 for tp in tps}
+    finally:
+        await consumer.stop()
+    lines = []
+    for tp in tps:
+        if committed[tp] < ends[tp]:
+            seen = {
+                iso: await _records(bootstrap, tp, committed[tp], ends[tp], iso)
+                for iso in ("read_uncommitted", "read_committed")
+            }
+            lines.append(
+                f"{tp.topic}[{tp.partition}] committed {committed[tp]} end {ends[tp]}: {seen}"
+            )
+    return lines
+
+
+async def _consumed(
+    bootstrap: KafkaConnection, group: str, workers: Workers, timeout_s: float = 150
+) -> None:
+    """Until ``group`` has consumed both topics; on a timeout, the failure says what was left
+    (record offsets and types, uncommitted and committed) and what the worker logged about it."""
+    try:
+        for topic in TOPICS:
+            await wait_consumed(bootstrap, group, topic, timeout_s)
+    except TimeoutError as err:
+        left = await _behind(bootstrap, group)
+        stalls = [
+            line
+            for log in sorted(workers.log_dir.glob("*.log"))
+            for line in log.read_text(errors="replace").splitlines()
+            if "supervision_partition_stalled" in line or "Traceback" in line or "Error" in line
+        ]
+        raise AssertionError(f"{err}; left: {left}; worker log: {stalls[-20:]}") from err
 
 
 def _exact(rows: list[AlertRow], plants: dict[str, Any]) -> None:
@@ -115,7 +176,7 @@ async def test_supervision_day_exact_after_kill9_and_replay(workers: Workers) ->
     workers.start("supervision", "supervision", {"YIDI_GROUP_SUFFIX": suffix})
     report = await sender
     assert report.missing == []
-    await _consumed(settings.kafka(), GROUP + suffix)
+    await _consumed(settings.kafka(), GROUP + suffix, workers)
     killed = await _alerts(main_url, subjects)
     _exact(killed, plants)
     workers.terminate("supervision")
@@ -127,7 +188,7 @@ async def test_supervision_day_exact_after_kill9_and_replay(workers: Workers) ->
         workers.start(
             "replay", "supervision", {"YIDI_GROUP_SUFFIX": replay, "YIDI_DATABASE_URL": fresh_url}
         )
-        await _consumed(settings.kafka(), GROUP + replay)
+        await _consumed(settings.kafka(), GROUP + replay, workers)
         replayed = await _alerts(fresh_url, subjects)
         workers.terminate("replay")
     _exact(replayed, plants)

@@ -75,7 +75,8 @@ async def _fetch(rule: str | None, limit: int | None) -> list[Any]:
         return list(
             await conn.fetch(
                 "SELECT alert_id, rule_id, rule_kind, rule_version, severity, subject, admdvs, "
-                "window_start, window_end, setl_ids, mdtrt_ids, fixmedins_codes, amount, detail "
+                "window_start, window_end, setl_ids, mdtrt_ids, fixmedins_codes, amount, detail, "
+                "reversed_setl_ids "
                 "FROM alerts WHERE ($1::text IS NULL OR rule_id = $1) "
                 "ORDER BY window_start, rule_id, alert_id LIMIT $2",
                 rule,
@@ -100,11 +101,12 @@ def alerts_cmd(
             typer.echo(json.dumps(doc, default=str, ensure_ascii=False))
         return
     table = Table("alert", "rule", "severity", "subject", "window", "visits", "amount", "detail",
-                  title="supervision alerts")  # fmt: skip
+                  "reversed since", title="supervision alerts")  # fmt: skip
     for r in rows:
         table.add_row(r["alert_id"][:12], r["rule_id"], r["severity"], _subject(r["subject"]),
                       f"{r['window_start']}..{r['window_end']}", str(len(r["mdtrt_ids"])),
-                      f"{r['amount']:,.2f}", r["detail"])  # fmt: skip
+                      f"{r['amount']:,.2f}", r["detail"],
+                      str(len(r["reversed_setl_ids"])) if r["reversed_setl_ids"] else "")  # fmt: skip
     Console().print(table)
 
 

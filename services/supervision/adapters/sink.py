@@ -26,6 +26,20 @@ ON CONFLICT (alert_id) DO NOTHING
 """
 
 
+REVERSED = """
+UPDATE alerts SET reversed_setl_ids = array_append(reversed_setl_ids, $2)
+WHERE subject = $1 AND $2 = ANY(setl_ids) AND NOT ($2 = ANY(reversed_setl_ids))
+"""
+
+
+async def note_reversal(pool: asyncpg.Pool, subject: str, setl_id: str) -> int:
+    """Mark the reversed settlement on every alert of ``subject`` that cites it (once each:
+    a redelivered or replayed reversal changes nothing); how many alerts it marked.
+    Alerts are kept (migration 0012 says why)."""
+    status = await pool.execute(REVERSED, subject, setl_id)
+    return int(status.rsplit(" ", 1)[-1])
+
+
 def row(a: SupervisionAlert) -> tuple[object, ...]:
     return (
         a.alert_id, a.rule_id, str(a.rule_kind), a.rule_version, str(a.severity), a.subject_kind,

@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 from aiokafka import TopicPartition
 
 from contracts.settlement import SETTLEMENT_TOPIC
@@ -24,9 +25,12 @@ from contracts.visit import VISIT_TOPIC
 from events.catalog import PERSON_PARTITIONS
 from events.stream import clients
 from events.stream.clients import KafkaConnection
+from events.stream.reader import read_to_ends
 from services.supervision.app import GROUP
 
 TOPICS = (VISIT_TOPIC, SETTLEMENT_TOPIC)
+TAIL = 200
+"""How far back from a partition's end its last committed record is looked for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +38,18 @@ class WorkerRun:
     records: int
     startup_s: float
     seconds: float
+    cpu_s: float
+    """The worker process's CPU seconds (user + system, all its threads) over ``seconds``."""
 
     @property
     def per_s(self) -> float:
         return self.records / self.seconds if self.seconds else 0.0
+
+    @property
+    def per_cpu_s(self) -> float:
+        """Records per second of the worker's own CPU: what the worker costs, whatever else
+        the shared box runs (a rate alone halves when another helper's tests start)."""
+        return self.records / self.cpu_s if self.cpu_s else 0.0
 
 
 async def _positions(bootstrap: KafkaConnection, group: str | None) -> dict[TopicPartition, int]:
@@ -62,24 +74,58 @@ async def _beginnings(bootstrap: KafkaConnection) -> dict[TopicPartition, int]:
         await consumer.stop()
 
 
+async def work_ends(
+    bootstrap: KafkaConnection, begins: dict[TopicPartition, int], ends: dict[TopicPartition, int]
+) -> dict[TopicPartition, int]:
+    """Per partition, the offset after its last committed record: what a consumer that has
+    done all the work commits. Why not the end offset: the settlement topic is written in
+    transactions, whose commit marker takes the last offset, so a worker that processed
+    everything commits one short of the end (the bench waited for ever since issue 18)."""
+    peek = clients.consumer(bootstrap, enable_auto_commit=False, isolation_level="read_committed")
+    await peek.start()
+    out: dict[TopicPartition, int] = {}
+    try:
+        for tp, end in ends.items():
+            if end <= begins[tp]:
+                out[tp] = end
+                continue
+            peek.assign([tp])
+            peek.seek(tp, max(begins[tp], end - TAIL))
+            last = None
+            async for rec in read_to_ends(peek, {tp: end}, stall_s=10.0):
+                last = rec.offset
+            out[tp] = end if last is None else last + 1
+    finally:
+        await peek.stop()
+    return out
+
+
 def one_run(bootstrap: KafkaConnection, timeout_s: float = 600) -> WorkerRun:
     ends = asyncio.run(_positions(bootstrap, None))
     begins = asyncio.run(_beginnings(bootstrap))
     records = sum(ends[tp] - begins[tp] for tp in ends)
+    ends = asyncio.run(work_ends(bootstrap, begins, ends))
     suffix = f"-bench-{uuid.uuid4().hex[:8]}"
     yidi = str(Path(sys.executable).with_name("yidi"))
     env = {**os.environ, "YIDI_GROUP_SUFFIX": suffix, "YIDI_LOG_LEVEL": "warning"}
     started = time.monotonic()
     proc = subprocess.Popen([yidi, "worker", "supervision"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    meter = psutil.Process(proc.pid)
+    cpu: list[float] = []
     try:
         first, finished = asyncio.run(
-            _wait(bootstrap, GROUP + suffix, begins, ends, started, timeout_s)
+            _wait(bootstrap, GROUP + suffix, begins, ends, started, timeout_s, meter, cpu)
         )
     finally:
         proc.terminate()
         proc.wait(timeout=60)
-    return WorkerRun(records, first - started, finished - first)
+    return WorkerRun(records, first - started, finished - first, cpu[-1] - cpu[0])
+
+
+def _cpu(proc: psutil.Process) -> float:
+    times = proc.cpu_times()
+    return float(times.user + times.system)
 
 
 async def _wait(
@@ -89,6 +135,8 @@ async def _wait(
     ends: dict[TopicPartition, int],
     started: float,
     timeout_s: float,
+    meter: psutil.Process,
+    cpu: list[float],
 ) -> tuple[float, float]:
     first: float | None = None
     while True:
@@ -96,7 +144,9 @@ async def _wait(
         done = await _positions(bootstrap, group)
         if first is None and any(done.values()):
             first = time.monotonic()
+            cpu.append(_cpu(meter))
         if first is not None and all(done[tp] >= ends[tp] for tp in ends if ends[tp] > begins[tp]):
+            cpu.append(_cpu(meter))
             return first, time.monotonic()
         if time.monotonic() - started > timeout_s:
             raise TimeoutError(f"{group} did not finish in {timeout_s}s")
