@@ -27,6 +27,7 @@ def register(app: typer.Typer) -> None:
         """Run a processor until SIGTERM/SIGINT; the batch in flight always completes.
         ``supervision`` runs alone (a faust worker); ``all`` does not include it."""
         from services.entry import bootstrap
+        from services.runtime.gc_tuning import tune_gc
         from services.runtime.lifecycle import Runnable, run_until_signalled
 
         settings = get_settings()
@@ -39,6 +40,7 @@ def register(app: typer.Typer) -> None:
             )  # faust's Worker: its own loop and signal handling
             return
         runtime = bootstrap.build_runtime(settings)
+        tune_gc()  # after the reference data and the validators are built
         workers: dict[str, Runnable] = {}
         if name in (WorkerName.registration, WorkerName.all):
             workers["registration"] = bootstrap.RegistrationWorker(runtime)
