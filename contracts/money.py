@@ -70,11 +70,15 @@ def round_half_up(value: Decimal) -> Decimal:
 
 
 def to_fen(value: Decimal) -> int:
-    """Exact yuan -> fen; refuses sub-fen amounts instead of rounding silently."""
-    fen = value * 100
-    if fen != fen.to_integral_value():
+    """Exact yuan -> fen; refuses sub-fen amounts instead of rounding silently.
+
+    ``value`` is ``numerator / denominator`` in lowest terms: a whole number of fen exactly
+    when the denominator divides 100 (one C call instead of three Decimal operations; every
+    fee line converts two amounts)."""
+    numerator, denominator = value.as_integer_ratio()
+    if 100 % denominator:
         raise ValueError(f"{value} has more than two decimal places")
-    return int(fen)
+    return numerator * (100 // denominator)
 
 
 def from_fen(fen: int) -> Decimal:

@@ -161,14 +161,20 @@ def parse_headers(raw: Iterable[tuple[str, bytes | None]]) -> Envelope:
     )  # fmt: skip
 
 
+_SPECVERSION_HEADER = ("ce_specversion", SPECVERSION.encode())
+_CONTENT_TYPE_HEADER = ("content-type", CONTENT_TYPE.encode())
+
+
 def build_headers(env: Envelope) -> list[tuple[str, bytes]]:
+    """The binding's headers in a fixed order (every output carries them: the constant
+    pairs are built once; the tuples are immutable, so sharing them is safe)."""
     headers = [
-        ("ce_specversion", SPECVERSION.encode()),
+        _SPECVERSION_HEADER,
         ("ce_id", env.ce_id.encode()),
         ("ce_type", env.ce_type.encode()),
         ("ce_source", env.ce_source.encode()),
         ("ce_time", env.ce_time.encode()),
-        ("content-type", CONTENT_TYPE.encode()),
+        _CONTENT_TYPE_HEADER,
     ]
     if env.traceparent:
         headers.append(("traceparent", env.traceparent.encode()))

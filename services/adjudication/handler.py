@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -185,7 +185,7 @@ def handle(
     person's row exactly as it was: a record's state change is all or nothing."""
     if offset <= row.last.get(topic, -1):
         return row, [], False
-    row = replace(row)
+    row = PersonRow(row.state, row.person, row.last, row.seen, row.writer, row.person_json)
     message = decoded.message
     ce_id = decoded.envelope.ce_id
     is_visit = isinstance(message, VisitMessage)

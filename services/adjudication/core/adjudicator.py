@@ -42,7 +42,8 @@ from services.adjudication.core.settlement import Reversal, Settlement, YearPart
 from services.adjudication.core.tables import PolicyChoice, ReferenceData
 from services.adjudication.core.visit import VisitState, mark_settled, restore_settled
 
-SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+_SHANGHAI_OFFSET = dt.timedelta(hours=8)
+SHANGHAI = dt.timezone(_SHANGHAI_OFFSET, "Asia/Shanghai")
 """China Standard Time: UTC+8 with no daylight saving (since 1991), so a fixed offset is
 exact and eight times cheaper than a zoneinfo lookup on the hot path."""
 CLR_TYPE = {"outpatient": "11", "chronic_outpatient": "11", "pharmacy": "41", "inpatient": "21"}
@@ -69,6 +70,8 @@ def business_date(instant: dt.datetime) -> dt.date:
     """The Asia/Shanghai date of an instant (a 23:30 UTC settlement is the next day)."""
     if instant.tzinfo is None:
         raise ValueError("setl_time must be timezone-aware")
+    if instant.utcoffset() == _SHANGHAI_OFFSET:  # already Shanghai time (most fee lines)
+        return instant.date()
     return instant.astimezone(SHANGHAI).date()
 
 

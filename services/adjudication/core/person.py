@@ -110,8 +110,16 @@ def _put(
 
 
 def with_visit(state: PersonState, visit: VisitState) -> PersonState:
-    """``state`` with ``visit`` stored under its ``mdtrt_id``."""
-    return replace(state, visits=_put(state.visits, visit.mdtrt_id, visit))
+    """``state`` with ``visit`` stored under its ``mdtrt_id``. Built field by field rather
+    than with ``dataclasses.replace`` (several times dearer; every visit message passes
+    here): ``tests/unit/adjudication/test_hot_path_exact.py`` fails if a field is added."""
+    return PersonState(
+        _put(state.visits, visit.mdtrt_id, visit),
+        state.years,
+        state.settlements,
+        state.account_spent_fen,
+        state.filings,
+    )
 
 
 def register_visit(state: PersonState, visit: VisitState) -> PersonState:

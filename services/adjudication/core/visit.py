@@ -64,7 +64,27 @@ def add_fees(visit: VisitState, lines: Iterable[FeeLine]) -> VisitState:
         if known is not None and known != line:
             raise FeeLineConflict(f"line {line.feedetl_sn} of visit {visit.mdtrt_id} differs")
         by_sn[line.feedetl_sn] = line
-    return replace(visit, lines=tuple(by_sn.values()))
+    return with_lines(visit, tuple(by_sn.values()))
+
+
+def with_lines(visit: VisitState, lines: tuple[FeeLine, ...]) -> VisitState:
+    """``replace(visit, lines=lines)`` field by field (every fee upload passes here, and
+    ``dataclasses.replace`` costs several times as much); the hot-path test
+    (``tests/unit/adjudication/test_hot_path_exact.py``) fails if a field is added."""
+    return VisitState(
+        visit.mdtrt_id,
+        visit.psn_no,
+        visit.insuplc_admdvs,
+        visit.fixmedins_code,
+        visit.mdtrtarea_admvs,
+        visit.med_type,
+        visit.insutype,
+        visit.begndate,
+        visit.diseases,
+        visit.status,
+        lines,
+        visit.admission_deductible_fen,
+    )
 
 
 def withdraw_fees(visit: VisitState, feedetl_sns: Iterable[str] | None) -> VisitState:

@@ -48,6 +48,7 @@ def register(app: typer.Typer) -> None:
 
 def _run(name: WorkerName, settings: Settings, metrics: WorkerMetrics | None) -> None:
     from services.entry import bootstrap
+    from services.runtime.gc_tuning import tune_gc
     from services.runtime.lifecycle import Runnable, run_until_signalled
 
     if name == WorkerName.supervision:
@@ -57,6 +58,7 @@ def _run(name: WorkerName, settings: Settings, metrics: WorkerMetrics | None) ->
         run_worker(settings, bootstrap.build_runtime(settings).codec, metrics)
         return
     runtime = bootstrap.build_runtime(settings)
+    tune_gc()  # after the reference data and the validators are built
     workers: dict[str, Runnable] = {}
     if name in (WorkerName.registration, WorkerName.all):
         workers["registration"] = bootstrap.RegistrationWorker(runtime, metrics)

@@ -12,12 +12,14 @@ per-record step and guard, one ``flush_state`` per touched partition per batch).
 
 Baselines measured in the same run, interleaved with the task: ``Codec.decode``
 of the same records (parse headers, validate the body, verify the MAC), and
-plain ``orjson.loads`` of the same bodies.
+plain ``orjson.loads`` of the same bodies. The timed passes run with the cycle collector
+tuned as ``yidi worker`` tunes it (``services/runtime/gc_tuning.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +38,7 @@ from events.wire.errors import DecodeError
 from services.adjudication.core.tables import ReferenceData
 from services.adjudication.task import AdjudicationTask
 from services.adjudication.task import guard as adjudication_guard
+from services.runtime.gc_tuning import tune_gc
 from services.runtime.metrics import WorkerMetrics
 from services.runtime.stats import median
 from services.tools.simulator.run import plan_messages
@@ -163,15 +166,21 @@ def run(
     checked.run(records, batch)
     log = [w for _partition, w in checked.writes]
     task_s, decode_s, json_s, metrics_s = [], [], [], []
-    for i in range(runs):
-        decode_s.append(_timed(decode_pass))
-        json_s.append(_timed(json_pass))
-        if i % 2:  # alternate which goes first: neither gets the other's warm caches each time
-            metrics_s.append(_timed(metrics_pass))
-            task_s.append(_timed(task_pass))
-        else:
-            task_s.append(_timed(task_pass))
-            metrics_s.append(_timed(metrics_pass))
+    thresholds = gc.get_threshold()
+    tune_gc()  # as ``yidi worker`` runs (services/runtime/gc_tuning.py)
+    try:
+        for i in range(runs):
+            decode_s.append(_timed(decode_pass))
+            json_s.append(_timed(json_pass))
+            if i % 2:  # alternate which goes first: neither gets the other's warm caches each time
+                metrics_s.append(_timed(metrics_pass))
+                task_s.append(_timed(task_pass))
+            else:
+                task_s.append(_timed(task_pass))
+                metrics_s.append(_timed(metrics_pass))
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
     n = len(records)
     return TaskBench(
         records=n,
