@@ -15,6 +15,8 @@ from services.dashboard.web.render import page, render_page
 from services.dashboard.web.state import Deps, deps, viewer
 
 RATE_WINDOW_S = 60.0
+ALERTS_SHOWN = 25
+"""Newest alerts listed per rule (the heading counts them all)."""
 
 
 async def prepayments(request: web.Request) -> web.Response:
@@ -32,7 +34,7 @@ async def supervision(request: web.Request) -> web.Response:
     who, d = viewer(request), deps(request)
     who.require_page(Page.SUPERVISION)
     groups = alert_groups(await d.reads.alerts(), who)
-    return page(request, "supervision.html", groups=groups, mask=mask_subject)
+    return page(request, "supervision.html", groups=groups, mask=mask_subject, shown=ALERTS_SHOWN)
 
 
 def _sample(d: Deps, key: tuple[str, str], total: int) -> float | None:
