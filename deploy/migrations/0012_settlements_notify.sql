@@ -10,7 +10,7 @@
 --
 -- The payload (under NOTIFY's 8000-byte limit, which would otherwise fail the ledger's
 -- commit): n = rows landed; pairs = per province pair (home, treatment) the count and fund
--- paid; latest = up to ten of the rows (setl_id, kind, home and treatment divisions, fund,
+-- paid (amounts as text: exact, never a JSON float); latest = up to ten of the rows (setl_id, kind, home and treatment divisions, fund,
 -- medical fee, settlement time, landing time). No psn_no, no person key. A payload that
 -- would still be too long is replaced by {"n": ..., "truncated": true}.
 CREATE FUNCTION yidi_settlements_landed() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -24,11 +24,11 @@ BEGIN
         'n', (SELECT count(*) FROM landed),
         'pairs', (SELECT coalesce(json_agg(json_build_array(h, t, c, f)), '[]'::json) FROM (
             SELECT left(insuplc_admdvs, 2) || '0000' AS h, left(mdtrtarea_admvs, 2) || '0000' AS t,
-                   count(*) AS c, sum(fund_pay_sumamt) AS f
+                   count(*) AS c, sum(fund_pay_sumamt)::text AS f
             FROM landed GROUP BY 1, 2) p),
         'latest', (SELECT coalesce(json_agg(json_build_array(
-                setl_id, kind, insuplc_admdvs, mdtrtarea_admvs, fund_pay_sumamt, medfee_sumamt,
-                setl_time, landed_at)), '[]'::json) FROM (
+                setl_id, kind, insuplc_admdvs, mdtrtarea_admvs, fund_pay_sumamt::text,
+                medfee_sumamt::text, setl_time, landed_at)), '[]'::json) FROM (
             SELECT * FROM landed ORDER BY src_offset DESC LIMIT 10) l)
     )::text INTO payload;
     IF octet_length(payload) > 7900 THEN

@@ -131,7 +131,7 @@ function live() {
       tr.className = 'fresh';
       tr.dataset.setlId = r.setl_id;
       tr.dataset.receivedMs = String(received);
-      for (const [text, num] of [[r.setl_id, false], [r.kind, false], [r.home, false], [r.treatment, false], [r.fund, true], [r.landed_at.replace('T', ' ').slice(0, 19), false]]) {
+      for (const [text, num] of [[r.setl_id, false], [r.kind, false], [r.home, false], [r.treatment, false], [r.fund, true], [r.landed_at, false]]) {
         const td = document.createElement('td');
         td.textContent = text;
         if (num) td.className = 'num';

@@ -136,6 +136,17 @@ class LiveBatch:
         return cls(int(doc["n"]), pairs, latest, bool(doc.get("truncated", False)))
 
 
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+
+
+def _shanghai(stamp: str) -> str:
+    """PostgreSQL's JSON timestamp (session time zone) as Beijing time, to the second."""
+    try:
+        return dt.datetime.fromisoformat(stamp).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return stamp
+
+
 def live_update(batch: LiveBatch, viewer: Viewer, names: Divisions) -> dict[str, object] | None:
     """What ``viewer`` may see of a landed batch (``None``: nothing of it). Pairs are by
     province (home -> treatment); a province sees the pairs it is a side of."""
@@ -149,7 +160,7 @@ def live_update(batch: LiveBatch, viewer: Viewer, names: Divisions) -> dict[str,
     latest = [
         {"setl_id": r.setl_id, "kind": r.kind, "home": names.label(r.home),
          "treatment": names.label(r.treatment), "fund": r.fund, "medfee": r.medfee,
-         "setl_time": r.setl_time, "landed_at": r.landed_at}
+         "setl_time": _shanghai(r.setl_time), "landed_at": _shanghai(r.landed_at)}
         for r in batch.latest
         if viewer.sees_settlement(r.home, r.treatment)
     ]  # fmt: skip
