@@ -15,24 +15,27 @@
 -- would still be too long is replaced by {"n": ..., "truncated": true}.
 CREATE FUNCTION yidi_settlements_landed() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
+    n bigint;
+    pairs json;
+    latest json;
     payload text;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM landed) THEN
+    -- one pass for the pairs (and the count), one top-10 sort for the rows
+    SELECT coalesce(sum(c), 0), coalesce(json_agg(json_build_array(h, t, c, f)), '[]'::json)
+      INTO n, pairs
+      FROM (SELECT left(insuplc_admdvs, 2) || '0000' AS h, left(mdtrtarea_admvs, 2) || '0000' AS t,
+                   count(*) AS c, sum(fund_pay_sumamt)::text AS f
+            FROM landed GROUP BY 1, 2) p;
+    IF n = 0 THEN
         RETURN NULL;  -- every row was a duplicate (ON CONFLICT DO NOTHING)
     END IF;
-    SELECT json_build_object(
-        'n', (SELECT count(*) FROM landed),
-        'pairs', (SELECT coalesce(json_agg(json_build_array(h, t, c, f)), '[]'::json) FROM (
-            SELECT left(insuplc_admdvs, 2) || '0000' AS h, left(mdtrtarea_admvs, 2) || '0000' AS t,
-                   count(*) AS c, sum(fund_pay_sumamt)::text AS f
-            FROM landed GROUP BY 1, 2) p),
-        'latest', (SELECT coalesce(json_agg(json_build_array(
-                setl_id, kind, insuplc_admdvs, mdtrtarea_admvs, fund_pay_sumamt::text,
-                medfee_sumamt::text, setl_time, landed_at)), '[]'::json) FROM (
-            SELECT * FROM landed ORDER BY src_offset DESC LIMIT 10) l)
-    )::text INTO payload;
+    SELECT coalesce(json_agg(json_build_array(setl_id, kind, insuplc_admdvs, mdtrtarea_admvs,
+               fund_pay_sumamt::text, medfee_sumamt::text, setl_time, landed_at)), '[]'::json)
+      INTO latest
+      FROM (SELECT * FROM landed ORDER BY src_offset DESC LIMIT 10) l;
+    payload := json_build_object('n', n, 'pairs', pairs, 'latest', latest)::text;
     IF octet_length(payload) > 7900 THEN
-        payload := json_build_object('n', (SELECT count(*) FROM landed), 'truncated', true)::text;
+        payload := json_build_object('n', n, 'truncated', true)::text;
     END IF;
     PERFORM pg_notify('yidi_settlements', payload);
     RETURN NULL;

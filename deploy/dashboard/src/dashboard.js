@@ -89,7 +89,9 @@ function live() {
   mark(el, chart);
   const pairs = new Map();
   let count = 0;
+  let dirty = false;
   const draw = () => {
+    dirty = false;
     const rows = [...pairs.entries()].sort((a, b) => b[1].count - a[1].count);
     pairsBody.replaceChildren(...rows.map(([k, v]) => {
       const tr = document.createElement('tr');
@@ -128,7 +130,6 @@ function live() {
     }
     for (const r of u.latest) {
       const tr = document.createElement('tr');
-      tr.className = 'fresh';
       tr.dataset.setlId = r.setl_id;
       tr.dataset.receivedMs = String(received);
       for (const [text, num] of [[r.setl_id, false], [r.kind, false], [r.home, false], [r.treatment, false], [r.fund, true], [r.landed_at, false]]) {
@@ -141,8 +142,11 @@ function live() {
     }
     while (latest.rows.length > 50) latest.deleteRow(-1);
     status.textContent = `connected: last batch at ${new Date(received).toLocaleTimeString()}`;
-    draw();
+    dirty = true;
   });
+  // the rows go in as they arrive; the chart and the pair table are redrawn at most once a
+  // second (at 1,000 visits/s the ledger lands several batches a second)
+  setInterval(() => { if (dirty) draw(); }, 1000);
   draw();
 }
 
