@@ -19,6 +19,7 @@ from decimal import Decimal
 import asyncpg
 import orjson
 
+from events import catalog
 from services.ledger.adapters.pg_sink import LEDGER_COLUMNS, write_batch
 from services.runtime.settings import Settings
 from services.testing.scratch_db import fresh_database
@@ -46,7 +47,7 @@ def _row(setl_id: str, i: int) -> tuple[object, ...]:
         "fund_pay_sumamt": fund, "psn_part_amt": person, "acct_pay": D("0"),
         "psn_cash_pay": person, "hosp_part_amt": D("0.00"), "policy_version": "p",
         "catalog_version": "c", "payload": payload, "payload_sha256": hashlib.sha256(payload).digest(),
-        "src_topic": "yidi.settlement.v1", "src_partition": 0, "src_offset": i,
+        "src_topic": catalog.SETTLEMENT, "src_partition": 0, "src_offset": i,
     }  # fmt: skip
     return tuple(values[c] for c in LEDGER_COLUMNS)
 
@@ -86,7 +87,7 @@ async def run(settings: Settings, rows: int, batches: int) -> NotifyCost:
                 started = time.perf_counter()
                 async with conn.transaction():
                     await write_batch(
-                        conn, "bench-notify", batch, {("yidi.settlement.v1", 0): offset}
+                        conn, "bench-notify", batch, {(catalog.SETTLEMENT, 0): offset}
                     )
                 elapsed = (time.perf_counter() - started) * 1000
                 if n >= 2:  # the first of each mode warms the caches
