@@ -30,7 +30,7 @@ log = structlog.get_logger("yidi.dashboard.live")
 class LiveHub:
     def __init__(self, database_url: str) -> None:
         self.database_url = database_url
-        self._subscribers: set[asyncio.Queue[LiveBatch]] = set()
+        self._subscribers: set[asyncio.Queue[LiveBatch | None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self.dropped = 0
@@ -86,13 +86,20 @@ class LiveHub:
             delay = min(delay * 2, 10.0)
 
     @contextlib.asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[asyncio.Queue[LiveBatch]]:
-        queue: asyncio.Queue[LiveBatch] = asyncio.Queue(maxsize=QUEUE)
+    async def subscribe(self) -> AsyncIterator[asyncio.Queue[LiveBatch | None]]:
+        queue: asyncio.Queue[LiveBatch | None] = asyncio.Queue(maxsize=QUEUE)
         self._subscribers.add(queue)
         try:
             yield queue
         finally:
             self._subscribers.discard(queue)
+
+    def end_streams(self) -> None:
+        """Tell every open stream to finish (``None``): at shutdown, so the server need not
+        wait for browsers that would keep them open for ever."""
+        for queue in self._subscribers:
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(None)
 
     @property
     def subscribers(self) -> int:

@@ -90,9 +90,14 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "live_subscribers": deps(request).hub.subscribers})
 
 
+async def _end_streams(app: web.Application) -> None:
+    app[DEPS].hub.end_streams()
+
+
 def build_app(d: Deps) -> web.Application:
     app = web.Application(middlewares=[error_middleware, session_middleware])
     app[DEPS] = d
+    app.on_shutdown.append(_end_streams)
     app.router.add_get("/login", login_form)
     app.router.add_post("/login", login_post)
     app.router.add_post("/logout", logout)

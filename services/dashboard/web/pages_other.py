@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import structlog
 from aiohttp import web
 
 from events import catalog
@@ -14,6 +15,7 @@ from services.dashboard.core.feeds import alert_groups, lag_rows, mask_subject, 
 from services.dashboard.web.render import page, render_page
 from services.dashboard.web.state import Deps, deps, viewer
 
+log = structlog.get_logger("yidi.dashboard")
 RATE_WINDOW_S = 60.0
 ALERTS_SHOWN = 25
 """Newest alerts listed per rule (the heading counts them all)."""
@@ -59,8 +61,9 @@ async def ops_model(d: Deps) -> dict[str, object]:
                         positions[(group, topic)] = parts
             ends = await d.broker.end_offsets(sorted({t for _, t in positions} | {catalog.DLQ}))
             dlq = await d.broker.dlq_counts()
-        except Exception as exc:  # the page still shows PostgreSQL's side
+        except Exception as exc:  # the page still shows PostgreSQL's side, and says why
             broker_error = type(exc).__name__
+            log.warning("ops_page_broker_unreachable", error=broker_error)
     rates = {k: _sample(d, k, sum(v.values())) for k, v in positions.items()}
     rows = lag_rows(positions, ends, rates, updated)
     return {

@@ -26,6 +26,9 @@ from services.runtime.reference import DEFAULT_REFERENCE_DIR
 from services.runtime.settings import KafkaCredentialsMissing, Settings
 
 log = structlog.get_logger("yidi.dashboard")
+SHUTDOWN_S = 3.0
+"""On SIGTERM, open event streams get this long before they are cut (they never end by
+themselves; a browser's EventSource reconnects to the next instance)."""
 
 
 def load_divisions(reference_dir: Path | None) -> Divisions:
@@ -50,7 +53,7 @@ async def serve(
     names = load_divisions(settings.reference_dir)
     deps = Deps(DashboardReads(pool), broker, hub, users, names, environment(names),
                 URLSafeTimedSerializer(key, salt="yidi-dashboard-session"))  # fmt: skip
-    runner = web.AppRunner(build_app(deps), access_log=None)
+    runner = web.AppRunner(build_app(deps), access_log=None, shutdown_timeout=SHUTDOWN_S)
     await hub.start()
     await runner.setup()
     stop = asyncio.Event()

@@ -36,6 +36,8 @@ async def events(request: web.Request) -> web.StreamResponse:
                 except TimeoutError:
                     await response.write(b": heartbeat\n\n")
                     continue
+                if batch is None:  # the server is stopping
+                    break
                 update = live_update(batch, who, d.names)
                 if update is not None:
                     await response.write(b"event: landed\ndata: " + orjson.dumps(update) + b"\n\n")
