@@ -6,9 +6,17 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/pytest
 
-.PHONY: venv up down clean migrate topics lint typecheck unit integration e2e test demo e2e-full e2e-crash bench-codec bench-adjudication bench-pipeline bench-task bench-clearing recon-100k bench-replay e2e-replay fuzz-engine e2e-bad-input e2e-supervision bench-topics bench-signatures e2e-faults fuzz-decoder promtool prometheus-check
+.PHONY: assets browser dashboard venv up down clean migrate topics lint typecheck unit integration e2e test demo e2e-full e2e-crash bench-codec bench-adjudication bench-pipeline bench-task bench-clearing recon-100k bench-replay e2e-replay fuzz-engine e2e-bad-input e2e-supervision bench-topics bench-signatures e2e-faults fuzz-decoder promtool prometheus-check
 
-venv: $(STAMP)
+venv: $(STAMP) assets
+
+# the dashboard's charts (ECharts + our page script, bundled by esbuild; idempotent)
+assets:
+	deploy/dashboard/build.sh
+
+# Debian's Chromium and a CJK font for the dashboard's browser test (idempotent)
+browser:
+	deploy/dashboard/browser.sh
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ required"; exit 1; }
@@ -53,12 +61,12 @@ unit: venv
 integration: up
 	$(PYTEST) tests/integration -q
 
-e2e: up
+e2e: up browser
 	$(PYTEST) tests/e2e -q
 
 # tests/e2e/test_supervision.py runs a small day in `make test` (150 visits, one plant per
 # pattern) and the full one (400 visits, two per pattern) in `make e2e-supervision`.
-test: up lint typecheck
+test: up lint typecheck browser
 	$(PYTEST) tests -q --durations=15
 
 e2e-supervision: up
@@ -66,6 +74,10 @@ e2e-supervision: up
 
 demo: venv
 	deploy/local/demo.sh
+
+# the web dashboard on 127.0.0.1:8765 (logins: .run/dashboard/secrets/passwords.json)
+dashboard: up
+	$(BIN)/yidi dashboard serve
 
 e2e-full: up
 	YIDI_E2E_VISITS=10000 $(PYTEST) tests/e2e/test_pipeline.py -q -s

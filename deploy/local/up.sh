@@ -10,3 +10,4 @@ if [[ -n "${YIDI_DATABASE_URL:-}" ]]; then log "using external PostgreSQL"; else
 "$YIDI" topics apply
 # principals and ACLs (a SASL cluster only: an unsecured one has no users to make)
 if [[ "${YIDI_KAFKA_SECURITY_PROTOCOL:-SASL_SSL}" == SASL_* ]]; then "$YIDI" security apply; fi
+"$YIDI" dashboard users

@@ -59,12 +59,20 @@ GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
         **dict.fromkeys(RECON_TABLES, WRITE),
     },
     "supervision": {"alerts": WRITE, "settlements": READ, "sink_offsets": WRITE},
+    "dashboard": {  # read only: the web dashboard (docs/dashboard.md)
+        "settlements": READ,
+        "sink_offsets": READ,
+        "alerts": READ,
+        "replay_runs": READ,
+        "dlq_redrives": READ,
+        **dict.fromkeys(CLEARING_TABLES, READ),
+    },
 }
 """service -> table -> privileges. The adjudicator keeps its state in Kafka and has no
 role; ops is the owner role."""
 
 OWNER_ONLY = frozenset({"schema_migrations", "dlq_redrives", "replay_runs"})
-"""Tables only the owner (ops) touches."""
+"""Tables only the owner (ops) writes (the dashboard reads the last two)."""
 
 
 def role_of(service: str) -> str:

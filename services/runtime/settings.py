@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     database_url_clearing: SecretStr | None = None
     database_url_recon: SecretStr | None = None
     database_url_supervision: SecretStr | None = None
+    database_url_dashboard: SecretStr | None = None
     """A service's own URL (with its password on a real server); unset: ``database_url`` with
     the user replaced by ``yidi_<service>`` (local trust authentication, no password)."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -169,7 +170,7 @@ class Settings(BaseSettings):
     def role_passwords(self) -> dict[str, str]:
         """Service -> the password in its own URL (``yidi db migrate`` sets it on the role)."""
         out: dict[str, str] = {}
-        for service in ("registration", "ledger", "clearing", "recon", "supervision"):
+        for service in ("registration", "ledger", "clearing", "recon", "supervision", "dashboard"):
             own = getattr(self, f"database_url_{service}")
             password = urlsplit(own.get_secret_value()).password if own is not None else None
             if password:

@@ -12,6 +12,7 @@ from services.entry.cli import adjudicate as adjudicate_cmd
 from services.entry.cli import audit as audit_cmd
 from services.entry.cli import clearing as clearing_cmd
 from services.entry.cli import contracts as contracts_cmd
+from services.entry.cli import dashboard as dashboard_cmd
 from services.entry.cli import db as db_cmd
 from services.entry.cli import dlq as dlq_cmd
 from services.entry.cli import keys as keys_cmd
@@ -39,6 +40,7 @@ for _module in (
     bench_cmd,
     clearing_cmd,
     contracts_cmd,
+    dashboard_cmd,
     db_cmd,
     dlq_cmd,
     keys_cmd,

@@ -35,7 +35,7 @@ PROCESSORS = frozenset(
     {"adjudication", "registration", "ledger", "clearing", "recon", "supervision"}
 )
 RUNTIME = frozenset({"runtime"})
-ENTRY = frozenset({"entry", "ops"})
+ENTRY = frozenset({"entry", "ops", "dashboard"})
 TOOLS = frozenset({"tools"})
 TESTING = frozenset({"testing"})
 SDK = frozenset({"sdk"})

@@ -17,6 +17,7 @@ def register(app: typer.Typer) -> None:
     from services.tools.bench.commands.adjudication import register_bench as register_adjudication
     from services.tools.bench.commands.clearing import register_bench as register_clearing
     from services.tools.bench.commands.codec import register_bench as register_codec
+    from services.tools.bench.commands.dashboard import register_bench as register_dashboard
     from services.tools.bench.commands.pipeline import register_bench as register_pipeline
     from services.tools.bench.commands.replay import register_bench as register_replay
     from services.tools.bench.commands.supervision import register_bench as register_supervision
@@ -26,6 +27,7 @@ def register(app: typer.Typer) -> None:
     register_adjudication(bench_app)
     register_clearing(bench_app)
     register_codec(bench_app)
+    register_dashboard(bench_app)
     register_pipeline(bench_app)
     register_replay(bench_app)
     register_supervision(bench_app)

@@ -1,0 +1,1 @@
+"""The dashboard's reads: PostgreSQL (asyncpg), LISTEN/NOTIFY, the broker (as ``ops``)."""

@@ -1,0 +1,1 @@
+"""The dashboard's HTTP side (aiohttp): sessions, pages, the live event stream."""
