@@ -17,8 +17,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# BROKERS=3: the local three-node cluster (deploy/local/kafka-cluster.sh) instead of the single node
+BROKERS ?= $(or $(YIDI_BROKERS),1)
+
 up: venv
-	deploy/local/up.sh
+	YIDI_BROKERS=$(BROKERS) deploy/local/up.sh
 
 down:
 	deploy/local/down.sh
