@@ -44,8 +44,7 @@ def test_a_single_node_topic_on_three_brokers_is_refused_as_drift() -> None:
     assert all("replication factor 1 != 3" in c.detail for c in changes if c.action == "refuse")
     assert {c.topic for c in changes if c.action == "alter_configs"} == refused  # min ISR 2
     three = {
-        t.name: ObservedTopic(t.name, t.partitions, 3, t.topic_configs("local", 3))
-        for t in CATALOG
+        t.name: ObservedTopic(t.name, t.partitions, 3, t.topic_configs("local", 3)) for t in CATALOG
     }
     assert plan(CATALOG, three, "local", brokers=3) == []
 
