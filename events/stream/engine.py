@@ -55,7 +55,7 @@ from events.stream.changelog import restore_partition
 from events.stream.clients import group_consumer, idempotent_producer, to_input
 from events.stream.config import EngineConfig, EngineStats, require_topics
 from events.stream.guard import RecordGuard, process_record
-from events.stream.transactions import PartitionBatch, PartitionProducers
+from events.stream.transactions import PartitionBatch, PartitionProducers, retryable
 from events.stream.types import InputRecord, Output, Result, StateWrite, Task, TaskFactory
 
 log = structlog.get_logger("yidi.stream")
@@ -222,6 +222,7 @@ class StreamEngine:
                 part.outputs.extend(result.outputs)
                 part.writes.extend(result.writes)
             part.offsets[tp] = records[-1].offset + 1
+            part.starts[tp] = records[0].offset
             self.stats.records += len(records)
         if not parts:
             return
@@ -235,30 +236,42 @@ class StreamEngine:
             *(self._txn.commit(p, part) for p, part in parts.items()),
             return_exceptions=True,
         )
-        fenced = {p for p, r in zip(parts, results, strict=True) if isinstance(r, ProducerFenced)}
-        for r in results:
-            if isinstance(r, BaseException) and not isinstance(r, ProducerFenced):
-                raise r  # stops the engine: the partition's open transaction is aborted by its next owner
+        errors = dict(zip(parts, results, strict=True))
+        fenced = {p for p, r in errors.items() if isinstance(r, ProducerFenced)}
+        failed = {p for p, r in errors.items() if isinstance(r, BaseException) and retryable(r)}
+        for p, r in errors.items():
+            if isinstance(r, BaseException) and p not in fenced | failed:
+                raise r  # a bug or a refusal stops the engine; the next owner aborts the rest
         if fenced:
-            await self._forget_fenced(fenced, parts)
+            self.fenced += 1
+            log.warning("batch_fenced", group=self.config.group_id, partitions=sorted(fenced))
+            await self._txn.close(fenced)
+            await self._forget(fenced, parts, fenced=True)
+        if failed:
+            why = [r for p, r in errors.items() if p in failed and isinstance(r, BaseException)]
+            await self._txn.failed(failed, why)
+            await self._forget(failed, parts, fenced=False)
+        done = [part for p, part in parts.items() if p not in fenced | failed]
         self.stats.batches += 1
-        self.stats.outputs += sum(len(parts[p].outputs) for p in parts if p not in fenced)
-        self.stats.writes += sum(len(parts[p].writes) for p in parts if p not in fenced)
+        self.stats.outputs += sum(len(part.outputs) for part in done)
+        self.stats.writes += sum(len(part.writes) for part in done)
 
-    async def _forget_fenced(self, partitions: set[int], parts: dict[int, PartitionBatch]) -> None:
-        """This member was a zombie for ``partitions``: another member holds their transactional
-        ids now. Nothing of the batch landed there; forget their tasks and producers (restored
-        and fenced afresh if the group gives them back) and rewind to the committed offsets."""
+    async def _forget(
+        self, partitions: set[int], parts: dict[int, PartitionBatch], *, fenced: bool
+    ) -> None:
+        """Nothing of these partitions' share of the batch counts: forget their tasks (restored
+        after the id is registered again, which ends the old transaction) and rewind. Fenced:
+        another member holds the ids; back to the group's committed offsets. Failed
+        (``transactions.retryable``): back to the batch's start (the offsets committed with the
+        batch before; if this one's commit went through after all, the restored state knows
+        its records and they emit nothing again)."""
         assert self._consumer is not None
-        self.fenced += 1
-        log.warning("batch_fenced", group=self.config.group_id, partitions=sorted(partitions))
-        await self._txn.close(partitions)
         for p in partitions:
             self.tasks.pop(p, None)
-            for tp in parts[p].offsets:
-                committed = await self._consumer.committed(tp)
+            for tp, start in parts[p].starts.items():
+                offset = ((await self._consumer.committed(tp)) or 0) if fenced else start
                 with contextlib.suppress(IllegalStateError):  # no longer ours: nothing to rewind
-                    self._consumer.seek(tp, committed or 0)
+                    self._consumer.seek(tp, offset)
         self.stats.assigned = set(self.tasks)
 
     def _maybe_pause(self) -> None:
