@@ -113,8 +113,10 @@ node_ready() {
     fi
     tail -n 40 "$d/logs/stdout.log" >&2; die "node $n exited"
   fi
+  # grep -c reads to the end: grep -q would quit early and fail the pipe (pipefail, SIGPIPE)
   port_open "$(broker_port "$n")" &&
-    tail -c +"$(( $(cat "$d/start-offset" 2>/dev/null || echo 0) + 1 ))" "$d/logs/server.log" 2>/dev/null | grep -q "Kafka Server started"
+    (( $(tail -c +"$(( $(cat "$d/start-offset" 2>/dev/null || echo 0) + 1 ))" "$d/logs/server.log" 2>/dev/null |
+         grep -c "Kafka Server started" || true) > 0 ))
 }
 
 all_ready() { local n; for n in "${NODES[@]}"; do node_ready "$n" || return 1; done; }
