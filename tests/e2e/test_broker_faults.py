@@ -31,7 +31,7 @@ import pytest
 from events.stream import clients
 from services.runtime.settings import Settings
 from tests.e2e.conftest import Workers, yidi_cli
-from tests.e2e.test_faults import PROCESSORS, ROOT, Scenario, _run
+from tests.e2e.test_faults import PROCESSORS, ROOT, Scenario, _fetchval, _run
 
 CLUSTER = str(ROOT / "deploy" / "local" / "kafka-cluster.sh")
 NODES = (1, 2, 3)
@@ -102,6 +102,14 @@ async def _busiest_leader() -> tuple[int, list[int]]:
     return node, sorted(p for p, leader in leaders.items() if leader == node)
 
 
+async def _settling(sc: Scenario, timeout_s: float = 300) -> None:
+    """Mid-run: visits flow (the registrations are in, the first settlements landed)."""
+    deadline = time.monotonic() + timeout_s
+    while not await _fetchval(sc.db_url, "SELECT count(*) FROM settlements"):
+        assert time.monotonic() < deadline, "no settlement landed before the fault"
+        await asyncio.sleep(0.2)
+
+
 def _start(*nodes: int) -> None:
     for n in nodes:
         _cluster("start-node", str(n))
@@ -112,8 +120,8 @@ async def test_kill9_the_busiest_partitions_leader(
     on_cluster: str, workers: Workers, tmp_path: Path
 ) -> None:
     async def leader_down(workers: Workers, sc: Scenario) -> None:
+        await _settling(sc)
         node, partitions = await _busiest_leader()
-        await asyncio.sleep(2.0)
         await asyncio.to_thread(_kill9, node)
         down = time.monotonic()
         sc.faults.append(f"kill -9 broker {node} (leader of {BUSIEST} {partitions})")
@@ -132,7 +140,7 @@ async def test_kill9_the_busiest_partitions_leader(
 @pytest.mark.timeout(1200)
 async def test_kill9_all_three_brokers(on_cluster: str, workers: Workers, tmp_path: Path) -> None:
     async def all_down(workers: Workers, sc: Scenario) -> None:
-        await asyncio.sleep(2.0)
+        await _settling(sc)
         await asyncio.to_thread(_kill9, *NODES)
         down = time.monotonic()
         sc.faults.append("kill -9 brokers 1, 2, 3")

@@ -21,6 +21,8 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError, KafkaTimeoutError
+from aiokafka.structs import RecordMetadata
 
 from contracts.ack import Ack
 from events import catalog
@@ -162,14 +164,17 @@ async def wait_consumed(
     try:
         deadline = time.monotonic() + timeout_s
         while True:
-            ends = await consumer.end_offsets(tps)
             done = True
-            for tp in tps:
-                committed = await consumer.committed(tp)
-                behind = bool(ends[tp]) and (committed or 0) < ends[tp]
-                if behind and not await _only_markers(bootstrap, tp, committed or 0, ends[tp]):
-                    done = False
-                    break
+            try:
+                ends = await consumer.end_offsets(tps)
+                for tp in tps:
+                    committed = await consumer.committed(tp)
+                    behind = bool(ends[tp]) and (committed or 0) < ends[tp]
+                    if behind and not await _only_markers(bootstrap, tp, committed or 0, ends[tp]):
+                        done = False
+                        break
+            except KafkaError:  # a broker (or every broker) down: ask again until the deadline
+                done = False
             if done:
                 return
             if time.monotonic() > deadline:
@@ -280,7 +285,7 @@ async def _send_all(
                 await asyncio.sleep(ahead)
         key, value, headers = b.record
         sent_at.setdefault(ack_ref(b.ce_id), time.perf_counter())
-        futures.append(await producer.send(b.topic, value, key=key, headers=headers))
+        futures.append(await _queue(producer, b.topic, value, key, headers))
         report.sent += 1
         report.sent_bad += b.bad is not None
         if progress is not None and i % 200 == 0:
@@ -289,6 +294,26 @@ async def _send_all(
         report.positions.append(Sent(b.bad, meta.topic, meta.partition, meta.offset))
     if progress is not None:
         progress(len(batch), len(batch))
+
+
+async def _queue(
+    producer: AIOKafkaProducer, topic: str, value: bytes, key: bytes | None,
+    headers: list[tuple[str, bytes]], patience_s: float = 600,
+) -> asyncio.Future[RecordMetadata]:  # fmt: skip
+    """Queue one record, as a sender that keeps trying does: with the cluster down (every
+    broker killed) a full partition batch makes ``send`` give up after its 40 s, the record
+    not queued; queue it again (no duplicate: nothing was queued)."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            queued: asyncio.Future[RecordMetadata] = await producer.send(
+                topic, value, key=key, headers=headers
+            )
+            return queued
+        except KafkaTimeoutError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
 
 
 _ACK_TYPE = Ack.ce_type.encode()
