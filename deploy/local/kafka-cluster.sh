@@ -105,11 +105,13 @@ start_node() {
 node_ready() {
   local n="$1" d; d="$(ndir "$n")"
   if ! pid_alive "$(pidfile "$n")"; then
-    # the ports lie in Linux's ephemeral range: a client's outgoing connection (another node
-    # dialling this node's controller, say) can hold one for a moment; try again
-    if grep -q "Address already in use" "$d/logs/stdout.log" && (( ${BIND_RETRIES[$n]:-0} < 5 )); then
+    # a port still held: the sockets a killed node leaves behind linger (FIN_WAIT, up to
+    # tcp_fin_timeout), and the ports lie in Linux's ephemeral range, so a client's outgoing
+    # connection can hold one for a moment; try again, for up to about two minutes
+    if grep -q "Address already in use" "$d/logs/stdout.log" && (( ${BIND_RETRIES[$n]:-0} < 40 )); then
       BIND_RETRIES[$n]=$(( ${BIND_RETRIES[$n]:-0} + 1 ))
-      log "node $n: a port was taken for a moment, starting it again"; sleep 1; start_node "$n"; return 1
+      log "node $n: a port is still held, starting it again (attempt ${BIND_RETRIES[$n]})"; sleep 3
+      start_node "$n"; return 1
     fi
     tail -n 40 "$d/logs/stdout.log" >&2; die "node $n exited"
   fi
@@ -119,7 +121,7 @@ node_ready() {
          grep -c "Kafka Server started" || true) > 0 ))
 }
 
-all_ready() { local n; for n in "${NODES[@]}"; do node_ready "$n" || return 1; done; }
+all_ready() { local n ready=0; for n in "${NODES[@]}"; do node_ready "$n" || ready=1; done; return "$ready"; }
 
 start() {
   "$REPO_ROOT/deploy/local/kafka.sh" fetch
@@ -131,9 +133,9 @@ start() {
   [[ -f "$CDIR/cluster-id" ]] || format_all
   # all at once: a node waits for a quorum of controllers before it serves
   for n in "${NODES[@]}"; do start_node "$n"; done
-  if ! wait_for 180 "kafka cluster $(bootstrap)" all_ready; then
+  if ! wait_for 300 "kafka cluster $(bootstrap)" all_ready; then
     for n in "${NODES[@]}"; do tail -n 20 "$(ndir "$n")/logs/stdout.log" >&2; done
-    die "the cluster did not start within 180 s"
+    die "the cluster did not start within 300 s"
   fi
 }
 
@@ -153,7 +155,7 @@ status() {
 
 case "${1:-}" in
   start) start ;;
-  start-node) start_node "${2:?node}"; wait_for 120 "kafka node $2" node_ready "$2" ;;
+  start-node) start_node "${2:?node}"; wait_for 300 "kafka node $2" node_ready "$2" || die "node $2 did not start" ;;
   stop) stop ;;
   status) status || exit 3 ;;
   bootstrap) bootstrap ;;

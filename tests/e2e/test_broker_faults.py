@@ -66,6 +66,7 @@ def cluster() -> Iterator[str]:
     env = {"YIDI_KAFKA_BOOTSTRAP": bootstrap}
     yidi_cli(["topics", "apply"], env)
     yidi_cli(["security", "apply"], env)
+    asyncio.run(_fully_replicated(bootstrap))
     try:
         yield bootstrap
     finally:
@@ -108,6 +109,29 @@ async def _settling(sc: Scenario, timeout_s: float = 300) -> None:
     while not await _fetchval(sc.db_url, "SELECT count(*) FROM settlements"):
         assert time.monotonic() < deadline, "no settlement landed before the fault"
         await asyncio.sleep(0.2)
+
+
+async def _fully_replicated(bootstrap: str, timeout_s: float = 300) -> None:
+    """Every partition (the internal topics too) has a leader and three in-sync replicas: a
+    scenario starts on a healthy cluster, not on one still catching up from the last."""
+    settings = Settings(kafka_bootstrap=bootstrap)
+    admin = clients.admin(settings.kafka(), client_id="yidi-test-isr")
+    await admin.start()
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            short = [
+                (t["topic"], p["partition"])
+                for t in await admin.describe_topics(list(await admin.list_topics()))
+                for p in t["partitions"]
+                if p["leader"] < 0 or len(p["isr"]) < len(NODES)
+            ]
+            if not short:
+                return
+            assert time.monotonic() < deadline, f"under-replicated after {timeout_s} s: {short[:5]}"
+            await asyncio.sleep(1.0)
+    finally:
+        await admin.close()
 
 
 def _start(*nodes: int) -> None:
