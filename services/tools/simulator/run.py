@@ -29,7 +29,7 @@ from events import catalog
 from events.admin import observe
 from events.catalog import ack_topic
 from events.stream import clients
-from events.stream.clients import KafkaConnection
+from events.stream.clients import OUTAGE_PATIENCE_MS, KafkaConnection
 from events.stream.reader import read_to_ends, tail
 from events.wire.codec import Codec
 from events.wire.limits import ack_ref
@@ -219,7 +219,9 @@ async def publish(
     consumer = clients.consumer(
         bootstrap, enable_auto_commit=False, isolation_level="read_committed", fetch_max_wait_ms=250
     )
-    producer = clients.producer(bootstrap, enable_idempotence=True, linger_ms=5)
+    producer = clients.producer(
+        bootstrap, enable_idempotence=True, linger_ms=5, request_timeout_ms=OUTAGE_PATIENCE_MS
+    )  # a sender that keeps trying while the cluster is down (broker-fault tests)
     await consumer.start()
     await producer.start()
     sent_at: dict[str, float] = {}
