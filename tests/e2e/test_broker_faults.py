@@ -31,6 +31,7 @@ import pytest
 from events.stream import clients
 from services.runtime.settings import Settings
 from tests.e2e.conftest import Workers, yidi_cli
+from tests.e2e.pipeline_check import salt_of
 from tests.e2e.test_faults import PROCESSORS, ROOT, Scenario, _fetchval, _run
 
 CLUSTER = str(ROOT / "deploy" / "local" / "kafka-cluster.sh")
@@ -104,9 +105,12 @@ async def _busiest_leader() -> tuple[int, list[int]]:
 
 
 async def _settling(sc: Scenario, timeout_s: float = 300) -> None:
-    """Mid-run: visits flow (the registrations are in, the first settlements landed)."""
+    """Mid-run: visits flow (the registrations are in, this run's first settlements landed;
+    the ledger also lands other runs' records that follow its start positions)."""
+    salt = salt_of(sc.messages[0].ce_id.rsplit("-", 1)[0])
+    sql = f"SELECT count(*) FROM settlements WHERE substr(psn_no, 7, 6) = '{salt}'"
     deadline = time.monotonic() + timeout_s
-    while not await _fetchval(sc.db_url, "SELECT count(*) FROM settlements"):
+    while not await _fetchval(sc.db_url, sql):
         assert time.monotonic() < deadline, "no settlement landed before the fault"
         await asyncio.sleep(0.2)
 
