@@ -25,8 +25,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# BROKERS=3: the local three-node cluster (deploy/local/kafka-cluster.sh) instead of the single node
+BROKERS ?= $(or $(YIDI_BROKERS),1)
+
 up: venv
-	deploy/local/up.sh
+	YIDI_BROKERS=$(BROKERS) deploy/local/up.sh
 
 down:
 	deploy/local/down.sh
@@ -88,13 +91,16 @@ e2e-bad-input: up
 e2e-crash: up
 	YIDI_CRASH_VISITS=20000 YIDI_CRASH_KILLS=8 YIDI_CRASH_RATE=1500 $(PYTEST) tests/e2e/test_crash_recovery.py -q -s
 
-# issue 18: the zombie, PostgreSQL-outage and kill -9 scenarios at full size (make test runs a
-# smaller version of each), and the transactional engine's broker tests.
+# issue 18: every fault scenario at full size: the zombie, PostgreSQL-outage and kill -9 scenarios
+# on the single node (make test runs a smaller version of each), the transactional engine's broker
+# tests, and the broker kills on the three-node cluster (tests/e2e/test_broker_faults.py: started
+# here if it is not up, stopped afterwards; make test skips them unless the cluster is up).
 e2e-faults: up
-	YIDI_FAULTS_VISITS=3000 YIDI_FAULTS_SECONDS=150 YIDI_FAULTS_KILLS=20 YIDI_FAULTS_PG_OUTAGE_S=30 $(PYTEST) tests/e2e/test_faults.py tests/integration/events/stream/test_transactions.py -q -s --timeout 2700
+	YIDI_FAULTS_VISITS=3000 YIDI_FAULTS_SECONDS=150 YIDI_FAULTS_KILLS=20 YIDI_FAULTS_PG_OUTAGE_S=30 YIDI_FAULTS_CLUSTER=1 $(PYTEST) tests/e2e/test_faults.py tests/integration/events/stream/test_transactions.py tests/e2e/test_broker_faults.py -q -s --timeout 2700
 
+YIDI_FUZZ_DECODER_CASES ?= 100000
 fuzz-decoder: venv
-	YIDI_FUZZ_DECODER_CASES=100000 $(PYTEST) tests/unit/events/wire/test_decoder_fuzz.py -q --hypothesis-show-statistics
+	YIDI_FUZZ_DECODER_CASES=$(YIDI_FUZZ_DECODER_CASES) $(PYTEST) tests/unit/events/wire/test_decoder_fuzz.py -q --hypothesis-show-statistics
 
 fuzz-engine: venv
 	YIDI_FUZZ_CASES=1000000 $(PYTEST) tests/unit/events/stream/test_fuzz.py -q --hypothesis-show-statistics

@@ -48,7 +48,8 @@ async def apply(
     await admin.start()
     try:
         by_name = {t.name: t for t in catalog}
-        changes = plan(catalog, await observe(admin, list(by_name)), env)
+        brokers = await cluster_size(admin)
+        changes = plan(catalog, await observe(admin, list(by_name)), env, brokers)
         if dry_run:
             return changes
         for change in changes:
@@ -59,8 +60,8 @@ async def apply(
                         NewTopic(
                             topic.name,
                             topic.partitions,
-                            topic.replication_factor(env),
-                            topic_configs=topic.topic_configs(env),
+                            topic.replication_factor(env, brokers),
+                            topic_configs=topic.topic_configs(env, brokers),
                         )
                     ]
                 )
@@ -71,7 +72,11 @@ async def apply(
                 await admin.create_partitions({topic.name: NewPartitions(topic.partitions)})
             elif change.action == "alter_configs":
                 for resp in await admin.alter_configs(
-                    [ConfigResource(ConfigResourceType.TOPIC, topic.name, topic.topic_configs(env))]
+                    [
+                        ConfigResource(
+                            ConfigResourceType.TOPIC, topic.name, topic.topic_configs(env, brokers)
+                        )
+                    ]
                 ):
                     for res in resp.resources:
                         if res[0]:
@@ -81,14 +86,25 @@ async def apply(
             await _await_metadata(admin, created)
         grown = {c.topic for c in changes if c.action in ("add_partitions", "alter_configs")}
         if grown:
-            await _await_applied(admin, tuple(by_name[n] for n in sorted(grown)), env)
+            await _await_applied(admin, tuple(by_name[n] for n in sorted(grown)), env, brokers)
         return changes
     finally:
         await admin.close()
 
 
+async def cluster_size(admin: AIOKafkaAdminClient) -> int:
+    """How many brokers answer: the replication the catalog asks for outside production (a
+    broker down at ``apply`` time makes a new topic's replication smaller, and the next
+    ``apply`` on the whole cluster refuses it as drift)."""
+    return len((await admin.describe_cluster())["brokers"])
+
+
 async def _await_applied(
-    admin: AIOKafkaAdminClient, topics: tuple[Topic, ...], env: Environment, timeout_s: float = 15
+    admin: AIOKafkaAdminClient,
+    topics: tuple[Topic, ...],
+    env: Environment,
+    brokers: int | None,
+    timeout_s: float = 15,
 ) -> None:
     """New partitions and altered configs are acknowledged before the metadata a describe
     reads shows them: an ``apply`` right after would plan the same change again and be
@@ -98,7 +114,7 @@ async def _await_applied(
     applied = ("add_partitions", "alter_configs")
     while pending := [
         c
-        for c in plan(topics, await observe(admin, [t.name for t in topics]), env)
+        for c in plan(topics, await observe(admin, [t.name for t in topics]), env, brokers)
         if c.action in applied
     ]:
         if loop.time() > deadline:

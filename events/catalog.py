@@ -110,13 +110,21 @@ class Topic:
                 return a.senders
         return None
 
-    def replication_factor(self, env: Environment) -> int:
-        return 3 if env == "prod" else 1
-
-    def topic_configs(self, env: Environment) -> dict[str, str]:
-        """The managed topic-level configs, exactly as the broker reports them."""
-        out = {"cleanup.policy": self.cleanup_policy, "retention.ms": str(self.retention_ms)}
+    def replication_factor(self, env: Environment, brokers: int | None = None) -> int:
+        """Production: 3, whatever answers (creating a topic on a smaller cluster fails rather
+        than under-replicating it). Elsewhere the cluster's size, at most 3 (``brokers``: the
+        brokers ``yidi topics apply`` found): 1 on the single local node, 3 on the local
+        three-node cluster (``make up BROKERS=3``)."""
         if env == "prod":
+            return 3
+        return max(1, min(3, brokers or 1))
+
+    def topic_configs(self, env: Environment, brokers: int | None = None) -> dict[str, str]:
+        """The managed topic-level configs, exactly as the broker reports them. Three replicas
+        take ``min.insync.replicas=2``: an ``acks=all`` write is on two brokers before it is
+        acknowledged, and one broker may be lost without stopping writes."""
+        out = {"cleanup.policy": self.cleanup_policy, "retention.ms": str(self.retention_ms)}
+        if self.replication_factor(env, brokers) >= 3:
             out["min.insync.replicas"] = "2"
         out.update(self.configs)
         return out

@@ -30,19 +30,24 @@ class Change:
 
 
 def plan(
-    catalog: tuple[Topic, ...], observed: dict[str, ObservedTopic], env: Environment
+    catalog: tuple[Topic, ...],
+    observed: dict[str, ObservedTopic],
+    env: Environment,
+    brokers: int | None = None,
 ) -> list[Change]:
-    """Changes that bring the broker to the catalog; ``refuse`` marks drift needing a human."""
+    """Changes that bring the broker to the catalog; ``refuse`` marks drift needing a human.
+    ``brokers``: the cluster's size, which sets the replication outside production."""
     changes: list[Change] = []
     for topic in catalog:
-        want_cfg = topic.topic_configs(env)
+        want_cfg = topic.topic_configs(env, brokers)
+        rf = topic.replication_factor(env, brokers)
         have = observed.get(topic.name)
         if have is None:
             changes.append(
                 Change(
                     topic.name,
                     "create",
-                    f"partitions={topic.partitions} rf={topic.replication_factor(env)}",
+                    f"partitions={topic.partitions} rf={rf}",
                 )
             )
             continue
@@ -59,13 +64,13 @@ def plan(
                     " Kafka cannot shrink a topic",
                 )
             )
-        if have.replication_factor != topic.replication_factor(env):
+        if have.replication_factor != rf:
             changes.append(
                 Change(
                     topic.name,
                     "refuse",
                     f"replication factor {have.replication_factor} !="
-                    f" {topic.replication_factor(env)}: reassign partitions by hand",
+                    f" {rf}: reassign partitions by hand",
                 )
             )
         drift = {k: v for k, v in want_cfg.items() if have.configs.get(k) != v}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-node KRaft Kafka (broker + controller) on loopback from Maven Central jars.
-# Usage: kafka.sh fetch|start|stop|status. Idempotent: start twice is harmless.
+# Usage: kafka.sh fetch|secrets|start|stop|status. Idempotent: start twice is harmless.
+# The three-node cluster (YIDI_BROKERS=3) is deploy/local/kafka-cluster.sh; it shares these secrets.
 # Secured by default (SASL_SSL + SCRAM-SHA-512, StandardAuthorizer): docs/security.md, "Broker".
 source "$(dirname "$0")/common.sh"
 
@@ -126,8 +127,9 @@ broker_ready() {
 
 case "${1:-}" in
   fetch) fetch ;;
+  secrets) secrets ;;
   start) start ;;
   stop) stop_pid "$PIDFILE" kafka ;;
   status) if pid_alive "$PIDFILE"; then echo "kafka running (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT"; else echo "kafka stopped"; exit 3; fi ;;
-  *) echo "usage: $0 fetch|start|stop|status" >&2; exit 2 ;;
+  *) echo "usage: $0 fetch|secrets|start|stop|status" >&2; exit 2 ;;
 esac

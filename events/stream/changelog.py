@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import structlog
 from aiokafka import TopicPartition
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from events.stream import clients
 from events.stream.clients import KafkaConnection
+from events.stream.transactions import OPEN_TIMEOUT_S, retryable
+
+log = structlog.get_logger("yidi.stream")
 
 
 async def restore_partition(
@@ -14,8 +19,31 @@ async def restore_partition(
     """Read ``topic``/``partition`` from the start to its current end; last value per key wins.
 
     Reads committed data only, so a write whose batch never completed is not
-    restored (tasks are deterministic: the input is processed again).
+    restored (tasks are deterministic: the input is processed again). A restore that meets
+    the cluster down (a broker's or every broker's kill: aiokafka gives up an offsets request
+    after 40 s) starts again, for up to ``OPEN_TIMEOUT_S``: the worker waits the outage out.
     """
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception(retryable),
+        wait=wait_exponential(multiplier=0.5, max=5),
+        stop=stop_after_delay(OPEN_TIMEOUT_S),
+        reraise=True,
+        before_sleep=lambda state: log.warning(
+            "restore_retrying",
+            topic=topic,
+            partition=partition,
+            attempt=state.attempt_number,
+            error=type(state.outcome.exception()).__name__ if state.outcome else None,
+        ),
+    ):
+        with attempt:
+            return await _restore_once(bootstrap, topic, partition)
+    raise AssertionError("unreachable: tenacity re-raises the last failure")
+
+
+async def _restore_once(
+    bootstrap: KafkaConnection, topic: str, partition: int
+) -> dict[bytes, bytes]:
     tp = TopicPartition(topic, partition)
     consumer = clients.consumer(
         bootstrap,

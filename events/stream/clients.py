@@ -150,6 +150,13 @@ def group_consumer(
     )
 
 
+OUTAGE_PATIENCE_MS = 300_000
+"""How long a queued record may wait for its partition to have a leader again. aiokafka fails
+a batch whose partition has had no leader for ``request_timeout_ms`` (40 s by default) even
+with idempotence, which otherwise retries forever: with every broker of the cluster killed
+and restarted that is a worker stopping for nothing (the record was never sent)."""
+
+
 def idempotent_producer(
     conn: KafkaConnection, *, client_id: str, linger_ms: int = 5
 ) -> AIOKafkaProducer:
@@ -162,6 +169,7 @@ def idempotent_producer(
         linger_ms=linger_ms,
         max_batch_size=512 * 1024,
         max_request_size=8 * 1024 * 1024,
+        request_timeout_ms=OUTAGE_PATIENCE_MS,
     )
 
 

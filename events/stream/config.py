@@ -6,7 +6,11 @@ an ``EngineConfig`` without reading how batches are committed.
 
 from __future__ import annotations
 
+import os
+import signal
 from dataclasses import dataclass, field
+
+import structlog
 
 from events.stream import clients
 from events.stream.clients import KafkaConnection
@@ -43,6 +47,12 @@ class EngineConfig:
     pause_before_publish: int = 0
     """Fault injection for the zombie test only: the process stops itself (SIGSTOP) when its
     Nth batch is computed and about to be published; 0 (always, outside that test) never."""
+
+    def pause_if_due(self, batch: int) -> None:
+        """Stop this process (SIGSTOP) if ``batch`` is the one ``pause_before_publish`` names."""
+        if self.pause_before_publish and batch == self.pause_before_publish:
+            structlog.get_logger("yidi.stream").warning("fault_injection_sigstop", batch=batch)
+            os.kill(os.getpid(), signal.SIGSTOP)
 
 
 class MissingTopics(RuntimeError):

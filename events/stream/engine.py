@@ -10,20 +10,12 @@ their store (by source offset) and emit nothing for them, and compute the
 rest exactly as before. Outputs may therefore repeat, byte-identical, never
 differ; sinks and ack readers de-duplicate by id.
 
-The wait for a batch's state writes and its commit (the batch's *tail*) runs
-while the next batch is fetched and processed: neither rule above orders one
-batch's tail against the next batch's outputs, and tails complete in order
-(each awaits the one before it), so commits never pass a state write. A
-failed tail stops the engine before anything later is committed.
-
-A rebalance waits for the batch in flight and its tail (the revoke callback
-takes the batch lock and drains the tail), so a partition's new owner
-restores a complete changelog. A member the group expelled instead (an event
-loop stalled past the session timeout) must not publish what it computed
-meanwhile: its outputs would repeat the new owner's and its state writes would
-land after the new owner's, so the next restore would read stale state. A batch
-published long after the member last proved its membership proves it again
-first, and is dropped, with the tasks it touched, when the group says no.
+A batch's tail (its state writes, then its commit) runs while the next batch is fetched;
+tails complete in order, so commits never pass a state write. A rebalance waits for the batch
+in flight and its tail; a member the group expelled (a stalled loop) proves its membership
+before publishing, and drops the batch when the group says no. With transactions (the
+default) each input partition's share commits as one Kafka transaction instead
+(events/stream/transactions.py). The argument in full: docs/guarantees.md.
 
 Whatever a record holds, it ends in one outcome and the batch goes on: a record the
 client cannot parse, or whose task raises, becomes a DLQ record (and an error ack to an
@@ -36,8 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import os
-import signal
 import time
 from collections.abc import Awaitable, Callable
 
@@ -56,7 +46,7 @@ from events.stream.clients import group_consumer, idempotent_producer, to_input
 from events.stream.config import EngineConfig, EngineStats, require_topics
 from events.stream.guard import RecordGuard, process_record
 from events.stream.metrics import StreamMetrics, end_lag_watch, report_batch, start_lag_watch
-from events.stream.transactions import PartitionBatch, PartitionProducers
+from events.stream.transactions import PartitionBatch, PartitionProducers, retryable
 from events.stream.types import InputRecord, Output, Result, StateWrite, Task, TaskFactory
 
 log = structlog.get_logger("yidi.stream")
@@ -186,7 +176,7 @@ class StreamEngine:
             if not await self._still_member(starts):
                 self._drop(starts)
                 return
-        self._maybe_pause()
+        self.config.pause_if_due(self.stats.batches + 1)
         await self._publish(outputs)
         if self.metrics is not None:
             done = {tp: batch[tp] for tp in commits}
@@ -232,56 +222,61 @@ class StreamEngine:
                 part.outputs.extend(result.outputs)
                 part.writes.extend(result.writes)
             part.offsets[tp] = records[-1].offset + 1
+            part.starts[tp] = records[0].offset
             self.stats.records += len(records)
         if not parts:
             return
         for part in parts.values():
             part.writes.extend(part.task.flush_state())
         outputs = [o for part in parts.values() for o in part.outputs]
-        self._maybe_pause()
+        self.config.pause_if_due(self.stats.batches + 1)
         if self.on_batch is not None:
             await self.on_batch(outputs)  # idempotent; before the state that would skip these
         results = await asyncio.gather(
             *(self._txn.commit(p, part) for p, part in parts.items()),
             return_exceptions=True,
         )
-        fenced = {p for p, r in zip(parts, results, strict=True) if isinstance(r, ProducerFenced)}
-        for r in results:
-            if isinstance(r, BaseException) and not isinstance(r, ProducerFenced):
-                raise r  # stops the engine: the partition's open transaction is aborted by its next owner
+        errors = dict(zip(parts, results, strict=True))
+        fenced = {p for p, r in errors.items() if isinstance(r, ProducerFenced)}
+        failed = {p for p, r in errors.items() if isinstance(r, BaseException) and retryable(r)}
+        for p, r in errors.items():
+            if isinstance(r, BaseException) and p not in fenced | failed:
+                raise r  # a bug or a refusal stops the engine; the next owner aborts the rest
         if fenced:
-            await self._forget_fenced(fenced, parts)
+            self.fenced += 1
+            log.warning("batch_fenced", group=self.config.group_id, partitions=sorted(fenced))
+            await self._txn.close(fenced)
+            await self._forget(fenced, parts, fenced=True)
+        if failed:
+            why = [r for p, r in errors.items() if p in failed and isinstance(r, BaseException)]
+            await self._txn.failed(failed, why)
+            await self._forget(failed, parts, fenced=False)
+        done = [part for p, part in parts.items() if p not in fenced | failed]
         if self.metrics is not None:
-            ok = [part for p, part in parts.items() if p not in fenced]
-            done = {tp: batch[tp] for part in ok for tp in part.offsets}
-            sent = [o for part in ok for o in part.outputs]
-            report_batch(self.metrics, done, sent, self._started, self.guard.ack_topics)
+            landed = {tp: batch[tp] for part in done for tp in part.offsets}
+            sent = [o for part in done for o in part.outputs]
+            report_batch(self.metrics, landed, sent, self._started, self.guard.ack_topics)
         self.stats.batches += 1
-        self.stats.outputs += sum(len(parts[p].outputs) for p in parts if p not in fenced)
-        self.stats.writes += sum(len(parts[p].writes) for p in parts if p not in fenced)
+        self.stats.outputs += sum(len(part.outputs) for part in done)
+        self.stats.writes += sum(len(part.writes) for part in done)
 
-    async def _forget_fenced(self, partitions: set[int], parts: dict[int, PartitionBatch]) -> None:
-        """This member was a zombie for ``partitions``: another member holds their transactional
-        ids now. Nothing of the batch landed there; forget their tasks and producers (restored
-        and fenced afresh if the group gives them back) and rewind to the committed offsets."""
+    async def _forget(
+        self, partitions: set[int], parts: dict[int, PartitionBatch], *, fenced: bool
+    ) -> None:
+        """Nothing of these partitions' share of the batch counts: forget their tasks (restored
+        after the id is registered again, which ends the old transaction) and rewind. Fenced:
+        another member holds the ids; back to the group's committed offsets. Failed
+        (``transactions.retryable``): back to the batch's start (the offsets committed with the
+        batch before; if this one's commit went through after all, the restored state knows
+        its records and they emit nothing again)."""
         assert self._consumer is not None
-        self.fenced += 1
-        log.warning("batch_fenced", group=self.config.group_id, partitions=sorted(partitions))
-        await self._txn.close(partitions)
         for p in partitions:
             self.tasks.pop(p, None)
-            for tp in parts[p].offsets:
-                committed = await self._consumer.committed(tp)
+            for tp, start in parts[p].starts.items():
+                offset = ((await self._consumer.committed(tp)) or 0) if fenced else start
                 with contextlib.suppress(IllegalStateError):  # no longer ours: nothing to rewind
-                    self._consumer.seek(tp, committed or 0)
+                    self._consumer.seek(tp, offset)
         self.stats.assigned = set(self.tasks)
-
-    def _maybe_pause(self) -> None:
-        """The zombie test's fault injection (``EngineConfig.pause_before_publish``)."""
-        n = self.config.pause_before_publish
-        if n and self.stats.batches + 1 == n:
-            log.warning("fault_injection_sigstop", batch=n)
-            os.kill(os.getpid(), signal.SIGSTOP)
 
     async def _finish(
         self,

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from events.admin import apply, observe
+from events.admin import apply, cluster_size, observe
 from events.catalog import Topic
 from events.stream import clients
 from events.topic_plan import plan
@@ -57,6 +57,7 @@ def list_cmd() -> None:
         await admin.start()
         try:
             observed = await observe(admin, [t.name for t in catalog])
+            brokers = await cluster_size(admin)
         finally:
             await admin.close()
         table = Table(
@@ -64,7 +65,7 @@ def list_cmd() -> None:
         )
         for topic in catalog:
             have = observed.get(topic.name)
-            diff = plan((topic,), observed, settings.env)
+            diff = plan((topic,), observed, settings.env, brokers)
             state = (
                 "[green]ok[/green]"
                 if not diff

@@ -21,13 +21,15 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError, KafkaTimeoutError
+from aiokafka.structs import RecordMetadata
 
 from contracts.ack import Ack
 from events import catalog
 from events.admin import observe
 from events.catalog import ack_topic
 from events.stream import clients
-from events.stream.clients import KafkaConnection
+from events.stream.clients import OUTAGE_PATIENCE_MS, KafkaConnection
 from events.stream.reader import read_to_ends, tail
 from events.wire.codec import Codec
 from events.wire.limits import ack_ref
@@ -181,14 +183,17 @@ async def wait_consumed(
     try:
         deadline = time.monotonic() + timeout_s
         while True:
-            ends = await consumer.end_offsets(tps)
             done = True
-            for tp in tps:
-                committed = await consumer.committed(tp)
-                behind = bool(ends[tp]) and (committed or 0) < ends[tp]
-                if behind and not await _only_markers(bootstrap, tp, committed or 0, ends[tp]):
-                    done = False
-                    break
+            try:
+                ends = await consumer.end_offsets(tps)
+                for tp in tps:
+                    committed = await consumer.committed(tp)
+                    behind = bool(ends[tp]) and (committed or 0) < ends[tp]
+                    if behind and not await _only_markers(bootstrap, tp, committed or 0, ends[tp]):
+                        done = False
+                        break
+            except KafkaError:  # a broker (or every broker) down: ask again until the deadline
+                done = False
             if done:
                 return
             if time.monotonic() > deadline:
@@ -234,7 +239,9 @@ async def publish(
     consumer = clients.consumer(
         bootstrap, enable_auto_commit=False, isolation_level="read_committed", fetch_max_wait_ms=250
     )
-    producer = clients.producer(bootstrap, enable_idempotence=True, linger_ms=5)
+    producer = clients.producer(
+        bootstrap, enable_idempotence=True, linger_ms=5, request_timeout_ms=OUTAGE_PATIENCE_MS
+    )  # a sender that keeps trying while the cluster is down (broker-fault tests)
     await consumer.start()
     await producer.start()
     sent_at: dict[str, float] = {}
@@ -300,7 +307,7 @@ async def _send_all(
                 await asyncio.sleep(ahead)
         key, value, headers = b.record
         sent_at.setdefault(ack_ref(b.ce_id), time.perf_counter())
-        futures.append(await producer.send(b.topic, value, key=key, headers=headers))
+        futures.append(await _queue(producer, b.topic, value, key, headers))
         report.sent += 1
         report.sent_bad += b.bad is not None
         if progress is not None and i % 200 == 0:
@@ -309,6 +316,26 @@ async def _send_all(
         report.positions.append(Sent(b.bad, meta.topic, meta.partition, meta.offset))
     if progress is not None:
         progress(len(batch), len(batch))
+
+
+async def _queue(
+    producer: AIOKafkaProducer, topic: str, value: bytes, key: bytes | None,
+    headers: list[tuple[str, bytes]], patience_s: float = 600,
+) -> asyncio.Future[RecordMetadata]:  # fmt: skip
+    """Queue one record, as a sender that keeps trying does: with the cluster down (every
+    broker killed) a full partition batch makes ``send`` give up after its 40 s, the record
+    not queued; queue it again (no duplicate: nothing was queued)."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            queued: asyncio.Future[RecordMetadata] = await producer.send(
+                topic, value, key=key, headers=headers
+            )
+            return queued
+        except KafkaTimeoutError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
 
 
 _ACK_TYPE = Ack.ce_type.encode()

@@ -10,12 +10,14 @@ import time
 from collections import Counter, defaultdict
 
 import pytest
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 
 from events.admin import delete_topics
 from events.stream import clients
 from events.stream.config import EngineConfig
 from events.stream.engine import StreamEngine
+from events.stream.transactions import PartitionBatch
 from services.runtime.settings import Settings
 from tests.integration.events.stream.frozen_member import run_beside_a_frozen_member
 from tests.integration.events.stream.test_engine import (
@@ -149,3 +151,67 @@ async def test_without_transactions_the_zombie_gets_through(
     settings: Settings, unique: str
 ) -> None:
     await _zombie_run(settings, unique, transactions=False)
+
+
+async def test_failed_transactions_are_retried_on_a_new_producer(
+    settings: Settings, unique: str
+) -> None:
+    """A transaction that fails without fencing (a broker, leader or coordinator lost: aiokafka
+    #1151 kills the producer's sender with "Unexpected error during batch delivery") costs the
+    partition its producer, not the worker: the batch is processed again on a new one. Two
+    kinds: the commit never happened (the open transaction is aborted by the id's next
+    registration: the records must be processed again, nothing lost) and the commit went
+    through but the client saw an error (the restored state knows the records: nothing
+    doubled)."""
+    n, keys = 1500, 23
+    topics = await _topics_with_records(settings, unique, n, keys)
+    src, out, log = topics
+    config = EngineConfig(
+        settings.kafka(), f"it-txnfail-{unique}", (src,), log, max_batch=100, transactions=True
+    )
+    engine = StreamEngine(config, lambda p, r: CountingTask(out, r, []))
+    plan = {3: "before", 5: "after", 6: "before", 9: "after"}  # commit call -> failure
+    calls = 0
+    real_commit = engine._txn._commit
+
+    async def failing_commit(
+        producer: AIOKafkaProducer, partition: int, part: PartitionBatch
+    ) -> None:
+        nonlocal calls
+        calls += 1
+        how = plan.get(calls)
+        if how == "before":
+
+            async def lost() -> None:
+                raise KafkaError("Unexpected error during batch delivery")
+
+            producer.commit_transaction = lost  # type: ignore[method-assign]
+        await real_commit(producer, partition, part)
+        if how == "after":
+            raise KafkaError("Unexpected error during batch delivery")
+
+    engine._txn._commit = failing_commit  # type: ignore[method-assign]
+    failures_seen = 0
+    real_failed = engine._txn.failed
+
+    async def counting_failed(partitions: set[int], errors: list[BaseException]) -> None:
+        nonlocal failures_seen
+        failures_seen += 1
+        await real_failed(partitions, errors)
+
+    engine._txn.failed = counting_failed  # type: ignore[method-assign]
+    await engine.start()
+    stop = asyncio.Event()
+    try:
+        runner = asyncio.create_task(engine.run(stop))
+        for _ in range(600):
+            await asyncio.sleep(0.1)
+            assert not runner.done(), "the engine stopped on a failed transaction"
+            if calls > max(plan) and await engine.lag() == 0:
+                break
+        stop.set()
+        await runner
+    finally:
+        await engine.stop()
+    assert failures_seen == len(plan), (failures_seen, calls)
+    await _each_output_once_no_stale_state(settings, topics, n, keys)

@@ -26,6 +26,29 @@ def test_prod_replicates_and_requires_isr() -> None:
     assert topic.topic_configs("prod")["min.insync.replicas"] == "2"
 
 
+def test_replication_follows_the_cluster_size_outside_prod() -> None:
+    topic = CATALOG[0]
+    assert [topic.replication_factor("local", n) for n in (None, 1, 2, 3, 5)] == [1, 1, 2, 3, 3]
+    assert topic.replication_factor("prod", 1) == 3
+    assert "min.insync.replicas" not in topic.topic_configs("local", 1)
+    assert "min.insync.replicas" not in topic.topic_configs("test", 2)
+    assert topic.topic_configs("local", 3)["min.insync.replicas"] == "2"
+
+
+def test_a_single_node_topic_on_three_brokers_is_refused_as_drift() -> None:
+    """The catalog applied to the three-node cluster wants three replicas; a topic made with
+    one (the cluster was smaller then) is drift a human reassigns, never silently kept."""
+    changes = plan(CATALOG, _observed(), "local", brokers=3)
+    refused = {c.topic for c in changes if c.action == "refuse"}
+    assert refused == {t.name for t in CATALOG}
+    assert all("replication factor 1 != 3" in c.detail for c in changes if c.action == "refuse")
+    assert {c.topic for c in changes if c.action == "alter_configs"} == refused  # min ISR 2
+    three = {
+        t.name: ObservedTopic(t.name, t.partitions, 3, t.topic_configs("local", 3)) for t in CATALOG
+    }
+    assert plan(CATALOG, three, "local", brokers=3) == []
+
+
 def _observed(env: str = "local") -> dict[str, ObservedTopic]:
     return {
         t.name: ObservedTopic(
