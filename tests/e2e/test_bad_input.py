@@ -42,7 +42,8 @@ from services.entry.bootstrap import build_runtime
 from services.runtime.settings import Settings
 from services.tools.simulator.bad import ID_NUMBER, KINDS, kinds_named
 from services.tools.simulator.plan import Mix
-from services.tools.simulator.run import Sent, plan_messages, publish, wait_consumed, write_jsonl
+from services.tools.simulator.report import Sent
+from services.tools.simulator.run import plan_messages, publish, wait_consumed, write_jsonl
 from tests.e2e.conftest import Workers
 from tests.e2e.pipeline_check import ledger_rows, offline_settlements
 

@@ -39,7 +39,8 @@ import pytest
 from events.dlq import DLQ_TOPIC
 from services.entry.bootstrap import build_runtime
 from services.runtime.settings import Settings
-from services.tools.simulator.run import Built, Report, plan_messages, publish, write_jsonl
+from services.tools.simulator.report import Report
+from services.tools.simulator.run import Built, plan_messages, publish, write_jsonl
 from tests.e2e.conftest import Workers, yidi_cli
 from tests.e2e.pipeline_check import ledger_rows, offline_settlements
 from tests.e2e.test_bad_input import _dlq_since, _each_bad_input_once, _ends

@@ -3,7 +3,7 @@ state and fills its caches, which a hospital in steady state never sees."""
 
 from __future__ import annotations
 
-from services.tools.simulator.run import Report
+from services.tools.simulator.report import Report
 
 
 def test_acks_of_requests_sent_in_the_warmup_are_reported_apart() -> None:
