@@ -20,6 +20,7 @@ import pytest
 
 from contracts.clearing import ClearingStatement
 from contracts.codes import ClearingStatus
+from events import catalog
 from events.wire.codec import Codec
 from services.clearing.adapters.postgres import PgClearingUnitOfWork
 from services.clearing.core.errors import (
@@ -88,8 +89,24 @@ async def _periods(conn: asyncpg.Connection) -> list[tuple[str, str, str, str | 
     return [(r["period"], r["scope"], r["status"], r["statement_id"]) for r in rows]
 
 
-async def _outbox(conn: asyncpg.Connection) -> list[str]:
-    return [r["ce_id"] for r in await conn.fetch("SELECT ce_id FROM clearing_outbox ORDER BY seq")]
+async def _outbox(conn: asyncpg.Connection, topic: str = catalog.CLEARING) -> list[str]:
+    """The clearing center's messages queued (each statement also goes to every agency it
+    concerns, on that agency's ack topic: ``_agency_copies``)."""
+    rows = await conn.fetch(
+        "SELECT ce_id FROM clearing_outbox WHERE topic = $1 ORDER BY seq", topic
+    )
+    return [r["ce_id"] for r in rows]
+
+
+async def _agency_copies(conn: asyncpg.Connection) -> dict[str, list[str]]:
+    """ack topic -> the statement versions queued for that agency, in order."""
+    rows = await conn.fetch(
+        "SELECT topic, ce_id FROM clearing_outbox WHERE topic <> $1 ORDER BY seq", catalog.CLEARING
+    )
+    copies: dict[str, list[str]] = defaultdict(list)
+    for r in rows:
+        copies[r["topic"]].append(r["ce_id"])
+    return dict(copies)
 
 
 async def _assert_frozen_not_closed(conn: asyncpg.Connection, before: Snapshot) -> None:
@@ -168,6 +185,15 @@ async def test_close_issues_one_statement_and_closing_again_changes_nothing(
     inputs = await _snapshot(db, without=_CLEARING_OUTPUT)
     await _closes_cleanly(db)
     assert await _outbox(db) == [f"{STATEMENT}-closed"]
+    statement = ClearingStatement.model_validate_json(
+        await db.fetchval(
+            "SELECT value FROM clearing_outbox WHERE ce_id = $1", f"{STATEMENT}-closed"
+        )
+    )
+    readers = {"AG000000"} | {f"AG{n.participant}" for n in statement.nets}
+    assert await _agency_copies(db) == {
+        catalog.ack_topic(a): [f"{STATEMENT}-closed.{a}"] for a in readers
+    }, "each agency on the statement gets it on its own ack topic, in the same transaction"
     assert await _snapshot(db, without=_CLEARING_OUTPUT) == inputs, "a close only reads those"
     after_first = await _snapshot(db)
 
