@@ -19,6 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.helpers import create_ssl_context
 from aiokafka.structs import ConsumerRecord
 
+from events.stream import txn_backoff
 from events.stream.salvage import RawName, install
 from events.stream.types import InputRecord
 
@@ -200,7 +201,10 @@ def transactional_producer(
     aborts whatever an earlier holder of the id left open and fences that holder: a zombie's
     later send or commit is refused by the broker (``ProducerFenced``). aiokafka implements
     only version 0 of the transaction requests (no KIP-447 fencing by group generation), so the
-    id must be per input partition, never per process."""
+    id must be per input partition, never per process. Its ``CONCURRENT_TRANSACTIONS``
+    retries are short (``events/stream/txn_backoff.py``): back-to-back transactions meet one
+    each."""
+    txn_backoff.install()
     return producer(
         conn,
         client_id=f"{client_id}-txn",
