@@ -60,6 +60,35 @@ class CountingTask:
         return Result([out], [StateWrite(record.key, json.dumps(st).encode())])
 
 
+async def run_through_crashes(
+    config: EngineConfig, out_topic: str, crashes: list[int], rounds: int
+) -> None:
+    """Run a fresh engine of ``CountingTask`` per entry of ``crashes`` (records processed
+    before that engine's simulated crash), then one more until its lag is 0: a process that
+    dies mid-batch and is started again, as often as ``crashes`` says."""
+    crashes = list(crashes)
+    while True:
+        budget = [crashes.pop(0)] if crashes else []
+        engine = StreamEngine(config, lambda p, r, b=budget: CountingTask(out_topic, r, b))
+        await engine.start()
+        stop = asyncio.Event()
+        try:
+            runner = asyncio.create_task(engine.run(stop))
+            for _ in range(rounds):
+                await asyncio.sleep(0.1)
+                if runner.done() or (not budget and await engine.lag() == 0):
+                    break
+            stop.set()
+            try:
+                await runner
+            except Crash:
+                continue
+            if not budget:
+                return
+        finally:
+            await engine.stop()
+
+
 async def _read_all(settings: Settings, topic: str) -> list[bytes]:
     """Every record of ``topic``, up to its end offsets at call time."""
     consumer = clients.consumer(
@@ -109,30 +138,9 @@ async def test_crash_mid_batch_then_resume_gives_exact_state(
     n, keys = 3000, 37
     src, out, log = await _topics_with_records(settings, unique, n, keys)
 
-    crashes = [700, 900, 400]  # records processed before each simulated crash
     config = EngineConfig(settings.kafka(), f"it-eng-{unique}", (src,), log, max_batch=250)
     try:
-        while True:
-            budget = [crashes.pop(0)] if crashes else []
-            engine = StreamEngine(config, lambda p, r, b=budget: CountingTask(out, r, b))
-            await engine.start()
-            stop = asyncio.Event()
-            try:
-                runner = asyncio.create_task(engine.run(stop))
-                for _ in range(200):
-                    await asyncio.sleep(0.1)
-                    if runner.done() or (not budget and await engine.lag() == 0):
-                        break
-                stop.set()
-                try:
-                    await runner
-                except Crash:
-                    continue
-                if not budget:
-                    break
-            finally:
-                await engine.stop()
-
+        await run_through_crashes(config, out, [700, 900, 400], rounds=200)
         outputs = await _read_all(settings, out)
     finally:
         await delete_topics(settings.kafka(), [src, out, log])

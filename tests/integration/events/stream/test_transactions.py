@@ -23,9 +23,9 @@ from tests.integration.events.stream.frozen_member import run_beside_a_frozen_me
 from tests.integration.events.stream.test_engine import (
     PARTITIONS,
     CountingTask,
-    Crash,
     _read_all,
     _topics_with_records,
+    run_through_crashes,
 )
 
 
@@ -65,31 +65,11 @@ async def test_crashes_mid_batch_leave_every_output_exactly_once(
     (byte-identical); with them, a read_committed reader sees each output once."""
     n, keys = 2000, 37
     src, out, log = await _topics_with_records(settings, unique, n, keys)
-    crashes = [500, 700, 300]
     config = EngineConfig(
         settings.kafka(), f"it-txn-{unique}", (src,), log, max_batch=250, transactions=True
     )
     try:
-        while True:
-            budget = [crashes.pop(0)] if crashes else []
-            engine = StreamEngine(config, lambda p, r, b=budget: CountingTask(out, r, b))
-            await engine.start()
-            stop = asyncio.Event()
-            try:
-                runner = asyncio.create_task(engine.run(stop))
-                for _ in range(300):
-                    await asyncio.sleep(0.1)
-                    if runner.done() or (not budget and await engine.lag() == 0):
-                        break
-                stop.set()
-                try:
-                    await runner
-                except Crash:
-                    continue
-                if not budget:
-                    break
-            finally:
-                await engine.stop()
+        await run_through_crashes(config, out, [500, 700, 300], rounds=300)
         outputs = await _read_all(settings, out)
         regressions = await _changelog_regressions(settings, log)
     finally:
