@@ -96,7 +96,7 @@ e2e-crash: up
 # tests, and the broker kills on the three-node cluster (tests/e2e/test_broker_faults.py: started
 # here if it is not up, stopped afterwards; make test skips them unless the cluster is up).
 e2e-faults: up
-	YIDI_FAULTS_VISITS=3000 YIDI_FAULTS_SECONDS=150 YIDI_FAULTS_KILLS=20 YIDI_FAULTS_PG_OUTAGE_S=30 YIDI_FAULTS_CLUSTER=1 $(PYTEST) tests/e2e/test_faults.py tests/integration/events/stream/test_transactions.py tests/e2e/test_broker_faults.py -q -s --timeout 2700
+	YIDI_FAULTS_VISITS=3000 YIDI_FAULTS_SECONDS=150 YIDI_FAULTS_KILLS=20 YIDI_FAULTS_PG_OUTAGE_S=30 $(PYTEST) tests/e2e/test_faults.py tests/integration/events/stream/test_transactions.py tests/e2e/test_broker_faults.py -q -s --timeout 2700
 
 YIDI_FUZZ_DECODER_CASES ?= 100000
 fuzz-decoder: venv
