@@ -42,7 +42,7 @@ from tests.e2e.pipeline_check import offline_settlements, salt_of
 from tests.fresh_db import fresh_database, seed_sink_positions_at_end
 
 REFERENCE = Path(__file__).resolve().parents[2] / "deploy" / "reference"
-VISITS = int(os.environ.get("YIDI_E2E_REPLAY_VISITS", "1500"))
+VISITS = int(os.environ.get("YIDI_E2E_REPLAY_VISITS", "600"))
 SETTLEMENTS, VISIT = "yidi.settlement.v1", "yidi.visit.v1"
 SINKS = ("yidi-ledger", "yidi-clearing")
 ZHOUSHAN = "330900"
