@@ -13,6 +13,7 @@ ones serving this bench's settings.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -120,6 +121,28 @@ class CpuMeter:
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
                     continue
         return Snapshot(seconds)
+
+    async def settled(
+        self, share: float = 0.1, interval_s: float = 2.0, timeout_s: float = 300.0
+    ) -> float:
+        """Wait until every worker uses less than ``share`` of a core over ``interval_s``:
+        with no traffic being sent, a busy worker is still working off a backlog (a
+        worker that starts from its group's position behind earlier runs' records, as
+        ``--also`` workers do), which would otherwise be charged to the measured runs.
+        Returns the seconds waited (``timeout_s`` at most)."""
+        import asyncio
+
+        workers = [k for k in self.groups if k not in (LOAD_GENERATOR, "kafka")]
+        started = time.monotonic()
+        before = self.snapshot()
+        while time.monotonic() - started < timeout_s:
+            await asyncio.sleep(interval_s)
+            after = self.snapshot()
+            used = self.between(before, after)
+            if all(used.get(k, 0.0) < share * interval_s for k in workers):
+                break
+            before = after
+        return time.monotonic() - started
 
     @staticmethod
     def between(before: Snapshot, after: Snapshot) -> dict[str, float]:

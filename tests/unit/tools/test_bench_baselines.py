@@ -4,8 +4,10 @@ how CPU becomes µs per settlement. The live run is ``tests/e2e/test_bench_pipel
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
+import sys
 
 import psutil
 import pytest
@@ -116,3 +118,21 @@ def test_only_the_broker_listening_on_the_bench_port_is_metered() -> None:
         meter = CpuMeter({}, kafka_ports={port}, pg_port=port)
         assert meter.groups["kafka"] == [] and meter.postmasters == []
         assert meter.pids[LOAD_GENERATOR] == [os.getpid()]
+
+
+async def test_metering_starts_once_the_workers_have_worked_off_their_backlog() -> None:
+    """A worker still busy with no traffic sent (a backlog) is waited for; an idle one not."""
+    busy = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "import time\nwhile time.process_time() < 1.0: pass"
+    )
+    idle = await asyncio.create_subprocess_exec(sys.executable, "-c", "import time; time.sleep(30)")
+    try:
+        meter = CpuMeter({"worker": [busy.pid]})
+        waited = await meter.settled(share=0.02, interval_s=0.3, timeout_s=20)
+        assert 0.9 <= waited < 20 and await asyncio.wait_for(busy.wait(), 5) == 0
+        assert await CpuMeter({"worker": [idle.pid]}).settled(interval_s=0.3) < 1.0
+    finally:
+        for p in (busy, idle):
+            if p.returncode is None:
+                p.kill()
+                await p.wait()

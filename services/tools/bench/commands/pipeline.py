@@ -71,10 +71,12 @@ def register_bench(bench_app: typer.Typer) -> None:
         extra = tuple(k.strip() for k in also.split(",") if k.strip())
         levels_out: list[dict[str, object]] = []
         metered: dict[str, dict[str, list[int]]] = {}
+        settled: dict[str, float] = {}
         out: dict[str, object] = {"bench": "pipeline", "visits_per_run": visits, "runs": runs,
                                   "warmup_visits": warmup, "adjudicators": adjudicators,
                                   "ledgers": ledgers, "also": list(extra),
-                                  "levels": levels_out, "metered_pids": metered}  # fmt: skip
+                                  "levels": levels_out, "metered_pids": metered,
+                                  "workers_settled_s": settled}  # fmt: skip
 
         async def levels_on(
             s: Settings, env: dict[str, str] | None, seed: int, into: list[dict[str, object]]
@@ -89,6 +91,7 @@ def register_bench(bench_app: typer.Typer) -> None:
                     metered[mode] = cpu.pids
                     if warmup:
                         await run_level(s, warmup, levels[0], seed=seed - 1)
+                    settled[mode] = round(await cpu.settled(), 1)
                     for rate in levels:
                         results = []
                         for r in range(runs):
