@@ -153,7 +153,7 @@ def _print(out: dict[str, object], levels_out: list[dict[str, object]]) -> None:
             ", ".join(f"{k} {v}" for k, v in shares.items()),
         )
     console.print(cpu)
-    per = Table("offered msg/s", "all yidi workers + broker + PostgreSQL", "by component",
+    per = Table("offered msg/s", "the workers run + broker + PostgreSQL", "by component",
                 "load generator (apart)", title="CPU µs per settlement")  # fmt: skip
     for lv in levels_out:
         us = lv["cpu_us_per_settlement"]
@@ -177,7 +177,8 @@ def _print(out: dict[str, object], levels_out: list[dict[str, object]]) -> None:
             f"SASL cost, % of the unsecured rate: {out['tls_sasl_cost_pct']}"
         )
     console.print(
-        f"raw aiokafka produce->consume of the same messages: {out['raw_baseline_msgs_per_s']:,} msg/s; "
+        f"raw aiokafka produce->consume of the same messages (the engine's client settings): "
+        f"{out['raw_baseline_msgs_per_s']:,} msg/s; "
         f"best pipeline / raw = {out['ratio_best_to_raw']}; at "
         f"{out['messages_per_settlement']} visit messages per settlement the raw rate alone "
         f"carries {out['raw_ceiling_settlements_per_s']:,} settlements/s"
