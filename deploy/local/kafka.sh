@@ -26,6 +26,23 @@ fetch() {
   touch "$LIBS/.complete"
 }
 
+# fetch-tools: Kafka's perf tools (kafka-tools and its runtime classpath) in a directory of
+# their own, the broker's classpath untouched; prints the directory. `yidi bench pipeline`
+# runs ProducerPerformance / ConsumerPerformance from it as the Java client's ceiling.
+TOOLS="$CACHE_DIR/kafka-$KAFKA_VERSION/perf-tools"
+fetch_tools() {
+  if [[ ! -f "$TOOLS/.complete" ]]; then
+    command -v mvn >/dev/null || die "Maven (mvn) is required to fetch Kafka's perf tools"
+    log "fetching Kafka $KAFKA_VERSION perf tools into $TOOLS" >&2
+    rm -rf "$TOOLS"; mkdir -p "$TOOLS"
+    mvn -q -B -Dstyle.color=never -Dkafka.version="$KAFKA_VERSION" \
+      -f "$REPO_ROOT/deploy/local/perf-tools-pom.xml" dependency:copy-dependencies \
+      -DoutputDirectory="$TOOLS" -DincludeScope=runtime >&2
+    touch "$TOOLS/.complete"
+  fi
+  echo "$TOOLS"
+}
+
 # secrets: a local CA, the broker's certificate (signed by it, naming 127.0.0.1 and localhost)
 # in a PKCS12 keystore, and the admin's SCRAM password. Made once; every file 0600 under .run/.
 secrets() {
@@ -127,9 +144,10 @@ broker_ready() {
 
 case "${1:-}" in
   fetch) fetch ;;
+  fetch-tools) fetch_tools ;;
   secrets) secrets ;;
   start) start ;;
   stop) stop_pid "$PIDFILE" kafka ;;
   status) if pid_alive "$PIDFILE"; then echo "kafka running (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT"; else echo "kafka stopped"; exit 3; fi ;;
-  *) echo "usage: $0 fetch|secrets|start|stop|status" >&2; exit 2 ;;
+  *) echo "usage: $0 fetch|fetch-tools|secrets|start|stop|status" >&2; exit 2 ;;
 esac

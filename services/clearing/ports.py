@@ -34,6 +34,13 @@ FlowKey = tuple[str, str, str, str]
 
 
 @dataclass(frozen=True, slots=True)
+class LedgerTotals:
+    pairs: dict[PairKey, PairTotals]
+    missing: int
+    """Entries of the period whose settlement is not in the ledger (not in ``pairs``)."""
+
+
+@dataclass(frozen=True, slots=True)
 class StatementView:
     statement_id: str
     period: str
@@ -234,8 +241,10 @@ class ClearingRepository(Protocol):
     async def ledger_missing(self, period: str, scope: str) -> int:
         """Entries of the period whose settlement the ledger has not landed yet."""
 
-    async def ledger_totals(self, period: str, scope: str) -> dict[PairKey, PairTotals]:
-        """The period's pairs from the ledger's own rows (only the month comes from entries)."""
+    async def ledger_totals(self, period: str, scope: str) -> LedgerTotals:
+        """The period's pairs from the ledger's own rows (only the month comes from entries),
+        and how many of the period's entries the ledger has not landed: one pass, so a close
+        reads the period's entries once (``ledger_missing`` is the cheap lock-free wait)."""
 
     async def position_totals(self, period: str, scope: str) -> dict[PairKey, PairTotals]: ...
     async def prepayments_for(self, period: str, scope: str) -> dict[tuple[str, str], Prepayment]:

@@ -16,6 +16,7 @@ from services.clearing.ports import (
     ClearingUnitOfWork,
     DeductionMeta,
     Entry,
+    LedgerTotals,
     OutboxMessage,
     OutboxReader,
 )
@@ -142,13 +143,21 @@ class ClearingUnitOfWorkContract:
             await repo.add_entries([entry("S1", "100.00"), entry("S2", "40.00", late=True)])
         async with uow.transaction() as repo:
             assert await repo.ledger_missing("2026-10", "national") == 2
+            assert await repo.ledger_totals("2026-10", "national") == LedgerTotals({}, 2)
         await ledger("S1", "settlement", "330200", "310104", amounts("100.00", "150.00"))
+        async with uow.transaction() as repo:
+            assert await repo.ledger_missing("2026-10", "national") == 1
+            partial = await repo.ledger_totals("2026-10", "national")
+        key = ("330200", "310104", "330000", "310000")
+        assert partial.missing == 1
+        assert partial.pairs[key] == PairTotals(1, 0, 0, 15_000, 10_000, (10_000,) + (0,) * 6)
         await ledger("S2", "settlement", "330200", "310104", amounts("40.00"))
         async with uow.transaction() as repo:
             assert await repo.ledger_missing("2026-10", "national") == 0
-            totals = await repo.ledger_totals("2026-10", "national")
+            checked = await repo.ledger_totals("2026-10", "national")
             running = await repo.position_totals("2026-10", "national")
-        key = ("330200", "310104", "330000", "310000")
+        assert checked.missing == 0
+        totals = checked.pairs
         assert totals[key] == PairTotals(2, 0, 1, 19_000, 14_000, (14_000, 0, 0, 0, 0, 0, 0))
         assert running[key].fund_fen == totals[key].fund_fen
 

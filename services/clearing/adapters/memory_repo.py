@@ -29,6 +29,7 @@ from services.clearing.ports import (
     IssuedPair,
     IssuedStatement,
     LateEntry,
+    LedgerTotals,
     PeriodRow,
     PeriodStates,
     StatementView,
@@ -133,11 +134,13 @@ class MemoryClearingRepository:
     async def ledger_missing(self, period: str, scope: str) -> int:
         return sum(e.setl_id not in self.s.ledger for e in self._entries(period, scope))
 
-    async def ledger_totals(self, period: str, scope: str) -> dict[PairKey, PairTotals]:
+    async def ledger_totals(self, period: str, scope: str) -> LedgerTotals:
         groups: dict[PairKey, tuple[list[int], list[Decimal]]] = {}
+        missing = 0
         for e in self._entries(period, scope):
             row = self.s.ledger.get(e.setl_id)
             if row is None:
+                missing += 1
                 continue
             counts, sums = groups.setdefault(
                 (row.home, row.treatment, e.payer, e.payee),
@@ -147,7 +150,8 @@ class MemoryClearingRepository:
             counts[1] += row.kind == "reversal"
             counts[2] += e.late
             sums[:] = [a + b for a, b in zip(sums, row.amounts, strict=True)]
-        return {k: _fen(sums, *counts) for k, (counts, sums) in groups.items()}
+        pairs = {k: _fen(sums, *counts) for k, (counts, sums) in groups.items()}
+        return LedgerTotals(pairs, missing)
 
     async def position_totals(self, period: str, scope: str) -> dict[PairKey, PairTotals]:
         return {

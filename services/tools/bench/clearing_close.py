@@ -40,7 +40,8 @@ SELECT 'B' || lpad(g::text, 12, '0'), CASE WHEN rev THEN 'reversal' ELSE 'settle
     'ce-' || g, 'M' || g, 'H' || g, 'P' || lpad((g % 100000)::text, 12, '0'), 'H33090200001',
     home, treat, '310', '11', '11', '11', '01', home, '2026-10-15T10:00:00+08', '2026-10-15',
     sgn * fee, 0, 0, 0, sgn * fee, 0, sgn * fund, 0, 0, 0, 0, 0, 0, sgn * fund,
-    sgn * (fee - fund), 0, sgn * (fee - fund), 0, 'pv', 'cv', '\\x00', '\\x00',
+    sgn * (fee - fund), 0, sgn * (fee - fund), 0, 'pv', 'cv', convert_to(repeat('x', $2), 'UTF8'),
+    '\\x00',
     '{catalog.SETTLEMENT}', g % 12, g
 FROM (
     SELECT g, (g % 20 = 0) AS rev, CASE WHEN g % 20 = 0 THEN -1 ELSE 1 END AS sgn,
@@ -88,6 +89,7 @@ FROM clearing_entries GROUP BY 1, 2, 3, 4, 5, 6
 @dataclass(frozen=True, slots=True)
 class CloseBench:
     rows: int
+    payload_bytes: int
     national_entries: int
     load_s: float
     close_s: list[float]
@@ -97,7 +99,8 @@ class CloseBench:
     def as_dict(self) -> dict[str, object]:
         close, base = statistics.median(self.close_s), statistics.median(self.baseline_s)
         return {
-            "rows": self.rows, "national_entries": self.national_entries,
+            "rows": self.rows, "payload_bytes": self.payload_bytes,
+            "national_entries": self.national_entries,
             "load_s": round(self.load_s, 2),
             "close_s_median": round(close, 3), "close_s_runs": [round(x, 3) for x in self.close_s],
             "baseline_group_by_s_median": round(base, 3),
@@ -106,10 +109,13 @@ class CloseBench:
         }  # fmt: skip
 
 
-async def load(conn: asyncpg.Connection, rows: int) -> None:
+async def load(conn: asyncpg.Connection, rows: int, payload_bytes: int = 1) -> None:
     """Into a fresh database: ``rows`` ledger rows dated in ``PERIOD``, their clearing entries
-    (all in ``PERIOD``, none late) and the running positions summed from those entries."""
-    await conn.execute(_SETTLEMENTS, rows)
+    (all in ``PERIOD``, none late) and the running positions summed from those entries.
+    ``payload_bytes``: each row's stored message; a real settlement's is ~1,340 bytes (the
+    row ~1.8 KB, under the TOAST threshold: stored inline), which the close's scan of the
+    ledger reads too. 1 (the default) keeps earlier measurements comparable."""
+    await conn.execute(_SETTLEMENTS, rows, payload_bytes)
     pools = load_pooling_regions()
     divisions = sorted(set(HOMES.split(",")) | set(TREATMENTS.split(",")))
     await conn.execute(_ENTRIES, PERIOD, divisions, [pools.pool_of(d) for d in divisions])
@@ -117,13 +123,15 @@ async def load(conn: asyncpg.Connection, rows: int) -> None:
     await conn.execute("ANALYZE")
 
 
-async def run(settings: Settings, codec: Codec, rows: int, runs: int = 3) -> CloseBench:
+async def run(
+    settings: Settings, codec: Codec, rows: int, runs: int = 3, payload_bytes: int = 1
+) -> CloseBench:
     """Load ``rows`` once; close the national month ``runs`` times, each in a reset state."""
     async with fresh_database(settings) as url:
         conn = await asyncpg.connect(url)
         try:
             started = time.perf_counter()
-            await load(conn, rows)
+            await load(conn, rows, payload_bytes)
             load_s = time.perf_counter() - started
             national = await conn.fetchval(
                 "SELECT count(*) FROM clearing_entries WHERE scope = 'national'"
@@ -143,7 +151,7 @@ async def run(settings: Settings, codec: Codec, rows: int, runs: int = 3) -> Clo
                 baseline_s.append(time.perf_counter() - t0)
         finally:
             await conn.close()
-    return CloseBench(rows, national, load_s, close_s, baseline_s, statement_id)
+    return CloseBench(rows, payload_bytes, national, load_s, close_s, baseline_s, statement_id)
 
 
 async def _reopen(conn: asyncpg.Connection) -> None:

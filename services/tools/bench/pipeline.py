@@ -33,7 +33,8 @@ from services.entry.bootstrap import build_runtime
 from services.ledger.worker import GROUP as LEDGER_GROUP
 from services.runtime import principals
 from services.runtime.settings import Settings
-from services.tools.bench.cpu import CpuMeter
+from services.tools.bench.cpu import CpuMeter, bootstrap_ports, database_port, per_settlement_us
+from services.tools.bench.java_perf import JavaPerfUnavailable, measure
 from services.tools.bench.raw_kafka import produce_consume
 from services.tools.simulator.build import Built
 from services.tools.simulator.run import plan_messages, publish
@@ -108,6 +109,15 @@ def _free_port() -> int:
         return port
 
 
+EXTRA_GROUPS = {
+    "clearing": catalog.CLEARING_GROUP, "supervision": catalog.SUPERVISION_GROUP,
+    "registration": catalog.REGISTRATION_GROUP, "recon": catalog.RECON_GROUP,
+}  # fmt: skip
+"""The consumer group each optional worker joins (its feed, for clearing)."""
+SUFFIXED = {"ledger", "clearing", "supervision", "recon"}
+"""Groups that take ``YIDI_GROUP_SUFFIX`` (``services/entry/bootstrap.py``)."""
+
+
 class WorkerProcesses:
     def __init__(
         self,
@@ -115,8 +125,14 @@ class WorkerProcesses:
         ledgers: int = 1,
         env: dict[str, str] | None = None,
         transactions: bool = True,
+        also: tuple[str, ...] = (),
     ) -> None:
-        self.counts = {"adjudication": adjudicators, "ledger": ledgers}
+        """``also``: one worker of each of these kinds besides (``clearing``, ``supervision``,
+        ``registration``, ``recon``), metered like the others."""
+        unknown = set(also) - set(EXTRA_GROUPS)
+        if unknown:
+            raise ValueError(f"no such worker for the bench: {sorted(unknown)}")
+        self.counts = {"adjudication": adjudicators, "ledger": ledgers} | {k: 1 for k in also}
         self.transactions = transactions
         self.procs: list[subprocess.Popen[bytes]] = []
         self.env = env or {}
@@ -149,10 +165,8 @@ class WorkerProcesses:
     async def ready(self, settings: Settings, timeout_s: float = 60) -> None:
         """Until each worker group is stable with exactly this bench's members, so no run
         pays for a rebalance (and the partition restores that follow it)."""
-        groups = {
-            "adjudication": ADJUDICATION_GROUP,
-            "ledger": LEDGER_GROUP + settings.group_suffix,
-        }
+        groups = {"adjudication": ADJUDICATION_GROUP, "ledger": LEDGER_GROUP} | EXTRA_GROUPS
+        groups = {k: g + settings.group_suffix if k in SUFFIXED else g for k, g in groups.items()}
         want = {groups[kind]: n for kind, n in self.counts.items()}
         admin = clients.admin(settings.kafka(), client_id="yidi-bench")
         await admin.start()
@@ -219,6 +233,72 @@ async def baseline(settings: Settings, visit_msgs: list[Built]) -> float:
     return result.per_second
 
 
+def meter(settings: Settings, workers: WorkerProcesses) -> CpuMeter:
+    """The workers, and the broker and PostgreSQL serving ``settings`` (not other stacks')."""
+    return CpuMeter(
+        workers.pids(),
+        bootstrap_ports(settings.kafka_bootstrap),
+        database_port(settings.database_url.get_secret_value()),
+    )
+
+
+async def java_ceiling(
+    settings: Settings, visit_msgs: list[Built], records: int
+) -> dict[str, object]:
+    """Kafka's own producer and consumer perf tools on the same broker and security, the
+    run's visit messages as payloads (``java_perf.py``); why not, when they cannot run."""
+    try:
+        found = await measure(
+            settings.kafka(principals.SIMULATOR), [m.record[1] for m in visit_msgs], records
+        )
+    except (JavaPerfUnavailable, subprocess.TimeoutExpired) as exc:
+        return {"unavailable": str(exc)[:300]}
+    return found.as_dict()
+
+
+def ratios(achieved: float, raw: float, java: dict[str, object]) -> dict[str, float | None]:
+    """Our best visit messages/s over each baseline's messages/s."""
+
+    def of(base: object) -> float | None:
+        return round(achieved / float(str(base)), 3) if base else None
+
+    return {
+        "to_raw_aiokafka": of(raw),
+        "to_java_producer": of(java.get("producer_msgs_per_s")),
+        "to_java_consumer": of(java.get("consumer_msgs_per_s")),
+    }
+
+
+async def baselines(
+    settings: Settings,
+    visit_msgs: list[Built],
+    runs: int,
+    levels: list[dict[str, object]],
+    java_records: int,
+) -> dict[str, object]:
+    """After the levels, on the same broker: the raw aiokafka produce -> consume of the last
+    run's visit messages (median of ``runs``), Kafka's Java perf tools (unless
+    ``java_records`` is 0), and the best level's visit messages/s over each."""
+    from services.runtime.stats import median
+
+    raw = median([await baseline(settings, visit_msgs) for _ in range(runs)])
+    best = max(levels, key=lambda lv: float(str(lv["achieved_msgs_per_s"])))
+    per_settlement = float(str(best["messages_per_settlement"]))
+    achieved = float(str(best["achieved_msgs_per_s"]))
+    java: dict[str, object] = {"skipped": "--java-records 0"}
+    if java_records:
+        java = await java_ceiling(settings, visit_msgs, java_records)
+    return {
+        "messages_per_settlement": per_settlement,
+        "raw_baseline_msgs_per_s": round(raw),
+        "raw_baseline_client": "aiokafka, the engine's producer and consumer settings",
+        "ratio_best_to_raw": round(achieved / raw, 3),
+        "raw_ceiling_settlements_per_s": round(raw / per_settlement) if per_settlement else 0,
+        "java_ceiling": java,
+        "ratios_best_to": ratios(achieved, raw, java),
+    }
+
+
 def summarize(offered: float, results: list[Level]) -> dict[str, object]:
     """One offered rate's runs: medians of the rates and percentiles, CPU as a share of
     one core over all the runs' publishing time, and the message mix."""
@@ -246,4 +326,5 @@ def summarize(offered: float, results: list[Level]) -> dict[str, object]:
         }
         if window
         else {},
+        "cpu_us_per_settlement": per_settlement_us(cpu, settlements),
     }

@@ -5,6 +5,7 @@ the fake is held to the PostgreSQL adapter by ``tests/port_suites/clearing.py``.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from decimal import Decimal
 
@@ -22,7 +23,12 @@ from services.clearing.core.errors import (
 from services.clearing.core.prepayment import Thresholds
 from services.clearing.ports import Entry
 from services.clearing.report import load_report
-from services.clearing.service_layer.periods import close_period, confirm, settle
+from services.clearing.service_layer.periods import (
+    close_period,
+    close_waiting,
+    confirm,
+    settle,
+)
 from tests.unit.clearing.fakes import CODEC, fact, land, outbox, statement, warnings
 
 OCT, NOV, DEC = "2026-10", "2026-11", "2026-12"
@@ -47,7 +53,8 @@ async def test_close_issues_the_statement_under_the_exclusive_lock(
     await land(uow, fact("S1", "300.00", offset=1), fact("S2", "100.00", payer="440000", offset=2))
     uow.transactions.clear()
     assert await _close(uow) == ("STMT-2026-10-N", "CLOSED", True)
-    assert uow.transactions == ["exclusive", "none", "exclusive"]
+    # the freeze, then the ledger check and the issue in one pass under the lock
+    assert uow.transactions == ["exclusive", "exclusive"]
     message = statement(uow, "STMT-2026-10-N-closed")
     assert message.status == ClearingStatus.APPLIED
     assert {(p.payer, p.payee): p.fund_pay_sumamt for p in message.pairs} == {
@@ -99,6 +106,35 @@ async def test_ledger_behind_leaves_the_month_frozen_then_closes(
     await land(uow, fact("S1", "300.00"), fact("S2", "5.00", offset=1))  # the ledger catches up
     assert await _close(uow) == ("STMT-2026-10-N", "CLOSED", True)
     assert statement(uow, "STMT-2026-10-N-closed").pairs[0].setl_cnt == 2
+
+
+async def test_close_waiting_polls_the_ledger_without_the_lock_then_closes(
+    uow: MemoryClearingUnitOfWork,
+) -> None:
+    """The check under the exclusive lock refuses once; the wait that follows reads the
+    ledger lock-free (the feed's batches are not held up) and closes once it has landed."""
+    await land(uow, fact("S1", "300.00"), ledger=False)
+    uow.transactions.clear()
+    task = asyncio.create_task(close_waiting(uow, CODEC, OCT, NATIONAL, 30, today=AFTER))
+    await asyncio.sleep(1.3)  # the refused close, then two lock-free polls
+    assert not task.done()
+    waited = list(uow.transactions)
+    assert waited[:2] == ["exclusive", "exclusive"] and waited[2:] == ["none", "none"]
+    await land(uow, fact("S1", "300.00"))  # the ledger catches up
+    view = await asyncio.wait_for(task, 5)
+    assert (view.status, view.created) == ("CLOSED", True)
+    assert uow.transactions[-2:] == ["exclusive", "exclusive"]  # status, then the issue
+    assert statement(uow, "STMT-2026-10-N-closed").pairs[0].setl_cnt == 1
+
+
+async def test_close_waiting_gives_up_at_its_deadline_with_the_count_missing(
+    uow: MemoryClearingUnitOfWork,
+) -> None:
+    await land(uow, fact("S1", "300.00"), fact("S2", "5.00", offset=1), ledger=False)
+    with pytest.raises(LedgerBehind, match="2 settlements of 2026-10 national"):
+        await close_waiting(uow, CODEC, OCT, NATIONAL, 0.6, today=AFTER)
+    assert uow.state.periods[(OCT, NATIONAL)].status == "CLOSING"
+    assert uow.state.statements == {} and outbox(uow) == []
 
 
 async def test_positions_that_disagree_with_the_ledger_issue_nothing(

@@ -16,6 +16,9 @@ def register_bench(bench_app: typer.Typer) -> None:
     def clearing_close_cmd(
         rows: int = typer.Option(1_000_000, help="Ledger rows in the month"),
         runs: int = typer.Option(3, help="Closes to time (median reported)"),
+        payload_bytes: int = typer.Option(
+            1, help="Each ledger row's stored message (a real settlement's: ~1,340 bytes)"
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print JSON"),
     ) -> None:
         """Load N synthetic settlements into a throw-away database and close the month."""
@@ -25,13 +28,15 @@ def register_bench(bench_app: typer.Typer) -> None:
 
         settings = get_settings()
         configure_logging("warning", settings.log_format)
-        result = asyncio.run(run(settings, build_runtime(settings).codec, rows, runs)).as_dict()
+        codec = build_runtime(settings).codec
+        result = asyncio.run(run(settings, codec, rows, runs, payload_bytes)).as_dict()
         if as_json:
             print(json.dumps(result))
             return
         console = Console()
         console.print(
-            f"{result['rows']:,} ledger rows ({result['national_entries']:,} cross-province) "
+            f"{result['rows']:,} ledger rows of {result['payload_bytes']:,} payload bytes "
+            f"({result['national_entries']:,} cross-province) "
             f"loaded in {result['load_s']} s"
         )
         console.print(

@@ -33,6 +33,14 @@ def register_bench(bench_app: typer.Typer) -> None:
         transactions: str = typer.Option(
             "on", help="Workers' Kafka transactions: on, off, or both (each level twice, same run)"
         ),
+        also: str = typer.Option(
+            "",
+            help="Other workers to run and meter too, one each: clearing, supervision, "
+            "registration, recon (comma-separated)",
+        ),
+        java_records: int = typer.Option(
+            100_000, help="Records for Kafka's Java perf tools (the client's ceiling); 0 = skip"
+        ),
         as_json: bool = typer.Option(False, "--json"),
         compare_unsecured: str | None = typer.Option(
             None,
@@ -43,10 +51,11 @@ def register_bench(bench_app: typer.Typer) -> None:
         """Offered load vs achieved settlements/s and ack latency, with a raw Kafka baseline
         and the CPU each component used."""
         from services.runtime.settings import Settings, get_settings
-        from services.tools.bench.cpu import CpuMeter
         from services.tools.bench.pipeline import (
             WorkerProcesses,
             baseline,
+            baselines,
+            meter,
             prepare_topics,
             run_level,
             summarize,
@@ -59,10 +68,15 @@ def register_bench(bench_app: typer.Typer) -> None:
             raise typer.BadParameter("--transactions is on, off or both")
         modes = ["on", "off"] if transactions == "both" else [transactions]
         levels = [float(r) for r in rates.split(",")]
+        extra = tuple(k.strip() for k in also.split(",") if k.strip())
         levels_out: list[dict[str, object]] = []
+        metered: dict[str, dict[str, list[int]]] = {}
+        settled: dict[str, float] = {}
         out: dict[str, object] = {"bench": "pipeline", "visits_per_run": visits, "runs": runs,
                                   "warmup_visits": warmup, "adjudicators": adjudicators,
-                                  "ledgers": ledgers, "levels": levels_out}  # fmt: skip
+                                  "ledgers": ledgers, "also": list(extra),
+                                  "levels": levels_out, "metered_pids": metered,
+                                  "workers_settled_s": settled}  # fmt: skip
 
         async def levels_on(
             s: Settings, env: dict[str, str] | None, seed: int, into: list[dict[str, object]]
@@ -70,23 +84,26 @@ def register_bench(bench_app: typer.Typer) -> None:
             last: list[Built] = []
             for mode in modes:
                 with WorkerProcesses(
-                    adjudicators, ledgers, env, transactions=mode == "on"
+                    adjudicators, ledgers, env, transactions=mode == "on", also=extra
                 ) as workers:
                     await workers.ready(s)
-                    meter = CpuMeter(workers.pids())
+                    cpu = meter(s, workers)
+                    metered[mode] = cpu.pids
                     if warmup:
                         await run_level(s, warmup, levels[0], seed=seed - 1)
+                    settled[mode] = round(await cpu.settled(), 1)
                     for rate in levels:
                         results = []
                         for r in range(runs):
-                            level, last = await run_level(s, visits, rate, seed + r, meter)
+                            level, last = await run_level(s, visits, rate, seed + r, cpu)
                             results.append(level)
                         into.append({"transactions": mode, **summarize(rate, results)})
             return last
 
         async def main() -> None:
             last = await levels_on(settings, None, 100, levels_out)
-            raw = statistics.median([await baseline(settings, last) for _ in range(runs)])
+            out.update(await baselines(settings, last, runs, levels_out, java_records))
+            raw = float(str(out["raw_baseline_msgs_per_s"]))
             if compare_unsecured:
                 plain, env = unsecured(settings, compare_unsecured)
                 await prepare_topics(plain)
@@ -109,14 +126,6 @@ def register_bench(bench_app: typer.Typer) -> None:
                         for sec, pl in zip(levels_out, plain_levels, strict=True)
                     },
                 }  # fmt: skip
-            best = max(levels_out, key=lambda lv: float(str(lv["achieved_msgs_per_s"])))
-            per_settlement = float(str(best["messages_per_settlement"]))
-            out["messages_per_settlement"] = per_settlement
-            out["raw_baseline_msgs_per_s"] = round(raw)
-            out["ratio_best_to_raw"] = round(float(str(best["achieved_msgs_per_s"])) / raw, 3)
-            out["raw_ceiling_settlements_per_s"] = (
-                round(raw / per_settlement) if per_settlement else 0
-            )
 
         asyncio.run(main())
         if as_json:
@@ -144,6 +153,19 @@ def _print(out: dict[str, object], levels_out: list[dict[str, object]]) -> None:
             ", ".join(f"{k} {v}" for k, v in shares.items()),
         )
     console.print(cpu)
+    per = Table("offered msg/s", "the workers run + broker + PostgreSQL", "by component",
+                "load generator (apart)", title="CPU µs per settlement")  # fmt: skip
+    for lv in levels_out:
+        us = lv["cpu_us_per_settlement"]
+        assert isinstance(us, dict)
+        if us:
+            per.add_row(
+                f"{lv['offered_msgs_per_s']} (transactions {lv['transactions']})",
+                f"{us['system_total']:,}",
+                ", ".join(f"{k} {v:,}" for k, v in us["by_component"].items()),
+                f"{us['load_generator']:,}",
+            )
+    console.print(per)
     plain = out.get("unsecured")
     if isinstance(plain, dict):
         table = Table(*COLUMNS.values(), title=f"the same, unsecured broker ({plain['bootstrap']})")
@@ -155,8 +177,20 @@ def _print(out: dict[str, object], levels_out: list[dict[str, object]]) -> None:
             f"SASL cost, % of the unsecured rate: {out['tls_sasl_cost_pct']}"
         )
     console.print(
-        f"raw aiokafka produce->consume of the same messages: {out['raw_baseline_msgs_per_s']:,} msg/s; "
+        f"raw aiokafka produce->consume of the same messages (the engine's client settings): "
+        f"{out['raw_baseline_msgs_per_s']:,} msg/s; "
         f"best pipeline / raw = {out['ratio_best_to_raw']}; at "
         f"{out['messages_per_settlement']} visit messages per settlement the raw rate alone "
         f"carries {out['raw_ceiling_settlements_per_s']:,} settlements/s"
     )  # fmt: skip
+    java = out["java_ceiling"]
+    assert isinstance(java, dict)
+    if "producer_msgs_per_s" in java:
+        console.print(
+            f"Kafka's Java perf tools, same broker and security, {java['records']:,} records of "
+            f"{java['record_bytes']:,} B: producer {java['producer_msgs_per_s']:,} msg/s, "
+            f"consumer {java['consumer_msgs_per_s']:,} msg/s"
+        )
+    else:
+        console.print(f"Kafka's Java perf tools: not run ({next(iter(java.values()))})")
+    console.print(f"best pipeline msg/s over each baseline: {out['ratios_best_to']}")
