@@ -128,8 +128,9 @@ def drain(engine: MemoryEngine, records: list[InputRecord], size: int) -> None:
 
     Why not ``MemoryEngine.run``: it returns every output of the run, so a timed pass held
     all ~9,300 outputs (their headers lists and tuples: ~90,000 objects the cycle collector
-    tracks) to the end, and the collector walked them again and again: 15 % of the pass's
-    CPU (tuned collector vs disabled, same process), a cost the worker does not have."""
+    tracks) to the end, and the collector walked them: 121.3 vs 110.2 µs a record (same
+    process, alternating, collector tuned; 6 young collections in 6 passes vs none), a cost
+    the worker does not have."""
     for start in range(0, len(records), size):
         engine.batch(records[start : start + size])
 
