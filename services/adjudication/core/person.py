@@ -18,6 +18,7 @@ import orjson
 from pydantic import TypeAdapter
 
 from contracts.reference import FilingState
+from services.adjudication.core import state_json
 from services.adjudication.core import visit as visits
 from services.adjudication.core.accumulators import Accumulators
 from services.adjudication.core.errors import VisitClosed, VisitExists, VisitUnknown
@@ -181,6 +182,7 @@ _VISIT = TypeAdapter(VisitState)
 _YEAR = TypeAdapter(Accumulators)
 _SETTLED = TypeAdapter(SettledRecord)
 _FILING = TypeAdapter(FilingState)
+_EARLIER = TypeAdapter(tuple[YearDelta, ...])
 
 
 def state_to_json(state: PersonState) -> bytes:
@@ -196,17 +198,21 @@ class StateWriter:
     settlement with the fee lines a reversal needs, while a batch changes one or two of
     them. The values are immutable, so an object seen before (the identical object, held
     here so its id cannot be reused) has the same JSON; only new ones are serialised.
-    Entries no longer in the state are forgotten on each call.
+    Entries no longer in the state are forgotten on each call. A visit's fee lines are
+    remembered apart (``core/state_json.py``): an upload appends to them, and the
+    settlement that consumes them writes the same array again.
     """
 
-    __slots__ = ("_memo",)
+    __slots__ = ("_lines", "_memo")
 
     def __init__(self) -> None:
         self._memo: dict[int, tuple[object, bytes]] = {}
+        self._lines: state_json.LinesMemo = {}
 
     def dump(self, state: PersonState) -> bytes:
-        memo = self._memo
+        memo, lines = self._memo, self._lines
         kept: dict[int, tuple[object, bytes]] = {}
+        kept_lines: state_json.LinesMemo = {}
 
         def part(value: object, adapter: TypeAdapter[Any]) -> orjson.Fragment:
             ident = id(value)
@@ -216,14 +222,32 @@ class StateWriter:
             kept[ident] = hit
             return orjson.Fragment(hit[1])
 
+        def visit(value: VisitState) -> orjson.Fragment:
+            ident = id(value)
+            hit = memo.get(ident)
+            if hit is None or hit[0] is not value:
+                hit = (value, state_json.visit_json(value, lines, kept_lines))
+            elif (known := lines.get(value.mdtrt_id)) is not None:
+                kept_lines[value.mdtrt_id] = known  # the next upload or its settlement extends it
+            kept[ident] = hit
+            return orjson.Fragment(hit[1])
+
+        def settled(value: SettledRecord) -> orjson.Fragment:
+            ident = id(value)
+            hit = memo.get(ident)
+            if hit is None or hit[0] is not value:
+                hit = (value, state_json.settled_json(value, lines, _EARLIER))
+            kept[ident] = hit  # not its parts: only a (rare) reversal would write them again
+            return orjson.Fragment(hit[1])
+
         body = {
-            "visits": {k: part(v, _VISIT) for k, v in state.visits.items()},
+            "visits": {k: visit(v) for k, v in state.visits.items()},
             "years": {str(y): part(a, _YEAR) for y, a in state.years.items()},
-            "settlements": {k: part(r, _SETTLED) for k, r in state.settlements.items()},
+            "settlements": {k: settled(r) for k, r in state.settlements.items()},
             "account_spent_fen": state.account_spent_fen,
             "filings": {k: part(f, _FILING) for k, f in state.filings.items()},
         }
-        self._memo = kept
+        self._memo, self._lines = kept, kept_lines
         return orjson.dumps(body)
 
 
