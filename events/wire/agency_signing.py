@@ -24,16 +24,17 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import json
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from events.wire.envelope import Envelope
 from events.wire.errors import AuthenticationError
+from events.wire.keyring import Json, KeyFile, window, window_json
 from events.wire.signing import mac_input
 
 
@@ -82,34 +83,41 @@ def sign(key: SigningKey, env: Envelope, value: bytes) -> str:
     return _b64url(Ed25519PrivateKey.from_private_bytes(key.seed).sign(mac_input(env, value)))
 
 
-class AgencyKeys:
-    """Agencies' public keys by id: what the platform verifies sign-offs with (a JSON file)."""
+def _public_from_json(raw: Json) -> PublicKey:
+    nb, na = window(raw)
+    return PublicKey(str(raw["kid"]), str(raw["sender"]), _unb64url(str(raw["public_key"])), nb, na)
 
-    def __init__(self, keys: list[PublicKey]) -> None:
-        self._by_kid = {k.kid: k for k in keys}
-        for k in keys:
-            Ed25519PublicKey.from_public_bytes(k.public)  # a malformed key fails at load
 
-    @classmethod
-    def load(cls, path: Path) -> AgencyKeys:
-        if not path.exists():
-            return cls([])
-        data = json.loads(path.read_text("utf-8"))
-        return cls([_public_from_json(k) for k in data.get("keys", [])])
+def _public_to_json(key: PublicKey) -> Json:
+    return {
+        "kid": key.kid, "sender": key.sender, "algorithm": "Ed25519",
+        "public_key": _b64url(key.public), **window_json(key),
+    }  # fmt: skip
 
-    def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        keys = sorted(self._by_kid.values(), key=lambda k: k.kid)
-        path.write_text(json.dumps({"keys": [_public_to_json(k) for k in keys]}, indent=2) + "\n")
 
-    def add(self, key: PublicKey) -> None:
-        if key.kid in self._by_kid:
-            raise ValueError(f"key id {key.kid} exists")
-        Ed25519PublicKey.from_public_bytes(key.public)
-        self._by_kid[key.kid] = key
+def _signing_from_json(raw: Json) -> SigningKey:
+    nb, na = window(raw)
+    return SigningKey(str(raw["kid"]), str(raw["sender"]), _unb64url(str(raw["seed"])), nb, na)
 
-    def get(self, kid: str) -> PublicKey | None:
-        return self._by_kid.get(kid)
+
+def _signing_to_json(key: SigningKey) -> Json:
+    return {
+        "kid": key.kid, "sender": key.sender, "algorithm": "Ed25519", "seed": _b64url(key.seed),
+        **window_json(key),
+    }  # fmt: skip
+
+
+class AgencyKeys(KeyFile[PublicKey]):
+    """Agencies' public keys by id: what the platform verifies sign-offs with (a JSON file).
+    Rotation, the file and the checks before the signature: ``keyring.KeyFile``."""
+
+    from_json = staticmethod(_public_from_json)
+    to_json = staticmethod(_public_to_json)
+    secret = False
+    what = "agency key"
+
+    def check(self, key: PublicKey) -> None:
+        Ed25519PublicKey.from_public_bytes(key.public)  # a malformed key fails at load
 
     def verify(self, env: Envelope, value: bytes, when: dt.datetime) -> PublicKey:
         """The agency key that signed this message, or ``AuthenticationError``."""
@@ -120,16 +128,7 @@ class AgencyKeys:
             )  # fmt: skip
         if not env.kid:
             raise AuthenticationError("signed message without yidi_kid", "yidi_kid")
-        key = self._by_kid.get(env.kid)
-        if key is None:
-            raise AuthenticationError(f"unknown agency key id {env.kid}", "yidi_kid")
-        if key.sender != env.sender:
-            raise AuthenticationError(
-                f"key {env.kid} belongs to another sender than ce_source", "yidi_kid",
-                code="E_AUTH_FOREIGN",
-            )  # fmt: skip
-        if not key.valid_at(when):
-            raise AuthenticationError(f"key {env.kid} is not valid at ce_time", "yidi_kid")
+        key = self.sender_key(env, when)
         try:
             # built per call (a few µs): the registry stays plain data, so a codec holding it
             # pickles into the rebuild worker processes (services/ops/trusted_rebuild.py)
@@ -142,33 +141,19 @@ class AgencyKeys:
         return key
 
 
-class SigningKeys:
+class SigningKeys(KeyFile[SigningKey]):
     """An agency's private keys (only on the agency's side: the CLI that sends sign-offs)."""
 
-    def __init__(self, keys: list[SigningKey]) -> None:
-        self._keys = list(keys)
+    from_json = staticmethod(_signing_from_json)
+    to_json = staticmethod(_signing_to_json)
+    what = "signing key (agency private keys)"
 
     @classmethod
-    def load(cls, path: Path) -> SigningKeys:
-        data = json.loads(path.read_text("utf-8"))
-        return cls([_signing_from_json(k) for k in data.get("keys", [])])
-
-    def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        body = {"keys": [_signing_to_json(k) for k in sorted(self._keys, key=lambda k: k.kid)]}
-        path.touch(mode=0o600, exist_ok=True)
-        path.chmod(0o600)
-        path.write_text(json.dumps(body, indent=2) + "\n", "utf-8")
-
-    def add(self, key: SigningKey) -> None:
-        self._keys.append(key)
-
-    def current(self, sender: str, when: dt.datetime) -> SigningKey:
-        """The newest key of ``sender`` valid at ``when``."""
-        valid = [k for k in self._keys if k.sender == sender and k.valid_at(when)]
-        if not valid:
-            raise LookupError(f"no signing key for {sender} (agency private keys)")
-        return max(valid, key=lambda k: (k.not_before, k.kid))
+    def load(cls, path: Path) -> Self:
+        """A configured file that is missing is an error: the keys are the agency's own."""
+        if not path.exists():
+            raise FileNotFoundError(f"agency private keys: {path}")
+        return super().load(path)
 
 
 def generate_signing_key(
@@ -177,37 +162,3 @@ def generate_signing_key(
     seed = Ed25519PrivateKey.generate().private_bytes_raw()
     kid = kid or f"{sender}-ed25519-{not_before:%Y%m%d}-{secrets.token_hex(3)}"
     return SigningKey(kid, sender, seed, not_before)
-
-
-def _window(raw: dict[str, str | None]) -> tuple[dt.datetime, dt.datetime | None]:
-    after = raw.get("not_after")
-    return (
-        dt.datetime.fromisoformat(str(raw["not_before"])),
-        dt.datetime.fromisoformat(after) if after else None,
-    )
-
-
-def _public_from_json(raw: dict[str, str | None]) -> PublicKey:
-    nb, na = _window(raw)
-    return PublicKey(str(raw["kid"]), str(raw["sender"]), _unb64url(str(raw["public_key"])), nb, na)
-
-
-def _public_to_json(key: PublicKey) -> dict[str, str | None]:
-    return {
-        "kid": key.kid, "sender": key.sender, "algorithm": "Ed25519",
-        "public_key": _b64url(key.public), "not_before": key.not_before.isoformat(),
-        "not_after": key.not_after.isoformat() if key.not_after else None,
-    }  # fmt: skip
-
-
-def _signing_from_json(raw: dict[str, str | None]) -> SigningKey:
-    nb, na = _window(raw)
-    return SigningKey(str(raw["kid"]), str(raw["sender"]), _unb64url(str(raw["seed"])), nb, na)
-
-
-def _signing_to_json(key: SigningKey) -> dict[str, str | None]:
-    return {
-        "kid": key.kid, "sender": key.sender, "algorithm": "Ed25519", "seed": _b64url(key.seed),
-        "not_before": key.not_before.isoformat(),
-        "not_after": key.not_after.isoformat() if key.not_after else None,
-    }  # fmt: skip
