@@ -39,6 +39,23 @@ class PositionAheadOfLog(RuntimeError):
     code = "E_POSITION_AHEAD"
 
 
+class ResumeFailed(RuntimeError):
+    """Newly assigned partitions could not be positioned at their stored offsets (the broker
+    did not answer for their ends within ``SEEK_TIMEOUT_S``, or the lander failed). Until
+    they are, nothing of them may land (``_resuming``): rather than wait silently the worker
+    stops, says so, and its supervisor starts it again on a fresh assignment."""
+
+    code = "E_RESUME_FAILED"
+
+
+SEEK_TIMEOUT_S = 90.0
+"""How long positioning assigned partitions may take: the ends are one request per leader
+(aiokafka gives up after its 40 s request timeout and retries on moved leaders)."""
+RESUME_COMMIT_TIMEOUT_S = 10.0
+"""The commit of the stored positions to Kafka is for lag tooling only (the positions that
+count are the lander's): a group coordinator that is moving (a broker restarted, preferred
+leaders elected back) must not hold the assignment up; the next batch commits anyway."""
+
 Publish = Callable[[Sequence[Output]], Awaitable[None]]
 """Send outputs and wait until the broker has them all."""
 
@@ -120,7 +137,7 @@ class BatchLoop:
         """Assigned partitions whose resume position is still being looked up: the client may
         already fetch them from its own reset position (the log's beginning for a group new
         to Kafka), and what it hands over meanwhile is not landed."""
-        self._fatal: PositionAheadOfLog | None = None
+        self._fatal: PositionAheadOfLog | ResumeFailed | None = None
 
     async def start(self) -> None:
         c = self.config
@@ -234,12 +251,23 @@ class BatchLoop:
     async def _assigned(self, assigned: list[TopicPartition]) -> None:
         assert self._consumer is not None
         self._resuming |= set(assigned)
+        partitions = sorted(tp.partition for tp in assigned)
         try:
-            stored = await self.lander.resume([tp.partition for tp in assigned])
+            stored = await self.lander.resume(partitions)
             if stored is not None:
-                await self._seek_to(assigned, stored)
-        finally:
-            self._resuming -= set(assigned)
+                async with asyncio.timeout(SEEK_TIMEOUT_S):
+                    await self._seek_to(assigned, stored)
+        except Exception as exc:  # the client would only log it, and go on reading from its reset
+            log.error("resume_failed", group=self.config.group_id, partitions=partitions,
+                      error=type(exc).__name__)  # fmt: skip
+            self._fatal = ResumeFailed(
+                f"{self.config.group_id}: partitions {partitions} not positioned at their "
+                f"stored offsets ({type(exc).__name__})"
+            )
+            return  # they stay in ``_resuming``: nothing of them lands before the worker stops
+        self._resuming -= set(assigned)
+        log.info("partitions_resumed", group=self.config.group_id, partitions=partitions,
+                 stored=stored is not None)  # fmt: skip
 
     async def _seek_to(self, assigned: list[TopicPartition], stored: Mapping[int, int]) -> None:
         assert self._consumer is not None
@@ -266,9 +294,11 @@ class BatchLoop:
                 self._floors[tp] = begin
         if in_step:
             try:  # Kafka's commit kept in step with the stored positions: lag tooling reads it
-                await self._consumer.commit(in_step)
-            except (CommitFailedError, IllegalStateError):
-                log.warning("resume_commit_failed", group=self.config.group_id)
+                async with asyncio.timeout(RESUME_COMMIT_TIMEOUT_S):
+                    await self._consumer.commit(in_step)
+            except (CommitFailedError, IllegalStateError, TimeoutError) as exc:
+                log.warning("resume_commit_failed", group=self.config.group_id,
+                            error=type(exc).__name__)  # fmt: skip
 
 
 class _FinishBatchFirst(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -12,7 +12,15 @@ import pytest
 from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord
 
-from events.stream.batch_loop import Batch, BatchLoop, LoopConfig, PositionAheadOfLog, Publish
+from events.stream import batch_loop
+from events.stream.batch_loop import (
+    Batch,
+    BatchLoop,
+    LoopConfig,
+    PositionAheadOfLog,
+    Publish,
+    ResumeFailed,
+)
 from events.stream.positions import MemoryPositions
 from events.stream.types import Output
 
@@ -125,3 +133,50 @@ async def test_a_stored_position_past_the_logs_end_stops_the_loop_with_its_code(
     assert raised.value.code == "E_POSITION_AHEAD"
     assert "{0: (1500, 1000)}" in str(raised.value)
     assert lander.batches == []
+
+
+class _HangingCommit(FakeConsumer):
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        await asyncio.Event().wait()  # a group coordinator that moved and does not answer
+
+
+class _NoEnds(FakeConsumer):
+    async def end_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        raise TimeoutError("no leader answered")
+
+
+async def test_a_hung_resume_commit_does_not_hold_the_partitions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The commit of the stored positions is for lag tooling: a coordinator that does not
+    answer (it moved with a restarted broker) must not keep the partitions from landing."""
+    monkeypatch.setattr(batch_loop, "RESUME_COMMIT_TIMEOUT_S", 0.05)
+    positions = MemoryPositions()
+    await positions.record("g", {(TOPIC, 0): 40})
+    lander = RecordingLander(positions)
+    p0 = TopicPartition(TOPIC, 0)
+    loop = BatchLoop(LoopConfig("127.0.0.1:1", TOPIC, "g", "test"), lander)
+    loop._consumer = _HangingCommit({p0})  # type: ignore[assignment]
+    await asyncio.wait_for(loop._assigned([p0]), 5)
+    assert loop._consumer.seeks == {p0: 40}  # type: ignore[attr-defined]
+    loop._consumer.commit = FakeConsumer.commit.__get__(loop._consumer)  # type: ignore[method-assign]
+    await loop._land({p0: [_record(0, 40)]})
+    assert [r.offset for b in lander.batches for r in b.records] == [40]
+
+
+async def test_partitions_that_cannot_be_positioned_stop_the_loop_and_never_land() -> None:
+    """Until a partition sits at its stored position nothing of it may land (the client
+    would read from its own reset, the log's beginning); the loop stops with a typed error
+    instead of waiting or landing from there."""
+    positions = MemoryPositions()
+    await positions.record("g", {(TOPIC, 0): 40})
+    lander = RecordingLander(positions)
+    p0 = TopicPartition(TOPIC, 0)
+    loop = BatchLoop(LoopConfig("127.0.0.1:1", TOPIC, "g", "test"), lander)
+    loop._consumer = _NoEnds({p0})  # type: ignore[assignment]
+    await loop._assigned([p0])
+    await loop._land({p0: [_record(0, 0), _record(0, 1)]})
+    assert lander.batches == [], "landed from the reset position"
+    with pytest.raises(ResumeFailed) as raised:
+        await loop.run(asyncio.Event())
+    assert raised.value.code == "E_RESUME_FAILED"
