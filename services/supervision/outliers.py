@@ -206,8 +206,8 @@ class OutlierStream:
             await self._late(rec, "day closed" if closed and day <= closed else "expired")
             return
         key = f"{rec.admdvs[:2]}|{rec.fixmedins_code}"
-        window = self.days[key]
-        cur = window.value()
+        # ``in`` and ``.value()`` are relative to the field (the business date) like the write
+        cur = self.days[key].value() if key in self.days else None
         d = (
             outlier.empty_day(rec.fixmedins_code, rec.admdvs, rec.level, day)
             if cur is None else _loads(cur)
