@@ -79,6 +79,7 @@ class Supervision:
     app: faust.App
     counters: Counters
     pool_holder: dict[str, asyncpg.Pool]
+    outliers: OutlierStream | None = None
 
 
 class _Handler:
@@ -281,4 +282,4 @@ def build_app(
         await heal(app.consumer, watch)
 
     _ = (on_visits, on_settlements, report, stalls)
-    return Supervision(app, handler.counters, handler.pools)
+    return Supervision(app, handler.counters, handler.pools, handler.outliers)

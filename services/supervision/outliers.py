@@ -52,6 +52,8 @@ from services.supervision.core.rules import RuleBook
 GRACE_DAYS = 1
 EXPIRES_DAYS = 120
 DAY_S = 86_400
+LOG_FIRST_LATE = 20
+LOG_EVERY_LATE = 1000
 CLAIMS = "institution-claims"
 LATE = "institution-late"
 log = structlog.get_logger("yidi.supervision.outliers")
@@ -171,9 +173,14 @@ class OutlierStream:
             self.newest[key] = claim.day.isoformat().encode()
 
     async def _late(self, rec: InstitutionClaim, why: str) -> None:
+        """Counted always; logged for the first ``LOG_FIRST_LATE`` and then every
+        ``LOG_EVERY_LATE``-th (a log holding an old day after a newer one — test traffic
+        replayed — makes thousands; the count and the late topic have them all)."""
         self.counters.late += 1
-        log.warning("supervision_claim_late", day=day_of(rec.at).isoformat(), why=why,
-                    fixmedins_code=rec.fixmedins_code)  # fmt: skip
+        n = self.counters.late
+        if n <= LOG_FIRST_LATE or n % LOG_EVERY_LATE == 0:
+            log.warning("supervision_claim_late", day=day_of(rec.at).isoformat(), why=why,
+                        fixmedins_code=rec.fixmedins_code, late_so_far=n)  # fmt: skip
         await self.late.send(key=rec.fixmedins_code.encode(), value=rec)
 
     # -- the repartitioned side ---------------------------------------------------------

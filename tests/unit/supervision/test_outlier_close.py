@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -33,7 +34,7 @@ def _claim(n: int, code: str, day: dt.date, fen: int) -> Claim:
     return Claim("310104:p", f"S{n}", f"M{n}", code, "310104", "11", day, fen, fen // 2)
 
 
-def _sources(draw: st.DrawFn) -> list[list[Claim]]:
+def _sources(draw: Any) -> list[list[Claim]]:
     """Per source partition, claims in that partition's order (mostly increasing days,
     some late), one outlier institution."""
     out: list[list[Claim]] = []
@@ -94,8 +95,7 @@ def _run(sources: list[list[Claim]], order: list[int], redeliver: set[int]) -> l
 @settings(max_examples=150, deadline=None)
 @given(data=st.data())
 def test_any_interleaving_and_redelivery_judges_the_same_days(data: st.DataObject) -> None:
-    sources = data.draw(st.builds(lambda: None).flatmap(lambda _: st.composite(
-        lambda draw: _sources(draw))()))  # fmt: skip
+    sources = _sources(data.draw)
     total = sum(len(s) for s in sources)
     seed = data.draw(st.integers(0, 2**32))
     rng = random.Random(seed)
