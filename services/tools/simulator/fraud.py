@@ -27,11 +27,13 @@ PERSON_PATTERNS = ("overlapping_stays", "decomposed_hospitalization", "duplicate
                    "frequency", "days_supply")  # fmt: skip
 PATTERNS = (*PERSON_PATTERNS, "institution_outlier")
 # an institution-outlier plant: every other outpatient institution of the target's province
-# gets PEER_VISITS ordinary bills and the target as many bills OUTLIER_TIMES larger
+# gets PEER_VISITS ordinary bills and the target TARGET_VISITS bills OUTLIER_TIMES larger,
+# enough to stay 8x the peers' median under the clean traffic the target also gets
 # (the national pack: min_settlements 5, min_peers 3, min_ratio 8)
 PEER_VISITS = 6
+TARGET_VISITS = 12
 PEER_BILL_FEN = 300_000
-OUTLIER_TIMES = 40
+OUTLIER_TIMES = 100
 MIN_PEERS = 3
 SETTLEMENT_PARTITIONS = 12
 # the close of a day needs a later business date in every settlement partition
@@ -83,8 +85,9 @@ def plan_supervision_day(
             steps += vs
             plants.append(Plant(pattern, f"{person.insuplc_admdvs}:{person.psn_no}", mdtrt_ids))
     more = iter(persons[visits + per_pattern * len(PERSON_PATTERNS) :])
-    for target in _outlier_targets(hospitals, per_pattern):
-        reg, vs, mdtrt_ids = _outlier(rng, more, hospitals, target, day, salt, serial)
+    for target, days_before in _outlier_targets(hospitals, per_pattern):
+        on = day - dt.timedelta(days=days_before)
+        reg, vs, mdtrt_ids = _outlier(rng, more, hospitals, target, on, salt, serial)
         serial += 1000
         registration += reg
         steps += vs
@@ -99,7 +102,7 @@ def plan_supervision_day(
 def persons_needed(visits: int, per_pattern: int) -> int:
     """Persons a supervision day uses: one per clean visit and person plant, the outlier
     plants' visitors (one each), and the candidates for the day-close tail."""
-    outlier = per_pattern * (PEER_VISITS * 8)
+    outlier = per_pattern * (PEER_VISITS * 8 + TARGET_VISITS)
     return visits + per_pattern * len(PERSON_PATTERNS) + outlier + TAIL_CANDIDATES
 
 
@@ -111,14 +114,19 @@ def _outpatient_sites(hospitals: list[Hospital]) -> dict[str, list[Hospital]]:
     return by_province
 
 
-def _outlier_targets(hospitals: list[Hospital], n: int) -> list[Hospital]:
-    """``n`` target institutions, each in a different province with at least ``MIN_PEERS``
-    other outpatient institutions when there are enough such provinces (round robin)."""
+def _outlier_targets(hospitals: list[Hospital], n: int) -> list[tuple[Hospital, int]]:
+    """``n`` (target institution, days before the run's day): one target per province and
+    day, in the provinces with more than ``MIN_PEERS`` outpatient institutions, round robin,
+    a day earlier each round (two targets in one province-day would be each other's peers)."""
     provinces = [ps for _, ps in sorted(_outpatient_sites(hospitals).items())
                  if len(ps) > MIN_PEERS]  # fmt: skip
     if n and not provinces:
         raise ValueError("no province has enough outpatient institutions for an outlier plant")
-    return [provinces[i % len(provinces)][i // len(provinces)] for i in range(n)]
+    out = []
+    for i in range(n):
+        sites, days_before = provinces[i % len(provinces)], i // len(provinces)
+        out.append((sites[days_before % len(sites)], days_before))
+    return out
 
 
 def _outlier(
@@ -133,15 +141,16 @@ def _outlier(
     peers = _outpatient_sites(hs)[target.admdvs[:2]]
     for h in peers:
         times = OUTLIER_TIMES if h is target else 1
-        for _ in range(PEER_VISITS):
+        for _ in range(TARGET_VISITS if h is target else PEER_VISITS):
             p = next(persons)
             m = _mdtrt(h, salt, serial)
             serial += 1
             t = dt.datetime.combine(day, dt.time(9, 0), tzinfo=TZ) + dt.timedelta(
                 minutes=rng.randrange(360)
             )
+            # bills vary a little (a day of identical peers has MAD 0: no score at all)
             items = tuple(
-                replace(x, cnt=1, pric_fen=PEER_BILL_FEN * times // 3)
+                replace(x, cnt=1, pric_fen=PEER_BILL_FEN * times // 3 + rng.randrange(20_000))
                 for x in _plain_items(m, h, 3)
             )
             registration += _registration(p, h, t - dt.timedelta(hours=1))
