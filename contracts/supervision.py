@@ -113,6 +113,14 @@ class InstitutionOutlier(_Rule):
     threshold: Annotated[float, Field(gt=0, le=1000)]
     min_peers: Annotated[int, Field(ge=3, le=10_000)]
     min_settlements: Count
+    peers: Literal["province_level", "province"] = Field(
+        description="who an institution is compared with: the same level in its province, "
+        "or every level in its province (docs/supervision.md)"
+    )
+    min_ratio: Annotated[float, Field(ge=1, le=1000)] = Field(
+        description="and at least this multiple of the peers' median: a robust z alone "
+        "flags a small absolute gap when the peers happen to agree"
+    )
 
 
 Rule = Annotated[

@@ -45,9 +45,10 @@ from events.wire.errors import DecodeError
 from services.supervision.adapters import sink, state_codec
 from services.supervision.adapters.read_committed import ReadCommittedApp
 from services.supervision.adapters.watchdog import StallWatch, heal
-from services.supervision.core.model import Reversal
+from services.supervision.core.model import Claim, Reversal
 from services.supervision.core.person import apply_settlement, apply_visit
 from services.supervision.core.rules import RuleBook
+from services.supervision.outliers import OutlierStream
 from services.supervision.translate import settlement_event, visit_event
 
 GROUP = catalog.SUPERVISION_GROUP
@@ -68,6 +69,7 @@ class Counters:
     events: int = 0
     skipped: int = 0
     alerts: int = 0
+    late: int = 0
     by_rule: dict[str, int] = field(default_factory=dict)
     by_topic: dict[str, int] = field(default_factory=dict)
 
@@ -77,6 +79,7 @@ class Supervision:
     app: faust.App
     counters: Counters
     pool_holder: dict[str, asyncpg.Pool]
+    outliers: OutlierStream | None = None
 
 
 class _Handler:
@@ -89,6 +92,7 @@ class _Handler:
         self.counters = Counters()
         self.pools: dict[str, asyncpg.Pool] = {}
         self.lock = asyncio.Lock()
+        self.outliers: OutlierStream | None = None
 
     async def pool(self) -> asyncpg.Pool | None:
         """The alerts database's pool, made on first use (None: alerts go to the topic only)."""
@@ -156,6 +160,9 @@ class _Handler:
             return
         key = core.person.encode()
         state = state_codec.loads(table.get(key))
+        fresh = decoded.envelope.ce_id not in state.seen
+        if isinstance(core, Claim) and self.outliers is not None and fresh:
+            await self.outliers.feed(event, core)
         rules = self.rules.for_region(core.person[:6])
         new, alerts = apply(state, core, rules, decoded.envelope.ce_id)
         await self.emit(alerts)
@@ -229,6 +236,7 @@ def build_app(
     rules: RuleBook,
     codec: Codec,
     database_url: str | None,
+    institutions: dict[str, tuple[str, int]] | None = None,
     store: str = "memory://",
     datadir: str | None = None,
 ) -> Supervision:
@@ -247,6 +255,9 @@ def build_app(
     }
     visit_state = app.Table("visit-state", default=None, **tables)
     claim_state = app.Table("claim-state", default=None, **tables)
+    # institution outliers: a repartition by province and a windowed table (outliers.py)
+    handler.outliers = OutlierStream(app, rules, institutions or {}, handler.emit,
+                                     handler.counters)  # fmt: skip
 
     @app.agent(visits, name="visits")
     async def on_visits(stream: Any) -> None:
@@ -261,7 +272,8 @@ def build_app(
     @app.timer(interval=30.0)  # type: ignore[untyped-decorator]
     async def report() -> None:
         c = handler.counters
-        log.info("supervision_progress", events=c.events, skipped=c.skipped, alerts=c.alerts)
+        log.info("supervision_progress", events=c.events, skipped=c.skipped, alerts=c.alerts,
+                 late=c.late)  # fmt: skip
 
     watch = StallWatch()
 
@@ -270,4 +282,4 @@ def build_app(
         await heal(app.consumer, watch)
 
     _ = (on_visits, on_settlements, report, stalls)
-    return Supervision(app, handler.counters, handler.pools)
+    return Supervision(app, handler.counters, handler.pools, handler.outliers)

@@ -25,6 +25,7 @@ class SupervisionMetrics:
         self._topics: dict[str, int] = {}
         self._rules: dict[str, int] = {}
         self._skipped = 0
+        self._late = 0
 
     def sync(self) -> None:
         """Add what the handler counted since the last call."""
@@ -41,6 +42,9 @@ class SupervisionMetrics:
         if (d := c.skipped - self._skipped) > 0:
             self.stream.outcomes({("skipped", ""): d})
             self._skipped = c.skipped
+        if (d := c.late - self._late) > 0:  # claims too late for their day (outliers.py)
+            self.stream.outcomes({("late", "E_LATE_FOR_DAY"): d})
+            self._late = c.late
 
 
 def install(sup: Supervision, worker: WorkerMetrics) -> SupervisionMetrics:

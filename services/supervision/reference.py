@@ -46,3 +46,14 @@ def load_rules(directory: Path | None = None) -> RuleBook:
         if path.stem != pack.admdvs:
             raise RulePackError(f"{path.name} holds the pack of {pack.admdvs}", str(path), "admdvs")
     return RuleBook.build(packs)
+
+
+def load_institutions(directory: Path | None = None) -> dict[str, tuple[str, int]]:
+    """Institution code -> (admdvs, level), from ``institutions.json``: the settlement message
+    carries neither the level nor (for a pharmacy chain) always the institution's own region,
+    and institution outliers compare an institution with its peers by both."""
+    from contracts.reference import Institutions
+
+    root = directory or DEFAULT_REFERENCE_DIR
+    insts = Institutions.model_validate_json((root / "institutions.json").read_bytes())
+    return {i.fixmedins_code: (i.admdvs, i.level) for i in insts.institutions}

@@ -22,7 +22,8 @@ from services.runtime.metrics import WorkerMetrics
 from services.runtime.settings import Settings
 from services.supervision.app import GROUP, Supervision, build_app
 from services.supervision.metrics import install
-from services.supervision.reference import load_rules
+from services.supervision.outliers import CLAIMS, LATE
+from services.supervision.reference import load_institutions, load_rules
 
 
 def build(settings: Settings, codec: Codec, group_id: str | None = None) -> Supervision:
@@ -32,19 +33,30 @@ def build(settings: Settings, codec: Codec, group_id: str | None = None) -> Supe
         rules=load_rules(settings.reference_dir),
         codec=codec,
         database_url=settings.service_database_url("supervision"),
+        institutions=load_institutions(settings.reference_dir),
     )
 
 
 def changelog_topics(sup: Supervision) -> tuple[Topic, ...]:
-    """The tables' changelog topics, as faust names them (``<group>-<table>-changelog``)."""
-    return tuple(
-        Topic(
-            table.changelog_topic.get_topic_name(), PERSON_KEY,
-            f"supervision state ({table.name}) of {sup.app.conf.id}", PERSON_PARTITIONS,
-            cleanup_policy="compact", retention_ms=-1,
-        )
-        for table in sup.app.tables.values()
-    )  # fmt: skip
+    """The tables' changelog topics, as faust names them (``<group>-<table>-changelog``), and
+    the outlier stream's repartition and late topics (``services/supervision/outliers.py``).
+    A windowed table's changelog is compacted and deleted after faust's ``expires``."""
+    out = []
+    for table in sup.app.tables.values():
+        window = getattr(table, "window", None)
+        expires_ms = int(window.expires * 1000) if window is not None and window.expires else -1
+        out.append(
+            Topic(
+                table.changelog_topic.get_topic_name(), PERSON_KEY,
+                f"supervision state ({table.name}) of {sup.app.conf.id}", PERSON_PARTITIONS,
+                cleanup_policy="compact,delete" if expires_ms > 0 else "compact",
+                retention_ms=expires_ms,
+            )
+        )  # fmt: skip
+    for name, content in ((CLAIMS, "settled claims by province"), (LATE, "late claims")):
+        topic = f"{sup.app.conf.id}-{name}"
+        out.append(Topic(topic, "{province}", f"{content} ({topic})", PERSON_PARTITIONS))
+    return tuple(out)
 
 
 def declare_changelogs(sup: Supervision, bootstrap: KafkaConnection, env: Environment) -> None:

@@ -24,6 +24,7 @@ from events.stream.reader import read_to_ends
 from services.entry.bootstrap import build_runtime
 from services.runtime.settings import Settings
 from services.supervision.app import GROUP
+from services.supervision.outliers import CLAIMS
 from services.supervision.report import AlertRow, against_plants
 from services.testing.scratch_db import fresh_database
 from services.tools.simulator.fraud import PATTERNS
@@ -125,7 +126,9 @@ async def _consumed(
     """Until ``group`` has consumed both topics; on a timeout, the failure says what was left
     (record offsets and types, uncommitted and committed) and what the worker logged about it."""
     try:
-        for topic in TOPICS:
+        # the sources, then the institution claims the worker re-sent by province (its
+        # outlier alerts are raised there, when a day closes)
+        for topic in (*TOPICS, f"{group}-{CLAIMS}"):
             await wait_consumed(bootstrap, group, topic, timeout_s)
     except TimeoutError as err:
         left = await _behind(bootstrap, group)
@@ -145,6 +148,36 @@ def _exact(rows: list[AlertRow], plants: dict[str, Any]) -> None:
         assert r["recall"] == 1.0 and r["precision"] == 1.0, (kind, r)
 
 
+async def _main_run(
+    settings: Settings, workers: Workers, messages: Any, subjects: set[str], suffix: str,
+    main_url: str,
+) -> tuple[list[AlertRow], int]:  # fmt: skip
+    """The run with a SIGKILL and restart of the worker once it has raised alerts."""
+    env = {"YIDI_GROUP_SUFFIX": suffix, "YIDI_DATABASE_URL": main_url}
+    workers.start("adjudication", "adjudication")
+    workers.start("supervision", "supervision", env)
+    sender = asyncio.create_task(
+        publish(settings.kafka(), messages, rate=RATE,
+                adjudication_group="yidi-adjudication", ack_timeout_s=300)
+    )  # fmt: skip
+    for _ in range(240):  # kill once the first worker has state and has raised alerts
+        if len(await _alerts(main_url, subjects)) >= 2:
+            break
+        await asyncio.sleep(0.25)
+    before_kill = len(await _alerts(main_url, subjects))
+    assert before_kill >= 2
+    assert not sender.done(), "the run ended before the kill: raise YIDI_SUPERVISION_VISITS"
+    workers.kill9("supervision")
+    await asyncio.sleep(2.0)
+    workers.start("supervision", "supervision", env)
+    report = await sender
+    assert report.missing == []
+    await _consumed(settings.kafka(), GROUP + suffix, workers)
+    killed = await _alerts(main_url, subjects)
+    workers.terminate("supervision")
+    return killed, before_kill
+
+
 async def test_supervision_day_exact_after_kill9_and_replay(workers: Workers) -> None:
     settings = Settings()
     runtime = build_runtime(settings)
@@ -157,29 +190,13 @@ async def test_supervision_day_exact_after_kill9_and_replay(workers: Workers) ->
     start = await _ends(settings.kafka())
     suffix = f"-{run}"
     await _start_group_at(settings.kafka(), GROUP + suffix, start)
-    workers.start("adjudication", "adjudication")
-    workers.start("supervision", "supervision", {"YIDI_GROUP_SUFFIX": suffix})
-    sender = asyncio.create_task(
-        publish(settings.kafka(), messages, rate=RATE,
-                adjudication_group="yidi-adjudication", ack_timeout_s=300)
-    )  # fmt: skip
-    main_url = settings.database_url.get_secret_value()
-    for _ in range(240):  # kill once the first worker has state and has raised alerts
-        if len(await _alerts(main_url, subjects)) >= 2:
-            break
-        await asyncio.sleep(0.25)
-    before_kill = len(await _alerts(main_url, subjects))
-    assert before_kill >= 2
-    assert not sender.done(), "the run ended before the kill: raise YIDI_SUPERVISION_VISITS"
-    workers.kill9("supervision")
-    await asyncio.sleep(2.0)
-    workers.start("supervision", "supervision", {"YIDI_GROUP_SUFFIX": suffix})
-    report = await sender
-    assert report.missing == []
-    await _consumed(settings.kafka(), GROUP + suffix, workers)
-    killed = await _alerts(main_url, subjects)
+    # the main group's alerts go to a database of their own too: institution-outlier alerts
+    # name an institution and a day, which another run on this stack (same day, other
+    # targets) could have raised in the shared one
+    async with fresh_database(settings) as main_url:
+        killed, before_kill = await _main_run(settings, workers, messages, subjects, suffix,
+                                              main_url)  # fmt: skip
     _exact(killed, plants)
-    workers.terminate("supervision")
 
     # replay: a fresh group over the same range, into a fresh database
     async with fresh_database(settings) as fresh_url:

@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ class LagRun:
     pipeline_s: float = 0.0
     catchup_s: float | None = None
     pipeline: dict[str, object] = field(default_factory=dict)
+    worker_log: str = ""
 
     @property
     def max_lag(self) -> int:
@@ -102,8 +104,12 @@ def during_pipeline(
     asyncio.run(_start_at_ends(bootstrap, GROUP + suffix))
     yidi = str(Path(sys.executable).with_name("yidi"))
     env = {**os.environ, "YIDI_GROUP_SUFFIX": suffix, "YIDI_LOG_LEVEL": "warning"}
-    worker = subprocess.Popen([yidi, "worker", "supervision"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    # the worker's output is kept (warnings and errors only): a run that never catches up
+    # says why in it
+    log_path = Path(tempfile.gettempdir()) / f"yidi-bench-supervision{suffix}.log"
+    with log_path.open("wb") as log:
+        worker = subprocess.Popen([yidi, "worker", "supervision"], env=env,
+                                  stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     try:
         time.sleep(8.0)  # faust's start-up and first assignment, before the load
         bench = subprocess.Popen(
@@ -113,6 +119,7 @@ def during_pipeline(
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         run = asyncio.run(_sample(bootstrap, GROUP + suffix, bench, catchup_timeout_s))
+        run.worker_log = str(log_path)
         out, _ = bench.communicate(timeout=60)
         lines = [x for x in out.decode().splitlines() if x.startswith("{")]
         run.pipeline = json.loads(lines[-1]) if lines else {}

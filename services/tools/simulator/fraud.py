@@ -13,15 +13,33 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
+
+from aiokafka.partitioner import murmur2
 
 from services.tools.simulator.plan import Category, FeeItem, Mix, Step, _day_steps, _finish
 from services.tools.simulator.world import Hospital, Person
 
 ONCE_A_DAY = ("110200001", "110200005", "120100001", "210300001", "210500001")
 SUPPLY_ITEM = "XA10BAA"
-PATTERNS = ("overlapping_stays", "decomposed_hospitalization", "duplicate_billing", "frequency",
-            "days_supply")  # fmt: skip
+PERSON_PATTERNS = ("overlapping_stays", "decomposed_hospitalization", "duplicate_billing",
+                   "frequency", "days_supply")  # fmt: skip
+PATTERNS = (*PERSON_PATTERNS, "institution_outlier")
+# an institution-outlier plant: every other outpatient institution of the target's province
+# gets PEER_VISITS ordinary bills and the target TARGET_VISITS bills OUTLIER_TIMES larger,
+# enough to stay 8x the peers' median under the clean traffic the target also gets
+# (the national pack: min_settlements 5, min_peers 3, min_ratio 8)
+PEER_VISITS = 6
+TARGET_VISITS = 12
+PEER_BILL_FEN = 300_000
+OUTLIER_TIMES = 100
+MIN_PEERS = 3
+SETTLEMENT_PARTITIONS = 12
+# the close of a day needs a later business date in every settlement partition
+# (services/supervision/outliers.py): one clean visit CLOSE_AFTER_DAYS later per partition
+CLOSE_AFTER_DAYS = 2
+TAIL_CANDIDATES = 120
 TZ = dt.timezone(dt.timedelta(hours=8))
 CLEAN_MIX = Mix(duplicate_share=0.0, bad_share=0.0, reversal_share=0.0)
 
@@ -45,7 +63,7 @@ def plan_supervision_day(
     """``visits`` clean visits (one per person) and ``max(1, round(rate × visits))`` plants
     of each pattern, each by its own person. ``persons`` must hold enough people."""
     per_pattern = max(1, round(fraud_rate * visits)) if fraud_rate > 0 else 0
-    need = visits + per_pattern * len(PATTERNS)
+    need = persons_needed(visits, per_pattern)
     if len(persons) < need:
         raise ValueError(f"need {need} persons, got {len(persons)}")
     registration: list[Step] = []
@@ -57,7 +75,7 @@ def plan_supervision_day(
         steps += [_compliant(s, chosen) for s in vs]
     plants: list[Plant] = []
     serial = visits
-    for k, pattern in enumerate(PATTERNS):
+    for k, pattern in enumerate(PERSON_PATTERNS):
         for j in range(per_pattern):
             person = persons[visits + k * per_pattern + j]
             planter = _PLANTERS[pattern]
@@ -66,7 +84,108 @@ def plan_supervision_day(
             registration += reg
             steps += vs
             plants.append(Plant(pattern, f"{person.insuplc_admdvs}:{person.psn_no}", mdtrt_ids))
+    more = iter(persons[visits + per_pattern * len(PERSON_PATTERNS) :])
+    for target, days_before in _outlier_targets(hospitals, per_pattern):
+        on = day - dt.timedelta(days=days_before)
+        reg, vs, mdtrt_ids = _outlier(rng, more, hospitals, target, on, salt, serial)
+        serial += 1000
+        registration += reg
+        steps += vs
+        plants.append(Plant("institution_outlier", target.fixmedins_code, mdtrt_ids))
+    if per_pattern:
+        reg, vs = _day_close_tail(rng, more, hospitals, day, salt, serial)
+        registration += reg
+        steps += vs
     return _finish(rng, registration, steps, CLEAN_MIX), plants
+
+
+def persons_needed(visits: int, per_pattern: int) -> int:
+    """Persons a supervision day uses: one per clean visit and person plant, the outlier
+    plants' visitors (one each), and the candidates for the day-close tail."""
+    outlier = per_pattern * (PEER_VISITS * 8 + TARGET_VISITS)
+    return visits + per_pattern * len(PERSON_PATTERNS) + outlier + TAIL_CANDIDATES
+
+
+def _outpatient_sites(hospitals: list[Hospital]) -> dict[str, list[Hospital]]:
+    by_province: dict[str, list[Hospital]] = {}
+    for h in sorted(hospitals, key=lambda h: h.fixmedins_code):
+        if "outpatient" in h.networked and len(_plain_items("x", h, 3)) == 3:
+            by_province.setdefault(h.admdvs[:2], []).append(h)
+    return by_province
+
+
+def _outlier_targets(hospitals: list[Hospital], n: int) -> list[tuple[Hospital, int]]:
+    """``n`` (target institution, days before the run's day): one target per province and
+    day, in the provinces with more than ``MIN_PEERS`` outpatient institutions, round robin,
+    a day earlier each round (two targets in one province-day would be each other's peers)."""
+    provinces = [ps for _, ps in sorted(_outpatient_sites(hospitals).items())
+                 if len(ps) > MIN_PEERS]  # fmt: skip
+    if n and not provinces:
+        raise ValueError("no province has enough outpatient institutions for an outlier plant")
+    out = []
+    for i in range(n):
+        sites, days_before = provinces[i % len(provinces)], i // len(provinces)
+        out.append((sites[days_before % len(sites)], days_before))
+    return out
+
+
+def _outlier(
+    rng: random.Random, persons: Iterator[Person], hs: list[Hospital], target: Hospital,
+    day: dt.date, salt: int, serial: int,
+) -> tuple[list[Step], list[Step], tuple[str, ...]]:  # fmt: skip
+    """Ordinary bills at every other outpatient institution of the province, bills
+    ``OUTLIER_TIMES`` larger at the target, each visit by its own person (no person rule)."""
+    registration: list[Step] = []
+    steps: list[Step] = []
+    ids: list[str] = []
+    peers = _outpatient_sites(hs)[target.admdvs[:2]]
+    for h in peers:
+        times = OUTLIER_TIMES if h is target else 1
+        for _ in range(TARGET_VISITS if h is target else PEER_VISITS):
+            p = next(persons)
+            m = _mdtrt(h, salt, serial)
+            serial += 1
+            t = dt.datetime.combine(day, dt.time(9, 0), tzinfo=TZ) + dt.timedelta(
+                minutes=rng.randrange(360)
+            )
+            # bills vary a little (a day of identical peers has MAD 0: no score at all)
+            items = tuple(
+                replace(x, cnt=1, pric_fen=PEER_BILL_FEN * times // 3 + rng.randrange(20_000))
+                for x in _plain_items(m, h, 3)
+            )
+            registration += _registration(p, h, t - dt.timedelta(hours=1))
+            steps += _visit(p, h, m, "outpatient", t, items)
+            if h is target:
+                ids.append(m)
+    return registration, steps, tuple(ids)
+
+
+def _day_close_tail(
+    rng: random.Random, persons: Iterator[Person], hs: list[Hospital], day: dt.date,
+    salt: int, serial: int,
+) -> tuple[list[Step], list[Step]]:  # fmt: skip
+    """One ordinary visit ``CLOSE_AFTER_DAYS`` later in every settlement partition (persons
+    chosen by the partition of their key): the supervisor closes a day only when every
+    partition has passed it, as real traffic does every day."""
+    registration: list[Step] = []
+    steps: list[Step] = []
+    covered: set[int] = set()
+    sites = [h for ps in _outpatient_sites(hs).values() for h in ps]
+    for p in persons:
+        part = murmur2(f"{p.insuplc_admdvs}:{p.psn_no}".encode()) & 0x7FFFFFFF
+        part %= SETTLEMENT_PARTITIONS
+        if part in covered:
+            continue
+        covered.add(part)
+        h = sites[len(covered) % len(sites)]
+        m = _mdtrt(h, salt, serial + len(covered))
+        t = dt.datetime.combine(day + dt.timedelta(days=CLOSE_AFTER_DAYS), dt.time(10, 0),
+                                tzinfo=TZ) + dt.timedelta(minutes=rng.randrange(60))  # fmt: skip
+        registration += _registration(p, h, t - dt.timedelta(hours=1))
+        steps += _visit(p, h, m, "outpatient", t, _plain_items(m, h, 2))
+        if len(covered) == SETTLEMENT_PARTITIONS:
+            return registration, steps
+    raise ValueError("not enough persons to reach every settlement partition")
 
 
 def _compliant(step: Step, chosen: dict[tuple[str, str], str]) -> Step:

@@ -317,7 +317,7 @@ def plan_supervision_messages(
     """A supervision day (``services/tools/simulator/fraud.py``): the messages and the plants
     record (every planted pattern with its person and visits, and every person of the run,
     so a report can tell a false positive from another run's alert)."""
-    from services.tools.simulator.fraud import PATTERNS, plan_supervision_day
+    from services.tools.simulator.fraud import persons_needed, plan_supervision_day
     from services.tools.simulator.world import home_regions
 
     rng = random.Random(seed)
@@ -325,7 +325,7 @@ def plan_supervision_messages(
     salt = int(hashlib.sha256(run_id.encode()).hexdigest(), 16) % 1_000_000
     per_pattern = max(1, round(fraud_rate * visits)) if fraud_rate > 0 else 0
     persons = make_persons(
-        rng, home_regions(reference_dir), visits + per_pattern * len(PATTERNS), salt
+        rng, home_regions(reference_dir), persons_needed(visits, per_pattern), salt
     )
     steps, plants = plan_supervision_day(rng, persons, hospitals, visits, day, fraud_rate, salt)
     record: dict[str, Any] = {
@@ -337,6 +337,10 @@ def plan_supervision_messages(
             {"rule_kind": p.rule_kind, "subject": p.subject, "mdtrt_ids": list(p.mdtrt_ids)}
             for p in plants
         ],
-        "subjects": sorted({f"{p.insuplc_admdvs}:{p.psn_no}" for p in persons}),
+        # institutions too: an outlier alert on any of them is this run's or a false positive
+        "subjects": sorted(
+            {f"{p.insuplc_admdvs}:{p.psn_no}" for p in persons}
+            | {h.fixmedins_code for h in hospitals}
+        ),
     }
     return [build(s, codec, run_id) for s in steps], record

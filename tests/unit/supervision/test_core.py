@@ -277,12 +277,24 @@ def test_outlier_needs_peers_and_spread() -> None:
     few = [_day("H31010400001", 100), _day("H31010400002", 120)]
     assert outlier.check(rule, [*few, _day("H31010499999", 10_000)]) == []
     other_level = [_day(f"H3101040000{i}", 100 + 10 * i, level=2) for i in range(5)]
-    assert outlier.check(rule, [*other_level, _day("H31010499999", 10_000)]) == []
+    by_level = rule.model_copy(update={"peers": "province_level"})
+    assert outlier.check(by_level, [*other_level, _day("H31010499999", 10_000)]) == []
+    assert rule.peers == "province"  # the shipped pack compares every level of the province
+    assert len(outlier.check(rule, [*other_level, _day("H31010499999", 10_000)])) == 1
+    other_province = [
+        outlier.InstitutionDay(f"H3201040000{i}", "320104", 3, D0, 10, 1000 * (100 + i), 0)
+        for i in range(5)
+    ]
+    assert outlier.check(rule, [*other_province, _day("H31010499999", 10_000)]) == []
     spread = [_day(f"H3101040000{i}", 100 + 10 * i) for i in range(5)]
     assert [f.subject for f in outlier.check(rule, [*spread, _day("H31010499999", 10_000)])] == [
         "H31010499999"
     ]
     assert outlier.check(rule, [*spread, _day("H31010499999", 130)]) == []
+    # z far above the threshold but less than min_ratio (8) times the peers' median: nothing
+    tight = [_day(f"H3101040000{i}", 1000 + i) for i in range(5)]
+    assert outlier.check(rule, [*tight, _day("H31010499999", 7_000)]) == []
+    assert len(outlier.check(rule, [*tight, _day("H31010499999", 9_000)])) == 1
 
 
 def test_packs_parse_as_contract() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 from faust.types import TP
 from intervaltree import IntervalTree
@@ -123,3 +123,48 @@ async def test_commit_passes_transaction_markers_in_one_step() -> None:
         consumer._acked[tp].append(offset)
         consumer._acked_index[tp].add(offset)
     assert consumer._new_offset(tp) == 107
+
+
+def test_institution_days_are_a_tumbling_day_window_on_the_business_date() -> None:
+    """The outlier stream's table is faust's windowed table as docs/supervision.md says:
+    tumbling one day, expiring far past the grace, its time from the record's business
+    date (not the Kafka timestamp); its changelog and the repartition and late topics are
+    declared before faust starts."""
+    import datetime as dt
+
+    from services.supervision.outliers import (
+        EXPIRES_DAYS,
+        GRACE_DAYS,
+        InstitutionClaim,
+        at_of,
+        day_of,
+    )
+    from services.supervision.run import changelog_topics
+
+    sup = build_app(
+        bootstrap=KafkaConnection(bootstrap="127.0.0.1:1"),
+        group_id="yidi-supervision-unit",
+        rules=load_rules(REFERENCE),
+        codec=Codec.__new__(Codec),
+        database_url=None,
+    )
+    table: Any = sup.app.tables["institution-day"]
+    assert table.window.size == 86_400 and table.window.step == 86_400
+    assert table.window.expires == EXPIRES_DAYS * 86_400 > GRACE_DAYS * 86_400
+    day = dt.date(2026, 10, 12)
+    rec = InstitutionClaim(kind="claim", source=3, at=at_of(day))
+    start, end = table.window.current(rec.at)
+    assert day_of(start) == day and day_of(end) == day  # the window is the business date
+    # writes and .value() take the time from the record's field, not the Kafka timestamp
+    assert sup.outliers is not None
+    late_arrival = SimpleNamespace(
+        value=rec, message=SimpleNamespace(timestamp=rec.at + 3 * 86_400, partition=0)
+    )
+    assert sup.outliers.days.get_timestamp(cast(Any, late_arrival)) == rec.at
+    topics = {t.name: t for t in changelog_topics(sup)}
+    changelog = topics["yidi-supervision-unit-institution-day-changelog"]
+    assert changelog.cleanup_policy == "compact,delete"
+    assert changelog.retention_ms == EXPIRES_DAYS * 86_400_000
+    assert topics["yidi-supervision-unit-visit-state-changelog"].cleanup_policy == "compact"
+    assert "yidi-supervision-unit-institution-claims" in topics
+    assert "yidi-supervision-unit-institution-late" in topics

@@ -75,3 +75,18 @@ def test_plants_for_every_home_region_and_larger_days() -> None:
     )
     subjects = [p["subject"] for p in plants["plants"]]
     assert len(subjects) == 4 * len(PATTERNS) and len(set(subjects)) == len(subjects)
+
+
+def test_more_outlier_plants_than_provinces_are_all_found() -> None:
+    """Four outlier plants and three provinces that can host one: the fourth goes a day
+    earlier (one target per province and day), and every plant is found, nothing else."""
+    codec = Codec(demo_registry(sender_ids(load_reference())))
+    lines, plants = _lines(codec, visits=500, rate=0.008, run_id="outl4")
+    outliers = [p for p in plants["plants"] if p["rule_kind"] == "institution_outlier"]
+    assert len(outliers) == 4 and len({p["subject"] for p in outliers}) == 4
+    alerts = supervise(lines, load_rules(), codec)
+    rows = [AlertRow(a.alert_id, a.rule_id, str(a.rule_kind), str(a.severity), a.subject, a.amount)
+            for a in alerts]  # fmt: skip
+    result = against_plants(rows, plants)["institution_outlier"]
+    assert result["recall"] == 1.0 and result["precision"] == 1.0, result
+    assert len({a.window_start for a in alerts if a.subject_kind == "institution"}) == 2

@@ -69,7 +69,7 @@ def _lag_report(bootstrap: KafkaConnection, visits: int, as_json: bool) -> None:
         "catchup_s": None if run.catchup_s is None else round(run.catchup_s, 1),
         "pipeline_settlements_per_s": level.get("settlements_per_s"),
         "pipeline_achieved_msgs_per_s": level.get("achieved_msgs_per_s"),
-        "samples": run.samples,
+        "samples": run.samples, "worker_log": run.worker_log,
     }  # fmt: skip
     if as_json:
         typer.echo(json.dumps(data))
@@ -79,4 +79,5 @@ def _lag_report(bootstrap: KafkaConnection, visits: int, as_json: bool) -> None:
         f"{data['pipeline_settlements_per_s']} settlements/s): max {data['max_lag']:,} records, "
         f"{data['lag_at_pipeline_end']:,} when the pipeline ended after {data['pipeline_s']} s; "
         f"caught up {data['catchup_s']} s later"
+        + ("" if run.catchup_s is not None else f" (worker log: {run.worker_log})")
     )
