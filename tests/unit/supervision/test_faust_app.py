@@ -14,20 +14,25 @@ from intervaltree import IntervalTree
 from events.stream.clients import KafkaConnection
 from events.wire.codec import Codec
 from services.supervision.adapters.watchdog import StallWatch, heal
-from services.supervision.app import build_app
+from services.supervision.app import Supervision, build_app
 from services.supervision.reference import load_rules
 
 REFERENCE = Path(__file__).resolve().parents[3] / "deploy" / "reference"
 
 
-async def test_worker_consumer_reads_committed_only() -> None:
-    sup = build_app(
+def _unit_app() -> Supervision:
+    """The worker's faust app as built for production, never started (no broker needed)."""
+    return build_app(
         bootstrap=KafkaConnection(bootstrap="127.0.0.1:1"),
         group_id="yidi-supervision-unit",
         rules=load_rules(REFERENCE),
         codec=Codec.__new__(Codec),
         database_url=None,
     )
+
+
+async def test_worker_consumer_reads_committed_only() -> None:
+    sup = _unit_app()
     thread: Any = sup.app.consumer._thread  # type: ignore[attr-defined]
     consumer = thread._create_worker_consumer(sup.app.transport)
     assert consumer._isolation_level == "read_committed"
@@ -105,13 +110,7 @@ async def test_commit_passes_transaction_markers_in_one_step() -> None:
     """Records 100, 101 | marker 102 | 103, 104 | marker 105 | 106, all processed: one
     commit reaches 107 (faust's own gap bookkeeping reached 104 and needed a commit per
     transaction)."""
-    sup = build_app(
-        bootstrap=KafkaConnection(bootstrap="127.0.0.1:1"),
-        group_id="yidi-supervision-unit",
-        rules=load_rules(REFERENCE),
-        codec=Codec.__new__(Codec),
-        database_url=None,
-    )
+    sup = _unit_app()
     consumer: Any = sup.app.consumer
     tp = TP("yidi.settlement.v1", 3)
     consumer._committed_offset[tp] = 100
@@ -141,13 +140,7 @@ def test_institution_days_are_a_tumbling_day_window_on_the_business_date() -> No
     )
     from services.supervision.run import changelog_topics
 
-    sup = build_app(
-        bootstrap=KafkaConnection(bootstrap="127.0.0.1:1"),
-        group_id="yidi-supervision-unit",
-        rules=load_rules(REFERENCE),
-        codec=Codec.__new__(Codec),
-        database_url=None,
-    )
+    sup = _unit_app()
     table: Any = sup.app.tables["institution-day"]
     assert table.window.size == 86_400 and table.window.step == 86_400
     assert table.window.expires == EXPIRES_DAYS * 86_400 > GRACE_DAYS * 86_400

@@ -145,18 +145,26 @@ class _NoEnds(FakeConsumer):
         raise TimeoutError("no leader answered")
 
 
+async def _stored_at_40(
+    consumer: type[FakeConsumer],
+) -> tuple[BatchLoop, RecordingLander, TopicPartition]:
+    """A loop over ``consumer`` owning partition 0, whose lander stored position 40."""
+    positions = MemoryPositions()
+    await positions.record("g", {(TOPIC, 0): 40})
+    lander = RecordingLander(positions)
+    p0 = TopicPartition(TOPIC, 0)
+    loop = BatchLoop(LoopConfig("127.0.0.1:1", TOPIC, "g", "test"), lander)
+    loop._consumer = consumer({p0})  # type: ignore[assignment]
+    return loop, lander, p0
+
+
 async def test_a_hung_resume_commit_does_not_hold_the_partitions(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The commit of the stored positions is for lag tooling: a coordinator that does not
     answer (it moved with a restarted broker) must not keep the partitions from landing."""
     monkeypatch.setattr(batch_loop, "RESUME_COMMIT_TIMEOUT_S", 0.05)
-    positions = MemoryPositions()
-    await positions.record("g", {(TOPIC, 0): 40})
-    lander = RecordingLander(positions)
-    p0 = TopicPartition(TOPIC, 0)
-    loop = BatchLoop(LoopConfig("127.0.0.1:1", TOPIC, "g", "test"), lander)
-    loop._consumer = _HangingCommit({p0})  # type: ignore[assignment]
+    loop, lander, p0 = await _stored_at_40(_HangingCommit)
     await asyncio.wait_for(loop._assigned([p0]), 5)
     assert loop._consumer.seeks == {p0: 40}  # type: ignore[attr-defined]
     loop._consumer.commit = FakeConsumer.commit.__get__(loop._consumer)  # type: ignore[method-assign]
@@ -168,12 +176,7 @@ async def test_partitions_that_cannot_be_positioned_stop_the_loop_and_never_land
     """Until a partition sits at its stored position nothing of it may land (the client
     would read from its own reset, the log's beginning); the loop stops with a typed error
     instead of waiting or landing from there."""
-    positions = MemoryPositions()
-    await positions.record("g", {(TOPIC, 0): 40})
-    lander = RecordingLander(positions)
-    p0 = TopicPartition(TOPIC, 0)
-    loop = BatchLoop(LoopConfig("127.0.0.1:1", TOPIC, "g", "test"), lander)
-    loop._consumer = _NoEnds({p0})  # type: ignore[assignment]
+    loop, lander, p0 = await _stored_at_40(_NoEnds)
     await loop._assigned([p0])
     await loop._land({p0: [_record(0, 0), _record(0, 1)]})
     assert lander.batches == [], "landed from the reset position"
