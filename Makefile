@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/pytest
 
-.PHONY: assets browser dashboard venv up down clean migrate topics lint typecheck unit integration e2e test demo e2e-full e2e-crash bench-codec bench-adjudication bench-pipeline bench-task bench-clearing recon-100k bench-replay e2e-replay fuzz-engine e2e-bad-input e2e-supervision bench-topics bench-signatures e2e-faults fuzz-decoder promtool prometheus-check
+.PHONY: assets browser dashboard venv up down clean migrate topics lint typecheck unit integration e2e test demo e2e-full e2e-crash bench-codec bench-adjudication bench-pipeline bench-task bench-clearing recon-100k bench-replay e2e-replay fuzz-engine e2e-bad-input e2e-supervision bench-topics bench-signatures e2e-faults e2e-cluster fuzz-decoder promtool prometheus-check
 
 venv: $(STAMP) assets
 
@@ -95,8 +95,12 @@ e2e-crash: up
 # on the single node (make test runs a smaller version of each), the transactional engine's broker
 # tests, and the broker kills on the three-node cluster (tests/e2e/test_broker_faults.py: started
 # here if it is not up, stopped afterwards; make test skips them unless the cluster is up).
+# the two three-broker scenarios at make test's small size (the test starts and stops the cluster)
+e2e-cluster: up
+	YIDI_FAULTS_CLUSTER=1 $(PYTEST) tests/e2e/test_broker_faults.py -q -s
+
 e2e-faults: up
-	YIDI_FAULTS_VISITS=3000 YIDI_FAULTS_SECONDS=150 YIDI_FAULTS_KILLS=20 YIDI_FAULTS_PG_OUTAGE_S=30 $(PYTEST) tests/e2e/test_faults.py tests/integration/events/stream/test_transactions.py tests/e2e/test_broker_faults.py -q -s --timeout 2700
+	YIDI_FAULTS_VISITS=3000 YIDI_FAULTS_SECONDS=150 YIDI_FAULTS_KILLS=20 YIDI_FAULTS_PG_OUTAGE_S=30 YIDI_FAULTS_CLUSTER=1 $(PYTEST) tests/e2e/test_faults.py tests/integration/events/stream/test_transactions.py tests/e2e/test_broker_faults.py -q -s --timeout 2700
 
 YIDI_FUZZ_DECODER_CASES ?= 100000
 fuzz-decoder: venv
