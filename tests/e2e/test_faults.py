@@ -35,8 +35,10 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
+from aiokafka import TopicPartition
 
 from events.dlq import DLQ_TOPIC
+from events.stream import clients
 from services.entry.bootstrap import build_runtime
 from services.runtime.settings import Settings
 from services.tools.simulator.report import Report
@@ -236,12 +238,53 @@ async def _fault_free_hash(
         workers.start("ref-clearing", "clearing", env)
         deadline = time.monotonic() + 180
         while await _fetchval(ref_url, "SELECT count(*) FROM settlements") < settlements:
-            assert time.monotonic() < deadline, "the fault-free pass did not finish"
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    "the fault-free pass did not finish: "
+                    + await _stall_evidence(settings, ref_url, sc.sink_start, settlements)
+                )
             await asyncio.sleep(0.5)
         await _clearing_caught_up(ref_url, settlements)
         digest = _ledger_hash(env)
         workers.stop_all()
         return digest
+
+
+async def _stall_evidence(
+    settings: Settings, db_url: str, start: dict[int, int], settlements: int
+) -> str:
+    """What a stalled reference pass leaves to read: per partition of the settlement topic its
+    start, the reference sinks' stored positions, the last stable offset (what a read_committed
+    reader may read to) and the high watermark; a last stable offset short of the high
+    watermark is a transaction still open (or hanging) there."""
+    bootstrap = settings.kafka()
+    ends: dict[str, dict[int, int]] = {}
+    for isolation in ("read_committed", "read_uncommitted"):
+        consumer = clients.consumer(bootstrap, enable_auto_commit=False, isolation_level=isolation)
+        await consumer.start()
+        try:
+            tps = [TopicPartition(SETTLEMENT_TOPIC, p) for p in sorted(start)]
+            ends[isolation] = {
+                tp.partition: o for tp, o in (await consumer.end_offsets(tps)).items()
+            }
+        finally:
+            await consumer.stop()
+    conn = await asyncpg.connect(db_url)
+    try:
+        stored = {
+            (r["group_id"], r["partition"]): r["next_offset"]
+            for r in await conn.fetch("SELECT group_id, partition, next_offset FROM sink_offsets")
+        }
+        landed = await conn.fetchval("SELECT count(*) FROM settlements")
+    finally:
+        await conn.close()
+    rows = [
+        f"p{p}: start {start[p]}, stored "
+        f"{sorted(o for (g, q), o in stored.items() if q == p)}, "
+        f"LSO {ends['read_committed'][p]}, HW {ends['read_uncommitted'][p]}"
+        for p in sorted(start)
+    ]
+    return f"{landed} of {settlements} landed; " + "; ".join(rows)
 
 
 def _postgres_script_env(db_url: str) -> dict[str, str]:
