@@ -25,6 +25,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from events.stream.clients import KafkaConnection, group_consumer, idempotent_producer, to_input
 from events.stream.metrics import StreamMetrics, end_lag_watch, report_records, start_lag_watch
+from events.stream.stall_watch import StallWatch
 from events.stream.types import InputRecord, Output
 
 log = structlog.get_logger("yidi.stream")
@@ -51,6 +52,10 @@ class ResumeFailed(RuntimeError):
 SEEK_TIMEOUT_S = 90.0
 """How long positioning assigned partitions may take: the ends are one request per leader
 (aiokafka gives up after its 40 s request timeout and retries on moved leaders)."""
+RESTART_AFTER_S = 60.0
+"""How long owned partitions may stay unfetched (loop idle, their log's end past the
+position) before the loop replaces its consumer: well past a leader election or a
+coordinator move, well short of what a hospital's reconciliation would notice."""
 RESUME_COMMIT_TIMEOUT_S = 10.0
 """The commit of the stored positions to Kafka is for lag tooling only (the positions that
 count are the lander's): a group coordinator that is moving (a broker restarted, preferred
@@ -138,6 +143,11 @@ class BatchLoop:
         already fetch them from its own reset position (the log's beginning for a group new
         to Kafka), and what it hands over meanwhile is not landed."""
         self._fatal: PositionAheadOfLog | ResumeFailed | None = None
+        self._landing: tuple[asyncio.Task[None] | None, float] = (None, 0.0)
+        """The task landing a batch and since when (``None`` between batches): the stall watch
+        tells a slow batch from a partition the client does not fetch."""
+        self.stall_watch: StallWatch | None = None
+        self.consumer_restarts = 0
 
     async def start(self) -> None:
         c = self.config
@@ -159,9 +169,28 @@ class BatchLoop:
 
     async def run(self, stop: asyncio.Event) -> None:
         assert self._consumer is not None, "start() first"
+        while not stop.is_set():
+            await self._run_consumer(stop)
+            if not stop.is_set():
+                await self._restart_consumer()
+
+    async def _run_consumer(self, stop: asyncio.Event) -> None:
+        """Batches until ``stop``, or until the stall watch finds partitions the client has
+        not fetched for ``RESTART_AFTER_S`` while the loop was idle and their log went on."""
+        assert self._consumer is not None
+        restart = asyncio.Event()
+
+        def on_stall(seconds: float) -> None:
+            if seconds >= RESTART_AFTER_S:
+                restart.set()
+
         watch = start_lag_watch(self._consumer, self.metrics, stop)
+        self.stall_watch = StallWatch(
+            self._consumer, self.config.group_id, lambda: self._landing, on_stall
+        )
+        stalls = asyncio.create_task(self.stall_watch.run(stop), name="stall-watch")
         try:
-            while not stop.is_set():
+            while not stop.is_set() and not restart.is_set():
                 fetched = await self._consumer.getmany(
                     timeout_ms=self.config.poll_ms, max_records=self.config.max_records
                 )
@@ -169,10 +198,28 @@ class BatchLoop:
                     raise self._fatal  # found by the rebalance listener: the client only logs it
                 if fetched:
                     started = time.perf_counter()
-                    async with self._lock:
-                        await self._land(fetched, started)
+                    self._landing = (asyncio.current_task(), time.monotonic())
+                    try:
+                        async with self._lock:
+                            await self._land(fetched, started)
+                    finally:
+                        self._landing = (None, 0.0)
         finally:
             await end_lag_watch(watch)
+            await end_lag_watch(stalls)
+
+    async def _restart_consumer(self) -> None:
+        """A new consumer in place of one that stopped fetching some partitions (seen once
+        after a broker's kill -9 and restart: docs/guarantees.md, "Broker faults"). Between
+        batches, so nothing is in flight; leaving the group revokes the partitions, and the
+        new member resumes them from the lander's stored positions like any new owner."""
+        assert self._consumer is not None
+        self.consumer_restarts += 1
+        log.warning("consumer_restarted", group=self.config.group_id,
+                    restarts=self.consumer_restarts)  # fmt: skip
+        await self._consumer.stop()
+        self._resuming.clear()
+        await self.start()  # the producer stays: only the consumer stopped fetching
 
     async def _land(self, fetched: dict[TopicPartition, list], started: float = 0.0) -> None:  # type: ignore[type-arg]
         assert self._consumer is not None

@@ -242,6 +242,8 @@ async def _fault_free_hash(
                 raise AssertionError(
                     "the fault-free pass did not finish: "
                     + await _stall_evidence(settings, ref_url, sc.sink_start, settlements)
+                    + "; the reference workers' stall watch: "
+                    + _watch_lines(workers, ("ref-ledger", "ref-clearing"))
                 )
             await asyncio.sleep(0.5)
         await _clearing_caught_up(ref_url, settlements)
@@ -285,6 +287,19 @@ async def _stall_evidence(
         for p in sorted(start)
     ]
     return f"{landed} of {settlements} landed; " + "; ".join(rows)
+
+
+def _watch_lines(workers: Workers, names: tuple[str, ...]) -> str:
+    """What the workers' stall watch logged (``batch_slow``, ``partition_stalled``: where a
+    batch waited, or what the client's fetcher held for a partition it did not fetch)."""
+    lines = [
+        f"{name}: {line.strip()}"
+        for name in names
+        for log in sorted(workers.log_dir.glob(f"{name}-*.log"))
+        for line in log.read_text(errors="replace").splitlines()
+        if '"batch_slow"' in line or '"partition_stalled"' in line
+    ]
+    return " | ".join(lines[-12:]) or "nothing"
 
 
 def _postgres_script_env(db_url: str) -> dict[str, str]:
