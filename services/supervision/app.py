@@ -6,14 +6,16 @@ person and read at the settlement rate, where faust's tables (a compacted
 changelog per table, restored on start) carry the state; it is never on the
 hospitals' ack path (its own group; a slow or stopped supervisor delays no ack).
 
-Order of effects per event (at-least-once, SIGKILL-safe): decode; the core
-computes the new state and alerts; the alerts are written to PostgreSQL
-(idempotent) and sent to ``yidi.supervision.v1`` and awaited; only then is the
-new state written to the table. faust flushes the producer (changelog
-included) before it commits an offset, so the state is never behind the
-committed offset; when it is ahead (crash between the table write and the
-commit), the event's id is in the state's ``seen`` and the replayed event
-changes nothing — its alert was already sent.
+Order of effects per batch of events (at-least-once, SIGKILL-safe; the person
+agents take up to ``BATCH_MAX`` events at a time, ``adapters/batches.py``): each
+event decoded and through the core, in order, on the person's newest state (the
+batch's own copy or the table's); then all the batch's alerts written to PostgreSQL
+(idempotent) and sent to ``yidi.supervision.v1`` and awaited; only then are the
+new states written to the table. faust acks the batch's events after that, and
+flushes the producer (changelog included) before it commits an offset, so the state
+is never behind the committed offset; when it is ahead (crash between the table
+writes and the commit), the events' ids are in the states' ``seen`` and the
+replayed events change nothing — their alerts were already sent.
 """
 
 from __future__ import annotations
