@@ -100,7 +100,7 @@ async def start_at_ends(bootstrap: KafkaConnection, group: str) -> bool:
     consumer = clients.consumer(bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
-        if any([await consumer.committed(tp) for tp in tps]):
+        if any([await consumer.committed(tp) is not None for tp in tps]):
             return False
         ends = await consumer.end_offsets(tps)
         consumer.assign(tps)
