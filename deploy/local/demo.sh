@@ -30,7 +30,12 @@ YIDI_LOG_LEVEL=warning YIDI_METRICS_PORT="${YIDI_DEMO_METRICS_PORT:-9460}" \
   "$YIDI" worker all > "$RUN_DIR/demo-workers.log" 2>&1 &
 worker_pid=$!
 log "workers running (pid $worker_pid, log $RUN_DIR/demo-workers.log)"
-YIDI_LOG_LEVEL=warning YIDI_METRICS_PORT="${YIDI_DEMO_SUPERVISION_METRICS_PORT:-9466}" \
+# the supervisor in a group of this run's own, started at the topics' current ends: it judges
+# this run's traffic only, not a long-lived stack's whole log (docs/supervision.md, "The demo")
+sup_suffix="-demo-$(date +%s)"
+YIDI_GROUP_SUFFIX="$sup_suffix" "$YIDI" supervision from-now
+YIDI_GROUP_SUFFIX="$sup_suffix" YIDI_LOG_LEVEL=warning \
+  YIDI_METRICS_PORT="${YIDI_DEMO_SUPERVISION_METRICS_PORT:-9466}" \
   "$YIDI" worker supervision > "$RUN_DIR/demo-supervision.log" 2>&1 &
 supervision_pid=$!
 log "supervision worker running (pid $supervision_pid, log $RUN_DIR/demo-supervision.log)"
@@ -43,7 +48,9 @@ sleep 2
 # a short supervision day: each fraud pattern planted, then alerts per rule, precision and recall
 "$YIDI" simulate --visits 200 --fraud-rate 0.01 --plants "$RUN_DIR/demo-plants.json" \
   --run-id "demo-sup-$(date +%s)" --rate "$RATE" > /dev/null
-sleep 8
+# the report only once the supervisor has consumed the run (its outlier alerts come when the
+# day closes, after the day-close tail); a timeout is said, and the report still printed
+YIDI_GROUP_SUFFIX="$sup_suffix" "$YIDI" supervision wait --timeout 180 || true
 "$YIDI" supervision report --plants "$RUN_DIR/demo-plants.json"
 # every worker's Prometheus /metrics (docs/metrics.md): one line each, counters non-zero
 log "metrics scraped from each worker's /metrics:"

@@ -6,14 +6,16 @@ person and read at the settlement rate, where faust's tables (a compacted
 changelog per table, restored on start) carry the state; it is never on the
 hospitals' ack path (its own group; a slow or stopped supervisor delays no ack).
 
-Order of effects per event (at-least-once, SIGKILL-safe): decode; the core
-computes the new state and alerts; the alerts are written to PostgreSQL
-(idempotent) and sent to ``yidi.supervision.v1`` and awaited; only then is the
-new state written to the table. faust flushes the producer (changelog
-included) before it commits an offset, so the state is never behind the
-committed offset; when it is ahead (crash between the table write and the
-commit), the event's id is in the state's ``seen`` and the replayed event
-changes nothing — its alert was already sent.
+Order of effects per batch of events (at-least-once, SIGKILL-safe; the person
+agents take up to ``BATCH_MAX`` events at a time, ``adapters/batches.py``): each
+event decoded and through the core, in order, on the person's newest state (the
+batch's own copy or the table's); then all the batch's alerts written to PostgreSQL
+(idempotent) and sent to ``yidi.supervision.v1`` and awaited; only then are the
+new states written to the table. faust acks the batch's events after that, and
+flushes the producer (changelog included) before it commits an offset, so the state
+is never behind the committed offset; when it is ahead (crash between the table
+writes and the commit), the events' ids are in the states' ``seen`` and the
+replayed events change nothing — their alerts were already sent.
 """
 
 from __future__ import annotations
@@ -43,11 +45,14 @@ from events.stream.clients import KafkaConnection
 from events.wire.codec import Codec
 from events.wire.errors import DecodeError
 from services.supervision.adapters import sink, state_codec
+from services.supervision.adapters.batches import BATCH_MAX, BATCH_WITHIN_S, as_current
 from services.supervision.adapters.read_committed import ReadCommittedApp
+from services.supervision.adapters.stages import Stages, timed
 from services.supervision.adapters.watchdog import StallWatch, heal
 from services.supervision.core.model import Claim, Reversal
 from services.supervision.core.person import apply_settlement, apply_visit
 from services.supervision.core.rules import RuleBook
+from services.supervision.core.state import PersonState
 from services.supervision.outliers import OutlierStream
 from services.supervision.translate import settlement_event, visit_event
 
@@ -59,6 +64,7 @@ RELEVANT = frozenset(
         FeesWithdrawn.ce_type, Discharged.ce_type, Settled.ce_type, Reversed.ce_type,
     )
 )  # fmt: skip
+PROGRESS_EVERY_S = 10.0
 log = structlog.get_logger("yidi.supervision")
 
 
@@ -93,6 +99,7 @@ class _Handler:
         self.pools: dict[str, asyncpg.Pool] = {}
         self.lock = asyncio.Lock()
         self.outliers: OutlierStream | None = None
+        self.stages = Stages()
 
     async def pool(self) -> asyncpg.Pool | None:
         """The alerts database's pool, made on first use (None: alerts go to the topic only)."""
@@ -106,16 +113,21 @@ class _Handler:
         return self.pools["pg"]
 
     async def emit(self, alerts: list[SupervisionAlert]) -> None:
-        """PostgreSQL first (idempotent), then the topic, each send awaited."""
+        """PostgreSQL first (idempotent, one statement batch), then the topic: every record
+        sent, then all of them awaited (one wait for the broker, not one per alert)."""
         if not alerts:
             return
         pool = await self.pool()
         if pool is not None:
-            await sink.insert(pool, alerts)
+            with self.stages.time("alerts_pg"):
+                await sink.insert(pool, alerts)
+        with self.stages.time("alerts_topic"):
+            sent = []
+            for a in alerts:
+                key, value, headers = sink.encode(self.codec, a)
+                sent.append(await self.alerts_topic.send(key=key, value=value, headers=headers))
+            await asyncio.gather(*sent)
         for a in alerts:
-            key, value, headers = sink.encode(self.codec, a)
-            fut = await self.alerts_topic.send(key=key, value=value, headers=headers)
-            await fut
             self.counters.alerts += 1
             self.counters.by_rule[a.rule_id] = self.counters.by_rule.get(a.rule_id, 0) + 1
             log.info("alert", alert_id=a.alert_id, rule_id=a.rule_id, severity=str(a.severity))
@@ -139,37 +151,56 @@ class _Handler:
                       offset=msg.offset)  # fmt: skip
             return None
 
-    async def visit(self, event: Any, table: Any) -> None:
-        await self._apply(event, table, visit_event, apply_visit)
+    async def visits(self, events: list[Any], table: Any) -> None:
+        await self._apply(events, table, visit_event, apply_visit)
 
-    async def settlement(self, event: Any, table: Any) -> None:
-        await self._apply(event, table, settlement_event, apply_settlement)
+    async def settlements(self, events: list[Any], table: Any) -> None:
+        await self._apply(events, table, settlement_event, apply_settlement)
 
     async def _apply(
         self,
-        event: Any,
+        events: list[Any],
         table: Any,
         to_core: Callable[[Any], Any],
         apply: Callable[[Any, Any, Any, str], tuple[Any, Any]],
     ) -> None:
-        """One event through the core: the person's state from the table, the rules of the
-        person's home region, alerts emitted (and acknowledged) before the new state is written."""
-        decoded = self.decode(event)
-        core = None if decoded is None else to_core(decoded.message)
-        if core is None or decoded is None:
-            return
-        key = core.person.encode()
-        state = state_codec.loads(table.get(key))
-        fresh = decoded.envelope.ce_id not in state.seen
-        if isinstance(core, Claim) and self.outliers is not None and fresh:
-            await self.outliers.feed(event, core)
-        rules = self.rules.for_region(core.person[:6])
-        new, alerts = apply(state, core, rules, decoded.envelope.ce_id)
+        """A batch of events through the core, in order: each person's state from the
+        batch's own newer copy or the table, the rules of the person's home region; then
+        every alert of the batch stored and acknowledged (``emit``), reversals noted, and
+        only then the changed states written, each with the event it came from as faust's
+        current event (its changelog partition; ``adapters/batches.py``)."""
+        stages = self.stages
+        changed: dict[bytes, tuple[PersonState, Any]] = {}
+        alerts: list[SupervisionAlert] = []
+        reversals: list[Reversal] = []
+        for event in events:
+            with stages.time("decode"):
+                decoded = self.decode(event)
+                core = None if decoded is None else to_core(decoded.message)
+            if core is None or decoded is None:
+                continue
+            key = core.person.encode()
+            with stages.time("state_read"):
+                state = changed[key][0] if key in changed else state_codec.loads(table.get(key))
+            fresh = decoded.envelope.ce_id not in state.seen
+            if isinstance(core, Claim) and self.outliers is not None and fresh:
+                with stages.time("outlier_feed"), as_current(event):
+                    await self.outliers.feed(event, core)
+            rules = self.rules.for_region(core.person[:6])
+            with stages.time("rules"):
+                new, raised = apply(state, core, rules, decoded.envelope.ce_id)
+            alerts.extend(raised)
+            if isinstance(core, Reversal):
+                reversals.append(core)
+            if new != state:
+                changed[key] = (new, event)
         await self.emit(alerts)
-        if isinstance(core, Reversal):
-            await self.note_reversal(core)
-        if new != state:
-            table[key] = state_codec.dumps(new)
+        for reversal in reversals:
+            await self.note_reversal(reversal)
+        with stages.time("state_write"):
+            for key, (new, event) in changed.items():
+                with as_current(event):
+                    table[key] = state_codec.dumps(new)
 
     async def note_reversal(self, reversal: Reversal) -> None:
         """A reversal after an alert that cites the settlement: the alert is kept and the
@@ -200,7 +231,7 @@ def _credentials(conn: KafkaConnection) -> faust.types.auth.CredentialsT | None:
 
 def _faust_app(
     group_id: str, bootstrap: KafkaConnection, store: str, datadir: str | None
-) -> faust.App:
+) -> ReadCommittedApp:
     return ReadCommittedApp(
         group_id,
         broker=f"kafka://{bootstrap.bootstrap}",
@@ -246,6 +277,7 @@ def build_app(
     settlements = app.topic(SETTLEMENT_TOPIC, key_type=bytes, value_type=bytes, allow_empty=True)
     handler = _Handler(rules, codec, database_url, app.topic(SUPERVISION_TOPIC, key_type=bytes,
                                                              value_type=bytes))  # fmt: skip
+    handler.stages = app.stages
     # bytes keys and values make faust use the raw codec for the changelog; its default
     # (json) cannot read a person key back ("330900:…") and recovery stalls
     tables: dict[str, Any] = {
@@ -261,25 +293,27 @@ def build_app(
 
     @app.agent(visits, name="visits")
     async def on_visits(stream: Any) -> None:
-        async for event in stream.events():
-            await handler.visit(event, visit_state)
+        batches = stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S)
+        async for events in timed(batches, handler.stages, "visits"):
+            await handler.visits(events, visit_state)
 
     @app.agent(settlements, name="settlements")
     async def on_settlements(stream: Any) -> None:
-        async for event in stream.events():
-            await handler.settlement(event, claim_state)
+        batches = stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S)
+        async for events in timed(batches, handler.stages, "settlements"):
+            await handler.settlements(events, claim_state)
 
-    @app.timer(interval=30.0)  # type: ignore[untyped-decorator]
+    @app.timer(interval=PROGRESS_EVERY_S)  # type: ignore[untyped-decorator]
     async def report() -> None:
         c = handler.counters
         log.info("supervision_progress", events=c.events, skipped=c.skipped, alerts=c.alerts,
-                 late=c.late)  # fmt: skip
+                 late=c.late, stages=handler.stages.snapshot())  # fmt: skip
 
     watch = StallWatch()
 
     @app.timer(interval=10.0)  # type: ignore[untyped-decorator]
     async def stalls() -> None:
-        await heal(app.consumer, watch)
+        await heal(app.consumer, watch, handler.counters.by_topic)
 
     _ = (on_visits, on_settlements, report, stalls)
     return Supervision(app, handler.counters, handler.pools, handler.outliers)

@@ -44,6 +44,7 @@ from faust.types import FieldDescriptorT
 
 from contracts.supervision import RuleKind, SupervisionAlert
 from events.catalog import PERSON_PARTITIONS
+from services.supervision.adapters.stages import Stages, timed
 from services.supervision.core import outlier
 from services.supervision.core.model import Claim
 from services.supervision.core.person import to_alert
@@ -140,9 +141,11 @@ class OutlierStream:
             partitions=PERSON_PARTITIONS, internal=True,
         )  # fmt: skip
 
+        self.stages: Stages = getattr(app, "stages", None) or Stages()
+
         @app.agent(self.claims, name="institution-days")
         async def on_claims(stream: Any) -> None:
-            async for event in stream.events():
+            async for event in timed(stream.events(), self.stages, "institution_days"):
                 await self.on_claim(event)
 
         self.agent = on_claims

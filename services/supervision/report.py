@@ -1,13 +1,17 @@
 """Alerts per rule, and precision and recall against a simulator's plants.
 
 An alert is a true positive when a plant of its rule kind names its subject;
-a plant is recalled when an alert of its kind names its subject. Only alerts
-on the run's own subjects count (``subjects`` in the plants file), so another
-run's alerts in the same table are neither.
+a plant is recalled when an alert of its kind names its subject. Only the run's
+alerts count (``of_run``): on its own persons (``subjects`` in the plants file:
+persons are made for each run), and on its institutions only within its days
+(``institution_days``: institutions are shared by every run, and the log of a
+long-lived stack holds other days' outlier alerts about them), so another run's
+alerts in the same table are neither.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -21,6 +25,24 @@ class AlertRow:
     severity: str
     subject: str
     amount: Decimal
+    window_start: dt.date | None = None
+    window_end: dt.date | None = None
+
+
+def of_run(alerts: list[AlertRow], plants: dict[str, Any]) -> list[AlertRow]:
+    """The alerts about the run of ``plants``: its persons', and its institutions' within
+    the run's ``institution_days`` (all days when the file predates that field)."""
+    subjects = set(plants["subjects"])
+    days = {dt.date.fromisoformat(d) for d in plants.get("institution_days", ())}
+
+    def mine(a: AlertRow) -> bool:
+        if a.subject not in subjects:
+            return False
+        if ":" in a.subject or not days or a.window_start is None or a.window_end is None:
+            return True  # a person (the run's own) or nothing to scope by
+        return min(days) <= a.window_start and a.window_end <= max(days)
+
+    return [a for a in alerts if mine(a)]
 
 
 def per_rule(alerts: list[AlertRow]) -> dict[str, dict[str, Any]]:
@@ -35,8 +57,7 @@ def per_rule(alerts: list[AlertRow]) -> dict[str, dict[str, Any]]:
 def against_plants(alerts: list[AlertRow], plants: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Per rule kind: planted, alerts, true positives, recall and precision (None when
     undefined: no plant, or no alert)."""
-    subjects = set(plants["subjects"])
-    mine = [a for a in alerts if a.subject in subjects]
+    mine = of_run(alerts, plants)
     planted = {(p["rule_kind"], p["subject"]) for p in plants["plants"]}
     kinds = sorted({k for k, _ in planted} | {a.rule_kind for a in mine})
     out: dict[str, dict[str, Any]] = {}

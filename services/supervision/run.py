@@ -12,9 +12,14 @@ from __future__ import annotations
 import asyncio
 
 import faust
+from aiokafka import TopicPartition
+from aiokafka.structs import OffsetAndMetadata
 
+from contracts.settlement import SETTLEMENT_TOPIC
+from contracts.visit import VISIT_TOPIC
 from events.admin import apply
 from events.catalog import PERSON_KEY, PERSON_PARTITIONS, Environment, Topic
+from events.stream import clients
 from events.stream.clients import KafkaConnection
 from events.wire.codec import Codec
 from services.runtime import principals
@@ -26,6 +31,18 @@ from services.supervision.outliers import CLAIMS, LATE
 from services.supervision.reference import load_institutions, load_rules
 
 
+def datadir(settings: Settings) -> str:
+    """faust's data directory, one per group, under the run directory (``.run/``, ignored by
+    git): ``<run_dir>/supervision/<group>-data``. Why: faust's default is
+    ``<group>-data`` in the working directory, so every worker (the e2e tests' and the
+    benches' groups each) left a ``yidi-supervision-*-data`` directory in the repository's
+    root. faust creates the last component itself (``mkdir`` without parents); the parent
+    is made here. ``{conf.name}`` is faust's own placeholder for the group."""
+    parent = settings.run_dir / "supervision"
+    parent.mkdir(parents=True, exist_ok=True)
+    return str(parent / "{conf.name}-data")
+
+
 def build(settings: Settings, codec: Codec, group_id: str | None = None) -> Supervision:
     return build_app(
         bootstrap=settings.kafka(principals.SUPERVISION),
@@ -34,6 +51,7 @@ def build(settings: Settings, codec: Codec, group_id: str | None = None) -> Supe
         codec=codec,
         database_url=settings.service_database_url("supervision"),
         institutions=load_institutions(settings.reference_dir),
+        datadir=datadir(settings),
     )
 
 
@@ -68,6 +86,28 @@ def declare_changelogs(sup: Supervision, bootstrap: KafkaConnection, env: Enviro
     (a replay) then never finishes its range (tests/e2e/test_supervision.py failed 1 run in
     6 this way)."""
     asyncio.run(apply(bootstrap, changelog_topics(sup), env))
+
+
+async def start_at_ends(bootstrap: KafkaConnection, group: str) -> bool:
+    """Commit the visit and settlement topics' current ends for ``group`` when it has
+    committed nothing yet, so its worker judges only what comes next (False: the group
+    already has positions, left as they are). Why: a new supervision group otherwise starts
+    at the beginning of the log (faust's ``earliest``) and re-judges all of it first — the
+    demo on a long-lived stack reported before its worker had got through ~7,700 earlier
+    alerts' worth of traffic to the demo's own day."""
+    tps = [TopicPartition(t, p) for t in (VISIT_TOPIC, SETTLEMENT_TOPIC)
+           for p in range(PERSON_PARTITIONS)]  # fmt: skip
+    consumer = clients.consumer(bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        if any([await consumer.committed(tp) is not None for tp in tps]):
+            return False
+        ends = await consumer.end_offsets(tps)
+        consumer.assign(tps)
+        await consumer.commit({tp: OffsetAndMetadata(o, "") for tp, o in ends.items()})
+        return True
+    finally:
+        await consumer.stop()
 
 
 def run_worker(settings: Settings, codec: Codec, metrics: WorkerMetrics | None = None) -> None:

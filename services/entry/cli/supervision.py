@@ -119,7 +119,7 @@ def report_cmd(
 ) -> None:
     """Alerts and amounts at stake per rule; with --plants, precision and recall per rule kind
     over that run's persons."""
-    from services.supervision.report import AlertRow, against_plants, per_rule
+    from services.supervision.report import AlertRow, against_plants, of_run, per_rule
 
     rows = [
         AlertRow(
@@ -129,13 +129,14 @@ def report_cmd(
             r["severity"],
             r["subject"],
             Decimal(r["amount"]),
+            r["window_start"],
+            r["window_end"],
         )
         for r in asyncio.run(_fetch(None, None))
     ]
     planted = json.loads(plants.read_text("utf-8")) if plants else None
     if planted is not None:
-        subjects = set(planted["subjects"])
-        rows = [r for r in rows if r.subject in subjects]
+        rows = of_run(rows, planted)
     out: dict[str, Any] = {"per_rule": per_rule(rows)}
     if planted is not None:
         out["against_plants"] = against_plants(rows, planted)
@@ -155,6 +156,55 @@ def report_cmd(
             pr.add_row(kind, str(r["planted"]), str(r["alerts"]), str(r["true_positives"]),
                        _pct(r["recall"]), _pct(r["precision"]), f"{r['amount']:,.2f}")  # fmt: skip
         print_table(console, pr)
+
+
+@supervision_app.command("from-now")
+def from_now_cmd() -> None:
+    """Start the supervision group (``yidi-supervision`` + YIDI_GROUP_SUFFIX) at the current
+    ends of the visit and settlement topics, if it has no positions yet: its worker then
+    judges only the traffic that follows (the demo's own run), not the whole log."""
+    from services.runtime import principals
+    from services.supervision.app import GROUP
+    from services.supervision.run import start_at_ends
+
+    settings = get_settings()
+    group = GROUP + settings.group_suffix
+    if asyncio.run(start_at_ends(settings.kafka(principals.SUPERVISION), group)):
+        Console().print(f"{group}: starts at the topics' current ends")
+    else:
+        Console().print(f"{group}: already has positions; left as they are")
+
+
+@supervision_app.command("wait")
+def wait_cmd(
+    timeout: float = typer.Option(180.0, min=1, help="Give up after this many seconds"),
+) -> None:
+    """Until the supervision group has consumed the visit and settlement topics to their
+    ends, then its re-sent institution claims (where outlier alerts are raised when a day
+    closes); exit code 1 on the timeout. A report read before that misses alerts."""
+    from contracts.settlement import SETTLEMENT_TOPIC
+    from contracts.visit import VISIT_TOPIC
+    from services.runtime import principals
+    from services.supervision.app import GROUP
+    from services.supervision.outliers import CLAIMS
+    from services.tools.simulator.run import wait_consumed
+
+    settings = get_settings()
+    group = GROUP + settings.group_suffix
+    bootstrap = settings.kafka(principals.SUPERVISION)
+
+    async def wait() -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        for topic in (VISIT_TOPIC, SETTLEMENT_TOPIC, f"{group}-{CLAIMS}"):
+            left = max(1.0, deadline - asyncio.get_running_loop().time())
+            await wait_consumed(bootstrap, group, topic, timeout_s=left)
+
+    try:
+        asyncio.run(wait())
+    except TimeoutError as err:
+        Console(stderr=True).print(f"[red]{err}[/red]: the report below may miss alerts")
+        raise typer.Exit(1) from err
+    Console().print(f"{group}: caught up")
 
 
 def _pct(x: float | None) -> str:

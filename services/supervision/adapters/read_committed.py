@@ -13,10 +13,13 @@ consumer thread is given it here, and ``isolation_level`` below tells what it go
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import faust
 from faust.transport.drivers import aiokafka as driver
+
+from services.supervision.adapters.stages import Stages
 
 READ_COMMITTED = "read_committed"
 
@@ -48,13 +51,73 @@ class _Consumer(driver.Consumer):
         records/s while it had processed everything (docs/supervision.md, "Throughput")."""
         await super()._add_gap(tp, offset_from, offset_to - 1)
 
+    # -- timing only (adapters/stages.py): what faust's fetch and commit cost ---------------
+    def _stages(self) -> Stages:
+        return getattr(self.app, "stages", None) or Stages()
+
+    async def _wait_next_records(self, timeout: float) -> Any:  # noqa: ASYNC109 (faust's)
+        start = time.perf_counter()
+        records, active = await super()._wait_next_records(timeout)
+        stages = self._stages()
+        stages.add("fetch", time.perf_counter() - start)
+        n = sum(len(batch) for batch in (records or {}).values())
+        stages.counts["fetched_records"] = stages.counts.get("fetched_records", 0) + n
+        if not active:
+            stages.counts["fetch_all_paused"] = stages.counts.get("fetch_all_paused", 0) + 1
+        return records, active
+
+    def on_buffer_full(self, tp: Any) -> None:
+        stages = self._stages()
+        stages.counts["stream_buffer_full"] = stages.counts.get("stream_buffer_full", 0) + 1
+        super().on_buffer_full(tp)
+
+    async def _commit_offsets(self, offsets: Any, start_new_transaction: bool = True) -> bool:
+        with self._stages().time("commit"):  # the producer flush and the broker's commit
+            return bool(await super()._commit_offsets(offsets, start_new_transaction))
+
+    async def _commit(self, offsets: Any) -> bool:
+        with self._stages().time("commit_broker"):
+            return bool(await super()._commit(offsets))
+
+
+PRODUCER_BUFFER_MAX = 2_000
+"""faust's producer buffer (table changelog writes waiting to be produced) above which its
+conductor stops handing fetched records to the streams (faust: 100). A batch of the person
+agents writes up to ``adapters.batches.BATCH_MAX`` states at once; at 100 every batch
+blocked the fetch until the writes had drained (``producer_buffer_full``: 16 times, 3.6 s
+in one pipeline-bench run)."""
+
+
+class _Producer(driver.Producer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.buffer.max_messages = PRODUCER_BUFFER_MAX
+        ebb = self.buffer.wait_until_ebb
+
+        async def timed_ebb() -> None:
+            # called by faust's conductor before each fetched message goes to a stream: a
+            # producer buffer over 100 messages (table changelog writes) blocks the fetch
+            if self.buffer.size > self.buffer.max_messages:
+                stages = getattr(self.transport.app, "stages", None) or Stages()
+                with stages.time("producer_buffer_full"):
+                    await ebb()
+            else:
+                await ebb()
+
+        self.buffer.wait_until_ebb = timed_ebb  # type: ignore[method-assign]
+
 
 class _Transport(driver.Transport):
     Consumer = _Consumer
+    Producer = _Producer
 
 
 class ReadCommittedApp(faust.App):
     """faust.App with the read-committed transport (for ``kafka://`` brokers)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stages = Stages()
 
     def _new_transport(self) -> Any:
         return _Transport(self.conf.broker_consumer, self)

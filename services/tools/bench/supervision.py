@@ -9,12 +9,14 @@ excluded, reported apart) until it has committed the end of both topics.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
@@ -26,7 +28,7 @@ from events.catalog import PERSON_PARTITIONS
 from events.stream import clients
 from events.stream.clients import KafkaConnection
 from events.stream.reader import read_to_ends
-from services.supervision.app import GROUP
+from services.supervision.app import GROUP, PROGRESS_EVERY_S
 
 TOPICS = (VISIT_TOPIC, SETTLEMENT_TOPIC)
 TAIL = 200
@@ -40,6 +42,9 @@ class WorkerRun:
     seconds: float
     cpu_s: float
     """The worker process's CPU seconds (user + system, all its threads) over ``seconds``."""
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Where the worker's time went (its last ``supervision_progress`` line's ``stages``)."""
+    worker_log: str = ""
 
     @property
     def per_s(self) -> float:
@@ -107,20 +112,65 @@ def one_run(bootstrap: KafkaConnection, timeout_s: float = 600) -> WorkerRun:
     ends = asyncio.run(work_ends(bootstrap, begins, ends))
     suffix = f"-bench-{uuid.uuid4().hex[:8]}"
     yidi = str(Path(sys.executable).with_name("yidi"))
-    env = {**os.environ, "YIDI_GROUP_SUFFIX": suffix, "YIDI_LOG_LEVEL": "warning"}
+    env = {**os.environ, "YIDI_GROUP_SUFFIX": suffix, "YIDI_LOG_LEVEL": "info"}
+    log_path = worker_log_path(suffix)
     started = time.monotonic()
-    proc = subprocess.Popen([yidi, "worker", "supervision"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([yidi, "worker", "supervision"], env=env,
+                                stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     meter = psutil.Process(proc.pid)
     cpu: list[float] = []
     try:
         first, finished = asyncio.run(
             _wait(bootstrap, GROUP + suffix, begins, ends, started, timeout_s, meter, cpu)
         )
+        stages = wait_stages(log_path, after=time.time())
     finally:
         proc.terminate()
         proc.wait(timeout=60)
-    return WorkerRun(records, first - started, finished - first, cpu[-1] - cpu[0])
+    return WorkerRun(records, first - started, finished - first, cpu[-1] - cpu[0], stages,
+                     str(log_path))  # fmt: skip
+
+
+def worker_log_path(suffix: str) -> Path:
+    """Where a bench keeps its worker's output (info: progress and stages every 10 s)."""
+    return Path(tempfile.gettempdir()) / f"yidi-bench-supervision{suffix}.log"
+
+
+def last_stages(log_path: Path) -> tuple[float, dict[str, dict[str, float]]]:
+    """The worker's last ``supervision_progress`` line: its time (epoch s) and stages."""
+    found: tuple[float, dict[str, dict[str, float]]] = (0.0, {})
+    for line in log_path.read_text("utf-8", errors="replace").splitlines():
+        if '"supervision_progress"' not in line:
+            continue
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            continue
+        when = doc.get("timestamp", "")
+        at = _epoch(when) if isinstance(when, str) else 0.0
+        found = (at, doc.get("stages", {}))
+    return found
+
+
+def wait_stages(log_path: Path, after: float) -> dict[str, dict[str, float]]:
+    """The worker's stages as of a progress line logged after ``after`` (epoch s), waiting
+    for its next one (every ``PROGRESS_EVERY_S``); the last one seen if none comes."""
+    deadline = time.monotonic() + PROGRESS_EVERY_S + 5
+    while True:
+        at, stages = last_stages(log_path)
+        if at >= after or time.monotonic() > deadline:
+            return stages
+        time.sleep(0.5)
+
+
+def _epoch(iso: str) -> float:
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
 
 
 def _cpu(proc: psutil.Process) -> float:

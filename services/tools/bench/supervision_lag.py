@@ -9,6 +9,11 @@ Why sampled from outside: the lag a supervisor can afford is the question (it is
 hospitals' ack path), and the group's committed offsets are what a restart resumes from.
 A few records past the commit at the end are transaction markers, not work (one per
 partition and transaction), so "caught up" is a lag no larger than the partition count.
+
+When the load stops: the last sample at which the topics' ends (summed) still grew — the
+pipeline bench's process lives on for its teardown and report, so its exit is not the
+end of the load. The catch-up is measured from there (0 when the worker was already
+caught up then).
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -31,16 +35,21 @@ from events.catalog import PERSON_PARTITIONS
 from events.stream import clients
 from events.stream.clients import KafkaConnection
 from services.supervision.app import GROUP
-from services.tools.bench.supervision import TOPICS
+from services.tools.bench.supervision import TOPICS, wait_stages, worker_log_path
 
 
 @dataclass
 class LagRun:
     samples: list[tuple[float, int]] = field(default_factory=list)
+    """(seconds since the pipeline bench started, lag in records)."""
+    ends: list[int] = field(default_factory=list)
+    """The topics' summed end offsets at each sample."""
     pipeline_s: float = 0.0
-    catchup_s: float | None = None
+    caught_up_at: float | None = None
+    """The first sample with the lag at most the partition count, at or after the load's end."""
     pipeline: dict[str, object] = field(default_factory=dict)
     worker_log: str = ""
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def max_lag(self) -> int:
@@ -48,6 +57,22 @@ class LagRun:
 
     def lag_at(self, t: float) -> int:
         return next((lag for s, lag in reversed(self.samples) if s <= t), 0)
+
+    @property
+    def load_end_s(self) -> float:
+        """The last sample at which the topics' ends grew (the load's end)."""
+        last = 0
+        for i in range(1, len(self.ends)):
+            if self.ends[i] > self.ends[i - 1]:
+                last = i
+        return self.samples[last][0] if self.samples else 0.0
+
+    @property
+    def catchup_s(self) -> float | None:
+        """Seconds from the load's end until caught up (None: not within the timeout)."""
+        if self.caught_up_at is None:
+            return None
+        return max(0.0, self.caught_up_at - self.load_end_s)
 
 
 async def _start_at_ends(bootstrap: KafkaConnection, group: str) -> None:
@@ -62,13 +87,14 @@ async def _start_at_ends(bootstrap: KafkaConnection, group: str) -> None:
         await consumer.stop()
 
 
-async def _lag(consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> int:
+async def _lag(consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> tuple[int, int]:
+    """The group's lag and the topics' summed end offsets."""
     ends = await consumer.end_offsets(tps)
     total = 0
     for tp in tps:
         committed = await consumer.committed(tp)
         total += max(0, ends[tp] - (committed or 0))
-    return total
+    return total, sum(ends.values())
 
 
 async def _sample(
@@ -82,12 +108,15 @@ async def _sample(
     try:
         while True:
             now = time.monotonic() - t0
-            lag = await _lag(consumer, tps)
+            lag, end = await _lag(consumer, tps)
             run.samples.append((round(now, 1), lag))
+            run.ends.append(end)
             if bench.poll() is not None and not run.pipeline_s:
                 run.pipeline_s = now
             if run.pipeline_s and lag <= len(tps):
-                run.catchup_s = now - run.pipeline_s
+                # the first sample since the load's end at which it was caught up
+                since = [s for (s, x) in run.samples if s >= run.load_end_s and x <= len(tps)]
+                run.caught_up_at = since[0] if since else now
                 return run
             if run.pipeline_s and now - run.pipeline_s > catchup_timeout_s:
                 return run
@@ -103,10 +132,10 @@ def during_pipeline(
     suffix = f"-lag-{uuid.uuid4().hex[:8]}"
     asyncio.run(_start_at_ends(bootstrap, GROUP + suffix))
     yidi = str(Path(sys.executable).with_name("yidi"))
-    env = {**os.environ, "YIDI_GROUP_SUFFIX": suffix, "YIDI_LOG_LEVEL": "warning"}
-    # the worker's output is kept (warnings and errors only): a run that never catches up
-    # says why in it
-    log_path = Path(tempfile.gettempdir()) / f"yidi-bench-supervision{suffix}.log"
+    env = {**os.environ, "YIDI_GROUP_SUFFIX": suffix, "YIDI_LOG_LEVEL": "info"}
+    # the worker's output is kept (its progress and stages every 10 s, warnings): a run
+    # that never catches up says why in it
+    log_path = worker_log_path(suffix)
     with log_path.open("wb") as log:
         worker = subprocess.Popen([yidi, "worker", "supervision"], env=env,
                                   stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
@@ -120,6 +149,7 @@ def during_pipeline(
         )  # fmt: skip
         run = asyncio.run(_sample(bootstrap, GROUP + suffix, bench, catchup_timeout_s))
         run.worker_log = str(log_path)
+        run.stages = wait_stages(log_path, after=time.time())
         out, _ = bench.communicate(timeout=60)
         lines = [x for x in out.decode().splitlines() if x.startswith("{")]
         run.pipeline = json.loads(lines[-1]) if lines else {}

@@ -114,6 +114,13 @@ def _outpatient_sites(hospitals: list[Hospital]) -> dict[str, list[Hospital]]:
     return by_province
 
 
+def institution_days(hospitals: list[Hospital], per_pattern: int, day: dt.date) -> list[dt.date]:
+    """The business days a supervision day's institution alerts can be about: its outlier
+    plants' days (a day earlier each round of targets) through the run's day."""
+    rounds = max((b for _, b in _outlier_targets(hospitals, per_pattern)), default=0)
+    return [day - dt.timedelta(days=b) for b in range(rounds, -1, -1)]
+
+
 def _outlier_targets(hospitals: list[Hospital], n: int) -> list[tuple[Hospital, int]]:
     """``n`` (target institution, days before the run's day): one target per province and
     day, in the provinces with more than ``MIN_PEERS`` outpatient institutions, round robin,

@@ -320,7 +320,11 @@ def plan_supervision_messages(
     """A supervision day (``services/tools/simulator/fraud.py``): the messages and the plants
     record (every planted pattern with its person and visits, and every person of the run,
     so a report can tell a false positive from another run's alert)."""
-    from services.tools.simulator.fraud import persons_needed, plan_supervision_day
+    from services.tools.simulator.fraud import (
+        institution_days,
+        persons_needed,
+        plan_supervision_day,
+    )
     from services.tools.simulator.world import home_regions
 
     rng = random.Random(seed)
@@ -340,6 +344,8 @@ def plan_supervision_messages(
             {"rule_kind": p.rule_kind, "subject": p.subject, "mdtrt_ids": list(p.mdtrt_ids)}
             for p in plants
         ],
+        # institution alerts about these days are the run's (persons are the run's own)
+        "institution_days": [d.isoformat() for d in institution_days(hospitals, per_pattern, day)],
         # institutions too: an outlier alert on any of them is this run's or a false positive
         "subjects": sorted(
             {f"{p.insuplc_admdvs}:{p.psn_no}" for p in persons}

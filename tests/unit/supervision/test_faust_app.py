@@ -161,3 +161,24 @@ def test_institution_days_are_a_tumbling_day_window_on_the_business_date() -> No
     assert topics["yidi-supervision-unit-visit-state-changelog"].cleanup_policy == "compact"
     assert "yidi-supervision-unit-institution-claims" in topics
     assert "yidi-supervision-unit-institution-late" in topics
+
+
+def test_faust_data_directory_is_under_the_run_directory(tmp_path: Path) -> None:
+    """faust's default data directory is ``<group>-data`` in the working directory (the
+    repository's root for every worker the tests and benches start): it goes under the
+    run directory instead, one per group."""
+    from services.runtime.settings import Settings
+    from services.supervision.run import datadir
+
+    where = datadir(Settings(run_dir=tmp_path))
+    assert (tmp_path / "supervision").is_dir()
+    sup = build_app(
+        bootstrap=KafkaConnection(bootstrap="127.0.0.1:1"),
+        group_id="yidi-supervision-unit-dir",
+        rules=load_rules(REFERENCE),
+        codec=Codec.__new__(Codec),
+        database_url=None,
+        datadir=where,
+    )
+    assert sup.app.conf.datadir == tmp_path / "supervision" / "yidi-supervision-unit-dir-data"
+    assert not Path("yidi-supervision-unit-dir-data").exists()

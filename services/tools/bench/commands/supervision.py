@@ -20,8 +20,9 @@ def register_bench(bench_app: typer.Typer) -> None:
         during_pipeline: int = typer.Option(
             0,
             "--during-pipeline",
-            help="Instead: run `yidi bench pipeline --rates 0 --runs 1` with this many visits "
-            "and the worker alongside; report its lag (max, at the pipeline's end, catch-up)",
+            help="Instead: --runs times, run `yidi bench pipeline --rates 0 --runs 1` with this "
+            "many visits and the worker alongside; report its lag (max, at the load's end, "
+            "time to catch up after it; medians)",
         ),
     ) -> None:
         """Records/s of `yidi worker supervision` over everything on the visit and settlement
@@ -34,7 +35,7 @@ def register_bench(bench_app: typer.Typer) -> None:
         # the worker's own identity: it may read the visit and settlement topics and its
         # groups' offsets (the simulator's may not read the settlement topic since issue 17)
         if during_pipeline:
-            _lag_report(settings.kafka(principals.SUPERVISION), during_pipeline, as_json)
+            _lag_report(settings.kafka(principals.SUPERVISION), during_pipeline, runs, as_json)
             return
         results = [one_run(settings.kafka(principals.SUPERVISION)) for _ in range(runs)]
         rates = [r.per_s for r in results]
@@ -45,6 +46,7 @@ def register_bench(bench_app: typer.Typer) -> None:
             "per_cpu_s": [round(r.per_cpu_s) for r in results],
             "startup_s": [round(r.startup_s, 1) for r in results],
             "seconds": [round(r.seconds, 2) for r in results],
+            "stages": results[-1].stages, "worker_logs": [r.worker_log for r in results],
         }  # fmt: skip
         if as_json:
             typer.echo(json.dumps(data))
@@ -55,29 +57,71 @@ def register_bench(bench_app: typer.Typer) -> None:
             f"{data['median_per_cpu_s']:,} per second of the worker's own CPU; "
             f"start-up before the first commit {data['startup_s']} s"
         )
+        _print_stages(results[-1].stages)
 
 
-def _lag_report(bootstrap: KafkaConnection, visits: int, as_json: bool) -> None:
+def _print_stages(stages: dict[str, dict[str, float]]) -> None:
+    """The worker's own accounting of its time (services/supervision/adapters/stages.py)."""
+    if not stages:
+        return
+    parts = [
+        f"{name} {v['s']:.1f} s/{int(v['n'])}" if "s" in v else f"{name} {int(v['n'])}"
+        for name, v in stages.items()
+    ]
+    Console().print("worker stages (seconds/count, last run): " + "; ".join(parts))
+
+
+def _lag_report(bootstrap: KafkaConnection, visits: int, runs: int, as_json: bool) -> None:
     from services.tools.bench.supervision_lag import during_pipeline
 
-    run = during_pipeline(bootstrap, visits)
-    levels = run.pipeline.get("levels") or [{}]
-    level = levels[0] if isinstance(levels, list) else {}
+    results = [during_pipeline(bootstrap, visits) for _ in range(runs)]
+
+    def median(xs: list[float | None]) -> float | None:
+        """A run that never caught up (None) counts as the longest; None if that is the
+        median."""
+        m = statistics.median(float("inf") if x is None else x for x in xs)
+        return None if m == float("inf") else round(m, 1)
+
+    def level(run: object) -> dict[str, object]:
+        levels = getattr(run, "pipeline", {}).get("levels") or [{}]
+        return levels[0] if isinstance(levels, list) else {}
+
+    per_run = [
+        {
+            "max_lag": r.max_lag, "load_end_s": r.load_end_s,
+            "lag_at_load_end": r.lag_at(r.load_end_s),
+            "catchup_s": None if r.catchup_s is None else round(r.catchup_s, 1),
+            "pipeline_s": round(r.pipeline_s, 1),
+            "lag_at_pipeline_end": r.lag_at(r.pipeline_s),
+            "pipeline_settlements_per_s": level(r).get("settlements_per_s"),
+            "pipeline_achieved_msgs_per_s": level(r).get("achieved_msgs_per_s"),
+            "worker_log": r.worker_log, "stages": r.stages, "samples": r.samples,
+        }
+        for r in results
+    ]  # fmt: skip
     data = {
-        "bench": "supervision-lag", "visits": visits, "max_lag": run.max_lag,
-        "lag_at_pipeline_end": run.lag_at(run.pipeline_s), "pipeline_s": round(run.pipeline_s, 1),
-        "catchup_s": None if run.catchup_s is None else round(run.catchup_s, 1),
-        "pipeline_settlements_per_s": level.get("settlements_per_s"),
-        "pipeline_achieved_msgs_per_s": level.get("achieved_msgs_per_s"),
-        "samples": run.samples, "worker_log": run.worker_log,
+        "bench": "supervision-lag", "visits": visits, "runs": runs,
+        "median_max_lag": median([r.max_lag for r in results]),
+        "median_lag_at_load_end": median([r.lag_at(r.load_end_s) for r in results]),
+        "median_catchup_s": median([r.catchup_s for r in results]),
+        "caught_up": sum(r.catchup_s is not None for r in results),
+        "per_run": per_run,
     }  # fmt: skip
     if as_json:
         typer.echo(json.dumps(data))
         return
+    for i, r in enumerate(per_run, 1):
+        Console().print(
+            f"run {i}: pipeline {r['pipeline_settlements_per_s']} settlements/s; lag max "
+            f"{r['max_lag']:,}, {r['lag_at_load_end']:,} when the load ended "
+            f"({r['load_end_s']} s after the start); caught up "
+            + ("never" if r["catchup_s"] is None else f"{r['catchup_s']} s")
+            + f" after it (worker log: {r['worker_log']})"
+        )
     Console().print(
-        f"supervision lag during the pipeline bench ({visits:,} visits, "
-        f"{data['pipeline_settlements_per_s']} settlements/s): max {data['max_lag']:,} records, "
-        f"{data['lag_at_pipeline_end']:,} when the pipeline ended after {data['pipeline_s']} s; "
-        f"caught up {data['catchup_s']} s later"
-        + ("" if run.catchup_s is not None else f" (worker log: {run.worker_log})")
+        f"supervision lag during the pipeline bench ({visits:,} visits), median of {runs}: "
+        f"max {data['median_max_lag']}, at the load's end {data['median_lag_at_load_end']}, "
+        f"caught up {data['median_catchup_s']} s after it ({data['caught_up']}/{runs} runs "
+        "caught up)"
     )
+    _print_stages(results[-1].stages)
