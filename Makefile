@@ -67,10 +67,13 @@ integration: up
 e2e: up browser
 	$(PYTEST) tests/e2e -q
 
+# DURATIONS: how many of the slowest setups and calls pytest lists (make test DURATIONS=60;
+# docs/testing.md says where the time goes).
 # tests/e2e/test_supervision.py runs a small day in `make test` (150 visits, one plant per
 # pattern) and the full one (400 visits, two per pattern) in `make e2e-supervision`.
+DURATIONS ?= 15
 test: up lint typecheck browser
-	$(PYTEST) tests -q --durations=15
+	$(PYTEST) tests -q --durations=$(DURATIONS)
 
 e2e-supervision: up
 	YIDI_SUPERVISION_VISITS=400 YIDI_SUPERVISION_RATE=100 $(PYTEST) tests/e2e/test_supervision.py -q -s

@@ -1,6 +1,6 @@
 """Run ``yidi ARGS`` as a fresh process without paying Python's start-up and imports each time.
 
-Why: the e2e tests call the CLI over a hundred times (close, report, confirm, replay, hash);
+Why: the e2e tests call the CLI many times (close, report, confirm, replay, hash, redrive);
 each call was a new interpreter importing typer, pydantic, the contracts and the CLI's
 modules again (~0.5 s of CPU out of ~0.65 s per call, several seconds of wall time on a
 loaded 2-core box). A zygote process imports ``services.entry.cli`` once; for each call it
@@ -32,10 +32,12 @@ from pathlib import Path
 from typing import Any
 
 
-def _child(request: dict[str, Any]) -> None:
+def _child(request: dict[str, Any], answers_fd: int) -> None:
     """In the forked child: become ``yidi ARGS`` and never return."""
     code = 1
     try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a new interpreter
+        os.close(answers_fd)  # the zygote's answer pipe is not the command's
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
@@ -82,7 +84,7 @@ def serve() -> None:
         request = json.loads(line)
         pid = os.fork()
         if pid == 0:
-            _child(request)
+            _child(request, answers.fileno())
         answers.write(json.dumps({"pid": pid}) + "\n")
         _, status = os.waitpid(pid, 0)
         answers.write(json.dumps({"rc": os.waitstatus_to_exitcode(status)}) + "\n")
