@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/pytest
 
-.PHONY: assets browser dashboard venv up down clean migrate topics lint typecheck unit integration e2e test demo e2e-full e2e-crash bench-codec bench-adjudication bench-pipeline bench-task bench-clearing recon-100k bench-replay e2e-replay fuzz-engine e2e-bad-input e2e-supervision bench-topics bench-signatures e2e-faults e2e-cluster fuzz-decoder promtool prometheus-check
+.PHONY: assets browser dashboard venv up down clean migrate topics lint typecheck unit integration e2e test demo e2e-full e2e-crash bench-codec bench-adjudication bench-pipeline bench-task bench-clearing recon-100k bench-replay e2e-replay fuzz-engine e2e-bad-input e2e-supervision bench-topics bench-signatures e2e-faults e2e-cluster e2e-clearing fuzz-decoder promtool prometheus-check
 
 venv: $(STAMP) assets
 
@@ -67,15 +67,23 @@ integration: up
 e2e: up browser
 	$(PYTEST) tests/e2e -q
 
+# DURATIONS: how many of the slowest setups and calls pytest lists (make test DURATIONS=60;
+# docs/testing.md says where the time goes).
 # tests/e2e/test_supervision.py runs a small day in `make test` (150 visits, one plant per
 # pattern) and the full one (400 visits, two per pattern) in `make e2e-supervision`.
 # the three-broker scenarios included (the test starts the cluster and stops it after);
 # YIDI_FAULTS_CLUSTER=0 skips them on a machine that cannot hold three more brokers
+DURATIONS ?= 15
 test: up lint typecheck browser
-	YIDI_FAULTS_CLUSTER=$${YIDI_FAULTS_CLUSTER:-1} $(PYTEST) tests -q --durations=15
+	YIDI_FAULTS_CLUSTER=$${YIDI_FAULTS_CLUSTER:-1} $(PYTEST) tests -q --durations=$(DURATIONS)
 
 e2e-supervision: up
 	YIDI_SUPERVISION_VISITS=400 YIDI_SUPERVISION_RATE=100 $(PYTEST) tests/e2e/test_supervision.py -q -s
+
+# clearing and audit deductions at twice make test's traffic (make test: 250 and 150 visits a
+# month; docs/testing.md)
+e2e-clearing: up
+	YIDI_E2E_CLEARING_VISITS=500 YIDI_E2E_DEDUCTIONS_VISITS=300 $(PYTEST) tests/e2e/test_clearing.py tests/e2e/test_deductions.py -q -s
 
 demo: venv
 	deploy/local/demo.sh

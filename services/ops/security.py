@@ -29,6 +29,7 @@ from events import catalog
 from events.catalog import AGENCY, INSTITUTION, ack_topic
 from events.stream.clients import KafkaConnection
 from services.adjudication import task as adjudication
+from services.ops.java_tool import java_command
 from services.registration import task as registration
 from services.runtime import principals
 from services.runtime.settings import CREDENTIALS_FILE, REPO_ROOT
@@ -300,9 +301,9 @@ def _run(admin: KafkaConnection, command: str, stdin: str = "") -> list[str]:
     try:
         with os.fdopen(fd, "w") as f:
             f.write(client_properties(admin))
+        java = java_command(TOOL, kafka_libs(), [f"-Dlog4j2.configurationFile={LOG_CONFIG}"])
         proc = subprocess.run(
-            ["java", f"-Dlog4j2.configurationFile={LOG_CONFIG}", "-cp", f"{kafka_libs()}/*",
-             str(TOOL), command, path],
+            [*java, command, path],
             input=stdin, capture_output=True, text=True, timeout=300, check=False,
         )  # fmt: skip
     finally:

@@ -14,19 +14,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_zygote import run_yidi
+
 YIDI = str(Path(sys.executable).with_name("yidi"))
 
 
 def yidi_cli(args: list[str], env: dict[str, str], timeout_s: float = 600) -> str:
-    """Run ``yidi ARGS`` with ``env`` over this environment; its stdout (it must succeed)."""
-    done = subprocess.run(
-        [YIDI, *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=timeout_s,
-        check=False,
-    )
+    """Run ``yidi ARGS`` with ``env`` over this environment; its stdout (it must succeed).
+    A process of its own, forked from an interpreter that imported the CLI once
+    (tests/cli_zygote.py)."""
+    done = run_yidi(args, env, timeout_s)
     assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-2000:]
     return done.stdout
 

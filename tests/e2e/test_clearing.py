@@ -45,7 +45,8 @@ from tests.e2e.pipeline_check import offline_settlements
 from tests.fresh_db import fresh_database, seed_sink_positions_at_end
 
 REFERENCE = Path(__file__).resolve().parents[2] / "deploy" / "reference"
-VISITS = int(os.environ.get("YIDI_E2E_CLEARING_VISITS", "500"))
+# `make test` runs 250 visits a month, `make e2e-clearing` 500
+VISITS = int(os.environ.get("YIDI_E2E_CLEARING_VISITS", "250"))
 M1, M2 = "2026-08", "2026-09"
 CLEARING_TOPIC = "yidi.clearing.v1"
 SETTLEMENT_TOPIC = "yidi.settlement.v1"

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import subprocess
 import time
 import uuid
 from collections import Counter
@@ -30,7 +28,8 @@ from services.runtime.settings import Settings
 from services.tools.simulator.build import Built
 from services.tools.simulator.plan import Mix
 from services.tools.simulator.run import plan_messages, publish, write_jsonl
-from tests.e2e.conftest import YIDI, Workers
+from tests.cli_zygote import run_yidi
+from tests.e2e.conftest import Workers
 from tests.e2e.pipeline_check import ledger_rows, offline_settlements
 from tests.fresh_db import fresh_database, seed_sink_positions_at_end
 from tests.reference_copy import REFERENCE, reference_copy
@@ -43,10 +42,8 @@ SETTLE_TYPES = {SETTLE, "cn.yidi.visit.presettle_requested.v1"}
 
 
 def yidi(*args: str, env: dict[str, str], exit_code: int = 0) -> dict[str, object] | list[object]:
-    done = subprocess.run(
-        [YIDI, *args], env={**os.environ, **env}, capture_output=True, timeout=120, check=False
-    )
-    assert done.returncode == exit_code, (args, done.returncode, done.stderr.decode()[-2000:])
+    done = run_yidi(list(args), env, timeout_s=120)
+    assert done.returncode == exit_code, (args, done.returncode, done.stderr[-2000:])
     return json.loads(done.stdout)  # type: ignore[no-any-return]
 
 

@@ -18,7 +18,8 @@ from tests.e2e.pipeline_check import (
 )
 
 REFERENCE = Path(__file__).resolve().parents[2] / "deploy" / "reference"
-VISITS = int(os.environ.get("YIDI_E2E_VISITS", "800"))
+# `make test` runs 400 visits, `make e2e-full` 10,000
+VISITS = int(os.environ.get("YIDI_E2E_VISITS", "400"))
 
 
 async def test_every_request_acked_once_and_ledger_equals_offline(

@@ -42,7 +42,9 @@ from tests.e2e.pipeline_check import offline_settlements, salt_of
 from tests.fresh_db import fresh_database, seed_sink_positions_at_end
 
 REFERENCE = Path(__file__).resolve().parents[2] / "deploy" / "reference"
-VISITS = int(os.environ.get("YIDI_E2E_REPLAY_VISITS", "600"))
+# `make test` replays 250 visits (plus the costly Zhoushan stays the shadow needs); `make
+# e2e-replay` 10,000
+VISITS = int(os.environ.get("YIDI_E2E_REPLAY_VISITS", "250"))
 SETTLEMENTS, VISIT = "yidi.settlement.v1", "yidi.visit.v1"
 SINKS = ("yidi-ledger", "yidi-clearing")
 ZHOUSHAN = "330900"

@@ -6,11 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import asyncpg
 
@@ -24,10 +20,9 @@ from services.clearing.ports import DeductionMeta
 from services.clearing.service_layer import queries as S
 from services.entry.bootstrap import build_runtime
 from services.runtime.settings import Settings
+from tests.cli_zygote import run_yidi
 from tests.fresh_db import fresh_database
 from tests.integration.recon_support import land_simulated_ledger
-
-YIDI = str(Path(sys.executable).with_name("yidi"))
 
 
 async def test_a_query_from_raise_to_deduction_and_one_that_lapses() -> None:
@@ -117,10 +112,7 @@ async def _refusals(store: PgQueryStore, ctx: S.QueryContext, home: str, raised:
 
 def _listed(db_url: str) -> dict[str, dict[str, object]]:
     """``yidi audit query list`` against the database, by query id."""
-    listed = subprocess.run(
-        [YIDI, "audit", "query", "list"], capture_output=True, text=True, check=False,
-        env={**os.environ, "YIDI_DATABASE_URL": db_url},
-    )  # fmt: skip
+    listed = run_yidi(["audit", "query", "list"], {"YIDI_DATABASE_URL": db_url}, timeout_s=120)
     assert listed.returncode == 0, listed.stderr[-2000:]
     return {r["query_id"]: r for r in map(json.loads, listed.stdout.splitlines())}
 

@@ -15,9 +15,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import os
-import subprocess
-import sys
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -42,13 +39,13 @@ from services.entry.bootstrap import build_runtime
 from services.ops.replay import rebuild
 from services.runtime.reference import load_pooling_regions
 from services.runtime.settings import Settings
+from tests.cli_zygote import run_yidi
 from tests.fresh_db import fresh_database
 from tests.settlement_feed import REFERENCE, settlement_feed
 
 M1, M2, M3 = "2026-10", "2026-11", "2026-12"
 SCOPES = ("national", "province:310000", "province:330000", "province:650000")
 TODAY = dt.date(2026, 12, 3)
-YIDI = str(Path(sys.executable).with_name("yidi"))
 
 
 def _pools() -> frozenset[str]:
@@ -193,10 +190,9 @@ async def _corrections_due(
 
 
 def _report_cli(db: str, period: str, scope: str, fmt: str) -> str:
-    done = subprocess.run(
-        [YIDI, "clearing", "report", "--period", period, "--scope", scope, "--format", fmt],
-        env={**os.environ, "YIDI_DATABASE_URL": db}, capture_output=True, text=True,
-        timeout=120, check=False,
+    done = run_yidi(
+        ["clearing", "report", "--period", period, "--scope", scope, "--format", fmt],
+        {"YIDI_DATABASE_URL": db}, timeout_s=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout

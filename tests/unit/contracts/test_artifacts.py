@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import orjson
@@ -12,9 +11,9 @@ import pytest
 
 from contracts.registry import MESSAGE_TYPES
 from events.examples import everything
+from tests.cli_zygote import run_yidi
 
 CONTRACTS = Path(__file__).resolve().parents[3] / "contracts"
-YIDI = str(Path(sys.executable).with_name("yidi"))
 ARTIFACTS = everything()
 
 
@@ -44,9 +43,7 @@ INVALID = sorted((CONTRACTS / "examples" / "invalid").glob("*.json"))
 
 
 def _check(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [YIDI, "contracts", "check", str(path), *extra], capture_output=True, text=True, check=False
-    )
+    return run_yidi(["contracts", "check", str(path), *extra], timeout_s=120)
 
 
 @pytest.mark.parametrize("path", VALID, ids=[p.stem for p in VALID])

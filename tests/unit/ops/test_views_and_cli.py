@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import orjson
@@ -26,8 +25,8 @@ from events.wire.demo_keys import demo_registry
 from events.wire.errors import DecodeError
 from services.ops.core.dlq import DlqEntry, DlqPosition, detail, summary
 from services.tools.simulator.bad import resign
+from tests.cli_zygote import run_yidi
 
-YIDI = str(Path(sys.executable).with_name("yidi"))
 CODEC = Codec(demo_registry([SHANGHAI_HOSPITAL, "H33090200001", "AG330900"]))
 SETTLE = "cn.yidi.visit.settlement_requested.v1"
 
@@ -90,10 +89,7 @@ def test_an_unknown_header_does_not_hide_the_ce_id() -> None:
 
 
 def _check(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [YIDI, "contracts", "check", str(path), "--type", SETTLE],
-        capture_output=True, text=True, check=False, timeout=120,
-    )  # fmt: skip
+    return run_yidi(["contracts", "check", str(path), "--type", SETTLE], timeout_s=120)
 
 
 @pytest.mark.parametrize(

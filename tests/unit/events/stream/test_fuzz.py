@@ -9,7 +9,7 @@ the adjudicator's rules and the outcome builders, not only the MAC check. They r
 the real adjudication and registration tasks over the real reference data, from a state
 in which the run's registrations and the first half of its visits were applied.
 
-Cases: ``YIDI_FUZZ_CASES`` (10,000 in ``make test``; ``make fuzz-engine`` runs 1,000,000).
+Cases: ``YIDI_FUZZ_CASES`` (3,000 in ``make test``; ``make fuzz-engine`` runs 1,000,000).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from tests.engine_support import (
     world,
 )
 
-CASES = int(os.environ.get("YIDI_FUZZ_CASES", "10000"))
+CASES = int(os.environ.get("YIDI_FUZZ_CASES", "3000"))
 AT = 1_000_000  # offsets past anything the warmed-up state has applied
 
 EDGE_TIMES = [
