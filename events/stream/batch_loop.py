@@ -333,12 +333,16 @@ class BatchLoop:
             return
         for tp in assigned:
             if tp.partition in stored:
-                self._consumer.seek(tp, stored[tp.partition])
-                self._floors[tp] = stored[tp.partition]
+                at = stored[tp.partition]
             else:
-                begin = (await self._consumer.beginning_offsets([tp]))[tp]
-                self._consumer.seek(tp, begin)
-                self._floors[tp] = begin
+                at = (await self._consumer.beginning_offsets([tp]))[tp]
+            self._consumer.seek(tp, at)
+            self._floors[tp] = at
+            # landable from the seek on, in the same step: what the client fetched before it
+            # is discarded by the seek, but a fetch after it that the loop skipped as still
+            # resuming would move the client's position to the log's end, and the partition
+            # would never be read again (the broker-fault reference pass's stall)
+            self._resuming.discard(tp)
         if in_step:
             try:  # Kafka's commit kept in step with the stored positions: lag tooling reads it
                 async with asyncio.timeout(RESUME_COMMIT_TIMEOUT_S):

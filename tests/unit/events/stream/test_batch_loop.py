@@ -183,3 +183,19 @@ async def test_partitions_that_cannot_be_positioned_stop_the_loop_and_never_land
     with pytest.raises(ResumeFailed) as raised:
         await loop.run(asyncio.Event())
     assert raised.value.code == "E_RESUME_FAILED"
+
+
+async def test_records_fetched_after_the_seek_land_while_the_resume_commit_waits() -> None:
+    """The broker-fault reference pass's stall: a partition is sought to its stored position,
+    then the (slow) commit of the stored positions waits on a coordinator; a batch fetched
+    from the sought position meanwhile must land. Skipped as "still resuming", the client's
+    position would already be past it, and the partition would never be read again."""
+    loop, lander, p0 = await _stored_at_40(_HangingCommit)
+    resuming = asyncio.create_task(loop._assigned([p0]))
+    while loop._consumer.seeks != {p0: 40}:  # type: ignore[attr-defined]
+        await asyncio.sleep(0)
+    assert not resuming.done(), "the commit is still waiting"
+    loop._consumer.commit = FakeConsumer.commit.__get__(loop._consumer)  # type: ignore[method-assign]
+    await loop._land({p0: [_record(0, 40), _record(0, 41)]})
+    resuming.cancel()
+    assert [r.offset for b in lander.batches for r in b.records] == [40, 41]
