@@ -332,9 +332,8 @@ class BatchLoop:
             )
             return
         for tp in assigned:
-            if tp.partition in stored:
-                at = stored[tp.partition]
-            else:
+            at = stored.get(tp.partition)
+            if at is None:
                 at = (await self._consumer.beginning_offsets([tp]))[tp]
             self._consumer.seek(tp, at)
             self._floors[tp] = at

@@ -192,8 +192,9 @@ async def test_records_fetched_after_the_seek_land_while_the_resume_commit_waits
     position would already be past it, and the partition would never be read again."""
     loop, lander, p0 = await _stored_at_40(_HangingCommit)
     resuming = asyncio.create_task(loop._assigned([p0]))
-    while loop._consumer.seeks != {p0: 40}:  # type: ignore[attr-defined]
+    for _ in range(100):  # until it waits in the commit, after the seek
         await asyncio.sleep(0)
+    assert loop._consumer.seeks == {p0: 40}  # type: ignore[attr-defined]
     assert not resuming.done(), "the commit is still waiting"
     loop._consumer.commit = FakeConsumer.commit.__get__(loop._consumer)  # type: ignore[method-assign]
     await loop._land({p0: [_record(0, 40), _record(0, 41)]})
