@@ -38,9 +38,7 @@ STEPS = st.lists(
 
 @settings(max_examples=300, deadline=None)
 @given(steps=STEPS, limit=st.integers(min_value=1, max_value=6))
-def test_remembered_seen_writes_the_full_encoding(
-    steps: list[tuple[str, int]], limit: int
-) -> None:
+def test_remembered_seen_writes_the_full_encoding(steps: list[tuple[str, int]], limit: int) -> None:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(handler, "SEEN_LIMIT", limit)
         row = PersonRow()
@@ -50,7 +48,7 @@ def test_remembered_seen_writes_the_full_encoding(
                 for _ in range(count):
                     counter += 1
                     status = AckStatus.REJECTED if counter % 3 else AckStatus.ACCEPTED
-                    seen = Seen(counter, status, "E_X" if counter % 3 else None, "t\n\"é", None)
+                    seen = Seen(counter, status, "E_X" if counter % 3 else None, 't\n"é', None)
                     _note(row, f"id-{counter}", seen)
             elif action == "restore":
                 row = PersonRow.from_json(row.to_json())
