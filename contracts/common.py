@@ -101,7 +101,9 @@ class Contract(BaseModel):
     """A message body. Frozen; unknown fields are errors here — the codec tolerates them
     only when the sender declares a newer minor version (see docs/contracts.md)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", str_strip_whitespace=False, cache_strings="keys"
+    )
 
     ce_type: ClassVar[str]
     """CloudEvents type with its major version, e.g. ``cn.yidi.visit.settlement_requested.v1``."""
