@@ -76,6 +76,9 @@ class Decoded:
     envelope: Envelope
     message: Contract
     sender_verified: bool
+    when: dt.datetime | None = None
+    """``envelope.ce_time`` as read (``datetime.fromisoformat``), kept so that what answers
+    the message (an ack's ``acked_at``) does not parse it again."""
 
 
 def canonical_bytes(message: Contract) -> bytes:
@@ -251,7 +254,7 @@ class Codec:
             err.authentic_sender = env.sender if verified else None
             _mask(err)
             raise
-        return Decoded(env, message, verified)
+        return Decoded(env, message, verified, when)
 
     def validate_body(self, ce_type: str, value: bytes) -> Contract:
         """Body-only validation (no envelope): what ``yidi contracts check`` does for a bare body."""

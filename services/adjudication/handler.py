@@ -52,7 +52,7 @@ SEEN_LIMIT = 256
 ACK_TYPE = Ack.ce_type
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # a value: never mutated (not frozen: 0.5 -> 0.13 µs to build, ~1 a record)
 class Emit:
     """A message to publish: topic, record key, its type, ce_id and ce_time, and its body's
     canonical bytes (built once: a settlement's are also the result inside its ack)."""
@@ -190,7 +190,7 @@ def _ack_emit(
     """The sender's ack of this input (visit messages only, so ``msgid`` is a field)."""
     env = decoded.envelope
     sender = env.sender
-    acked_at = dt.datetime.fromisoformat(env.ce_time)
+    acked_at = decoded.when or dt.datetime.fromisoformat(env.ce_time)
     value = ack_value(
         ack_for=ack_ref(env.ce_id),
         ack_for_type=fit(env.ce_type, MAX_SHORT_TEXT),
@@ -306,7 +306,7 @@ def _accepted(
     out: list[Emit] = []
     result: bytes | None = None
     setl_id: str | None = None
-    when = dt.datetime.fromisoformat(decoded.envelope.ce_time)
+    when = decoded.when or dt.datetime.fromisoformat(decoded.envelope.ce_time)
     if outcome.settlement is not None:
         result = settled_json(outcome.settlement)
         setl_id = outcome.settlement.setl_id
