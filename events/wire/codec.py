@@ -268,7 +268,9 @@ class Codec:
         """``value`` as ``model``; ``data`` is the same body already read by ``read_json``
         (so the validator never sees a body the strict reading refuses)."""
         try:
-            return model.model_validate_json(value)
+            # ``model_validate_json`` without its Python wrapper (argument checks): the same call
+            validated: Contract = model.__pydantic_validator__.validate_json(value)
+            return validated
         except ValidationError as exc:
             errors = exc.errors(include_url=False, include_input=False)
             newer = env.minor > KNOWN_MINOR
