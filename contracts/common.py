@@ -10,8 +10,17 @@ import datetime as dt
 from typing import Annotated, ClassVar
 
 import pydantic
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetPydanticSchema,
+    StringConstraints,
+    TypeAdapter,
+)
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 Admdvs = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
 """Administrative division code (行政区划代码), 6 digits."""
@@ -59,9 +68,28 @@ def plausible(instant: dt.datetime) -> dt.datetime:
     return instant
 
 
-AwareDatetime = Annotated[pydantic.AwareDatetime, AfterValidator(plausible)]
-"""An instant with its UTC offset (checked natively) between ``EARLIEST`` and ``LATEST``;
-dates derive in Asia/Shanghai."""
+def _aware_in_range(_source: object, _handler: GetCoreSchemaHandler) -> CoreSchema:
+    """``pydantic.AwareDatetime`` with ``plausible``'s range checked natively (issue 21).
+
+    Why native: ``AfterValidator(plausible)`` was a call from pydantic-core into Python for
+    every instant of every message (13 in a 12-line fee upload): 0.29 µs an instant, 0.10
+    natively. The bounds compare instants across offsets as ``plausible`` does, so both
+    accept and refuse the same texts (``tests/unit/contracts/test_aware_datetime.py``); a
+    refusal by the bounds says less than ``plausible`` did (a naive time out of range is
+    refused for its range, not for its missing offset), so the codec asks
+    ``PLAUSIBLE_DATETIME`` (the old schema) for the refusal of that one value."""
+    return core_schema.datetime_schema(tz_constraint="aware", ge=EARLIEST, lt=LATEST)
+
+
+PLAUSIBLE_DATETIME = TypeAdapter(Annotated[pydantic.AwareDatetime, AfterValidator(plausible)])
+"""The schema ``AwareDatetime`` had before: the codec's reading of a range refusal."""
+TIME_BOUNDS = ({"ge": "1900-01-01T00:00:00Z"}, {"lt": "2200-01-01T00:00:00Z"})
+"""``AwareDatetime``'s bounds as a ``greater_than_equal`` / ``less_than`` error's context."""
+
+
+AwareDatetime = Annotated[dt.datetime, GetPydanticSchema(_aware_in_range)]
+"""An instant with its UTC offset between ``EARLIEST`` and ``LATEST`` (both checked
+natively); dates derive in Asia/Shanghai."""
 
 
 def rule_violation(field: str, message: str) -> PydanticCustomError:
@@ -73,7 +101,9 @@ class Contract(BaseModel):
     """A message body. Frozen; unknown fields are errors here — the codec tolerates them
     only when the sender declares a newer minor version (see docs/contracts.md)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", str_strip_whitespace=False, cache_strings="keys"
+    )
 
     ce_type: ClassVar[str]
     """CloudEvents type with its major version, e.g. ``cn.yidi.visit.settlement_requested.v1``."""

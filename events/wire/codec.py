@@ -14,8 +14,9 @@ from typing import Any
 
 import orjson
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
-from contracts.common import Contract, plausible
+from contracts.common import PLAUSIBLE_DATETIME, TIME_BOUNDS, Contract, plausible
 from contracts.money import MONEY_PATTERN, SIGNED_MONEY_PATTERN
 from contracts.registry import AGENCY_SIGNED, MESSAGE_TYPES, SENDER_SIGNED
 from contracts.visit import QUANTITY_PATTERN
@@ -66,6 +67,7 @@ _AMOUNT_ERRORS = frozenset(
      "greater_than", "less_than_equal"}
 )  # fmt: skip
 _AMOUNT_PATTERNS = frozenset({MONEY_PATTERN, SIGNED_MONEY_PATTERN, QUANTITY_PATTERN})
+_TIME_BOUND_ERRORS = frozenset({"greater_than_equal", "less_than"})
 _BOUND_ERRORS = frozenset({"too_long", "too_short", "string_too_long", "string_too_short"})
 
 
@@ -74,6 +76,9 @@ class Decoded:
     envelope: Envelope
     message: Contract
     sender_verified: bool
+    when: dt.datetime | None = None
+    """``envelope.ce_time`` as read (``datetime.fromisoformat``), kept so that what answers
+    the message (an ack's ``acked_at``) does not parse it again."""
 
 
 def canonical_bytes(message: Contract) -> bytes:
@@ -120,9 +125,24 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(p) for p in loc)
 
 
+def _plausible_error(exc: ValidationError, loc: tuple[int | str, ...]) -> ErrorDetails:
+    """An ``AwareDatetime`` refused by its native bounds: the error ``PLAUSIBLE_DATETIME``
+    (the schema before the bounds were native) gives for the same JSON value, at ``loc``
+    (the same refusal, and the same reason when the value is also naive or unrepresentable)."""
+    value = exc.errors(include_url=False)[0]["input"]
+    try:
+        PLAUSIBLE_DATETIME.validate_json(orjson.dumps(value))
+    except ValidationError as old:
+        first = old.errors(include_url=False, include_input=False)[0]
+        return {**first, "loc": loc + first["loc"]}
+    raise AssertionError(f"{_field_path(loc)}: refused by the bounds, not by plausible")
+
+
 def _translate(exc: ValidationError) -> DecodeError:
     """The first error of a pydantic failure as a stable code, without values of personal fields."""
     err = exc.errors(include_url=False, include_input=False)[0]
+    if err["type"] in _TIME_BOUND_ERRORS and err.get("ctx") in TIME_BOUNDS:
+        err = _plausible_error(exc, err["loc"])
     kind, field = err["type"], _field_path(err["loc"])
     msg = err["msg"]
     if kind in _JSON_ERRORS:
@@ -234,7 +254,7 @@ class Codec:
             err.authentic_sender = env.sender if verified else None
             _mask(err)
             raise
-        return Decoded(env, message, verified)
+        return Decoded(env, message, verified, when)
 
     def validate_body(self, ce_type: str, value: bytes) -> Contract:
         """Body-only validation (no envelope): what ``yidi contracts check`` does for a bare body."""
@@ -248,7 +268,9 @@ class Codec:
         """``value`` as ``model``; ``data`` is the same body already read by ``read_json``
         (so the validator never sees a body the strict reading refuses)."""
         try:
-            return model.model_validate_json(value)
+            # ``model_validate_json`` without its Python wrapper (argument checks): the same call
+            validated: Contract = model.__pydantic_validator__.validate_json(value)
+            return validated
         except ValidationError as exc:
             errors = exc.errors(include_url=False, include_input=False)
             newer = env.minor > KNOWN_MINOR

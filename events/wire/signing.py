@@ -21,6 +21,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from events.wire.envelope import Envelope
 from events.wire.errors import AuthenticationError
@@ -54,18 +55,33 @@ def _ts(when: dt.datetime) -> float:
     return when.timestamp()
 
 
+_BLOCK = 64
+"""SHA-256's block size: HMAC pads (or first hashes) the key to it (RFC 2104)."""
+_IPAD = bytes(b ^ 0x36 for b in range(256))
+_OPAD = bytes(b ^ 0x5C for b in range(256))
+
+
 @lru_cache(maxsize=4096)
-def _keyed(secret: bytes) -> hmac.HMAC:
-    """The key's HMAC state after absorbing the key: copying it skips the per-call setup."""
-    return hmac.new(secret, digestmod=hashlib.sha256)
+def _keyed(secret: bytes) -> tuple[Any, Any]:
+    """HMAC-SHA256's inner and outer hash states after absorbing the padded key (RFC 2104):
+    copying them skips the per-call key setup. Plain ``hashlib`` objects rather than an
+    ``hmac.HMAC``: its ``copy``/``update``/``digest`` are Python methods around the same C
+    calls, 1.14 vs 0.77 µs a 460-byte message (``test_signing_hmac.py`` holds both equal)."""
+    key = hashlib.sha256(secret).digest() if len(secret) > _BLOCK else secret
+    key = key.ljust(_BLOCK, b"\0")
+    return hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
 
 
 def _digest(secret: bytes, env: Envelope, value: bytes) -> bytes:
-    """The same bytes as over ``mac_input``, fed in two parts to skip copying the body."""
-    h = _keyed(secret).copy()
-    h.update(f"{env.ce_id}\n{env.ce_type}\n{env.ce_source}\n{env.ce_time}\n".encode())
-    h.update(value)
-    return h.digest()
+    """HMAC-SHA256 over ``mac_input``, fed in two parts to skip copying the body."""
+    inner_state, outer_state = _keyed(secret)
+    inner = inner_state.copy()
+    inner.update(f"{env.ce_id}\n{env.ce_type}\n{env.ce_source}\n{env.ce_time}\n".encode())
+    inner.update(value)
+    outer = outer_state.copy()
+    outer.update(inner.digest())
+    digest: bytes = outer.digest()
+    return digest
 
 
 def _wire_mac(digest: bytes) -> str:
