@@ -209,10 +209,11 @@ class BatchLoop:
             await end_lag_watch(stalls)
 
     async def _restart_consumer(self) -> None:
-        """A new consumer in place of one that stopped fetching some partitions (seen once
-        after a broker's kill -9 and restart: docs/guarantees.md, "Broker faults"). Between
-        batches, so nothing is in flight; leaving the group revokes the partitions, and the
-        new member resumes them from the lander's stored positions like any new owner."""
+        """A new consumer in place of one that stopped fetching some partitions (a second
+        line behind ``_seek_to``'s fix; seen once, healing a partition after all three brokers
+        were killed: docs/guarantees.md, "Broker faults"). At most one per ``RESTART_AFTER_S``
+        of stall, logged; between batches, so nothing is in flight; the new member resumes
+        the partitions from the lander's stored positions like any new owner."""
         assert self._consumer is not None
         self.consumer_restarts += 1
         log.warning("consumer_restarted", group=self.config.group_id,
