@@ -59,9 +59,14 @@ def _cli(args: list[str], env: dict[str, str]) -> str:
     return yidi_cli(args, env)
 
 
-def _hash(env: dict[str, str]) -> str:
-    digest: str = _yidi(["ledger", "hash", "--json"], env)["digest"]
-    return digest
+State = dict[str, str]
+"""The ledger digest and each table's rows and hash: a mismatch names the tables that moved."""
+
+
+def _hash(env: dict[str, str]) -> State:
+    out = _yidi(["ledger", "hash", "--json"], env)
+    tables = {t["table"]: f"{t['rows']} rows {t['sha256'][:16]}" for t in out["tables"]}
+    return {"digest": out["digest"], **tables}
 
 
 async def _shadow_topics(bootstrap: KafkaConnection, name: str) -> list[str]:
@@ -164,7 +169,7 @@ async def _filings_rebuilt(db_url: str, env: dict[str, str], since: str, salts: 
 
 
 async def _replay_into_production_twice(
-    workers: Workers, env: dict[str, str], since: str, h: str, acks: dict[str, set[bytes]]
+    workers: Workers, env: dict[str, str], since: str, h: State, acks: dict[str, set[bytes]]
 ) -> None:
     """The settlement feed through the sinks, the visits through a rewound adjudicator."""
     bootstrap, suffix = Settings().kafka(), env["YIDI_GROUP_SUFFIX"]
@@ -191,7 +196,7 @@ async def _shadow_of_zhoushan_at_62(
     run: str,
     env: dict[str, str],
     since: str,
-    h: str,
+    h: State,
     acks: dict[str, set[bytes]],
 ) -> tuple[Any, set[str], Decimal]:
     """The policy change touches exactly the settlements the offline runner says."""
