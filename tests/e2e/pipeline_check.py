@@ -12,8 +12,6 @@ from pathlib import Path
 import asyncpg
 import orjson
 
-from events.stream import clients
-from events.stream.clients import KafkaConnection
 from services.adjudication.offline import run as offline_run
 from services.adjudication.reference import load_reference
 
@@ -104,43 +102,6 @@ def offline_fund_total(found: dict[str, bytes]) -> Decimal:
         sign = -1 if doc["refd_setl_flag"] == "1" else 1
         total += sign * Decimal(doc["setlinfo"]["fund_pay_sumamt"])
     return total
-
-
-async def dlq_reasons(
-    bootstrap: KafkaConnection, ce_id_prefix: str, timeout_s: float = 30
-) -> dict[str, str]:
-    """ce_id -> DLQ reason code, for DLQ records whose original ce_id starts with the prefix."""
-    import base64
-
-    from aiokafka import TopicPartition
-
-    consumer = clients.consumer(bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    found: dict[str, str] = {}
-    try:
-        tps = [TopicPartition("yidi.dlq.v1", p) for p in range(6)]
-        consumer.assign(tps)
-        ends = await consumer.end_offsets(tps)
-        for tp in tps:
-            consumer.seek(tp, 0)
-        deadline = time.monotonic() + timeout_s
-        while (
-            any(await consumer.position(tp) < ends[tp] for tp in tps)
-            and time.monotonic() < deadline
-        ):
-            batch = await consumer.getmany(timeout_ms=200, max_records=5000)
-            for records in batch.values():
-                for rec in records:
-                    doc = orjson.loads(rec.value)
-                    headers = {
-                        k: base64.b64decode(v).decode(errors="replace") for k, v in doc["headers"]
-                    }
-                    ce_id = headers.get("ce_id", "")
-                    if ce_id.startswith(ce_id_prefix):
-                        found[ce_id] = doc["reason"]["code"]
-    finally:
-        await consumer.stop()
-    return found
 
 
 async def filings_landed(db_url: str, run_id: str) -> int:
