@@ -129,7 +129,7 @@ async def _run(
 
         assert report.missing == [], f"requests without an ack: {report.missing[:5]}"
         assert report.extra_acks == 0, "an input got two different acks"
-        assert report.repeated_acks == 0, "an ack record was published twice"
+        assert report.repeated_acks == 0, f"an ack record was published twice: {report.repeated}"
         assert set(landed) == set(offline), (len(landed), len(offline))
         assert [s for s in offline if landed[s] != offline[s]] == [], "ledger != yidi adjudicate"
         conflicts = await _fetchval(db_url, "SELECT count(*) FROM settlement_conflicts")

@@ -27,6 +27,9 @@ class Report:
     acks: Counter[str] = field(default_factory=Counter)
     rejected: Counter[str] = field(default_factory=Counter)
     repeated_acks: int = 0
+    repeated: list[str] = field(default_factory=list)
+    """The first repeated acks, where they were read and what they acknowledge (ack ids and
+    types, no personal data): enough to tell a processor's replay from a fencing failure."""
     latencies_ms: list[float] = field(default_factory=list)
     seconds: float = 0.0
     missing: list[str] = field(default_factory=list)

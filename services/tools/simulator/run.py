@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError, KafkaTimeoutError
-from aiokafka.structs import RecordMetadata
+from aiokafka.structs import ConsumerRecord, RecordMetadata
 
 from contracts.ack import Ack
 from events import catalog
@@ -306,7 +306,7 @@ _ACK_TYPE = Ack.ce_type.encode()
 async def _receive(
     consumer: AIOKafkaConsumer, sent_at: dict[str, float], per_input: Counter[str], report: Report
 ) -> None:
-    seen_ack_ids: set[str] = set()
+    seen_ack_ids: dict[str, tuple[int, str]] = {}
     async for records in tail(consumer, poll_ms=100, max_records=2000):
         now = time.perf_counter()
         for rec in records:
@@ -314,10 +314,13 @@ async def _receive(
             if headers.get("ce_type") != _ACK_TYPE:
                 continue  # a hospital's ack topic also carries its reconciliation answers
             ack_id = headers["ce_id"].decode()
-            if ack_id in seen_ack_ids:
+            first = seen_ack_ids.get(ack_id)
+            if first is not None:
                 report.repeated_acks += 1  # the same ack again (a processor replay): ignored
+                if len(report.repeated) < REPEATS_KEPT:
+                    report.repeated.append(_repeat(rec, ack_id, first))
                 continue
-            seen_ack_ids.add(ack_id)
+            seen_ack_ids[ack_id] = (hash(rec.value), f"{rec.partition}@{rec.offset}")
             ack = Ack.model_validate_json(rec.value)
             report.acks[str(ack.status)] += 1
             if ack.status == "accepted" and ack.ack_for_type == SETTLE_TYPE:
@@ -327,6 +330,18 @@ async def _receive(
             per_input[ack.ack_for] += 1
             if ack.ack_for in sent_at and per_input[ack.ack_for] == 1:
                 report.record_latency(sent_at[ack.ack_for], now)
+
+
+REPEATS_KEPT = 20
+
+
+def _repeat(rec: ConsumerRecord[bytes, bytes], ack_id: str, first: tuple[int, str]) -> str:
+    ack = Ack.model_validate_json(rec.value)
+    same = "identical" if hash(rec.value) == first[0] else "DIFFERENT bytes"
+    return (
+        f"{ack_id} ({ack.ack_for_type} {ack.status}) on {rec.topic} at {first[1]} and "
+        f"{rec.partition}@{rec.offset}: {same}"
+    )
 
 
 def plan_supervision_messages(
