@@ -85,7 +85,7 @@ def command_of(message: Contract) -> tuple[str, Command | Any]:
     A fee upload the task read with ``fee_lines.prepare`` carries its core lines already."""
     if type(message) is PreparedFees:
         return f"{message.insuplc_admdvs}:{message.psn_no}", UploadFees(
-            message.mdtrt_id, message.lines
+            message.mdtrt_id, message.feedetail
         )
     if isinstance(message, VisitMessage):
         return f"{message.insuplc_admdvs}:{message.psn_no}", command_for(message)
