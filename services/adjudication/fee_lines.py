@@ -16,9 +16,9 @@ and the codec validates the body with the contract as before, so every refusal k
 code, field and text. The header fields are validated by pydantic (``PreparedFees`` is
 ``VisitMessage`` with the same ``infnos``); only the lines are read here.
 
-Per line the checks are lookups: each distinct quantity, amount, date, clock time and item
-code is checked (and converted) once and remembered (``_Memo``, bounded); only the line
-numbers, unique per line, go through one regular expression for the whole upload.
+Per line the checks are lookups: each distinct ``(cnt, pric, det_item_fee_sumamt)``, time
+and item code is checked (and converted) once and remembered (``_Memo``, bounded); only the
+line numbers, unique per line, go through one regular expression for the whole upload.
 ``tests/unit/adjudication/test_fee_lines.py`` holds ``prepare`` to the contract over the
 simulator's corpus, the decoder's bad-input corpus, the engine fuzz cases and hypothesis
 bodies: the same acceptances with the same values, the same refusals.
@@ -129,55 +129,37 @@ class _Memo:
     """Each distinct value's check and conversion, once (see the module's docstring)."""
 
     def __init__(self) -> None:
-        self.quantity: dict[str, Decimal] = {}
-        self.fen: dict[str, int] = {}
-        self.amount: dict[str, int] = {}
-        self.product: dict[tuple[str, str], int] = {}
-        self.date: dict[str, dt.date] = {}
-        self.clock: set[str] = set()
+        self.amounts: dict[tuple[str, str, str], tuple[Decimal, int, int]] = {}
+        """``(cnt, pric, det_item_fee_sumamt)`` -> ``(quantity, price fen, amount fen)``:
+        only consistent triples (a line's three numbers repeat with its item)."""
+        self.times: dict[str, dt.date] = {}
+        """``fee_ocur_time`` in the narrow form -> its Asia/Shanghai date."""
         self.items: set[str] = set()
 
     def trim(self) -> None:
-        for memo in (self.quantity, self.fen, self.amount, self.product, self.date):
+        for memo in (self.amounts, self.times, self.items):
             if len(memo) > _MEMO_LIMIT:
                 memo.clear()
-        for known in (self.clock, self.items):
-            if len(known) > _MEMO_LIMIT:
-                known.clear()
 
-    def new_quantity(self, text: str) -> Decimal | None:
-        """``cnt``: the contract's pattern, then positive (the upload's rule)."""
-        if type(text) is not str or _QUANTITY.fullmatch(text) is None:
+    def new_amounts(self, cnt: str, pric: str, sumamt: str) -> tuple[Decimal, int, int] | None:
+        """The contract's three patterns, a positive quantity, and ``det_item_fee_sumamt`` =
+        ``cnt × pric`` half-up to the fen, as its model validator computes it (at most 12
+        and 16 digits: the product is exact in the default context)."""
+        if type(cnt) is not str or type(pric) is not str or type(sumamt) is not str:
             return None
-        value = Decimal(text)
-        if value <= 0:
+        if _QUANTITY.fullmatch(cnt) is None or _MONEY.fullmatch(pric) is None:
             return None
-        self.quantity[text] = value
-        return value
-
-    def new_price(self, text: str) -> int | None:
-        if type(text) is not str or _MONEY.fullmatch(text) is None:
+        if _AMOUNT.fullmatch(sumamt) is None:
             return None
-        fen = self.fen[text] = to_fen(Decimal(text))
-        return fen
-
-    def new_amount(self, text: str) -> int | None:
-        if type(text) is not str or _AMOUNT.fullmatch(text) is None:
+        quantity, price, amount = Decimal(cnt), Decimal(pric), Decimal(sumamt)
+        if quantity <= 0 or (quantity * price).quantize(CENT, ROUND_HALF_UP) != amount:
             return None
-        fen = self.amount[text] = to_fen(Decimal(text))
-        return fen
+        found = self.amounts[(cnt, pric, sumamt)] = (quantity, to_fen(price), to_fen(amount))
+        return found
 
-    def new_product(self, cnt: str, pric: str) -> int:
-        """``cnt × pric`` half-up to the fen, as the contract's model validator computes it
-        (both already checked: at most 12 and 16 digits, exact in the default context)."""
-        fen = self.product[(cnt, pric)] = to_fen(
-            (Decimal(cnt) * Decimal(pric)).quantize(CENT, ROUND_HALF_UP)
-        )
-        return fen
-
-    def new_date(self, text: str) -> dt.date | None:
-        """The date of a time in the narrow form: local years 1901..2198 only."""
-        if type(text) is not str or len(text) < 10:
+    def new_time(self, text: str) -> dt.date | None:
+        """The date of a time in the narrow form (local years 1901..2198 only)."""
+        if type(text) is not str or _CLOCK.fullmatch(text[10:]) is None:
             return None
         day = text[:10]
         if _DATE.fullmatch(day) is None:
@@ -188,14 +170,8 @@ class _Memo:
             return None
         if not 1900 < value.year < 2199:
             return None
-        self.date[day] = value
+        self.times[text] = value
         return value
-
-    def new_clock(self, text: str) -> bool:
-        if _CLOCK.fullmatch(text) is None:
-            return False
-        self.clock.add(text)
-        return True
 
     def new_item(self, text: str) -> bool:
         if type(text) is not str or _ITEM.fullmatch(text) is None:
@@ -209,7 +185,13 @@ _MEMO = _Memo()
 
 def prepare(model: type[Contract], doc: Any) -> Contract | None:
     """``doc`` (the body as ``read_json`` parsed it) as a ``PreparedFees`` when ``model`` is
-    ``FeesUploaded`` and the contract accepts it for sure; ``None``: validate as usual."""
+    ``FeesUploaded`` and the contract accepts it for sure; ``None``: validate as usual.
+
+    The header is validated in Python mode from the parsed body: the same schema reads a
+    JSON string the same way in both modes; ``inf_time`` is the one header field whose
+    Python mode also takes numbers and booleans, so a body whose ``inf_time`` is not a
+    string is left to the contract (a precaution: no value was found that the two modes
+    read differently, ``test_fee_lines.py``)."""
     if model is not FeesUploaded or type(doc) is not dict or type(doc.get("inf_time")) is not str:
         return None
     try:
@@ -225,30 +207,14 @@ def _lines(raw: list[Any]) -> tuple[FeeLine, ...] | None:
     rows = list(map(_ROW, raw))
     memo = _MEMO
     memo.trim()
-    quantity, fen, amount, product = memo.quantity, memo.fen, memo.amount, memo.product
-    date, clock, items = memo.date, memo.clock, memo.items
+    amounts, times, items = memo.amounts, memo.times, memo.items
     out = []
     for cnt, sumamt, time, line_no, item, pric in rows:
-        qty = quantity.get(cnt) or memo.new_quantity(cnt)
-        price = fen.get(pric)
-        if price is None:
-            price = memo.new_price(pric)
-        total = amount.get(sumamt)
-        if total is None:
-            total = memo.new_amount(sumamt)
-        if qty is None or price is None or total is None:
+        values = amounts.get((cnt, pric, sumamt)) or memo.new_amounts(cnt, pric, sumamt)
+        day = times.get(time) or memo.new_time(time)
+        if values is None or day is None or not (item in items or memo.new_item(item)):
             return None
-        expected = product.get((cnt, pric))
-        if expected is None:
-            expected = memo.new_product(cnt, pric)
-        if expected != total:
-            return None
-        day = date.get(time[:10]) or memo.new_date(time)
-        if day is None or not (time[10:] in clock or memo.new_clock(time[10:])):
-            return None
-        if not (item in items or memo.new_item(item)):
-            return None
-        out.append(FeeLine(line_no, item, qty, price, total, day))
+        out.append(FeeLine(line_no, item, values[0], values[1], values[2], day))
     line_nos = [row[3] for row in rows]
     if _LINE_NOS.fullmatch("\x1f".join(line_nos)) is None or len(set(line_nos)) != len(rows):
         return None
