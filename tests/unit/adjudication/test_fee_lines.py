@@ -20,8 +20,9 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
 
-from contracts.common import MAX_FEE_LINES
+from contracts.common import MAX_FEE_LINES, AwareDatetime
 from contracts.money import MONEY_PATTERN
 from contracts.samples import samples
 from contracts.visit import QUANTITY_PATTERN, FeeLine, FeesUploaded
@@ -348,3 +349,23 @@ def test_other_types_and_samples_are_left_to_the_contract() -> None:
         doc = orjson.loads(message.model_dump_json())
         taken = prepare(type(message), doc)
         assert (taken is not None) == (ce_type == FEES), ce_type
+
+
+@pytest.mark.parametrize(
+    "value",
+    [True, False, None, 0, -1, 1791763200, 1791763200.5, 1791763200000, 1e20, 2**62, [], {}],
+)
+def test_the_header_time_reads_alike_in_both_modes(value: Any) -> None:
+    """``prepare`` validates the header in Python mode from the parsed body; for non-string
+    ``inf_time`` values it defers anyway, and these (the types JSON can carry) read alike."""
+    adapter = TypeAdapter(AwareDatetime)
+
+    def read(mode: str) -> object:
+        try:
+            if mode == "json":
+                return adapter.validate_json(orjson.dumps(value))
+            return adapter.validate_python(value)
+        except ValidationError as exc:
+            return exc.errors(include_url=False, include_input=False)[0]["type"]
+
+    assert read("json") == read("python")
