@@ -9,6 +9,7 @@ gives the same bytes; MACs and replay hashes depend on it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +70,12 @@ _AMOUNT_ERRORS = frozenset(
 _AMOUNT_PATTERNS = frozenset({MONEY_PATTERN, SIGNED_MONEY_PATTERN, QUANTITY_PATTERN})
 _TIME_BOUND_ERRORS = frozenset({"greater_than_equal", "less_than"})
 _BOUND_ERRORS = frozenset({"too_long", "too_short", "string_too_long", "string_too_short"})
+
+Prepare = Callable[[type[Contract], Any], Contract | None]
+"""A consumer's own reading of a body the contract would accept: ``(model, parsed body)`` ->
+a message, or ``None`` to validate with ``model`` as usual. It may only accept what the
+contract accepts, with the same values, and must refuse nothing (``None`` instead): the
+refusals stay the contract's. ``services/adjudication/fee_lines.py`` is the one in use."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,10 +212,13 @@ class Codec:
         *,
         authenticate: bool = True,
         topic: str | None = None,
+        prepare: Prepare | None = None,
     ) -> Decoded:
         """A record as read from ``topic`` (its catalog entry's ``accepts``: ``E_WRONG_TOPIC``;
         a keyed message without a record key: ``E_KEY_MISSING``). Without ``topic`` (a body
-        from a file, offline tools) neither rule applies and a missing key is not checked."""
+        from a file, offline tools) neither rule applies and a missing key is not checked.
+        ``prepare``: see ``Prepare`` (the envelope, MAC, topic, identity and key checks are
+        the same either way)."""
         env = parse_headers(headers or ())
         model = MESSAGE_TYPES.get(env.ce_type)
         if model is None:
@@ -241,7 +251,9 @@ class Codec:
             if topic is not None:
                 _check_topic(topic, env)
             doc = read_json(value)
-            message = self._validate(model, value, env, doc)
+            message = None if prepare is None else prepare(model, doc)
+            if message is None:
+                message = self._validate(model, value, env, doc)
             if verified:
                 _check_identity(env, message)
             if (want := expected_key(message)) is not None:

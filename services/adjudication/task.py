@@ -20,6 +20,7 @@ from events.wire.envelope import Envelope, build_headers, source_for
 from events.wire.errors import DecodeError
 from events.wire.rejection import rejected_input
 from services.adjudication.core.tables import ReferenceData
+from services.adjudication.fee_lines import prepare
 from services.adjudication.handler import DeadLetter, Emit, PersonRow, handle, person_key_of
 
 STAGE = "adjudication"
@@ -65,7 +66,7 @@ class AdjudicationTask:
     def process(self, record: InputRecord) -> Result:
         try:
             decoded = self.codec.decode(
-                record.key, record.value, record.headers, topic=record.topic
+                record.key, record.value, record.headers, topic=record.topic, prepare=prepare
             )
         except DecodeError as err:
             return Result(self._rejected_input(record, err))

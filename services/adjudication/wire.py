@@ -24,8 +24,9 @@ from contracts.visit import VisitMessage
 from events import catalog
 from events.wire.codec import Codec
 from events.wire.errors import DecodeError
-from services.adjudication.core.commands import Command
+from services.adjudication.core.commands import Command, UploadFees
 from services.adjudication.core.messages import command_for, registration_command
+from services.adjudication.fee_lines import PreparedFees
 
 SENDER = catalog.ADJUDICATION_ID
 CODEC = Codec()
@@ -80,7 +81,12 @@ class UnhandledMessage(ValueError):
 
 
 def command_of(message: Contract) -> tuple[str, Command | Any]:
-    """``(person key, command)``; for a person status (1101), the person record instead."""
+    """``(person key, command)``; for a person status (1101), the person record instead.
+    A fee upload the task read with ``fee_lines.prepare`` carries its core lines already."""
+    if type(message) is PreparedFees:
+        return f"{message.insuplc_admdvs}:{message.psn_no}", UploadFees(
+            message.mdtrt_id, message.feedetail
+        )
     if isinstance(message, VisitMessage):
         return f"{message.insuplc_admdvs}:{message.psn_no}", command_for(message)
     if isinstance(message, RegistrationMessage):
