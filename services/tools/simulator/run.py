@@ -306,7 +306,7 @@ _ACK_TYPE = Ack.ce_type.encode()
 async def _receive(
     consumer: AIOKafkaConsumer, sent_at: dict[str, float], per_input: Counter[str], report: Report
 ) -> None:
-    seen_ack_ids: dict[str, tuple[int, str]] = {}
+    seen_ack_ids: dict[str, tuple[int, int, int]] = {}
     async for records in tail(consumer, poll_ms=100, max_records=2000):
         now = time.perf_counter()
         for rec in records:
@@ -320,7 +320,7 @@ async def _receive(
                 if len(report.repeated) < REPEATS_KEPT:
                     report.repeated.append(_repeat(rec, ack_id, first))
                 continue
-            seen_ack_ids[ack_id] = (hash(rec.value), f"{rec.partition}@{rec.offset}")
+            seen_ack_ids[ack_id] = (hash(rec.value), rec.partition, rec.offset)
             ack = Ack.model_validate_json(rec.value)
             report.acks[str(ack.status)] += 1
             if ack.status == "accepted" and ack.ack_for_type == SETTLE_TYPE:
@@ -335,11 +335,12 @@ async def _receive(
 REPEATS_KEPT = 20
 
 
-def _repeat(rec: ConsumerRecord[bytes, bytes], ack_id: str, first: tuple[int, str]) -> str:
+def _repeat(rec: ConsumerRecord[bytes, bytes], ack_id: str, first: tuple[int, int, int]) -> str:
+    """Formatted only for a repeat: the first copy is kept as (value hash, partition, offset)."""
     ack = Ack.model_validate_json(rec.value)
     same = "identical" if hash(rec.value) == first[0] else "DIFFERENT bytes"
     return (
-        f"{ack_id} ({ack.ack_for_type} {ack.status}) on {rec.topic} at {first[1]} and "
+        f"{ack_id} ({ack.ack_for_type} {ack.status}) on {rec.topic} at {first[1]}@{first[2]} and "
         f"{rec.partition}@{rec.offset}: {same}"
     )
 
