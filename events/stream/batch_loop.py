@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from events.stream.clients import KafkaConnection, group_consumer, idempotent_producer, to_input
+from events.stream.leave import leave_group, static_member_id
 from events.stream.metrics import StreamMetrics, end_lag_watch, report_records, start_lag_watch
 from events.stream.stall_watch import StallWatch
 from events.stream.types import InputRecord, Output
@@ -162,10 +163,13 @@ class BatchLoop:
         await self._consumer.start()
 
     async def stop(self) -> None:
+        """A stop on purpose: once all is committed a static member leaves (stream/leave.py)."""
+        member = static_member_id(self._consumer)
         if self._consumer is not None:
             await self._consumer.stop()
         if self._producer is not None and self._own_producer:
             await self._producer.stop()
+        await leave_group(self.config, member)
 
     async def run(self, stop: asyncio.Event) -> None:
         assert self._consumer is not None, "start() first"

@@ -45,6 +45,7 @@ from events.stream.changelog import restore_partition
 from events.stream.clients import group_consumer, idempotent_producer, to_input
 from events.stream.config import EngineConfig, EngineStats, require_topics
 from events.stream.guard import RecordGuard, process_record
+from events.stream.leave import leave_group, static_member_id
 from events.stream.metrics import StreamMetrics, end_lag_watch, report_batch, start_lag_watch
 from events.stream.transactions import PartitionBatch, PartitionProducers, retryable
 from events.stream.types import InputRecord, Output, Result, StateWrite, Task, TaskFactory
@@ -104,11 +105,13 @@ class StreamEngine:
     async def stop(self) -> None:
         if self._tail is not None and not self._tail.done():
             self._tail.cancel()  # nothing after a cancelled tail is committed
+        member = static_member_id(self._consumer)  # it leaves once all is committed: leave.py
         if self._consumer is not None:
             await self._consumer.stop()
         await self._txn.close_all()
         if self._producer is not None:
             await self._producer.stop()
+        await leave_group(self.config, member)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Process batches until ``stop`` is set; the batch in flight always completes."""

@@ -77,8 +77,9 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     client_id: str = Field(default="yidi", min_length=1, max_length=64)
     instance_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
-    """Static consumer-group membership: a restarted worker with the same id takes its
-    partitions back at once instead of after the session timeout."""
+    """Static consumer-group membership: a crashed worker restarted with the same id takes
+    its partitions back at once instead of after the session timeout; one stopped on purpose
+    leaves its groups as it stops (events/stream/leave.py)."""
     group_suffix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]{0,40}$")
     """Appended to the consumer groups of the PostgreSQL sinks (ledger, clearing, ...): a second
     database fed from the same topics (a shadow, a test) needs groups of its own."""

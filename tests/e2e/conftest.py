@@ -97,10 +97,10 @@ LOG_TAIL_LINES = 25
 
 MEMBERS = f"e2e{uuid.uuid4().hex[:6]}"
 """The workers' static member ids (``YIDI_INSTANCE_ID``), one set per pytest session and not
-per test: a stopped worker stays a member of the shared groups (registration, adjudication)
-until its session times out (10 s), and a new member's join waits for that; the next test's
-worker of the same name takes its place at once instead (~8 s saved per test that starts
-workers)."""
+per test. A worker stopped by SIGTERM leaves its groups (events/stream/leave.py), but one a
+test killed stays a member of the shared groups (registration, adjudication) until its
+session times out (10 s), and a new member's join waits for that; the next test's worker of
+the same name takes its place at once instead."""
 
 
 @pytest.fixture
