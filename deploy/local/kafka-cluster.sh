@@ -9,8 +9,13 @@
 #
 # Ports: brokers BASE, BASE+1, BASE+2, controllers BASE+10.. BASE+12, where BASE is
 # YIDI_LOCAL_KAFKA_CLUSTER_PORT, else the single node's port + 10 (YIDI_LOCAL_KAFKA_PORT, else the
-# port of a loopback YIDI_KAFKA_BOOTSTRAP such as /work/tools/stack.sh exports, else 39092).
-# Recorded at first start, so later commands find the same cluster whatever the environment.
+# port of a loopback YIDI_KAFKA_BOOTSTRAP such as /work/tools/stack.sh exports, else 39092),
+# moved 10000 down when that lies in Linux's ephemeral range (ip_local_port_range, 32768-60999
+# here): 39102 becomes 29102. A node killed and restarted must bind its ports again, and a port
+# in the ephemeral range can meanwhile be the local end of any client's outgoing connection
+# (a worker's, another broker's); the restart then failed with "Address already in use" and
+# was retried every few seconds (seen in the broker-fault tests: twice in one run, ~40 s each
+# on a loaded box). Recorded at first start, so later commands find the same cluster.
 #
 # Usage: kafka-cluster.sh start|stop|status|bootstrap|pid N|start-node N
 #   start       start every node not running (idempotent: also restarts a killed node)
@@ -32,7 +37,12 @@ base_port() {
   if [[ -f "$CDIR/base-port" ]]; then cat "$CDIR/base-port"; return; fi
   local single="${YIDI_LOCAL_KAFKA_PORT:-}"
   if [[ -z "$single" && "${YIDI_KAFKA_BOOTSTRAP:-}" =~ ^127\.0\.0\.1:([0-9]+)$ ]]; then single="${BASH_REMATCH[1]}"; fi
-  echo $(( ${single:-39092} + 10 ))
+  local base=$(( ${single:-39092} + 10 )) lo hi
+  read -r lo hi < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || { lo=32768; hi=60999; }
+  if (( base + 12 >= lo && base <= hi && base - 10000 + 12 < lo && base - 10000 > 1024 )); then
+    base=$(( base - 10000 ))
+  fi
+  echo "$base"
 }
 BASE="$(base_port)"
 broker_port() { echo $(( BASE + $1 - 1 )); }
