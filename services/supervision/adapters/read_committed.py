@@ -19,6 +19,7 @@ from typing import Any
 import faust
 from faust.transport.drivers import aiokafka as driver
 
+from services.supervision.adapters import drain
 from services.supervision.adapters.stages import Stages
 
 READ_COMMITTED = "read_committed"
@@ -50,6 +51,10 @@ class _Consumer(driver.Consumer):
         transaction per partition per commit interval — the supervisor committed ~23
         records/s while it had processed everything (docs/supervision.md, "Throughput")."""
         await super()._add_gap(tp, offset_from, offset_to - 1)
+
+    async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover (faust's loop)
+        """faust's fetch loop with one task per record instead of four (``drain.py``)."""
+        await drain.drain_messages(self, fetcher)
 
     # -- timing only (adapters/stages.py): what faust's fetch and commit cost ---------------
     def _stages(self) -> Stages:

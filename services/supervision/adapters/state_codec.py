@@ -70,8 +70,9 @@ def loads(raw: bytes | None) -> PersonState:
             for m, f, t, b, e, dx in stays
         ),
         lines=tuple(
-            LineRec(m, f, t, m + sn[0] if type(sn) is list else sn, item, Decimal(cnt), fen,
-                    _day(day))  # fmt: skip
+            LineRec(
+                m, f, t, m + sn[0] if type(sn) is list else sn, item, Decimal(cnt), fen, _day(day)
+            )
             for m, f, t, rows in runs
             for sn, item, cnt, fen, day in rows
         ),

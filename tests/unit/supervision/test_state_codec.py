@@ -15,7 +15,7 @@ from services.supervision.adapters import state_codec
 from services.supervision.core.state import ClaimRec, LineRec, PersonState, Raised, Stay
 
 DAY = st.dates(dt.date(1990, 1, 1), dt.date(2199, 12, 31))
-TEXT = st.text(alphabet="AH0123-~[\"é", max_size=8)
+TEXT = st.text(alphabet='AH0123-~["é', max_size=8)
 MDTRT = st.sampled_from(["H3201020000147772900", "M1", "", "H3201020000147772900-0"])
 CNT = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("99999"), places=2) | st.just(
     Decimal("1E+1")
@@ -73,8 +73,9 @@ def test_a_visits_lines_take_under_half_the_bytes() -> None:
     state = PersonState(
         stays=(Stay(m, "H32010200001", "21", day, None, ("I10",)),),
         lines=tuple(
-            LineRec(m, "H32010200001", "21", f"{m}-{i:03d}", "210500001", Decimal("3.00"),
-                    126000, day)  # fmt: skip
+            LineRec(
+                m, "H32010200001", "21", f"{m}-{i:03d}", "210500001", Decimal("3.00"), 126000, day
+            )
             for i in range(1, 31)
         ),
         seen=("sim-1", "sim-2"),
@@ -83,3 +84,13 @@ def test_a_visits_lines_take_under_half_the_bytes() -> None:
     new, old = state_codec.dumps(state), state_codec.dumps_v1(state)
     assert state_codec.loads(new) == state
     assert len(new) * 2 < len(old), (len(new), len(old))
+
+
+@given(st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31)))
+def test_at_of_is_utc_midnight(day: dt.date) -> None:
+    from services.supervision.outliers import at_of, day_of
+
+    midnight = dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC)
+    assert at_of(day) == midnight.timestamp()
+    if day.year > 1:
+        assert day_of(at_of(day)) == day
