@@ -14,6 +14,7 @@ consumer thread is given it here, and ``isolation_level`` below tells what it go
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import faust
@@ -123,6 +124,9 @@ class ReadCommittedApp(faust.App):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.stages = Stages()
+        self.passes_over: Callable[[Any], bool] | None = None
+        """A fetched record for which this says True is acked at once, never delivered
+        to a stream (``adapters/drain.py``; the handler's ``passes_over``)."""
 
     def _new_transport(self) -> Any:
         return _Transport(self.conf.broker_consumer, self)

@@ -81,3 +81,34 @@ async def test_the_callback_s_error_propagates() -> None:
     with pytest.raises(KeyError, match="boom"):
         await drain.first(callback(), watchers)
     watchers.cancel()
+
+
+def test_the_handler_passes_over_only_types_no_rule_reads() -> None:
+    from typing import Any, cast
+
+    from contracts.settlement import SETTLEMENT_TOPIC
+    from contracts.visit import VISIT_TOPIC
+    from services.supervision.app import _Handler
+
+    handler = _Handler(cast(Any, None), cast(Any, None), None, None)
+
+    def record(topic: str, ce_type: str | None) -> SimpleNamespace:
+        headers = [("ce_id", b"x")] + ([("ce_type", ce_type.encode())] if ce_type else [])
+        return SimpleNamespace(topic=topic, headers=headers)
+
+    requests = [
+        "cn.yidi.visit.settlement_requested.v1",
+        "cn.yidi.visit.presettle_requested.v1",
+        "cn.yidi.visit.reversal_requested.v1",
+    ]
+    for ce_type in requests:
+        assert handler.passes_over(record(VISIT_TOPIC, ce_type))
+    for ce_type in ("cn.yidi.visit.fees_uploaded.v1", "cn.yidi.visit.registered.v1",
+                    "cn.yidi.visit.discharged.v1", None):  # fmt: skip
+        assert not handler.passes_over(record(VISIT_TOPIC, ce_type))
+    assert not handler.passes_over(record(SETTLEMENT_TOPIC, "cn.yidi.settlement.settled.v1"))
+    # another topic (the outlier repartition, a changelog) is never passed over
+    assert not handler.passes_over(record("g-institution-claims", requests[0]))
+    # counted as read, like every record decode sees
+    assert handler.counters.events == 3
+    assert handler.counters.by_topic == {VISIT_TOPIC: 3}
