@@ -101,6 +101,8 @@ class _Handler:
         self.lock = asyncio.Lock()
         self.outliers: OutlierStream | None = None
         self.stages = Stages()
+        self.parsed: dict[int, state_codec.Parsed] = {}
+        """Per table (its ``id``): the states last written, parsed (``state_codec.Parsed``)."""
 
     async def pool(self) -> asyncpg.Pool | None:
         """The alerts database's pool, made on first use (None: alerts go to the topic only)."""
@@ -186,6 +188,7 @@ class _Handler:
         only then the changed states written, each with the event it came from as faust's
         current event (its changelog partition; ``adapters/batches.py``)."""
         stages = self.stages
+        parsed = self.parsed.setdefault(id(table), state_codec.Parsed())
         changed: dict[bytes, tuple[PersonState, Any]] = {}
         alerts: list[SupervisionAlert] = []
         reversals: list[Reversal] = []
@@ -197,7 +200,7 @@ class _Handler:
                 continue
             key = core.person.encode()
             with stages.time("state_read"):
-                state = changed[key][0] if key in changed else state_codec.loads(table.get(key))
+                state = changed[key][0] if key in changed else parsed.read(key, table.get(key))
             fresh = decoded.envelope.ce_id not in state.seen
             if isinstance(core, Claim) and self.outliers is not None and fresh:
                 with stages.time("outlier_feed"), as_current(event):
@@ -215,8 +218,10 @@ class _Handler:
             await self.note_reversal(reversal)
         with stages.time("state_write"):
             for key, (new, event) in changed.items():
+                raw = state_codec.dumps(new)
                 with as_current(event):
-                    table[key] = state_codec.dumps(new)
+                    table[key] = raw
+                parsed.wrote(key, raw, new)
 
     async def note_reversal(self, reversal: Reversal) -> None:
         """A reversal after an alert that cites the settlement: the alert is kept and the

@@ -94,3 +94,19 @@ def test_at_of_is_utc_midnight(day: dt.date) -> None:
     assert at_of(day) == midnight.timestamp()
     if day.year > 1:
         assert day_of(at_of(day)) == day
+
+
+def test_parsed_states_are_reused_only_for_the_very_bytes_written() -> None:
+    cache = state_codec.Parsed(size=2)
+    a = PersonState(seen=("e1",), latest=dt.date(2026, 10, 12))
+    raw = state_codec.dumps(a)
+    cache.wrote(b"k", raw, a)
+    assert cache.read(b"k", raw) is a  # the bytes written: the state kept
+    copy = bytes(bytearray(raw))  # equal bytes, another object (recovered, another store)
+    assert copy is not raw
+    assert cache.read(b"k", copy) == a and cache.read(b"k", copy) is not a
+    assert cache.read(b"k", None) == PersonState()
+    cache.wrote(b"m", state_codec.dumps(a), a)
+    cache.wrote(b"n", state_codec.dumps(a), a)  # size 2: "k" goes
+    assert list(cache.items) == [b"m", b"n"]
+    assert cache.read(b"k", raw) is not a
