@@ -112,3 +112,19 @@ def test_the_handler_passes_over_only_types_no_rule_reads() -> None:
     # counted as read, like every record decode sees
     assert handler.counters.events == 3
     assert handler.counters.by_topic == {VISIT_TOPIC: 3}
+
+
+def test_tune_gc_freezes_what_start_up_made_and_raises_the_thresholds() -> None:
+    import gc
+
+    from services.supervision.run import GC_THRESHOLDS, tune_gc
+
+    before = gc.get_threshold()
+    try:
+        tune_gc()
+        assert gc.get_threshold() == GC_THRESHOLDS
+        assert gc.get_freeze_count() > 1000  # the imports' objects, out of the collector's walk
+        assert gc.isenabled()  # cycles are still collected
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
