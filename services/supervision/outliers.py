@@ -75,8 +75,14 @@ class InstitutionClaim(faust.Record, serializer="json"):
     fund_fen: int = 0
 
 
+_EPOCH = dt.date(1970, 1, 1).toordinal()
+
+
 def at_of(day: dt.date) -> float:
-    return dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC).timestamp()
+    """``day``'s UTC midnight as epoch seconds (days × 86,400, exactly what
+    ``datetime.combine(day, 0:00, UTC).timestamp()`` gives, without making the datetime:
+    called for every settled claim)."""
+    return float((day.toordinal() - _EPOCH) * DAY_S)
 
 
 def day_of(at: float) -> dt.date:

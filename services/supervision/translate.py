@@ -6,6 +6,8 @@ discharge, fee, settlement), never the time the record arrived.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from contracts.common import Contract, person_key
 from contracts.money import to_fen
 from contracts.settlement import Reversed, Settled
@@ -44,13 +46,15 @@ def visit_event(m: Contract) -> VisitEvent | None:
     if isinstance(m, VisitCancelled):
         return Cancel(person_key(m.insuplc_admdvs, m.psn_no), m.mdtrt_id)
     if isinstance(m, FeesUploaded):
+        # an upload's lines mostly share a few fee times: each converted once
+        days: dict[dt.datetime, dt.date] = {}
         lines = tuple(
             Line(
                 x.feedetl_sn,
                 x.med_list_codg,
                 x.cnt,
                 to_fen(x.det_item_fee_sumamt),
-                business_day(x.fee_ocur_time),
+                days[t] if (t := x.fee_ocur_time) in days else days.setdefault(t, business_day(t)),
             )
             for x in m.feedetail
         )

@@ -83,8 +83,8 @@ def apply_visit(
             found += [
                 (RuleKind.DAYS_SUPPLY, f) for f in supply.check(s, event.person, state.lines, new)
             ]
-        for x in new:
-            state = state.advanced(x.day)
+        if new:  # the newest day of the new lines (one copy of the state, not one a line)
+            state = state.advanced(max(x.day for x in new))
     elif isinstance(event, Withdraw):
         drop = set(event.sns)
         state = replace(

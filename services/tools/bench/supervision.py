@@ -105,7 +105,10 @@ async def work_ends(
     return out
 
 
-def one_run(bootstrap: KafkaConnection, timeout_s: float = 600) -> WorkerRun:
+def one_run(bootstrap: KafkaConnection, timeout_s: float = 600, workers: int = 1) -> WorkerRun:
+    """``workers`` processes of ``yidi worker supervision`` in the one fresh group (faust
+    splits the partitions and their tables between them); the CPU is all of theirs, the
+    stages the first one's."""
     ends = asyncio.run(_positions(bootstrap, None))
     begins = asyncio.run(_beginnings(bootstrap))
     records = sum(ends[tp] - begins[tp] for tp in ends)
@@ -115,19 +118,24 @@ def one_run(bootstrap: KafkaConnection, timeout_s: float = 600) -> WorkerRun:
     env = {**os.environ, "YIDI_GROUP_SUFFIX": suffix, "YIDI_LOG_LEVEL": "info"}
     log_path = worker_log_path(suffix)
     started = time.monotonic()
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen([yidi, "worker", "supervision"], env=env,
-                                stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
-    meter = psutil.Process(proc.pid)
+    procs = []
+    for i in range(workers):
+        path = log_path if i == 0 else worker_log_path(f"{suffix}-{i}")
+        with path.open("wb") as log:
+            procs.append(subprocess.Popen([yidi, "worker", "supervision"], env=env,
+                                          stdout=log, stderr=subprocess.STDOUT))  # fmt: skip
+    meters = [psutil.Process(p.pid) for p in procs]
     cpu: list[float] = []
     try:
         first, finished = asyncio.run(
-            _wait(bootstrap, GROUP + suffix, begins, ends, started, timeout_s, meter, cpu)
+            _wait(bootstrap, GROUP + suffix, begins, ends, started, timeout_s, meters, cpu)
         )
         stages = wait_stages(log_path, after=time.time())
     finally:
-        proc.terminate()
-        proc.wait(timeout=60)
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=60)
     return WorkerRun(records, first - started, finished - first, cpu[-1] - cpu[0], stages,
                      str(log_path))  # fmt: skip
 
@@ -173,9 +181,8 @@ def _epoch(iso: str) -> float:
         return 0.0
 
 
-def _cpu(proc: psutil.Process) -> float:
-    times = proc.cpu_times()
-    return float(times.user + times.system)
+def _cpu(procs: list[psutil.Process]) -> float:
+    return float(sum(t.user + t.system for t in (p.cpu_times() for p in procs)))
 
 
 async def _wait(
@@ -185,7 +192,7 @@ async def _wait(
     ends: dict[TopicPartition, int],
     started: float,
     timeout_s: float,
-    meter: psutil.Process,
+    meter: list[psutil.Process],
     cpu: list[float],
 ) -> tuple[float, float]:
     first: float | None = None

@@ -17,6 +17,9 @@ def register_bench(bench_app: typer.Typer) -> None:
     def supervision_cmd(
         runs: int = typer.Option(3, min=1, help="Timed runs, each a fresh group (median reported)"),
         as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout"),
+        workers: int = typer.Option(
+            1, min=1, help="Worker processes in the one group (records/s alone: all of them)"
+        ),
         during_pipeline: int = typer.Option(
             0,
             "--during-pipeline",
@@ -37,10 +40,13 @@ def register_bench(bench_app: typer.Typer) -> None:
         if during_pipeline:
             _lag_report(settings.kafka(principals.SUPERVISION), during_pipeline, runs, as_json)
             return
-        results = [one_run(settings.kafka(principals.SUPERVISION)) for _ in range(runs)]
+        results = [
+            one_run(settings.kafka(principals.SUPERVISION), workers=workers) for _ in range(runs)
+        ]
         rates = [r.per_s for r in results]
         data = {
-            "bench": "supervision", "runs": runs, "records": results[-1].records,
+            "bench": "supervision", "runs": runs, "workers": workers,
+            "records": results[-1].records,
             "median_per_s": round(statistics.median(rates)), "per_s": [round(x) for x in rates],
             "median_per_cpu_s": round(statistics.median(r.per_cpu_s for r in results)),
             "per_cpu_s": [round(r.per_cpu_s) for r in results],
@@ -52,7 +58,7 @@ def register_bench(bench_app: typer.Typer) -> None:
             typer.echo(json.dumps(data))
             return
         Console().print(
-            f"supervision worker: {data['median_per_s']:,} records/s (median of {runs}: "
+            f"supervision worker x{workers}: {data['median_per_s']:,} records/s (median of {runs}: "
             f"{data['per_s']}) over {data['records']:,} visit + settlement records; "
             f"{data['median_per_cpu_s']:,} per second of the worker's own CPU; "
             f"start-up before the first commit {data['startup_s']} s"
