@@ -205,5 +205,5 @@ async def test_rewind_fenced_to_the_groups_offsets_failed_to_the_share() -> None
     fenced_part, failed_part = share(10, 19), share(30, 39)
     failed_part.starts = {tp1: 30}
     out = Failures(fenced={0}, failed={1}, parts={0: fenced_part, 1: failed_part})
-    await rewind(consumer, out)  # type: ignore[arg-type,unused-ignore]
+    await rewind(consumer, out)
     assert consumer.seeks == {TP: 7, tp1: 30}
