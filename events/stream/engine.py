@@ -37,6 +37,7 @@ from aiokafka.errors import (
     CommitFailedError,
     IllegalStateError,
     KafkaError,
+    ProducerFenced,
     RebalanceInProgressError,
 )
 
@@ -45,14 +46,11 @@ from events.stream.clients import group_consumer, idempotent_producer, to_input
 from events.stream.config import EngineConfig, EngineStats, require_topics
 from events.stream.guard import RecordGuard, process_record
 from events.stream.metrics import StreamMetrics, end_lag_watch, report_batch, start_lag_watch
-from events.stream.transactions import PartitionBatch, PartitionProducers
-from events.stream.txn_lanes import CommitLanes, rewind
+from events.stream.transactions import PartitionBatch, PartitionProducers, retryable
 from events.stream.types import InputRecord, Output, Result, StateWrite, Task, TaskFactory
 
 log = structlog.get_logger("yidi.stream")
 
-YIELD_EVERY = 32
-"""Records between two turns of the event loop: the lanes' transactions go on meanwhile."""
 PROVE_MEMBERSHIP_AFTER_S = 2.0
 """The heartbeat interval: a batch about to publish more than this long after the group last
 accepted a commit from this member asks the group first (one commit round trip)."""
@@ -85,7 +83,6 @@ class StreamEngine:
         self._txn = PartitionProducers(
             config.bootstrap, config.group_id, config.client_id, config.changelog
         )
-        self._lanes = CommitLanes(self._txn, self._committed)
         self.fenced = 0
         """Batches the broker refused because another member took the partition over."""
 
@@ -107,7 +104,6 @@ class StreamEngine:
     async def stop(self) -> None:
         if self._tail is not None and not self._tail.done():
             self._tail.cancel()  # nothing after a cancelled tail is committed
-        await self._lanes.cancel_all()  # open transactions: aborted by the ids' next owner
         if self._consumer is not None:
             await self._consumer.stop()
         await self._txn.close_all()
@@ -126,15 +122,11 @@ class StreamEngine:
             async with self._lock:
                 if self._tail is not None and self._tail.done():
                     await self._drain_tail()  # a failed tail raises here, before the next batch
-                if settled := await self._settle_lanes():  # fetched before the rewind: not ours
-                    batch = {tp: r for tp, r in batch.items() if tp.partition not in settled}
                 if batch:
                     await self._process_batch(batch)
         await end_lag_watch(watch)
         async with self._lock:
             await self._drain_tail()
-            await self._lanes.idle()
-            await self._settle_lanes()
 
     async def _drain_tail(self) -> None:
         """Wait for the last batch's state writes and commit; re-raise what failed them."""
@@ -212,71 +204,79 @@ class StreamEngine:
         return result
 
     async def _process_batch_transactional(self, batch: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
-        """The batch's share of each input partition goes to the partition's commit lane
-        (``txn_lanes.CommitLanes``): one transaction of the partition's own producer, after
-        the partition's earlier ones, while this loop fetches and processes the next batch. A
-        crash anywhere leaves every transaction committed (outputs, state and offsets) or not
-        at all: a read_committed reader never sees an output twice, and the next owner
-        restores exactly the committed state. A lane another member fenced, or whose
-        transaction failed, is settled before each batch (``_settle_lanes``)."""
+        """The batch as one transaction per input partition (``PartitionProducers.commit``), all of them
+        concurrently. A crash anywhere leaves every partition either committed (outputs, state
+        and offsets) or not at all: a read_committed reader never sees an output twice, and the
+        next owner restores exactly the committed state. A partition another member has taken
+        over is refused by the broker (``ProducerFenced``): its part of the batch is dropped."""
         assert self._consumer is not None
         owned = self._consumer.assignment()
         parts: dict[int, PartitionBatch] = {}
         for tp, records in batch.items():
             if tp not in owned or not records:
                 continue  # revoked after the fetch: the new owner starts from the committed offset
-            await self._lanes.room(tp.partition, self.config.max_batch)
             task = await self._task_for(tp.partition)
-            part = parts.setdefault(tp.partition, PartitionBatch(task, started=self._started))
-            for i, rec in enumerate(records, 1):
+            part = parts.setdefault(tp.partition, PartitionBatch(task))
+            for rec in records:
                 result = self.process_one(task, to_input(rec))
                 part.outputs.extend(result.outputs)
                 part.writes.extend(result.writes)
-                if i % YIELD_EVERY == 0:
-                    await asyncio.sleep(0)  # the lanes' round trips go on meanwhile
             part.offsets[tp] = records[-1].offset + 1
             part.starts[tp] = records[0].offset
-            part.records[tp] = records
             self.stats.records += len(records)
         if not parts:
             return
         for part in parts.values():
             part.writes.extend(part.task.flush_state())
+        outputs = [o for part in parts.values() for o in part.outputs]
         self._maybe_pause()
         if self.on_batch is not None:
-            outputs = [o for part in parts.values() for o in part.outputs]
             await self.on_batch(outputs)  # idempotent; before the state that would skip these
-        for p, part in parts.items():
-            self._lanes.add(p, part)
-        self.stats.batches += 1
-
-    def _committed(self, part: PartitionBatch) -> None:
-        """A lane's transaction committed: count it and report its records' metrics."""
-        self.stats.outputs += len(part.outputs)
-        self.stats.writes += len(part.writes)
-        if self.metrics is not None:
-            report_batch(
-                self.metrics, part.records, part.outputs, part.started, self.guard.ack_topics
-            )
-
-    async def _settle_lanes(self) -> set[int]:
-        """Lanes whose transaction failed (``CommitLanes.take_failures``, under the batch
-        lock): a fenced partition is given up, a failed one retried on a new producer; either
-        way its task is forgotten (restored after the id is registered again, which ends the
-        old transaction) and its inputs rewound (``txn_lanes.rewind``). Returns them."""
-        assert self._consumer is not None
-        out = self._lanes.take_failures()
-        if out.fenced:
+        results = await asyncio.gather(
+            *(self._txn.commit(p, part) for p, part in parts.items()),
+            return_exceptions=True,
+        )
+        errors = dict(zip(parts, results, strict=True))
+        fenced = {p for p, r in errors.items() if isinstance(r, ProducerFenced)}
+        failed = {p for p, r in errors.items() if isinstance(r, BaseException) and retryable(r)}
+        for p, r in errors.items():
+            if isinstance(r, BaseException) and p not in fenced | failed:
+                raise r  # a bug or a refusal stops the engine; the next owner aborts the rest
+        if fenced:
             self.fenced += 1
-            log.warning("batch_fenced", group=self.config.group_id, partitions=sorted(out.fenced))
-            await self._txn.close(out.fenced)
-        if out.failed:
-            await self._txn.failed(out.failed, out.errors)
-        for p in out.parts:
+            log.warning("batch_fenced", group=self.config.group_id, partitions=sorted(fenced))
+            await self._txn.close(fenced)
+            await self._forget(fenced, parts, fenced=True)
+        if failed:
+            why = [r for p, r in errors.items() if p in failed and isinstance(r, BaseException)]
+            await self._txn.failed(failed, why)
+            await self._forget(failed, parts, fenced=False)
+        done = [part for p, part in parts.items() if p not in fenced | failed]
+        if self.metrics is not None:
+            landed = {tp: batch[tp] for part in done for tp in part.offsets}
+            sent = [o for part in done for o in part.outputs]
+            report_batch(self.metrics, landed, sent, self._started, self.guard.ack_topics)
+        self.stats.batches += 1
+        self.stats.outputs += sum(len(part.outputs) for part in done)
+        self.stats.writes += sum(len(part.writes) for part in done)
+
+    async def _forget(
+        self, partitions: set[int], parts: dict[int, PartitionBatch], *, fenced: bool
+    ) -> None:
+        """Nothing of these partitions' share of the batch counts: forget their tasks (restored
+        after the id is registered again, which ends the old transaction) and rewind. Fenced:
+        another member holds the ids; back to the group's committed offsets. Failed
+        (``transactions.retryable``): back to the batch's start (the offsets committed with the
+        batch before; if this one's commit went through after all, the restored state knows
+        its records and they emit nothing again)."""
+        assert self._consumer is not None
+        for p in partitions:
             self.tasks.pop(p, None)
+            for tp, start in parts[p].starts.items():
+                offset = ((await self._consumer.committed(tp)) or 0) if fenced else start
+                with contextlib.suppress(IllegalStateError):  # no longer ours: nothing to rewind
+                    self._consumer.seek(tp, offset)
         self.stats.assigned = set(self.tasks)
-        await rewind(self._consumer, out)
-        return set(out.parts)
 
     def _maybe_pause(self) -> None:
         """The zombie tests' fault hook (a test replaces it to freeze the loop in place)."""
@@ -375,8 +375,6 @@ class StreamEngine:
         async with self._lock:
             if self._tail is not None:
                 await asyncio.wait([self._tail])  # a failure is raised by run(), not here
-            await self._lanes.idle(partitions)
-            self._lanes.drop(partitions, keep_failed=True)  # settled by run()
             for p in partitions:
                 self.tasks.pop(p, None)
             self.stats.assigned = set(self.tasks)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
-from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer, TopicPartition
@@ -88,30 +87,6 @@ class PartitionBatch:
     offsets: dict[TopicPartition, int] = field(default_factory=dict)
     starts: dict[TopicPartition, int] = field(default_factory=dict)
     """The batch's first offset per input: where a failed transaction's partition rewinds to."""
-    records: dict[TopicPartition, list[Any]] = field(default_factory=dict)
-    """The fetched records (the metrics' per-topic counts and ack latencies, once committed)."""
-    started: float = 0.0
-    """``perf_counter`` when the first of its records was fetched."""
-
-    @property
-    def size(self) -> int:
-        return sum(len(r) for r in self.records.values())
-
-    def merge(self, later: PartitionBatch) -> None:
-        """Append the partition's next batch (processed from this one's state, while this one
-        waited for the partition's transaction in flight): one transaction carries both. The
-        offsets move to the later batch's ends, the starts stay the earlier one's; a key
-        written by both keeps its later value (a restore keeps the last value per key
-        anyway, and the task coalesces its own writes the same way)."""
-        self.outputs.extend(later.outputs)
-        writes = {w.key: w for w in self.writes}
-        writes.update((w.key, w) for w in later.writes)
-        self.writes = list(writes.values())
-        self.offsets.update(later.offsets)
-        for tp, start in later.starts.items():
-            self.starts.setdefault(tp, start)
-        for tp, records in later.records.items():
-            self.records.setdefault(tp, []).extend(records)
 
 
 class PartitionProducers:
