@@ -67,9 +67,7 @@ async def drain_messages(self: Any, fetcher: Any) -> None:  # noqa: PLR0915 (fau
     """faust's ``Consumer._drain_messages`` (``self`` is the consumer), ``first`` in place of
     ``wait_first``; the rest line for line."""
     callback = self.callback
-    # faust's own poll, the one its unmodified loop makes: not a second batch loop beside
-    # the stream layer's (tests/unit/architecture/test_layers.py looks for the call's text)
-    fetch = self.getmany
+    getmany = self.getmany
     consumer_should_stop = self._stopped.is_set
     fetcher_should_stop = fetcher._stopped.is_set
     get_read_offset = self._read_offset.__getitem__
@@ -88,7 +86,7 @@ async def drain_messages(self: Any, fetcher: Any) -> None:  # noqa: PLR0915 (fau
     try:
         while not (consumer_should_stop() or fetcher_should_stop()):
             set_flag(CONSUMER_FETCHING)
-            ait = fetch(timeout=1.0)
+            ait = getmany(timeout=1.0)
             await self.sleep(0)
             if not self.should_stop:
                 async for tp, message in ait:
