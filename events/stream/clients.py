@@ -19,7 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.helpers import create_ssl_context
 from aiokafka.structs import ConsumerRecord
 
-from events.stream import txn_backoff
+from events.stream import kip447, txn_backoff
 from events.stream.salvage import RawName, install
 from events.stream.types import InputRecord
 
@@ -194,22 +194,28 @@ def to_input(rec: ConsumerRecord[bytes, bytes]) -> InputRecord:
 
 
 def transactional_producer(
-    conn: KafkaConnection, *, client_id: str, transactional_id: str
+    conn: KafkaConnection,
+    *,
+    client_id: str,
+    transactional_id: str,
+    transaction_timeout_ms: int = 60_000,
 ) -> AIOKafkaProducer:
-    """One input partition's producer: its outputs, state writes and consumed offsets commit
-    as one transaction. ``start()`` registers ``transactional_id`` with the coordinator, which
-    aborts whatever an earlier holder of the id left open and fences that holder: a zombie's
-    later send or commit is refused by the broker (``ProducerFenced``). aiokafka implements
-    only version 0 of the transaction requests (no KIP-447 fencing by group generation), so the
-    id must be per input partition, never per process. Its ``CONCURRENT_TRANSACTIONS``
+    """A member's producer: a batch's outputs, state writes and consumed offsets commit as
+    one transaction. ``start()`` registers ``transactional_id`` with the coordinator, which
+    aborts whatever an earlier holder of the id left open and fences that holder: its later
+    send or commit is refused by the broker (``ProducerFenced``). Offsets sent with a
+    ``kip447.GroupMember`` go as ``TxnOffsetCommit`` v3, which the group refuses from a member
+    whose generation is over (events/stream/kip447.py). Its ``CONCURRENT_TRANSACTIONS``
     retries are short (``events/stream/txn_backoff.py``): back-to-back transactions meet one
     each."""
     txn_backoff.install()
+    kip447.install()
     return producer(
         conn,
         client_id=f"{client_id}-txn",
         enable_idempotence=True,
         transactional_id=transactional_id,
+        transaction_timeout_ms=transaction_timeout_ms,
         linger_ms=0,
         max_batch_size=512 * 1024,
         max_request_size=8 * 1024 * 1024,

@@ -14,7 +14,7 @@ A batch's tail (its state writes, then its commit) runs while the next batch is 
 tails complete in order, so commits never pass a state write. A rebalance waits for the batch
 in flight and its tail; a member the group expelled (a stalled loop) proves its membership
 before publishing, and drops the batch when the group says no. With transactions (the
-default) each input partition's share commits as one Kafka transaction instead
+default) the batch commits as one Kafka transaction of the member instead
 (events/stream/transactions.py). The argument in full: docs/guarantees.md.
 
 Whatever a record holds, it ends in one outcome and the batch goes on: a record the
@@ -37,7 +37,6 @@ from aiokafka.errors import (
     CommitFailedError,
     IllegalStateError,
     KafkaError,
-    ProducerFenced,
     RebalanceInProgressError,
 )
 
@@ -45,9 +44,10 @@ from events.stream.changelog import restore_partition
 from events.stream.clients import group_consumer, idempotent_producer, to_input
 from events.stream.config import EngineConfig, EngineStats, require_topics
 from events.stream.guard import RecordGuard, process_record
+from events.stream.kip447 import await_stable, group_member
 from events.stream.leave import leave_group, static_member_id
 from events.stream.metrics import StreamMetrics, end_lag_watch, report_batch, start_lag_watch
-from events.stream.transactions import PartitionBatch, PartitionProducers, retryable
+from events.stream.transactions import MemberTransactions, PartitionBatch, is_fenced, retryable
 from events.stream.types import InputRecord, Output, Result, StateWrite, Task, TaskFactory
 
 log = structlog.get_logger("yidi.stream")
@@ -81,9 +81,10 @@ class StreamEngine:
         self._tail: asyncio.Task[None] | None = None
         self._member_since = 0.0  # when the group last accepted this member (monotonic)
         self._started = 0.0  # when the batch in hand was fetched (perf_counter)
-        self._txn = PartitionProducers(
-            config.bootstrap, config.group_id, config.client_id, config.changelog
-        )
+        self._txn = MemberTransactions(
+            config.bootstrap, config.group_id, config.client_id, config.changelog,
+            config.instance_id,
+        )  # fmt: skip
         self.fenced = 0
         """Batches the broker refused because another member took the partition over."""
 
@@ -96,6 +97,8 @@ class StreamEngine:
             cfg.bootstrap, client_id=cfg.client_id, linger_ms=cfg.linger_ms
         )
         await self._producer.start()
+        if cfg.transactions:
+            await self._txn.open()  # before any restore: aborts what a former incarnation left
         self._consumer = group_consumer(
             cfg.bootstrap, cfg.group_id, client_id=cfg.client_id, instance_id=cfg.instance_id
         )
@@ -108,7 +111,7 @@ class StreamEngine:
         member = static_member_id(self._consumer)  # it leaves once all is committed: leave.py
         if self._consumer is not None:
             await self._consumer.stop()
-        await self._txn.close_all()
+        await self._txn.close()
         if self._producer is not None:
             await self._producer.stop()
         await leave_group(self.config, member)
@@ -207,11 +210,11 @@ class StreamEngine:
         return result
 
     async def _process_batch_transactional(self, batch: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
-        """The batch as one transaction per input partition (``PartitionProducers.commit``), all of them
-        concurrently. A crash anywhere leaves every partition either committed (outputs, state
-        and offsets) or not at all: a read_committed reader never sees an output twice, and the
-        next owner restores exactly the committed state. A partition another member has taken
-        over is refused by the broker (``ProducerFenced``): its part of the batch is dropped."""
+        """The batch as one transaction of the member (``MemberTransactions.commit``). A crash
+        anywhere leaves the batch either committed (outputs, state and offsets) or not at
+        all: a read_committed reader never sees an output twice, and the next owner restores
+        exactly the committed state. A member the group has moved on from is refused by the
+        group coordinator (``MemberFenced``): the batch is dropped."""
         assert self._consumer is not None
         owned = self._consumer.assignment()
         parts: dict[int, PartitionBatch] = {}
@@ -235,47 +238,32 @@ class StreamEngine:
         self._maybe_pause()
         if self.on_batch is not None:
             await self.on_batch(outputs)  # idempotent; before the state that would skip these
-        results = await asyncio.gather(
-            *(self._txn.commit(p, part) for p, part in parts.items()),
-            return_exceptions=True,
-        )
-        errors = dict(zip(parts, results, strict=True))
-        fenced = {p for p, r in errors.items() if isinstance(r, ProducerFenced)}
-        failed = {p for p, r in errors.items() if isinstance(r, BaseException) and retryable(r)}
-        for p, r in errors.items():
-            if isinstance(r, BaseException) and p not in fenced | failed:
-                raise r  # a bug or a refusal stops the engine; the next owner aborts the rest
-        if fenced:
-            self.fenced += 1
-            log.warning("batch_fenced", group=self.config.group_id, partitions=sorted(fenced))
-            await self._txn.close(fenced)
-            await self._forget(fenced, parts, fenced=True)
-        if failed:
-            why = [r for p, r in errors.items() if p in failed and isinstance(r, BaseException)]
-            await self._txn.failed(failed, why)
-            await self._forget(failed, parts, fenced=False)
-        done = [part for p, part in parts.items() if p not in fenced | failed]
+        try:
+            await self._txn.commit(parts, group_member(self._consumer, self.config.group_id))
+        except Exception as exc:
+            if not retryable(exc) and not is_fenced(exc):
+                raise  # a bug or a refusal stops the engine; the next owner aborts the rest
+            self.fenced += is_fenced(exc)
+            await (self._txn.fenced(exc) if is_fenced(exc) else self._txn.failed(exc))
+            await self._forget(parts, fenced=is_fenced(exc))
+            return
         if self.metrics is not None:
-            landed = {tp: batch[tp] for part in done for tp in part.offsets}
-            sent = [o for part in done for o in part.outputs]
-            report_batch(self.metrics, landed, sent, self._started, self.guard.ack_topics)
+            landed = {tp: batch[tp] for part in parts.values() for tp in part.offsets}
+            report_batch(self.metrics, landed, outputs, self._started, self.guard.ack_topics)
         self.stats.batches += 1
-        self.stats.outputs += sum(len(part.outputs) for part in done)
-        self.stats.writes += sum(len(part.writes) for part in done)
+        self.stats.outputs += len(outputs)
+        self.stats.writes += sum(len(part.writes) for part in parts.values())
 
-    async def _forget(
-        self, partitions: set[int], parts: dict[int, PartitionBatch], *, fenced: bool
-    ) -> None:
-        """Nothing of these partitions' share of the batch counts: forget their tasks (restored
-        after the id is registered again, which ends the old transaction) and rewind. Fenced:
-        another member holds the ids; back to the group's committed offsets. Failed
+    async def _forget(self, parts: dict[int, PartitionBatch], *, fenced: bool) -> None:
+        """Nothing of the batch counts: forget its tasks (restored once no transaction holds
+        their offsets) and rewind. Fenced: back to the group's committed offsets. Failed
         (``transactions.retryable``): back to the batch's start (the offsets committed with the
         batch before; if this one's commit went through after all, the restored state knows
         its records and they emit nothing again)."""
         assert self._consumer is not None
-        for p in partitions:
+        for p, part in parts.items():
             self.tasks.pop(p, None)
-            for tp, start in parts[p].starts.items():
+            for tp, start in part.starts.items():
                 offset = ((await self._consumer.committed(tp)) or 0) if fenced else start
                 with contextlib.suppress(IllegalStateError):  # no longer ours: nothing to rewind
                     self._consumer.seek(tp, offset)
@@ -354,8 +342,10 @@ class StreamEngine:
         task = self.tasks.get(partition)
         if task is None:
             started = time.perf_counter()
-            if self.config.transactions and partition not in self._txn:
-                await self._txn.open(partition)  # before the restore: it fences a former owner
+            if self.config.transactions:  # the former owner's last transaction ends first
+                assert self._consumer is not None
+                tps = [TopicPartition(t, partition) for t in self.config.inputs]
+                await await_stable(self._consumer, self.config.group_id, tps)
             restored = (
                 await restore_partition(self.config.bootstrap, self.config.changelog, partition)
                 if self.config.changelog
@@ -381,7 +371,6 @@ class StreamEngine:
             for p in partitions:
                 self.tasks.pop(p, None)
             self.stats.assigned = set(self.tasks)
-            await self._txn.close(partitions)
         log.info("partitions_revoked", group=self.config.group_id, partitions=sorted(partitions))
 
 

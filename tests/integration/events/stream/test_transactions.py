@@ -1,5 +1,5 @@
-"""The engine's transactional path against the real broker: a batch is one transaction per
-input partition, so a crash leaves nothing doubled and a zombie is refused by the broker."""
+"""The engine's transactional path against the real broker: a batch is one transaction of the
+member, so a crash leaves nothing doubled and a zombie is refused by the broker."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from events.admin import delete_topics
 from events.stream import clients
 from events.stream.config import EngineConfig
 from events.stream.engine import StreamEngine
+from events.stream.kip447 import GroupMember
 from events.stream.transactions import PartitionBatch
 from services.runtime.settings import Settings
 from tests.integration.events.stream.frozen_member import run_beside_a_frozen_member
@@ -155,7 +156,7 @@ async def test_failed_transactions_are_retried_on_a_new_producer(
     real_commit = engine._txn._commit
 
     async def failing_commit(
-        producer: AIOKafkaProducer, partition: int, part: PartitionBatch
+        producer: AIOKafkaProducer, parts: dict[int, PartitionBatch], member: GroupMember
     ) -> None:
         nonlocal calls
         calls += 1
@@ -166,7 +167,7 @@ async def test_failed_transactions_are_retried_on_a_new_producer(
                 raise KafkaError("Unexpected error during batch delivery")
 
             producer.commit_transaction = lost  # type: ignore[method-assign]
-        await real_commit(producer, partition, part)
+        await real_commit(producer, parts, member)
         if how == "after":
             raise KafkaError("Unexpected error during batch delivery")
 
@@ -174,10 +175,10 @@ async def test_failed_transactions_are_retried_on_a_new_producer(
     failures_seen = 0
     real_failed = engine._txn.failed
 
-    async def counting_failed(partitions: set[int], errors: list[BaseException]) -> None:
+    async def counting_failed(error: BaseException) -> None:
         nonlocal failures_seen
         failures_seen += 1
-        await real_failed(partitions, errors)
+        await real_failed(error)
 
     engine._txn.failed = counting_failed  # type: ignore[method-assign]
     await engine.start()
