@@ -95,8 +95,8 @@ class Settings(BaseSettings):
     reference_dir: Path | None = None
     """Reference data (policy packs, catalogs, institutions); unset: deploy/reference."""
     transactions: bool = True
-    """The stream processors commit each batch as Kafka transactions (one per input partition):
-    the broker fences a frozen member the group has moved past (docs/guarantees.md). Off
+    """The stream processors commit each batch as one Kafka transaction of the member: the
+    group refuses a frozen member it has moved past (KIP-447, docs/guarantees.md). Off
     (``YIDI_TRANSACTIONS=0``) only to measure what they cost and to show the zombie test
     failing without them."""
     metrics_port: int | None = Field(default=None, ge=0, le=65535)

@@ -1,7 +1,7 @@
 """Per-request ack timeline tracer (issue 21, stop 20; docs/performance.md, "Issue 21: an
 ack's milliseconds"). Scratch tooling, not product code: it wraps engine and simulator
-internals (``PartitionProducers._commit``, ``StreamEngine._process_batch_transactional``,
-``simulator.run._send_all`` / ``_receive``), so it follows their signatures as of c1e303c.
+internals (``MemberTransactions._commit``, ``PartitionProducers._commit`` before stop 27, ``StreamEngine._process_batch_transactional``,
+``simulator.run._send_all`` / ``_receive``), so it follows their signatures as of stop 27.
 
 Use: put this directory first on PYTHONPATH (the bench's workers inherit it) and set
 H2_TRACE_DIR to an empty directory; every process writes trace-<pid>.jsonl there:
@@ -19,22 +19,23 @@ if os.environ.get("H2_TRACE_DIR"):
     _done = set()
 
     def _patch_engine(mod_tx, mod_eng):
-        PP = mod_tx.PartitionProducers
-        orig_commit = PP._commit
+        PP = mod_tx.MemberTransactions  # PartitionProducers before stop 27 (one per partition)
 
-        async def _commit(self, producer, partition, part):
-            t = {"k": "txn", "p": partition, "t0": time.time()}
-            t["starts"] = {f"{tp.topic}:{tp.partition}": o for tp, o in part.starts.items()}
-            t["ends"] = {f"{tp.topic}:{tp.partition}": o for tp, o in part.offsets.items()}
-            t["n_out"] = len(part.outputs); t["n_w"] = len(part.writes)
-            t["n_parts"] = len({(o.topic, hash(o.key) ) for o in part.outputs})
-            t["n_topics"] = len({o.topic for o in part.outputs})
+        async def _commit(self, producer, parts, member):
+            t = {"k": "txn", "p": sorted(parts), "t0": time.time()}
+            t["starts"] = {f"{tp.topic}:{tp.partition}": o for part in parts.values() for tp, o in part.starts.items()}
+            t["ends"] = {f"{tp.topic}:{tp.partition}": o for part in parts.values() for tp, o in part.offsets.items()}
+            outputs = [o for part in parts.values() for o in part.outputs]
+            t["n_out"] = len(outputs); t["n_w"] = sum(len(part.writes) for part in parts.values())
+            t["n_parts"] = len({(o.topic, hash(o.key)) for o in outputs})
+            t["n_topics"] = len({o.topic for o in outputs})
             await producer.begin_transaction()
-            await producer.send_offsets_to_transaction(part.offsets, self.group_id)
+            offsets = {tp: o for part in parts.values() for tp, o in part.offsets.items()}
+            await producer.send_offsets_to_transaction(offsets, member)
             t["t_off"] = time.time()
-            futures = [await producer.send(o.topic, value=o.value, key=o.key, headers=o.headers) for o in part.outputs]
+            futures = [await producer.send(o.topic, value=o.value, key=o.key, headers=o.headers) for o in outputs]
             if self.changelog is not None:
-                futures += [await producer.send(self.changelog, value=w.value, key=w.key, partition=partition) for w in part.writes]
+                futures += [await producer.send(self.changelog, value=w.value, key=w.key, partition=p) for p, part in parts.items() for w in part.writes]
             if futures:
                 md = await asyncio.gather(*futures)
                 t["n_tp"] = len({(m.topic, m.partition) for m in md})

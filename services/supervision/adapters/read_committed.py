@@ -1,8 +1,8 @@
 """A faust app whose consumer reads only committed records (``isolation_level=read_committed``)
 and commits past transaction markers at once.
 
-Why: the settlement topic is written in Kafka transactions (one per input partition and
-batch, docs/guarantees.md); a batch the adjudicator aborts — a crash mid-batch, a fenced
+Why: the settlement topic is written in Kafka transactions (one per adjudicator batch,
+docs/guarantees.md); a batch the adjudicator aborts — a crash mid-batch, a fenced
 zombie — stays in the log, and its settlements never happened (the batch is redone, often
 with new event ids). faust builds its aiokafka consumer ``read_uncommitted`` unless its own
 ``exactly_once`` guarantee is on (which the team does not use: KAFKA-NOTES.md), so the
