@@ -175,6 +175,10 @@ class MemberTransactions:
         ``send_offsets_to_transaction`` raced it on Kafka 3.7+; #1098: two offset commits of
         one transaction in flight raced to a KeyError). Every send is acknowledged before the
         commit is asked for."""
+        if member.generation_id < 0 or not member.member_id:
+            # the broker would take offsets with no generation unchecked (a commit from outside
+            # the group): a member that lost its generation (rejoining) must not commit at all
+            raise MemberFenced(f"{self.group_id}: no generation (the member is rejoining)")
         await self.open()
         assert self._producer is not None
         async with asyncio.timeout(COMMIT_TIMEOUT_S):
@@ -207,14 +211,16 @@ class MemberTransactions:
         await producer.commit_transaction()
 
     async def fenced(self, error: BaseException) -> None:
-        """The batch was refused as a zombie's: by the group (``MemberFenced``: the producer
-        stays usable) or by a newer holder of the id (``ProducerFenced``: dropped; the next
-        batch registers the id again)."""
+        """The batch was refused as a zombie's: by the group (``MemberFenced``) or by a newer
+        holder of the id (``ProducerFenced``). The producer is dropped either way and the next
+        batch registers the id again: after a refusal its transaction state is not always
+        ready for another (an abort refused in turn leaves it in an abortable error, where
+        aiokafka's next ``begin_transaction`` asserts), and fencing is rare enough that one
+        registration is no cost."""
         log.warning(
             "batch_fenced", group=self.group_id, error=type(error).__name__, reason=str(error)[:200]
         )
-        if isinstance(error, ProducerFenced):
-            await self.close()
+        await self.close()
 
     async def failed(self, error: BaseException) -> None:
         """The batch's transaction failed (a ``retryable`` error): drop the producer, wait a

@@ -65,13 +65,18 @@ async def test_stale_generations_are_refused_and_stable_offsets_wait(
                 await commit(2, stale)
         assert await await_stable(consumer, group, [tp], timeout_s=10) == {tp: 1}
 
+        # no generation at all is taken unchecked (a commit from outside the group): why a
+        # member that lost its generation refuses itself (MemberTransactions.commit)
+        await commit(2, GroupMember(group, -1, "", None))
+        assert await await_stable(consumer, group, [tp], timeout_s=10) == {tp: 2}
+
         # the producer is still usable; an open transaction holding the offset holds the reader
         await producer.begin_transaction()
         await producer.send_offsets_to_transaction({tp: 5}, member)
         waiter = asyncio.create_task(await_stable(consumer, group, [tp], timeout_s=30))
         await asyncio.sleep(2)
         assert not waiter.done(), "the stable read did not wait for the open transaction"
-        assert await consumer.committed(tp) == 1  # aiokafka's own read does not wait
+        assert await consumer.committed(tp) == 2  # aiokafka's own read does not wait
         await producer.commit_transaction()
         assert await asyncio.wait_for(waiter, 10) == {tp: 5}
     finally:
