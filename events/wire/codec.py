@@ -78,7 +78,7 @@ contract accepts, with the same values, and must refuse nothing (``None`` instea
 refusals stay the contract's. ``services/adjudication/fee_lines.py`` is the one in use."""
 
 
-@dataclass(slots=True)  # a value: never mutated (not frozen: 0.74 -> 0.19 µs to build, one a record)
+@dataclass(slots=True)  # a value: never mutated (not frozen: 0.74 -> 0.19 µs to build)
 class Decoded:
     envelope: Envelope
     message: Contract
@@ -352,15 +352,13 @@ def _mask(err: DecodeError) -> None:
         err.field = mask_text(err.field)
 
 
-_TOPIC_PASSED: set[tuple[str, str, str]] = set()
-"""``(topic, ce_type, ce_source)`` let through (nothing else decides; 0.64 -> 0.15 µs)."""
+_TOPIC_PASSED: set[tuple[str, str, str]] = set()  # (topic, ce_type, ce_source) let through
 _TOPIC_PASSED_MAX = 65_536
 
 
 def _check_topic(topic: str, env: Envelope) -> None:
-    """The topic carries this type from this kind of sender, or ``WrongTopic``."""
-    passed = (topic, env.ce_type, env.ce_source)
-    if passed in _TOPIC_PASSED:
+    """This type from this kind of sender on this topic, or ``WrongTopic`` (passes kept)."""
+    if (passed := (topic, env.ce_type, env.ce_source)) in _TOPIC_PASSED:
         return
     spec = INPUT_TOPICS.get(topic)
     if spec is None:

@@ -34,4 +34,6 @@ def test_the_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     codec._TOPIC_PASSED.clear()
     codec._check_topic(catalog.REGISTRATION, env(STATUS, AGENCY))
     codec._check_topic(catalog.REGISTRATION, env(STATUS, "urn:yidi:sender:AG320500"))
-    assert codec._TOPIC_PASSED == {(catalog.REGISTRATION, STATUS, "urn:yidi:sender:AG320500")}
+    assert sorted(codec._TOPIC_PASSED) == [
+        (catalog.REGISTRATION, STATUS, "urn:yidi:sender:AG320500")
+    ]
