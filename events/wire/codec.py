@@ -78,7 +78,7 @@ contract accepts, with the same values, and must refuse nothing (``None`` instea
 refusals stay the contract's. ``services/adjudication/fee_lines.py`` is the one in use."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # a value: never mutated (not frozen: 0.74 -> 0.19 µs to build)
 class Decoded:
     envelope: Envelope
     message: Contract
@@ -352,8 +352,14 @@ def _mask(err: DecodeError) -> None:
         err.field = mask_text(err.field)
 
 
+_TOPIC_PASSED: set[tuple[str, str, str]] = set()  # (topic, ce_type, ce_source) let through
+_TOPIC_PASSED_MAX = 65_536
+
+
 def _check_topic(topic: str, env: Envelope) -> None:
-    """The topic carries this type from this kind of sender, or ``WrongTopic``."""
+    """This type from this kind of sender on this topic, or ``WrongTopic`` (passes kept)."""
+    if (passed := (topic, env.ce_type, env.ce_source)) in _TOPIC_PASSED:
+        return
     spec = INPUT_TOPICS.get(topic)
     if spec is None:
         return
@@ -366,6 +372,9 @@ def _check_topic(topic: str, env: Envelope) -> None:
             f"{env.ce_type} on {topic} is not taken from a {sender_kind(sender)} sender",
             "ce_source",
         )
+    if len(_TOPIC_PASSED) >= _TOPIC_PASSED_MAX:
+        _TOPIC_PASSED.clear()
+    _TOPIC_PASSED.add(passed)
 
 
 def _check_identity(env: Envelope, message: Contract) -> None:

@@ -160,7 +160,7 @@ class PersonRow:
     def to_json(self) -> bytes:
         return orjson.dumps(
             {
-                "state": orjson.Fragment(self.writer.dump(self.state)),
+                "state": self.writer.body(self.state),
                 "person": self._person(),
                 "last": self.last,
                 "seen": self._seen(),

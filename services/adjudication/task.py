@@ -8,6 +8,7 @@ changelog lazily and serialised once per batch (``flush_state``).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import OrderedDict
 
 from events import catalog
@@ -16,7 +17,7 @@ from events.dlq import dlq_output
 from events.stream.guard import RecordGuard
 from events.stream.types import InputRecord, Output, Result, StateWrite
 from events.wire.codec import Codec
-from events.wire.envelope import Envelope, build_headers, source_for
+from events.wire.envelope import plain_headers, source_for
 from events.wire.errors import DecodeError
 from events.wire.rejection import rejected_input
 from services.adjudication.core.tables import ReferenceData
@@ -53,6 +54,8 @@ class AdjudicationTask:
         self._rows: dict[bytes, PersonRow] = {}
         self._dirty: set[bytes] = set()
         self._memoised: OrderedDict[bytes, None] = OrderedDict()
+        self._when: dt.datetime | None = None
+        self._when_text = ""
 
     def _row(self, key: bytes) -> PersonRow:
         row = self._rows.get(key)
@@ -96,8 +99,13 @@ class AdjudicationTask:
         return writes
 
     def _encode(self, emit: Emit) -> Output:
-        env = Envelope(emit.ce_id, emit.ce_type, SOURCE, emit.ce_time.isoformat())
-        return Output(emit.topic, emit.key, emit.value, build_headers(env), emit.outcome)
+        """The output with its envelope's headers (``build_headers``' bytes). A settlement and
+        its ack share one time object: its text is written once."""
+        when = emit.ce_time
+        if when is not self._when:
+            self._when, self._when_text = when, when.isoformat()
+        headers = plain_headers(emit.ce_id, emit.ce_type, SOURCE, self._when_text)
+        return Output(emit.topic, emit.key, emit.value, headers, emit.outcome)
 
     def _dead(self, record: InputRecord, dead: DeadLetter) -> Output:
         return dlq_output(

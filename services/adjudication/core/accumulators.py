@@ -36,7 +36,7 @@ def cap_key(insutype: str, cap_group: str) -> str:
     return f"cap:{insutype}:{cap_group}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # a value: never mutated (see core/__init__)
 class Accumulators:
     """One person-year's counters. Treated as immutable (every change builds a new
     value), so a pre-settlement or a rejection cannot leak into the state."""

@@ -23,14 +23,14 @@ from services.adjudication.core.tables import ReferenceData
 from services.adjudication.core.visit import VisitState
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # a value: never mutated (see core/__init__)
 class RecordFiling:
     """A filing created or changed (2501 or the agency's channels)."""
 
     filing: FilingState
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # a value: never mutated (see core/__init__)
 class RevokeFiling:
     """A filing revoked from a date (2502 or the agency's channels)."""
 
@@ -38,14 +38,14 @@ class RevokeFiling:
     revoked_on: dt.date
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # a value: never mutated (see core/__init__)
 class RegisterVisit:
     """Outpatient registration or admission (2201/2401)."""
 
     visit: VisitState
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # a value: never mutated (see core/__init__)
 class UploadFees:
     """Fee details upload (2204/2301)."""
 
@@ -53,7 +53,7 @@ class UploadFees:
     lines: tuple[FeeLine, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # a value: never mutated (see core/__init__)
 class WithdrawFees:
     """Fee details cancel (2205/2302); ``feedetl_sns`` None withdraws all pending lines."""
 
@@ -61,21 +61,21 @@ class WithdrawFees:
     feedetl_sns: tuple[str, ...] | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # a value: never mutated (see core/__init__)
 class Discharge:
     """Discharge (2402)."""
 
     mdtrt_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # a value: never mutated (see core/__init__)
 class CancelVisit:
     """Registration or admission cancel (2202/2404)."""
 
     mdtrt_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # a value: never mutated (see core/__init__)
 class Settle:
     """Settlement (2207/2304), or pre-settlement (2206/2303) when ``pre``."""
 
@@ -83,7 +83,7 @@ class Settle:
     pre: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # a value: never mutated (see core/__init__)
 class Reverse:
     """Reversal (2208/2305/2601) of ``setl_id`` at ``at``."""
 
@@ -105,7 +105,7 @@ Command = (
 OutcomeKind = Literal["accepted", "settled", "pre_settled", "reversed"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # a value: never mutated (see core/__init__)
 class Outcome:
     """What a command produced: a settlement, a reversal, or a plain acceptance."""
 

@@ -47,6 +47,25 @@ _PERSONAL_ACCOUNT = FundPayType.PERSONAL_ACCOUNT.value
 _ROUTES: frozenset[str] = frozenset(get_args(Route))
 
 
+_CENTS = tuple(f".{cents:02d}" for cents in range(100))
+_NORMAL = RefdSetlFlag.NORMAL.value
+_REFUND = RefdSetlFlag.REFUND.value
+_SETLINFO_FIELDS = (
+    *AMOUNT_FIELDS, "mdtrt_id", "setl_id", "psn_no", "insutype", "psn_type", "med_type",
+    "setl_time", "medins_setl_id", "clr_optins", "clr_way", "clr_type",
+)  # fmt: skip
+_RESULT_FIELDS = (
+    "setlinfo", "setldetail", "fixmedins_code", "insuplc_admdvs", "mdtrtarea_admvs",
+    "setl_date", "route", "policy_version", "catalog_version", "policy_carried", "year_parts",
+    "pre_settlement", "refd_setl_flag", "orig_setl_id",
+)  # fmt: skip
+_SETLINFO: dict[str, Any] = dict.fromkeys(sorted(_SETLINFO_FIELDS))
+_BODY: dict[str, Any] = dict.fromkeys(sorted(_RESULT_FIELDS))
+"""Every object's keys in sorted order, values to be filled in (assigning to a key keeps its
+place): the canonical form's sorted keys without ``OPT_SORT_KEYS`` (a settlement's JSON 4.0
+-> 1.3 µs). A key assigned that is not here would land last: the byte-equality tests fail."""
+
+
 class WireViolation(ValueError):
     """A computed result the settlement contract would refuse: a yidi bug, never input's."""
 
@@ -54,22 +73,22 @@ class WireViolation(ValueError):
 def settled_json(s: Settlement) -> bytes:
     """``canonical_bytes(settled_message(s))``, without the models."""
     body = _result(s, s.setl_id, to_jsonable_python(s.setl_time), s.setl_date.isoformat())
-    body["refd_setl_flag"] = RefdSetlFlag.NORMAL.value
+    body["refd_setl_flag"] = _NORMAL
     body["orig_setl_id"] = None
-    return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    return orjson.dumps(body)
 
 
 def reversed_json(r: Reversal) -> bytes:
     """``canonical_bytes(reversed_message(r))``, without the models."""
     body = _result(r.original, r.setl_id, to_jsonable_python(r.setl_time), r.setl_date.isoformat())
-    body["refd_setl_flag"] = RefdSetlFlag.REFUND.value
+    body["refd_setl_flag"] = _REFUND
     body["orig_setl_id"] = r.orig_setl_id
-    return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    return orjson.dumps(body)
 
 
 def _yuan(fen: int) -> str:
     """Non-negative fen as the wire's two-place yuan (what ``Money`` dumps: "0.05", "12.30")."""
-    return f"{fen // 100}.{fen % 100:02d}"
+    return f"{fen // 100}{_CENTS[fen % 100]}"  # 2x the speed of formatting the cents
 
 
 def _amounts(values: tuple[int, ...], what: str) -> None:
@@ -125,11 +144,11 @@ def _result(s: Settlement, setl_id: str, setl_time: Any, setl_date: str) -> dict
         if d.fund_pay_type != _PERSONAL_ACCOUNT:
             funds += d.fund_payamt
         details.append(
-            {
-                "fund_pay_type": d.fund_pay_type,
-                "inscp_scp_amt": _yuan(d.inscp_scp_amt),
+            {  # sorted keys (see ``_SETLINFO``)
                 "crt_payb_lmt_amt": _yuan(d.crt_payb_lmt_amt),
+                "fund_pay_type": d.fund_pay_type,
                 "fund_payamt": _yuan(d.fund_payamt),
+                "inscp_scp_amt": _yuan(d.inscp_scp_amt),
                 "setl_proc_info": d.setl_proc_info,
             }
         )
@@ -137,7 +156,8 @@ def _result(s: Settlement, setl_id: str, setl_time: Any, setl_date: str) -> dict
         raise WireViolation("setldetail fund rows do not add up to fund_pay_sumamt")
     amounts: tuple[int, ...] = _AMOUNTS_OF(b)
     _amounts(amounts, "setlinfo")
-    setlinfo: dict[str, Any] = dict(zip(AMOUNT_FIELDS, map(_yuan, amounts), strict=True))
+    setlinfo = _SETLINFO.copy()
+    setlinfo.update(zip(AMOUNT_FIELDS, map(_yuan, amounts), strict=True))
     setlinfo["mdtrt_id"] = s.mdtrt_id
     setlinfo["setl_id"] = setl_id
     setlinfo["psn_no"] = s.psn_no
@@ -149,31 +169,31 @@ def _result(s: Settlement, setl_id: str, setl_time: Any, setl_date: str) -> dict
     setlinfo["clr_optins"] = s.clr_optins
     setlinfo["clr_way"] = _member(s.clr_way, _CLR_WAYS, "clr_way")
     setlinfo["clr_type"] = _member(s.clr_type, _CLR_TYPES, "clr_type")
-    return {
-        "setlinfo": setlinfo,
-        "setldetail": details,
-        "fixmedins_code": s.fixmedins_code,
-        "insuplc_admdvs": s.insuplc_admdvs,
-        "mdtrtarea_admvs": s.mdtrtarea_admvs,
-        "setl_date": setl_date,
-        "route": _member(s.route, _ROUTES, "route"),
-        "policy_version": _code(s.policy_version, "policy_version"),
-        "catalog_version": _code(s.catalog_version, "catalog_version"),
-        "policy_carried": s.policy_carried,
-        "year_parts": [_year_part(p) for p in s.year_parts],
-        "pre_settlement": s.pre_settlement,
-    }
+    body = _BODY.copy()
+    body["setlinfo"] = setlinfo
+    body["setldetail"] = details
+    body["fixmedins_code"] = s.fixmedins_code
+    body["insuplc_admdvs"] = s.insuplc_admdvs
+    body["mdtrtarea_admvs"] = s.mdtrtarea_admvs
+    body["setl_date"] = setl_date
+    body["route"] = _member(s.route, _ROUTES, "route")
+    body["policy_version"] = _code(s.policy_version, "policy_version")
+    body["catalog_version"] = _code(s.catalog_version, "catalog_version")
+    body["policy_carried"] = s.policy_carried
+    body["year_parts"] = [_year_part(p) for p in s.year_parts]
+    body["pre_settlement"] = s.pre_settlement
+    return body
 
 
 def _year_part(p: YearPart) -> dict[str, Any]:
     _amounts((p.medfee_sumamt, p.act_pay_dedc, p.fund_pay_sumamt), "year_parts")
-    return {
-        "year": p.year,
-        "policy_version": _code(p.policy_version, "year_parts.policy_version"),
-        "policy_carried": p.policy_carried,
-        "medfee_sumamt": _yuan(p.medfee_sumamt),
+    return {  # sorted keys (see ``_SETLINFO``)
         "act_pay_dedc": _yuan(p.act_pay_dedc),
         "fund_pay_sumamt": _yuan(p.fund_pay_sumamt),
+        "medfee_sumamt": _yuan(p.medfee_sumamt),
+        "policy_carried": p.policy_carried,
+        "policy_version": _code(p.policy_version, "year_parts.policy_version"),
+        "year": p.year,
     }
 
 

@@ -4,6 +4,7 @@ block (a longer key is hashed first), any identity headers and any body."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 
@@ -11,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from events.wire.envelope import Envelope
-from events.wire.signing import _digest, _keyed, mac_input
+from events.wire.signing import _digest, _keyed, _wire_mac, mac_input
 
 TEXT = st.text(max_size=80)
 
@@ -43,3 +44,9 @@ def test_the_rfc_4231_vector_through_the_same_states() -> None:
     outer = outer_state.copy()
     outer.update(inner.digest())
     assert outer.hexdigest() == ("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+
+
+@settings(max_examples=400)
+@given(st.one_of(st.binary(max_size=100), st.binary(min_size=32, max_size=32)))
+def test_the_wire_form_is_unpadded_urlsafe_base64(digest: bytes) -> None:
+    assert _wire_mac(digest) == base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
