@@ -211,7 +211,7 @@ class _Handler:
             alerts.extend(raised)
             if isinstance(core, Reversal):
                 reversals.append(core)
-            if new is not state:  # the core returns the very state when nothing changed
+            if new != state:
                 changed[key] = (new, event)
         await self.emit(alerts)
         for reversal in reversals:

@@ -1,9 +1,8 @@
 """PersonState <-> bytes for the faust table's changelog.
 
-Written: a compact JSON array (``[3, latest, stays, line runs, claims, raised, seen, fee
-runs]``). Read: that, the second format (the same without fee runs: every line whole) or the
-first (a JSON object with sorted keys) that earlier workers wrote, so a worker upgraded in
-place restores the changelog it finds.
+Written: a compact JSON array (``[2, latest, stays, line runs, claims, raised, seen]``).
+Read: that, or the first format (a JSON object with sorted keys) that earlier workers wrote,
+so a worker upgraded in place restores the changelog it finds.
 
 Why compact: the state is written once per person per batch, whole (a compacted changelog
 needs whole values), and fee lines are most of it. In the first format every line repeated
@@ -12,10 +11,8 @@ id again: ~4 KB a person in the pipeline bench's traffic, 22 MB of changelog for
 visit records — as many bytes as the worker read, each encrypted (TLS) on the worker's only
 thread. Here lines are grouped in runs of the same visit (order kept exactly), a
 ``feedetl_sn`` that starts with the visit's id keeps only its tail (``[tail]``; a string is a
-whole number), and dates are ordinals. Format 3 adds the fee lines of items no rule reads
-(``FeeRec``: ``[sn, fen, day]`` in runs per visit, the greater part of the lines).
-``tests/unit/supervision/test_state_codec.py`` checks the round trip of the formats against
-each other (hypothesis).
+whole number), and dates are ordinals. ``tests/unit/supervision/test_state_codec.py`` checks
+the round trip of both formats against each other (hypothesis).
 """
 
 from __future__ import annotations
@@ -27,9 +24,9 @@ from typing import Any
 
 import orjson
 
-from services.supervision.core.state import ClaimRec, FeeRec, LineRec, PersonState, Raised, Stay
+from services.supervision.core.state import ClaimRec, LineRec, PersonState, Raised, Stay
 
-FORMAT = 3
+FORMAT = 2
 _ord = dt.date.toordinal
 _day = dt.date.fromordinal
 
@@ -45,15 +42,6 @@ def dumps(state: PersonState) -> bytes:
             runs.append([*head, run])
         sn: Any = [x.sn[len(x.mdtrt_id) :]] if x.sn.startswith(x.mdtrt_id) else x.sn
         run.append([sn, x.item, str(x.cnt), x.fen, _ord(x.day)])  # type: ignore[union-attr]
-    fee_runs: list[list[Any]] = []
-    rows: list[list[Any]] = []
-    visit: str | None = None
-    for y in state.fees:
-        if y.mdtrt_id != visit:
-            visit, rows = y.mdtrt_id, []
-            fee_runs.append([visit, rows])
-        sn = [y.sn[len(visit) :]] if y.sn.startswith(visit) else y.sn
-        rows.append([sn, y.fen, _ord(y.day)])
     doc = [
         FORMAT,
         None if state.latest is None else _ord(state.latest),
@@ -64,7 +52,6 @@ def dumps(state: PersonState) -> bytes:
          for c in state.claims],
         [[r.rule_id, _ord(r.window_start), _ord(r.window_end)] for r in state.raised],
         list(state.seen),
-        fee_runs,
     ]  # fmt: skip
     return orjson.dumps(doc)
 
@@ -75,10 +62,9 @@ def loads(raw: bytes | None) -> PersonState:
     doc: Any = orjson.loads(raw)
     if isinstance(doc, dict):
         return _loads_v1(doc)
-    version, latest, stays, runs, claims, raised, seen, *rest = doc
-    if (version, len(rest)) not in ((FORMAT, 1), (2, 0)):
+    version, latest, stays, runs, claims, raised, seen = doc
+    if version != FORMAT:
         raise ValueError(f"supervision state format {version} is not known")
-    fee_runs = rest[0] if rest else ()
     return PersonState(
         stays=tuple(
             Stay(m, f, t, _day(b), None if e is None else _day(e), tuple(dx))
@@ -95,11 +81,6 @@ def loads(raw: bytes | None) -> PersonState:
         raised=tuple(Raised(r, _day(a), _day(b)) for r, a, b in raised),
         seen=tuple(seen),
         latest=None if latest is None else _day(latest),
-        fees=tuple(
-            FeeRec(m, m + sn[0] if type(sn) is list else sn, fen, _day(day))
-            for m, rows in fee_runs
-            for sn, fen, day in rows
-        ),
     )
 
 

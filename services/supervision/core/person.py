@@ -28,14 +28,7 @@ from services.supervision.core.model import (
     Withdraw,
 )
 from services.supervision.core.rules import RuleSet
-from services.supervision.core.state import (
-    ClaimRec,
-    FeeRec,
-    LineRec,
-    PersonState,
-    Raised,
-    Stay,
-)
+from services.supervision.core.state import ClaimRec, LineRec, PersonState, Raised, Stay
 
 
 def apply_visit(
@@ -69,24 +62,18 @@ def apply_visit(
             state,
             stays=tuple(s for s in state.stays if s.mdtrt_id != event.mdtrt_id),
             lines=tuple(x for x in state.lines if x.mdtrt_id != event.mdtrt_id),
-            fees=tuple(x for x in state.fees if x.mdtrt_id != event.mdtrt_id),
         )
     elif isinstance(event, Fees):
         med_type = next((s.med_type for s in state.stays if s.mdtrt_id == event.mdtrt_id), "")
-        mdtrt_id, supervised = event.mdtrt_id, rules.supervised
-        known = {x.sn for x in state.lines if x.mdtrt_id == mdtrt_id}
-        known.update(x.sn for x in state.fees if x.mdtrt_id == mdtrt_id)
-        fresh = [x for x in event.lines if x.sn not in known]
-        # only supervised items' lines whole (the rules read no other line by its item)
+        known = {(x.mdtrt_id, x.sn) for x in state.lines}
         new = tuple(
-            LineRec(mdtrt_id, event.fixmedins_code, med_type, x.sn, x.item, x.cnt, x.fen, x.day)
-            for x in fresh
-            if x.item in supervised
+            LineRec(
+                event.mdtrt_id, event.fixmedins_code, med_type, x.sn, x.item, x.cnt, x.fen, x.day
+            )
+            for x in event.lines
+            if (event.mdtrt_id, x.sn) not in known
         )
-        other = tuple(
-            FeeRec(mdtrt_id, x.sn, x.fen, x.day) for x in fresh if x.item not in supervised
-        )
-        state = replace(state, lines=(*state.lines, *new), fees=(*state.fees, *other))
+        state = replace(state, lines=(*state.lines, *new))
         for d in rules.duplicate:
             found += [
                 (RuleKind.DUPLICATE_BILLING, f)
@@ -96,8 +83,8 @@ def apply_visit(
             found += [
                 (RuleKind.DAYS_SUPPLY, f) for f in supply.check(s, event.person, state.lines, new)
             ]
-        if fresh:  # the newest day of the new lines (one copy of the state, not one a line)
-            state = state.advanced(max(x.day for x in fresh))
+        if new:  # the newest day of the new lines (one copy of the state, not one a line)
+            state = state.advanced(max(x.day for x in new))
     elif isinstance(event, Withdraw):
         drop = set(event.sns)
         state = replace(
@@ -106,9 +93,6 @@ def apply_visit(
                 x
                 for x in state.lines
                 if x.mdtrt_id != event.mdtrt_id or (drop and x.sn not in drop)
-            ),
-            fees=tuple(
-                x for x in state.fees if x.mdtrt_id != event.mdtrt_id or (drop and x.sn not in drop)
             ),
         )
     return _raise(state, found, rules)
@@ -153,9 +137,7 @@ def _raise(
         state = replace(
             state, raised=(*state.raised, Raised(f.rule_id, f.window_start, f.window_end))
         )
-        fen = f.fen or sum(
-            x.fen for part in (state.lines, state.fees) for x in part if x.mdtrt_id in f.mdtrt_ids
-        )
+        fen = f.fen or sum(x.fen for x in state.lines if x.mdtrt_id in f.mdtrt_ids)
         alerts.append(to_alert(kind, replace(f, fen=fen), rules, "person"))
     return state.expired(rules.horizon_days), alerts
 

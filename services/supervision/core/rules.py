@@ -43,10 +43,6 @@ class RuleSet:
     frequency: tuple[Frequency, ...]
     supply: tuple[DaysSupply, ...]
     outlier: tuple[InstitutionOutlier, ...]
-    supervised: frozenset[str]
-    """The items any person rule reads a fee line of (duplicate billing's daily limits,
-    days' supply's maxima): the lines the person state keeps whole (``PersonState.lines``).
-    A pack that adds an item judges that item's lines from the pack's start on."""
 
     @classmethod
     def build(cls, pack: RulePack) -> RuleSet:
@@ -60,12 +56,6 @@ class RuleSet:
             frequency=tuple(x for x in r if isinstance(x, Frequency)),
             supply=tuple(x for x in r if isinstance(x, DaysSupply)),
             outlier=tuple(x for x in r if isinstance(x, InstitutionOutlier)),
-            supervised=frozenset(
-                item
-                for x in r
-                if isinstance(x, (DuplicateBilling, DaysSupply))
-                for item in (x.item_max_per_day if isinstance(x, DuplicateBilling) else x.max_units)
-            ),
         )
 
     @property

@@ -39,20 +39,6 @@ class LineRec:
 
 
 @dataclass(frozen=True, slots=True)
-class FeeRec:
-    """A fee line of an item no rule of the person's pack reads (``RuleSet.supervised``):
-    kept only for what the rules still need of it, its visit's total (an alert's amount),
-    its line number (a re-sent line is not counted twice, a withdrawal names it) and its
-    day (expiry). Most lines are such lines; the duplicate and supply rules scan only
-    ``PersonState.lines``, and the changelog carries three values a line instead of five."""
-
-    mdtrt_id: str
-    sn: str
-    fen: int
-    day: dt.date
-
-
-@dataclass(frozen=True, slots=True)
 class ClaimRec:
     setl_id: str
     mdtrt_id: str
@@ -82,7 +68,6 @@ class PersonState:
     raised: tuple[Raised, ...] = ()
     seen: tuple[str, ...] = ()
     latest: dt.date | None = None
-    fees: tuple[FeeRec, ...] = ()
 
     def already_raised(self, rule_id: str, start: dt.date, end: dt.date) -> bool:
         return any(
@@ -104,7 +89,6 @@ class PersonState:
             self,
             stays=tuple(s for s in self.stays if (s.end or s.begin) >= cut),
             lines=tuple(x for x in self.lines if x.day >= cut),
-            fees=tuple(x for x in self.fees if x.day >= cut),
             claims=tuple(c for c in self.claims if c.day >= cut),
             raised=tuple(r for r in self.raised if r.window_end >= cut),
             seen=self.seen[-seen_max:],

@@ -1,20 +1,18 @@
 """The person state's changelog codec: the compact format gives back the very state, the
-first and second formats (what earlier workers wrote) still read the same, and the compact
-one is smaller for the states the pipeline's traffic makes."""
+first format (what earlier workers wrote) still reads the same, and the compact one is
+smaller for the states the pipeline's traffic makes."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 from decimal import Decimal
 
-import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from services.supervision.adapters import state_codec
-from services.supervision.core.state import ClaimRec, FeeRec, LineRec, PersonState, Raised, Stay
+from services.supervision.core.state import ClaimRec, LineRec, PersonState, Raised, Stay
 
 DAY = st.dates(dt.date(1990, 1, 1), dt.date(2199, 12, 31))
 TEXT = st.text(alphabet='AH0123-~["é', max_size=8)
@@ -32,13 +30,6 @@ def lines(draw: st.DrawFn) -> LineRec:
         ["11", "21", ""])), sn, draw(TEXT), draw(CNT), draw(st.integers(0, 10**12)), draw(DAY))  # fmt: skip
 
 
-@st.composite
-def fees(draw: st.DrawFn) -> FeeRec:
-    m = draw(MDTRT)
-    sn = draw(st.sampled_from([m + draw(TEXT), draw(TEXT), m]))
-    return FeeRec(m, sn, draw(st.integers(0, 10**12)), draw(DAY))
-
-
 STATES = st.builds(
     PersonState,
     stays=st.lists(
@@ -52,7 +43,6 @@ STATES = st.builds(
     raised=st.lists(st.builds(Raised, TEXT, DAY, DAY), max_size=3).map(tuple),
     seen=st.lists(TEXT, max_size=5).map(tuple),
     latest=st.none() | DAY,
-    fees=st.lists(fees(), max_size=12).map(tuple),
 )
 
 
@@ -66,19 +56,7 @@ def test_round_trip_gives_the_same_state(state: PersonState) -> None:
 
 @given(STATES)
 def test_the_first_format_still_reads_the_same(state: PersonState) -> None:
-    state = replace(state, fees=())  # the first workers kept every line whole
     old = state_codec.dumps_v1(state)
-    assert state_codec.loads(old) == state
-    assert state_codec.dumps(state_codec.loads(old)) == state_codec.dumps(state)
-
-
-@given(STATES)
-def test_the_second_format_still_reads_the_same(state: PersonState) -> None:
-    """Format 2 is format 3 without its last element (fee runs): every line whole."""
-    state = replace(state, fees=())
-    doc = orjson.loads(state_codec.dumps(state))
-    assert doc[0] == 3 and doc[-1] == []
-    old = orjson.dumps([2, *doc[1:-1]])
     assert state_codec.loads(old) == state
     assert state_codec.dumps(state_codec.loads(old)) == state_codec.dumps(state)
 
@@ -86,12 +64,8 @@ def test_the_second_format_still_reads_the_same(state: PersonState) -> None:
 def test_empty_and_unknown_format() -> None:
     assert state_codec.loads(None) == PersonState()
     assert state_codec.loads(b"") == PersonState()
-    with pytest.raises(ValueError, match="format 4"):
-        state_codec.loads(b"[4,null,[],[],[],[],[],[]]")
-    with pytest.raises(ValueError, match="format 3"):  # format 3 has fee runs, 2 has none
+    with pytest.raises(ValueError, match="format 3"):
         state_codec.loads(b"[3,null,[],[],[],[],[]]")
-    with pytest.raises(ValueError, match="format 2"):
-        state_codec.loads(b"[2,null,[],[],[],[],[],[]]")
 
 
 def test_a_visits_lines_take_under_half_the_bytes() -> None:
