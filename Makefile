@@ -70,7 +70,8 @@ e2e: up browser
 # DURATIONS: how many of the slowest setups and calls pytest lists (make test DURATIONS=60;
 # docs/testing.md says where the time goes).
 # tests/e2e/test_supervision.py runs a small day in `make test` (150 visits, one plant per
-# pattern) and the full one (400 visits, two per pattern) in `make e2e-supervision`.
+# pattern, two worker processes in the group) and the full one (400 visits, two per pattern)
+# with one and with two worker processes in `make e2e-supervision`.
 # the three-broker scenarios included (the test starts the cluster and stops it after);
 # YIDI_FAULTS_CLUSTER=0 skips them on a machine that cannot hold three more brokers
 DURATIONS ?= 15
@@ -78,7 +79,7 @@ test: up lint typecheck browser
 	YIDI_FAULTS_CLUSTER=$${YIDI_FAULTS_CLUSTER:-1} $(PYTEST) tests -q --durations=$(DURATIONS)
 
 e2e-supervision: up
-	YIDI_SUPERVISION_VISITS=400 YIDI_SUPERVISION_RATE=100 $(PYTEST) tests/e2e/test_supervision.py -q -s
+	YIDI_SUPERVISION_VISITS=400 YIDI_SUPERVISION_RATE=100 YIDI_SUPERVISION_MEMBERS=1,2 $(PYTEST) tests/e2e/test_supervision.py -q -s
 
 # clearing and audit deductions at twice make test's traffic (make test: 250 and 150 visits a
 # month; docs/testing.md)

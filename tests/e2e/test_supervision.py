@@ -1,7 +1,13 @@
 """Supervision e2e on the real broker and PostgreSQL: a simulated day with every pattern
 planted; the supervision worker (faust) is SIGKILLed and restarted mid-run; a second,
 fresh group replays the same range into a fresh database. Both must give exactly the
-plants (precision and recall 100 %, clean traffic silent) and the same alert ids."""
+plants (precision and recall 100 %, clean traffic silent) and the same alert ids.
+
+With ``members=2`` the main run has two worker processes in the one group (the deployment
+that keeps up with the pipeline's peak on a 2-core box, docs/supervision.md "Throughput"):
+one is SIGKILLed mid-run, the group must rebalance to the survivor alone (it then owns every
+source partition and restores the dead one's tables), the killed one is restarted and the
+group rebalances back to two; the alerts must be those of the single-worker replay."""
 
 from __future__ import annotations
 
@@ -12,11 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pytest
 from aiokafka import TopicPartition
+from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from aiokafka.structs import OffsetAndMetadata
 
 from contracts.settlement import SETTLEMENT_TOPIC
 from contracts.visit import VISIT_TOPIC
+from events.admin import describe_group
 from events.catalog import PERSON_PARTITIONS
 from events.stream import clients
 from events.stream.clients import KafkaConnection
@@ -36,6 +45,10 @@ REFERENCE = Path(__file__).resolve().parents[2] / "deploy" / "reference"
 # killed mid-run); `make e2e-supervision` the full one (400 visits at 100 msg/s)
 VISITS = int(os.environ.get("YIDI_SUPERVISION_VISITS", "150"))
 RATE = float(os.environ.get("YIDI_SUPERVISION_RATE", "25"))
+# worker processes in the main run's group: `make test` runs two (the kill then also moves
+# the dead member's partitions and tables to the survivor and back; 113 s against 87 s
+# for one), `make e2e-supervision` one and two
+MEMBERS = [int(n) for n in os.environ.get("YIDI_SUPERVISION_MEMBERS", "2").split(",")]
 TOPICS = (VISIT_TOPIC, SETTLEMENT_TOPIC)
 
 
@@ -60,6 +73,49 @@ async def _ends(bootstrap: KafkaConnection) -> dict[TopicPartition, int]:
         return dict(await consumer.end_offsets(tps))
     finally:
         await consumer.stop()
+
+
+async def _assignment(bootstrap: KafkaConnection, group: str) -> tuple[str, list[int]]:
+    """The group's state and, per member, how many source-topic partitions it owns (from
+    the assignment the group's leader handed out)."""
+    admin = clients.admin(bootstrap, client_id="yidi-e2e-supervision")
+    await admin.start()
+    try:
+        state, _ = await describe_group(admin, group)
+        owned: list[int] = []
+        for response in await admin.describe_consumer_groups([group]):
+            for entry in getattr(response, "groups", None) or []:
+                for member in entry[5]:  # (member_id, client_id, host, metadata, assignment)
+                    raw = member[-1]
+                    got = ConsumerProtocolMemberAssignment.decode(raw) if raw else None
+                    owned.append(
+                        sum(len(ps) for t, ps in got.assignment if t in TOPICS) if got else 0
+                    )
+        return state, sorted(owned)
+    finally:
+        await admin.close()
+
+
+async def _until_owned(
+    bootstrap: KafkaConnection, group: str, members: int, timeout_s: float = 90
+) -> float:
+    """Seconds until ``group`` is Stable with ``members`` members that own every source
+    partition between them, each some; fails with the last state seen."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    seen: tuple[str, list[int]] = ("?", [])
+    while loop.time() - start < timeout_s:
+        seen = await _assignment(bootstrap, group)
+        state, owned = seen
+        if (
+            state == "Stable"
+            and len(owned) == members
+            and sum(owned) == len(TOPICS) * PERSON_PARTITIONS
+            and min(owned) > 0
+        ):
+            return loop.time() - start
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"{group} not Stable with {members} members after {timeout_s} s: {seen}")
 
 
 async def _alerts(url: str, subjects: set[str]) -> list[AlertRow]:
@@ -150,12 +206,18 @@ def _exact(rows: list[AlertRow], plants: dict[str, Any]) -> None:
 
 async def _main_run(
     settings: Settings, workers: Workers, messages: Any, subjects: set[str], suffix: str,
-    main_url: str,
+    main_url: str, members: int,
 ) -> tuple[list[AlertRow], int]:  # fmt: skip
-    """The run with a SIGKILL and restart of the worker once it has raised alerts."""
+    """The run with a SIGKILL and restart of a worker once the group has raised alerts
+    (``members`` worker processes in the group; with two, the rebalances are checked)."""
     env = {"YIDI_GROUP_SUFFIX": suffix, "YIDI_DATABASE_URL": main_url}
+    group = GROUP + suffix
     workers.start("adjudication", "adjudication")
-    workers.start("supervision", "supervision", env)
+    names = ["supervision", "supervision-2"][:members]
+    for name in names:
+        workers.start(name, "supervision", env)
+    if members == 2:
+        await _until_owned(settings.kafka(), group, 2)
     sender = asyncio.create_task(
         publish(settings.kafka(), messages, rate=RATE,
                 adjudication_group="yidi-adjudication", ack_timeout_s=300)
@@ -167,18 +229,30 @@ async def _main_run(
     before_kill = len(await _alerts(main_url, subjects))
     assert before_kill >= 2
     assert not sender.done(), "the run ended before the kill: raise YIDI_SUPERVISION_VISITS"
-    workers.kill9("supervision")
-    await asyncio.sleep(2.0)
-    workers.start("supervision", "supervision", env)
+    victim = names[-1]
+    workers.kill9(victim)
+    if members == 2:
+        # the survivor alone, owning every source partition: a rebalance after the dead
+        # member's session timed out (10 s), while the load still runs
+        took = await _until_owned(settings.kafka(), group, 1)
+        print(f"rebalanced to one member {took:.1f} s after the SIGKILL")
+    else:
+        await asyncio.sleep(2.0)
+    workers.start(victim, "supervision", env)
+    if members == 2:
+        took = await _until_owned(settings.kafka(), group, 2)
+        print(f"rebalanced back to two members {took:.1f} s after the restart")
     report = await sender
     assert report.missing == []
     await _consumed(settings.kafka(), GROUP + suffix, workers)
     killed = await _alerts(main_url, subjects)
-    workers.terminate("supervision")
+    for name in names:
+        workers.terminate(name)
     return killed, before_kill
 
 
-async def test_supervision_day_exact_after_kill9_and_replay(workers: Workers) -> None:
+@pytest.mark.parametrize("members", MEMBERS)
+async def test_supervision_day_exact_after_kill9_and_replay(workers: Workers, members: int) -> None:
     settings = Settings()
     runtime = build_runtime(settings)
     run = uuid.uuid4().hex[:8]
@@ -195,7 +269,7 @@ async def test_supervision_day_exact_after_kill9_and_replay(workers: Workers) ->
     # targets) could have raised in the shared one
     async with fresh_database(settings) as main_url:
         killed, before_kill = await _main_run(settings, workers, messages, subjects, suffix,
-                                              main_url)  # fmt: skip
+                                              main_url, members)  # fmt: skip
     _exact(killed, plants)
 
     # replay: a fresh group over the same range, into a fresh database
@@ -214,5 +288,6 @@ async def test_supervision_day_exact_after_kill9_and_replay(workers: Workers) ->
         (a.rule_id, a.subject, a.amount) for a in killed
     ]
     print(
-        f"alerts_before_kill={before_kill} alerts={len(killed)} plants={len(plants['plants'])} clean_visits={VISITS}"
+        f"members={members} alerts_before_kill={before_kill} alerts={len(killed)} "
+        f"plants={len(plants['plants'])} clean_visits={VISITS}"
     )

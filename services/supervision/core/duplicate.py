@@ -20,12 +20,15 @@ def check(
 ) -> list[Finding]:
     """One finding per day of the new lines that breaks the rule; ``lines`` includes ``new``."""
     limits = rule.item_max_per_day
-    days = sorted({x.day for x in new if x.item in limits})
+    touched: dict[dt.date, set[str]] = {}
+    for x in new:
+        if x.item in limits:
+            touched.setdefault(x.day, set()).add(x.item)
     out = []
-    for day in days:
-        hits = _offending(limits, [x for x in lines if x.day == day and x.item in limits])
-        touched = {(x.item, x.day) for x in new}
-        hits = [x for x in hits if (x.item, x.day) in touched]
+    for day in sorted(touched):
+        # only the items the new lines bill that day: an item's verdict reads its own rows
+        items = touched[day]
+        hits = _offending(limits, [x for x in lines if x.day == day and x.item in items])
         if hits:
             out.append(_finding(rule, person, day, hits))
     return out
