@@ -91,13 +91,19 @@ def group_member(consumer: AIOKafkaConsumer, group_id: str) -> GroupMember:
 _TAGS = ("tags", TaggedFields)
 
 
+def _per_topic(*partition: tuple[str, Any]) -> tuple[str, CompactArray]:
+    """Kafka's flexible "topics, each with its partitions" field (the partition fields
+    differ per request and response)."""
+    name = ("name", CompactString("utf-8"))
+    return ("topics", CompactArray(name, ("partitions", CompactArray(*partition, _TAGS)), _TAGS))
+
+
 class TxnOffsetCommitResponse_v3(Response):  # type: ignore[misc]
     API_KEY = 28
     API_VERSION = 3
     SCHEMA = Schema(
         ("throttle_time_ms", Int32),
-        ("topics", CompactArray(("name", CompactString("utf-8")), ("partitions", CompactArray(
-            ("partition_index", Int32), ("error_code", Int16), _TAGS)), _TAGS)),
+        _per_topic(("partition_index", Int32), ("error_code", Int16)),
         _TAGS,
     )  # fmt: skip
 
@@ -115,10 +121,8 @@ class TxnOffsetCommitRequest_v3(RequestStruct):  # type: ignore[misc]
         ("generation_id", Int32),
         ("member_id", CompactString("utf-8")),
         ("group_instance_id", CompactString("utf-8")),
-        ("topics", CompactArray(("name", CompactString("utf-8")), ("partitions", CompactArray(
-            ("partition_index", Int32), ("committed_offset", Int64),
-            ("committed_leader_epoch", Int32), ("committed_metadata", CompactString("utf-8")),
-            _TAGS)), _TAGS)),
+        _per_topic(("partition_index", Int32), ("committed_offset", Int64),
+                   ("committed_leader_epoch", Int32), ("committed_metadata", CompactString("utf-8"))),
         _TAGS,
     )  # fmt: skip
 
@@ -193,10 +197,9 @@ class OffsetFetchResponse_v7(Response):  # type: ignore[misc]
     API_VERSION = 7
     SCHEMA = Schema(
         ("throttle_time_ms", Int32),
-        ("topics", CompactArray(("name", CompactString("utf-8")), ("partitions", CompactArray(
-            ("partition_index", Int32), ("committed_offset", Int64),
-            ("committed_leader_epoch", Int32), ("metadata", CompactString("utf-8")),
-            ("error_code", Int16), _TAGS)), _TAGS)),
+        _per_topic(("partition_index", Int32), ("committed_offset", Int64),
+                   ("committed_leader_epoch", Int32), ("metadata", CompactString("utf-8")),
+                   ("error_code", Int16)),
         ("error_code", Int16),
         _TAGS,
     )  # fmt: skip
