@@ -42,7 +42,7 @@ from aiokafka.protocol.types import (
     Schema,
     TaggedFields,
 )
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_fixed
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_fixed
 
 log = structlog.get_logger("yidi.stream.kip447")
 
@@ -52,10 +52,11 @@ FENCING_CODES = {22: "ILLEGAL_GENERATION", 25: "UNKNOWN_MEMBER_ID", 27: "REBALAN
 generation is over (or ending), so its batch must not count."""
 _UNSTABLE_OFFSET_COMMIT = 88
 _COORDINATOR_MOVED = {14, 15, 16}  # load in progress, not available, not coordinator
-STABLE_WAIT_S = 90.0
-"""How long the new owner of a partition waits for the former owner's open transaction:
-longer than the transaction timeout (``transactions.TRANSACTION_TIMEOUT_MS``), after which
-the coordinator aborts it, plus a coordinator failover."""
+STABLE_WAIT_S = 300.0
+"""How long the new owner of a partition waits for the former owner's open transaction
+(ended by the coordinator after ``transactions.TRANSACTION_TIMEOUT_MS``) and for a cluster
+that does not answer (a coordinator failover, every broker down): the same patience as a
+transactional id's registration (``transactions.OPEN_TIMEOUT_S``)."""
 
 
 class MemberFenced(KafkaError):  # type: ignore[misc]
@@ -244,23 +245,34 @@ class _NotYet(Exception):
     """A transaction still holds offsets of the partitions, or the coordinator moved."""
 
 
+def _again(exc: BaseException) -> bool:
+    """Worth asking again: not yet stable, or the cluster's side (a broker or the coordinator
+    unreachable: aiokafka's ``retriable`` errors); never a refusal such as an authorization."""
+    return isinstance(exc, _NotYet) or (isinstance(exc, KafkaError) and exc.retriable)
+
+
 async def await_stable(
     consumer: AIOKafkaConsumer, group_id: str, tps: list[TopicPartition],
     timeout_s: float = STABLE_WAIT_S,
 ) -> dict[TopicPartition, int]:  # fmt: skip
     """The group's committed offsets of ``tps`` once no open transaction holds any of them
-    (-1: none committed). Raises ``TimeoutError``-like ``tenacity.RetryError`` after
-    ``timeout_s``; the waits are logged (they are the zombie window closing)."""
+    (-1: none committed). Asks again while a transaction holds them or the cluster does not
+    answer, for up to ``timeout_s`` (then the last error is raised and the worker stops for
+    its supervisor); the waits are logged (they are the zombie window closing)."""
     coordinator, client = consumer._coordinator, consumer._client
     waited = 0
     async for attempt in AsyncRetrying(
-        retry=retry_if_exception_type(_NotYet), wait=wait_fixed(0.1),
+        retry=retry_if_exception(_again), wait=wait_fixed(0.1),
         stop=stop_after_delay(timeout_s), reraise=True,
     ):  # fmt: skip
         with attempt:
             await coordinator.ensure_coordinator_known()
             node = coordinator.coordinator_id
-            resp = await client.send(node, StableOffsetFetch(group_id, tps))
+            try:
+                resp = await client.send(node, StableOffsetFetch(group_id, tps))
+            except KafkaError:
+                coordinator.coordinator_dead()  # looked up again on the next attempt
+                raise
             if resp.error_code in _COORDINATOR_MOVED:
                 coordinator.coordinator_dead()
                 raise _NotYet

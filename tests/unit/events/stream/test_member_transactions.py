@@ -35,3 +35,16 @@ async def test_the_v3_handler_is_installed_by_a_transactional_producer() -> None
 
     transactional_producer(KafkaConnection("127.0.0.1:1"), client_id="c", transactional_id="t")
     assert installed()
+
+
+def test_a_stable_read_asks_again_only_for_the_cluster_side() -> None:
+    from aiokafka.errors import (
+        GroupAuthorizationFailedError,
+        KafkaConnectionError,
+        NodeNotReadyError,
+    )
+
+    from events.stream.kip447 import _again, _NotYet
+
+    assert _again(_NotYet()) and _again(KafkaConnectionError()) and _again(NodeNotReadyError())
+    assert not _again(GroupAuthorizationFailedError()) and not _again(ValueError())
