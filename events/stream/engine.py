@@ -236,6 +236,7 @@ class StreamEngine:
             part.writes.extend(part.task.flush_state())
         outputs = [o for part in parts.values() for o in part.outputs]
         self._maybe_pause()
+        self.stats.batches += 1  # computed and about to commit, whatever the commit says
         if self.on_batch is not None:
             await self.on_batch(outputs)  # idempotent; before the state that would skip these
         try:
@@ -250,7 +251,6 @@ class StreamEngine:
         if self.metrics is not None:
             landed = {tp: batch[tp] for part in parts.values() for tp in part.offsets}
             report_batch(self.metrics, landed, outputs, self._started, self.guard.ack_topics)
-        self.stats.batches += 1
         self.stats.outputs += len(outputs)
         self.stats.writes += sum(len(part.writes) for part in parts.values())
 
