@@ -75,7 +75,7 @@ Prepare = Callable[[type[Contract], Any], Contract | None]
 """A consumer's own reading of a body the contract would accept: ``(model, parsed body)`` ->
 a message, or ``None`` to validate with ``model`` as usual. It may only accept what the
 contract accepts, with the same values, and must refuse nothing (``None`` instead): the
-refusals stay the contract's. ``services/adjudication/fee_lines.py`` is the one in use."""
+refusals stay the contract's. ``events/wire/fee_lines.py`` builds the ones in use."""
 
 
 @dataclass(slots=True)  # a value: never mutated (not frozen: 0.74 -> 0.19 µs to build)

@@ -53,6 +53,7 @@ from services.supervision.core.model import Claim, Reversal
 from services.supervision.core.person import apply_settlement, apply_visit
 from services.supervision.core.rules import RuleBook
 from services.supervision.core.state import PersonState
+from services.supervision.fee_lines import prepare
 from services.supervision.outliers import OutlierStream
 from services.supervision.translate import settlement_event, visit_event
 
@@ -161,7 +162,9 @@ class _Handler:
         if ce_type is not None and ce_type not in RELEVANT:
             return None
         try:
-            return self.codec.decode(msg.key, msg.value, msg.headers or (), topic=msg.topic)
+            return self.codec.decode(
+                msg.key, msg.value, msg.headers or (), topic=msg.topic, prepare=prepare
+            )
         except DecodeError as err:
             # adjudication dead-letters it (with its reason); supervision ignores it
             self.counters.skipped += 1

@@ -21,6 +21,7 @@ from services.supervision.core.outlier import InstitutionDay, empty_day, judge
 from services.supervision.core.person import apply_settlement, apply_visit, to_alert
 from services.supervision.core.rules import RuleBook
 from services.supervision.core.state import PersonState
+from services.supervision.fee_lines import prepare
 from services.supervision.reference import load_institutions
 from services.supervision.translate import settlement_event, visit_event
 
@@ -49,7 +50,7 @@ def supervise(
         try:
             decoded = codec.decode(
                 line["key"].encode() if line["key"] else None, value, headers,
-                authenticate=False,
+                authenticate=False, prepare=prepare,
             )  # fmt: skip
         except DecodeError:
             continue

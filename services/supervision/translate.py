@@ -31,9 +31,15 @@ from services.supervision.core.model import (
     VisitEvent,
     Withdraw,
 )
+from services.supervision.fee_lines import PreparedFees
 
 
 def visit_event(m: Contract) -> VisitEvent | None:
+    """A fee upload read by ``fee_lines.prepare`` carries its core lines already."""
+    if type(m) is PreparedFees:
+        return Fees(
+            person_key(m.insuplc_admdvs, m.psn_no), m.mdtrt_id, m.fixmedins_code, m.feedetail
+        )
     if isinstance(m, VisitRegistered):
         return Admission(
             person_key(m.insuplc_admdvs, m.psn_no), m.mdtrt_id, m.fixmedins_code,

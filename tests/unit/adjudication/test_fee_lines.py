@@ -1,4 +1,5 @@
-"""The fee upload's fast reading (``services/adjudication/fee_lines.py``) against the contract.
+"""The fee upload's fast reading (``services/adjudication/fee_lines.py`` over
+``events/wire/fee_lines.py``) against the contract.
 
 ``prepare`` may only accept what ``FeesUploaded`` accepts, with the same values (the header
 fields, and core lines equal to what ``command_for`` makes of the contract's lines), and
@@ -27,11 +28,12 @@ from contracts.money import MONEY_PATTERN
 from contracts.samples import samples
 from contracts.visit import QUANTITY_PATTERN, FeeLine, FeesUploaded
 from events.stream.types import InputRecord
+from events.wire import fee_lines
 from events.wire.codec import Codec, Prepare
 from events.wire.demo_keys import demo_registry
 from events.wire.errors import DecodeError
-from services.adjudication import fee_lines
-from services.adjudication.fee_lines import FIELDS, PreparedFees, prepare
+from events.wire.fee_lines import FIELDS
+from services.adjudication.fee_lines import PreparedFees, prepare
 from services.adjudication.reference import DEFAULT_REFERENCE_DIR, load_reference
 from services.adjudication.wire import command_of
 from services.entry.bootstrap import sender_ids
@@ -334,14 +336,14 @@ def test_edges_the_fast_path_takes_or_leaves() -> None:
 def test_the_fast_path_reads_the_contracts_constraints() -> None:
     """What ``prepare`` checks is read from the contract, not restated."""
     assert set(FIELDS) == set(FeeLine.model_fields)
-    assert (fee_lines._MIN_LINES, fee_lines._MAX_LINES) == (1, MAX_FEE_LINES)
+    assert (fee_lines.MIN_LINES, fee_lines.MAX_LINES) == (1, MAX_FEE_LINES)
     assert set(PreparedFees.model_fields) == set(FeesUploaded.model_fields)
     assert PreparedFees.infnos == FeesUploaded.infnos
     assert PreparedFees.ce_type == FeesUploaded.ce_type
-    assert fee_lines._LINE_NO == "(?:[0-9A-Za-z.\\-_]){1,30}"
-    assert fee_lines._ITEM.pattern == "(?:[0-9A-Za-z.\\-_]){1,50}"
-    assert fee_lines._MONEY.pattern == "(0|[1-9][0-9]{0,13})(\\.[0-9]{1,2})?"
-    assert fee_lines._QUANTITY.pattern == "(0|[1-9][0-9]{0,7})(\\.[0-9]{1,4})?"
+    assert fee_lines.LINE_NO == "(?:[0-9A-Za-z.\\-_]){1,30}"
+    assert fee_lines.ITEM.pattern == "(?:[0-9A-Za-z.\\-_]){1,50}"
+    assert fee_lines.MONEY.pattern == "(0|[1-9][0-9]{0,13})(\\.[0-9]{1,2})?"
+    assert fee_lines.QUANTITY.pattern == "(0|[1-9][0-9]{0,7})(\\.[0-9]{1,4})?"
 
 
 def test_other_types_and_samples_are_left_to_the_contract() -> None:
