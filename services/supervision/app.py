@@ -338,7 +338,8 @@ def build_app(
 
     @app.timer(interval=10.0)  # type: ignore[untyped-decorator]
     async def stalls() -> None:
-        await heal(app.consumer, watch, handler.counters.by_topic)
+        handled = handler.outliers.handled if handler.outliers is not None else {}
+        await heal(app.consumer, watch, {**handler.counters.by_topic, **handled})
 
     _ = (on_visits, on_settlements, report, stalls)
     return Supervision(app, handler.counters, handler.pools, handler.outliers)

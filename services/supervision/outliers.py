@@ -131,6 +131,10 @@ class OutlierStream:
             emit,
             counters,
         )
+        self.handled: dict[str, int] = {}
+        """Records of the repartition topic handled, for the stall watch: a backlog of claims
+        being worked through is progress, not a stall to read again (``adapters/watchdog.py``);
+        apart from the handler's ``by_topic``, which counts what the worker reads from outside."""
         plain: dict[str, Any] = {"partitions": PERSON_PARTITIONS, "key_type": bytes,
                                  "value_type": bytes}  # fmt: skip
         # the settlements agent's newest business date per source partition
@@ -143,8 +147,9 @@ class OutlierStream:
             .tumbling(dt.timedelta(days=1), expires=dt.timedelta(days=EXPIRES_DAYS))
             .relative_to_field(cast("FieldDescriptorT[Any]", InstitutionClaim.at))
         )
+        self.claims_topic = f"{app.conf.id}-{CLAIMS}"
         self.claims = app.topic(
-            f"{app.conf.id}-{CLAIMS}", key_type=bytes, value_type=InstitutionClaim,
+            self.claims_topic, key_type=bytes, value_type=InstitutionClaim,
             partitions=PERSON_PARTITIONS, internal=True,
         )  # fmt: skip
         self.late = app.topic(
@@ -207,6 +212,7 @@ class OutlierStream:
         claims in one bench run, more than the person states). Before a mark, whose close
         reads the table, the batch's days are written; a crash mid-batch redelivers it all
         (take_events acks after the body), and the ``setl_id``s make the replay harmless."""
+        self.handled[self.claims_topic] = self.handled.get(self.claims_topic, 0) + len(events)
         pending: Pending = {}
         for event in events:
             with as_current(event):

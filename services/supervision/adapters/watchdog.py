@@ -102,6 +102,15 @@ async def heal(consumer: Any, watch: StallWatch, progress: dict[str, int] | None
         if fact["reseek"]:
             tp = next(t for t in consumer.assignment() if (t.topic, t.partition) ==
                       (fact["topic"], fact["partition"]))  # fmt: skip
-            await consumer.seek(tp, fact["committed"])
+            try:
+                # faust's seek_wait runs the seek in the consumer's own thread: a seek from
+                # this one (``consumer.seek``) deleted from aiokafka's fetched records while
+                # that thread iterated them, a KeyError that crashed the fetcher and the
+                # worker with it (seen once in a bench run; robinhood/aiokafka#19)
+                await consumer.seek_wait({tp: fact["committed"]})
+            except TimeoutError:
+                log.warning("supervision_partition_reseek_timeout", topic=tp.topic,
+                            partition=tp.partition)  # fmt: skip
+                continue  # the next tick tries again
             log.warning("supervision_partition_reseek", topic=tp.topic,
                         partition=tp.partition, offset=fact["committed"])  # fmt: skip

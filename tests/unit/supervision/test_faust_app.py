@@ -49,6 +49,7 @@ class _Consumer:
         self._buffered_partitions: set[Any] = set()
         self._unacked_messages = [SimpleNamespace(tp=tp, offset=committed)]
         self.sought: list[tuple[Any, int]] = []
+        self.timeouts = 0
 
     def assignment(self) -> set[Any]:
         return {self.tp}
@@ -56,8 +57,16 @@ class _Consumer:
     def highwater(self, tp: Any) -> int:
         return self.high
 
+    async def seek_wait(self, partitions: dict[Any, int]) -> None:
+        """faust's seek in the consumer's thread; ``timeouts`` first time out as its wait
+        for the position can."""
+        if self.timeouts:
+            self.timeouts -= 1
+            raise TimeoutError
+        self.sought.extend(partitions.items())
+
     async def seek(self, tp: Any, offset: int) -> None:
-        self.sought.append((tp, offset))
+        raise AssertionError("a seek from the worker's thread races the consumer's thread")
 
 
 def test_stall_watch_tells_a_stuck_partition_once() -> None:
@@ -182,3 +191,18 @@ def test_faust_data_directory_is_under_the_run_directory(tmp_path: Path) -> None
     )
     assert sup.app.conf.datadir == tmp_path / "supervision" / "yidi-supervision-unit-dir-data"
     assert not Path("yidi-supervision-unit-dir-data").exists()
+
+
+async def test_a_reseek_that_times_out_is_tried_again_on_a_later_tick() -> None:
+    tp = TP("yidi.settlement.v1", 3)
+    consumer = _Consumer(tp, committed=40, high=55)
+    consumer._unacked_messages = []
+    consumer._read_offset[tp] = 54
+    consumer.timeouts = 1
+    watch = StallWatch()
+    await heal(consumer, watch)  # first sight
+    await heal(consumer, watch)  # stuck: the seek times out, the worker goes on
+    assert consumer.sought == []
+    for _ in range(3):
+        await heal(consumer, watch)
+    assert consumer.sought == [(tp, 40)]  # RESEEK_EVERY ticks later

@@ -76,6 +76,7 @@ def _stream(effects: list[Any]) -> OutlierStream:
     stream = OutlierStream.__new__(OutlierStream)
     stream.days = cast(Any, _Days(effects))
     stream.closing = cast(Any, _Closing(effects))
+    stream.claims_topic, stream.handled = "yidi-supervision-institution-claims", {}
     return stream
 
 
@@ -92,6 +93,8 @@ async def test_a_batch_writes_each_day_once_before_a_mark_and_at_its_end() -> No
     effects: list[Any] = []
     batched = _stream(effects)
     await batched.on_claims(batch)
+    # the stall watch sees the repartition topic's progress (a backlog there is not a stall)
+    assert batched.handled == {"yidi-supervision-institution-claims": len(batch)}
     assert effects == [
         ("day", "31|H1", D1, 5), ("day", "31|H2", D1, 5), ("day", "31|H1", D2, 5),
         ("closing", b"5"),
