@@ -203,14 +203,6 @@ def to_input(rec: ConsumerRecord[bytes, bytes]) -> InputRecord:
     )
 
 
-TRANSACTION_COMPRESSION = "zstd"
-"""A member's transactions carry the state rows (the changelog: as many bytes as every visit
-message in) and the outputs, JSON that zstd shrinks ~10x for ~3 ms of CPU a megabyte here:
-the broker then decrypts, appends, replicates, compacts and serves a tenth of the bytes, and a
-restore reads a tenth. Records are the same bytes to every reader (the batch is compressed,
-not the values); every reader here is aiokafka with cramjam, or a standard Kafka client."""
-
-
 def transactional_producer(
     conn: KafkaConnection,
     *,
@@ -234,7 +226,6 @@ def transactional_producer(
         enable_idempotence=True,
         transactional_id=transactional_id,
         transaction_timeout_ms=transaction_timeout_ms,
-        compression_type=TRANSACTION_COMPRESSION,
         linger_ms=0,
         max_batch_size=512 * 1024,
         max_request_size=8 * 1024 * 1024,
