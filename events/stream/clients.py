@@ -118,16 +118,6 @@ a longer restore got the member expelled while it went on to publish its batch a
 state the partitions' new owner had already moved past."""
 
 
-PROCESSOR_FETCH_WAIT_MS = 500
-"""How long the broker may hold a stream processor's fetch when none of its partitions has a
-record (Kafka's default). The processors read what hospitals produce, idempotent but not
-transactional, so a record ends the wait the moment it is appended: the wait costs no latency,
-only sets how often an idle member asks. At 20 ms an idle adjudicator sent 50 fetches a second
-(6 % of a core, and the broker's share of serving them). Not for a read_committed reader of
-*transactional* records (the sinks, the ack readers): the broker holds such a fetch for its
-whole wait after the markers (docs/guarantees.md), so theirs stay short or are chosen apart."""
-
-
 def group_consumer(
     conn: KafkaConnection,
     group_id: str,

@@ -38,9 +38,6 @@ class EngineConfig:
     client_id: str = "yidi"
     max_batch: int = 2000
     fetch_timeout_ms: int = 50
-    fetch_wait_ms: int = clients.PROCESSOR_FETCH_WAIT_MS
-    """How long the broker may hold the member's fetch with nothing to return (the inputs are
-    hospitals' non-transactional records: one arriving ends the wait)."""
     linger_ms: int = 0
     instance_id: str | None = None
     transactions: bool = False

@@ -100,9 +100,8 @@ class StreamEngine:
         if cfg.transactions:
             await self._txn.open()  # before any restore: aborts what a former incarnation left
         self._consumer = group_consumer(
-            cfg.bootstrap, cfg.group_id, client_id=cfg.client_id, instance_id=cfg.instance_id,
-            fetch_wait_ms=cfg.fetch_wait_ms,
-        )  # fmt: skip
+            cfg.bootstrap, cfg.group_id, client_id=cfg.client_id, instance_id=cfg.instance_id
+        )
         self._consumer.subscribe(list(cfg.inputs), listener=_Listener(self))
         await self._consumer.start()
 

@@ -47,11 +47,8 @@ async def produce_consume(
     )
     # the engine's own clients: its idempotent producer (512 KB batches, no linger: the
     # engine queues a whole batch before it awaits) and a processor's group consumer
-    # (read_committed, 8 MB per partition fetch, the processors' fetch wait), read in its batches
-    consumer = clients.group_consumer(
-        bootstrap, f"{topic}-group", client_id="yidi-bench-raw",
-        fetch_wait_ms=clients.PROCESSOR_FETCH_WAIT_MS,
-    )  # fmt: skip
+    # (read_committed, 8 MB per partition fetch, 20 ms fetch wait), read in its batches
+    consumer = clients.group_consumer(bootstrap, f"{topic}-group", client_id="yidi-bench-raw")
     consumer.subscribe([topic])
     producer = clients.idempotent_producer(bootstrap, client_id="yidi-bench-raw", linger_ms=0)
     await consumer.start()
