@@ -126,6 +126,7 @@ def group_consumer(
     instance_id: str | None = None,
     fetch_wait_ms: int = 20,
     fetch_min_bytes: int = 1,
+    session_timeout_ms: int = 10_000,
 ) -> AIOKafkaConsumer:
     """``fetch_wait_ms`` / ``fetch_min_bytes``: how long the broker may hold a fetch to
     fill it. Short for a processor whose outputs someone waits for; long for a sink, whose
@@ -143,7 +144,7 @@ def group_consumer(
         fetch_max_wait_ms=fetch_wait_ms,
         fetch_min_bytes=fetch_min_bytes,
         max_partition_fetch_bytes=8 * 1024 * 1024,
-        session_timeout_ms=10_000,
+        session_timeout_ms=session_timeout_ms,
         heartbeat_interval_ms=2_000,
         max_poll_interval_ms=MAX_BATCH_MS,
         rebalance_timeout_ms=MAX_BATCH_MS,

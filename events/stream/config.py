@@ -41,9 +41,13 @@ class EngineConfig:
     linger_ms: int = 0
     instance_id: str | None = None
     transactions: bool = False
-    """Each partition's batch (outputs, state writes, consumed offsets) commits as one Kafka
-    transaction of that partition's own transactional producer: the broker fences a zombie.
-    Off: the at-least-once path below (outputs, then state, then the commit)."""
+    """Each batch (outputs, state writes, consumed offsets) commits as one Kafka transaction
+    of the member's transactional producer, its offsets carrying the group generation
+    (KIP-447, ``kip447.py``): the group refuses a zombie's batch. Off: the at-least-once
+    path (outputs, then state, then the commit)."""
+    session_timeout_ms: int = 10_000
+    """How long the group waits for a silent member before expelling it. 10 s in every
+    worker; tests of a frozen member take the broker's minimum (6 s) to wait less."""
     pause_before_publish: int = 0
     """Fault injection for the zombie test only: the process stops itself (SIGSTOP) when its
     Nth batch is computed and about to be published; 0 (always, outside that test) never."""

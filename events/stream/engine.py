@@ -100,8 +100,9 @@ class StreamEngine:
         if cfg.transactions:
             await self._txn.open()  # before any restore: aborts what a former incarnation left
         self._consumer = group_consumer(
-            cfg.bootstrap, cfg.group_id, client_id=cfg.client_id, instance_id=cfg.instance_id
-        )
+            cfg.bootstrap, cfg.group_id, client_id=cfg.client_id, instance_id=cfg.instance_id,
+            session_timeout_ms=cfg.session_timeout_ms,
+        )  # fmt: skip
         self._consumer.subscribe(list(cfg.inputs), listener=_Listener(self))
         await self._consumer.start()
 

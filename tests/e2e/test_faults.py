@@ -53,9 +53,9 @@ ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "deploy" / "reference"
 VISITS = int(os.environ.get("YIDI_FAULTS_VISITS", "400"))
 KILLS = int(os.environ.get("YIDI_FAULTS_KILLS", "10"))
-SECONDS = float(os.environ.get("YIDI_FAULTS_SECONDS", "25"))
+SECONDS = float(os.environ.get("YIDI_FAULTS_SECONDS", "18"))
 """How long the visits are spread over (the faults happen while they flow)."""
-PG_OUTAGE_S = float(os.environ.get("YIDI_FAULTS_PG_OUTAGE_S", "20"))
+PG_OUTAGE_S = float(os.environ.get("YIDI_FAULTS_PG_OUTAGE_S", "12"))
 SESSION_TIMEOUT_S = 10
 SETTLEMENT_TOPIC = "yidi.settlement.v1"
 SINK_GROUPS = ("yidi-ledger", "yidi-clearing")
@@ -355,6 +355,12 @@ async def test_postgres_stopped_mid_run(workers: Workers, tmp_path: Path) -> Non
     async def outage(workers: Workers, sc: Scenario) -> None:
         script = str(ROOT / "deploy" / "local" / "postgres.sh")
         env = _postgres_script_env(sc.db_url)
+        # stop it once the ledger is writing, so the outage meets its writes (a loaded box
+        # can be seconds from the first send to the first settlement)
+        deadline = time.monotonic() + 120
+        while await _fetchval(sc.db_url, "SELECT count(*) FROM settlements") == 0:
+            assert time.monotonic() < deadline, "no settlement landed before the outage"
+            await asyncio.sleep(0.2)
         await asyncio.to_thread(subprocess.run, [script, "stop"], check=True, timeout=60, env=env)
         stopped = time.monotonic()
         sc.faults.append("postgres stop")

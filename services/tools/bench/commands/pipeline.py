@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import statistics
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -42,6 +43,12 @@ def register_bench(bench_app: typer.Typer) -> None:
             100_000, help="Records for Kafka's Java perf tools (the client's ceiling); 0 = skip"
         ),
         as_json: bool = typer.Option(False, "--json"),
+        worker_code: Path | None = typer.Option(
+            None,
+            help="Run the workers from this source tree (an earlier commit: `git archive C | "
+            "tar -x -C DIR`) under this load generator and meter: a before/after of the "
+            "workers' CPU in one command. Its .run is linked to this tree's (credentials)",
+        ),
         compare_unsecured: str | None = typer.Option(
             None,
             help="An unsecured broker's bootstrap (HOST:PORT): run every level there too, "
@@ -64,6 +71,7 @@ def register_bench(bench_app: typer.Typer) -> None:
         from services.tools.simulator.build import Built
 
         settings = get_settings()
+        code_env = _worker_code_env(worker_code)
         if transactions not in ("on", "off", "both"):
             raise typer.BadParameter("--transactions is on, off or both")
         modes = ["on", "off"] if transactions == "both" else [transactions]
@@ -76,7 +84,8 @@ def register_bench(bench_app: typer.Typer) -> None:
                                   "warmup_visits": warmup, "adjudicators": adjudicators,
                                   "ledgers": ledgers, "also": list(extra),
                                   "levels": levels_out, "metered_pids": metered,
-                                  "workers_settled_s": settled}  # fmt: skip
+                                  "workers_settled_s": settled,
+                                  "worker_code": str(worker_code or "this tree")}  # fmt: skip
 
         async def levels_on(
             s: Settings, env: dict[str, str] | None, seed: int, into: list[dict[str, object]]
@@ -84,8 +93,9 @@ def register_bench(bench_app: typer.Typer) -> None:
             last: list[Built] = []
             for mode in modes:
                 with WorkerProcesses(
-                    adjudicators, ledgers, env, transactions=mode == "on", also=extra
-                ) as workers:
+                    adjudicators, ledgers, {**code_env, **(env or {})},
+                    transactions=mode == "on", also=extra,
+                ) as workers:  # fmt: skip
                     await workers.ready(s)
                     cpu = meter(s, workers)
                     metered[mode] = cpu.pids
@@ -132,6 +142,22 @@ def register_bench(bench_app: typer.Typer) -> None:
             typer.echo(json.dumps(out))
             return
         _print(out, levels_out)
+
+
+def _worker_code_env(tree: Path | None) -> dict[str, str]:
+    """The workers' environment for ``--worker-code``: that tree first on their path (it
+    shadows this editable install), its ``.run`` the same as this tree's."""
+    if tree is None:
+        return {}
+    tree = tree.resolve()
+    if not (tree / "services" / "__init__.py").is_file():
+        raise typer.BadParameter(f"{tree} holds no services package")
+    from services.runtime.settings import REPO_ROOT
+
+    here = REPO_ROOT / ".run"
+    if not (tree / ".run").exists() and here.exists():
+        (tree / ".run").symlink_to(here)
+    return {"PYTHONPATH": str(tree)}
 
 
 def _print(out: dict[str, object], levels_out: list[dict[str, object]]) -> None:

@@ -13,6 +13,12 @@ import time
 
 from events.stream.engine import StreamEngine
 
+FROZEN_SESSION_MS = 6_000
+"""The members' session timeout in these tests: the broker's minimum
+(``group.min.session.timeout.ms``), not the workers' 10 s, so a freeze past it costs less."""
+FREEZE_S = 10.0
+"""How long a member freezes (or restores): past the session timeout, with a heartbeat's margin."""
+
 
 async def run_beside_a_frozen_member(
     frozen: StreamEngine,

@@ -21,7 +21,11 @@ from events.stream.config import EngineConfig
 from events.stream.engine import StreamEngine
 from events.stream.types import InputRecord, Output, Result, StateWrite
 from services.runtime.settings import Settings
-from tests.integration.events.stream.frozen_member import run_beside_a_frozen_member
+from tests.integration.events.stream.frozen_member import (
+    FREEZE_S,
+    FROZEN_SESSION_MS,
+    run_beside_a_frozen_member,
+)
 
 PARTITIONS = 3
 
@@ -233,11 +237,13 @@ async def test_a_member_restoring_through_a_rebalance_keeps_its_partitions_until
         restored = await real_restore(bootstrap, topic, partition)
         if not slow.is_set():
             slow.set()
-            await asyncio.sleep(13)  # longer than the 10 s session timeout
+            await asyncio.sleep(FREEZE_S)  # longer than the session timeout
         return restored
 
     monkeypatch.setattr(engine_module, "restore_partition", slow_first_restore)
-    config = EngineConfig(settings.kafka(), f"it-eng-{unique}", (src,), log)
+    config = EngineConfig(
+        settings.kafka(), f"it-eng-{unique}", (src,), log, session_timeout_ms=FROZEN_SESSION_MS
+    )
     engines = [StreamEngine(config, lambda p, r: CountingTask(out, r, [])) for _ in range(2)]
     stop = asyncio.Event()
     runners: list[asyncio.Task[None]] = []
@@ -278,14 +284,16 @@ async def test_a_member_expelled_while_its_loop_stalled_drops_its_batch(
         restored = await real_restore(bootstrap, topic, partition)
         if not stalled.is_set():
             stalled.set()
-            time.sleep(13)  # noqa: ASYNC251 (the stall under test: no heartbeat for 13 s)
+            time.sleep(FREEZE_S)  # noqa: ASYNC251 (the stall under test: no heartbeat)
         return restored
 
     monkeypatch.setattr(engine_module, "restore_partition", stalling_first_restore)
-    config = EngineConfig(settings.kafka(), f"it-eng-{unique}", (src,), log)
+    config = EngineConfig(
+        settings.kafka(), f"it-eng-{unique}", (src,), log, session_timeout_ms=FROZEN_SESSION_MS
+    )
     stalling = StreamEngine(config, lambda p, r: CountingTask(out, r, []))
 
     other = StreamEngine(config, lambda p, r: CountingTask(out, r, []))
-    await run_beside_a_frozen_member(stalling, other, stalled, 13, n, grace_s=5)
+    await run_beside_a_frozen_member(stalling, other, stalled, FREEZE_S, n, grace_s=5)
     assert other.stats.records >= n, "the other member took every partition over"
     await _each_output_once(settings, topics, n, keys)

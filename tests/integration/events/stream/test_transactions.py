@@ -20,7 +20,11 @@ from events.stream.engine import StreamEngine
 from events.stream.kip447 import GroupMember
 from events.stream.transactions import PartitionBatch
 from services.runtime.settings import Settings
-from tests.integration.events.stream.frozen_member import run_beside_a_frozen_member
+from tests.integration.events.stream.frozen_member import (
+    FREEZE_S,
+    FROZEN_SESSION_MS,
+    run_beside_a_frozen_member,
+)
 from tests.integration.events.stream.test_engine import (
     PARTITIONS,
     CountingTask,
@@ -89,20 +93,21 @@ async def _zombie_run(settings: Settings, unique: str, transactions: bool) -> No
     topics = await _topics_with_records(settings, unique, n, keys)
     src, out, log = topics
     config = EngineConfig(
-        settings.kafka(), f"it-zombie-{unique}", (src,), log, transactions=transactions
-    )
+        settings.kafka(), f"it-zombie-{unique}", (src,), log, transactions=transactions,
+        session_timeout_ms=FROZEN_SESSION_MS,
+    )  # fmt: skip
     frozen = threading.Event()
     zombie = StreamEngine(config, lambda p, r: CountingTask(out, r, []))
 
     def freeze_once() -> None:
         if not frozen.is_set():
             frozen.set()
-            time.sleep(14)  # the session timeout is 10 s
+            time.sleep(FREEZE_S)  # past the session timeout
 
     zombie._maybe_pause = freeze_once  # type: ignore[method-assign]
 
     other = StreamEngine(config, lambda p, r: CountingTask(out, r, []))
-    await run_beside_a_frozen_member(zombie, other, frozen, 14, n, grace_s=6)
+    await run_beside_a_frozen_member(zombie, other, frozen, FREEZE_S, n, grace_s=6)
     await _each_output_once_no_stale_state(settings, topics, n, keys)
     if transactions:
         assert zombie.fenced >= 1, "the broker refused the zombie's batch"
@@ -127,7 +132,9 @@ async def test_a_zombie_is_fenced_by_the_broker(settings: Settings, unique: str)
     await _zombie_run(settings, unique, transactions=True)
 
 
-@pytest.mark.xfail(strict=True, reason="without transactions nothing fences a frozen member")
+@pytest.mark.xfail(
+    strict=True, raises=AssertionError, reason="without transactions nothing fences a frozen member"
+)
 async def test_without_transactions_the_zombie_gets_through(
     settings: Settings, unique: str
 ) -> None:
