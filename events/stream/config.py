@@ -38,9 +38,6 @@ class EngineConfig:
     client_id: str = "yidi"
     max_batch: int = 2000
     fetch_timeout_ms: int = 50
-    top_up_ms: int = 5
-    """After a batch is taken, how long to ask once more for what arrived during the last
-    batch (``events/stream/top_up.py``); 0 takes the first answer alone."""
     linger_ms: int = 0
     instance_id: str | None = None
     transactions: bool = False

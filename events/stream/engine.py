@@ -47,7 +47,6 @@ from events.stream.guard import RecordGuard, process_record
 from events.stream.kip447 import await_stable, group_member
 from events.stream.leave import leave_group, static_member_id
 from events.stream.metrics import StreamMetrics, end_lag_watch, report_batch, start_lag_watch
-from events.stream.top_up import top_up
 from events.stream.transactions import MemberTransactions, PartitionBatch, is_fenced, retryable
 from events.stream.types import InputRecord, Output, Result, StateWrite, Task, TaskFactory
 
@@ -121,14 +120,12 @@ class StreamEngine:
     async def run(self, stop: asyncio.Event) -> None:
         """Process batches until ``stop`` is set; the batch in flight always completes."""
         assert self._consumer is not None
-        cfg = self.config
         watch = start_lag_watch(self._consumer, self.metrics, stop)
         while not stop.is_set():
             batch = await self._consumer.getmany(
                 timeout_ms=self.config.fetch_timeout_ms, max_records=self.config.max_batch
             )
             self._started = time.perf_counter()
-            batch = await top_up(self._consumer, batch, self.config.top_up_ms, cfg.max_batch)
             async with self._lock:
                 if self._tail is not None and self._tail.done():
                     await self._drain_tail()  # a failed tail raises here, before the next batch
