@@ -6,6 +6,8 @@ import asyncio
 
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import KafkaError
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from events.catalog import Environment, Topic
 from events.stream import clients
@@ -152,11 +154,31 @@ async def delete_topics(bootstrap: KafkaConnection, names: list[str]) -> None:
         await admin.close()
 
 
+GROUP_COORDINATOR_PATIENCE_S = 60.0
+
+
+def _retriable(exc: BaseException) -> bool:
+    return isinstance(exc, KafkaError) and exc.retriable
+
+
 async def describe_group(admin: AIOKafkaAdminClient, group: str) -> tuple[str, int]:
     """A consumer group's state ("Stable", "Empty", "Dead", ...) and its member count.
-    One group per request: aiokafka 0.14 misreads a response describing two."""
+    One group per request: aiokafka 0.14 misreads a response describing two.
+
+    A retriable error (no coordinator yet: a fresh cluster creates ``__consumer_offsets`` on
+    the first lookup and answers ``COORDINATOR_NOT_AVAILABLE`` meanwhile; a coordinator
+    loading or moved after a broker's loss) is asked again for up to a minute: `yidi replay
+    rebuild` failed on one in CI instead of waiting a second."""
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception(_retriable),
+        wait=wait_exponential(multiplier=0.1, max=2),
+        stop=stop_after_delay(GROUP_COORDINATOR_PATIENCE_S),
+        reraise=True,
+    ):
+        with attempt:
+            responses = await admin.describe_consumer_groups([group])
     state, members = "Dead", 0
-    for response in await admin.describe_consumer_groups([group]):
+    for response in responses:
         for entry in getattr(response, "groups", None) or []:
             # (error_code, group_id, state, protocol_type, protocol, members, ...)
             state, members = entry[2], members + len(entry[5])
