@@ -29,78 +29,37 @@ from contracts.samples import samples
 from contracts.visit import QUANTITY_PATTERN, FeeLine, FeesUploaded
 from events.stream.types import InputRecord
 from events.wire import fee_lines
-from events.wire.codec import Codec, Prepare
+from events.wire.codec import Codec
 from events.wire.demo_keys import demo_registry
-from events.wire.errors import DecodeError
 from events.wire.fee_lines import FIELDS
 from services.adjudication.fee_lines import PreparedFees, prepare
-from services.adjudication.reference import DEFAULT_REFERENCE_DIR, load_reference
+from services.adjudication.reference import load_reference
 from services.adjudication.wire import command_of
 from services.entry.bootstrap import sender_ids
-from services.tools.bench.task import simulated_records
+from tests.fee_lines_check import assert_the_simulators_uploads_are_all_taken, compared
 from tests.unit.events.stream.test_fuzz import cases, setup
 from tests.unit.events.wire.test_bad_inputs import CASES, FEES, Record, _encoded, _resign
 from tests.unit.events.wire.test_bad_inputs import CODEC as SAMPLE_CODEC
 
 REF = load_reference()
 CODEC = Codec(demo_registry(sender_ids(REF)))
-Outcome = tuple[Any, ...]
 
 
-def _outcome(codec: Codec, record: Record, topic: str | None, fast: Prepare | None) -> Outcome:
-    key, value, headers = record
-    try:
-        decoded = codec.decode(key, value, headers, topic=topic, prepare=fast)
-    except DecodeError as err:
-        return ("refused", type(err).__name__, err.code, err.field, err.message)
-    message = decoded.message
-    header = {  # every field but the lines, which are compared as the command's
-        name: repr(getattr(message, name)) for name in type(message).model_fields
-    }
-    header.pop("feedetail", None)
+def _command(message: Any) -> tuple[Any, ...]:
     try:
         person, command = command_of(message)
     except Exception as exc:  # the outcome compared: its type
         person, command = "", type(exc).__name__
-    return (
-        "accepted",
-        decoded.envelope,
-        decoded.sender_verified,
-        decoded.when,
-        header,
-        message.ce_type,
-        person,
-        repr(command),
-    )
+    return person, repr(command)
 
 
 def _same(codec: Codec, record: Record, topic: str | None = None) -> bool:
     """Both readings agree; True when the fast one took the body."""
-    taken: list[bool] = []
-
-    def spy(model: Any, doc: Any) -> Any:
-        message = prepare(model, doc)
-        taken.append(message is not None)
-        return message
-
-    fast = _outcome(codec, record, topic, spy)
-    assert fast == _outcome(codec, record, topic, None)
-    return any(taken)
+    return compared(codec, record, topic, prepare, _command)[0]
 
 
 def test_the_simulators_uploads_are_all_taken_and_equal() -> None:
-    records = simulated_records(DEFAULT_REFERENCE_DIR, CODEC, 300, 11, "fee-lines")
-    uploads = [r for r in records if (FEES.encode() in dict(r.headers).get("ce_type", b""))]
-    taken = sum(_same(CODEC, (r.key, r.value or b"", list(r.headers)), r.topic) for r in records)
-    valid = 0
-    for r in uploads:
-        try:
-            CODEC.decode(r.key, r.value, r.headers, topic=r.topic)
-            valid += 1
-        except DecodeError:
-            pass
-    assert len(uploads) > 300 and valid > 0.95 * len(uploads)
-    assert taken == valid  # every valid upload of the simulator is read by the fast path
+    assert_the_simulators_uploads_are_all_taken(CODEC, _same, 11, "fee-lines")
 
 
 @pytest.mark.parametrize(("name", "make", "code", "field"), CASES, ids=[c[0] for c in CASES])

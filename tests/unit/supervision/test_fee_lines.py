@@ -19,69 +19,29 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 
 from contracts.visit import FeesUploaded
-from events.wire.codec import Codec, Prepare
-from events.wire.errors import DecodeError
-from services.adjudication.reference import DEFAULT_REFERENCE_DIR
+from events.wire.codec import Codec
 from services.supervision.core.model import Fees
 from services.supervision.fee_lines import PreparedFees, prepare
 from services.supervision.translate import visit_event
-from services.tools.bench.task import simulated_records
+from tests.fee_lines_check import assert_the_simulators_uploads_are_all_taken, compared
 from tests.unit.adjudication.test_fee_lines import CODEC, _body, _valid_upload
 from tests.unit.events.wire.test_bad_inputs import CASES, FEES, Record, _encoded, _resign
 from tests.unit.events.wire.test_bad_inputs import CODEC as SAMPLE_CODEC
 
-Outcome = tuple[Any, ...]
 
-
-def _outcome(codec: Codec, record: Record, topic: str | None, fast: Prepare | None) -> Outcome:
-    key, value, headers = record
-    try:
-        decoded = codec.decode(key, value, headers, topic=topic, prepare=fast)
-    except DecodeError as err:
-        return ("refused", type(err).__name__, err.code, err.field, err.message)
-    message = decoded.message
-    header = {name: repr(getattr(message, name)) for name in type(message).model_fields}
-    header.pop("feedetail", None)
-    return (
-        "accepted",
-        decoded.envelope,
-        decoded.sender_verified,
-        decoded.when,
-        header,
-        message.ce_type,
-        message.topic,
-        repr(visit_event(message)),
-    )
+def _event(message: Any) -> tuple[Any, ...]:
+    return message.topic, repr(visit_event(message))
 
 
 def _same(codec: Codec, record: Record, topic: str | None = None) -> bool:
     """Both readings agree; True when the fast one took the body and it was accepted (a
     body it took may still be refused after it, by the identity or key check)."""
-    taken: list[bool] = []
-
-    def spy(model: Any, doc: Any) -> Any:
-        message = prepare(model, doc)
-        taken.append(message is not None)
-        return message
-
-    fast = _outcome(codec, record, topic, spy)
-    assert fast == _outcome(codec, record, topic, None)
-    return any(taken) and fast[0] == "accepted"
+    taken, fast = compared(codec, record, topic, prepare, _event)
+    return taken and fast[0] == "accepted"
 
 
 def test_the_simulators_uploads_are_all_taken_and_give_the_same_events() -> None:
-    records = simulated_records(DEFAULT_REFERENCE_DIR, CODEC, 300, 7, "sup-fee-lines")
-    uploads = [r for r in records if FEES.encode() in dict(r.headers).get("ce_type", b"")]
-    taken = sum(_same(CODEC, (r.key, r.value or b"", list(r.headers)), r.topic) for r in records)
-    valid = 0
-    for r in uploads:
-        try:
-            CODEC.decode(r.key, r.value, r.headers, topic=r.topic)
-            valid += 1
-        except DecodeError:
-            pass
-    assert len(uploads) > 300 and valid > 0.95 * len(uploads)
-    assert taken == valid
+    assert_the_simulators_uploads_are_all_taken(CODEC, _same, 7, "sup-fee-lines")
 
 
 def test_a_prepared_upload_is_the_core_event_with_the_contracts_values() -> None:
