@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/pytest
 
-.PHONY: assets browser dashboard venv up down clean migrate topics lint typecheck unit integration e2e test demo e2e-full e2e-crash bench-codec bench-adjudication bench-pipeline bench-task bench-clearing recon-100k bench-replay e2e-replay fuzz-engine e2e-bad-input e2e-supervision bench-topics bench-signatures e2e-faults e2e-cluster e2e-clearing fuzz-decoder promtool prometheus-check
+.PHONY: assets browser dashboard venv up down clean migrate topics lint typecheck unit integration e2e test demo e2e-full e2e-crash bench-codec bench-adjudication bench-pipeline bench-task bench-clearing recon-100k bench-replay e2e-replay fuzz-engine e2e-bad-input e2e-supervision bench-topics bench-signatures e2e-faults e2e-cluster e2e-clearing fuzz-decoder fuzz-fee-lines promtool prometheus-check
 
 venv: $(STAMP) assets
 
@@ -117,6 +117,10 @@ e2e-faults: up
 YIDI_FUZZ_DECODER_CASES ?= 100000
 fuzz-decoder: venv
 	YIDI_FUZZ_DECODER_CASES=$(YIDI_FUZZ_DECODER_CASES) $(PYTEST) tests/unit/events/wire/test_decoder_fuzz.py -q --hypothesis-show-statistics
+
+# the fee uploads' fast reading against the contract, both processors (300 bodies each in make test)
+fuzz-fee-lines: venv
+	YIDI_FUZZ_FEE_LINES_CASES=20000 $(PYTEST) tests/unit/adjudication/test_fee_lines.py tests/unit/supervision/test_fee_lines.py -q -p no:cacheprovider --hypothesis-show-statistics
 
 fuzz-engine: venv
 	YIDI_FUZZ_CASES=1000000 $(PYTEST) tests/unit/events/stream/test_fuzz.py -q --hypothesis-show-statistics

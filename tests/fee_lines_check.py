@@ -7,6 +7,7 @@ core value, compared by ``repr`` so a ``Decimal``'s digits count."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,11 @@ from events.wire.errors import DecodeError
 from services.adjudication.reference import DEFAULT_REFERENCE_DIR
 from services.tools.bench.task import simulated_records
 from tests.unit.events.wire.test_bad_inputs import FEES, Record
+
+BODIES = int(os.environ.get("YIDI_FUZZ_FEE_LINES_CASES", "300"))
+"""Hypothesis bodies per processor's test: 300 in ``make test`` (about 5 s each), more in
+``make fuzz-fee-lines`` (20,000 each). The corpora (simulator, bad inputs, engine fuzz cases)
+run whole either way."""
 
 Outcome = tuple[Any, ...]
 Core = Callable[[Any], tuple[Any, ...]]

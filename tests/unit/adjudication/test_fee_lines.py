@@ -36,7 +36,7 @@ from services.adjudication.fee_lines import PreparedFees, prepare
 from services.adjudication.reference import load_reference
 from services.adjudication.wire import command_of
 from services.entry.bootstrap import sender_ids
-from tests.fee_lines_check import assert_the_simulators_uploads_are_all_taken, compared
+from tests.fee_lines_check import BODIES, assert_the_simulators_uploads_are_all_taken, compared
 from tests.unit.events.stream.test_fuzz import cases, setup
 from tests.unit.events.wire.test_bad_inputs import CASES, FEES, Record, _encoded, _resign
 from tests.unit.events.wire.test_bad_inputs import CODEC as SAMPLE_CODEC
@@ -246,7 +246,7 @@ def _body(draw: st.DrawFn) -> bytes:
     return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=BODIES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(_body())
 def test_hypothesis_bodies_read_the_same(value: bytes) -> None:
     if _same(SAMPLE_CODEC, _resign(_encoded(FEES), value)):

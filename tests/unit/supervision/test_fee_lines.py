@@ -23,7 +23,7 @@ from events.wire.codec import Codec
 from services.supervision.core.model import Fees
 from services.supervision.fee_lines import PreparedFees, prepare
 from services.supervision.translate import visit_event
-from tests.fee_lines_check import assert_the_simulators_uploads_are_all_taken, compared
+from tests.fee_lines_check import BODIES, assert_the_simulators_uploads_are_all_taken, compared
 from tests.unit.adjudication.test_fee_lines import CODEC, _body, _valid_upload
 from tests.unit.events.wire.test_bad_inputs import CASES, FEES, Record, _encoded, _resign
 from tests.unit.events.wire.test_bad_inputs import CODEC as SAMPLE_CODEC
@@ -75,7 +75,7 @@ def test_the_bad_input_corpus_gets_the_same_refusals(
     assert not _same(SAMPLE_CODEC, make()), name
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=BODIES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(_body())
 def test_hypothesis_bodies_read_the_same(value: bytes) -> None:
     if _same(SAMPLE_CODEC, _resign(_encoded(FEES), value)):
