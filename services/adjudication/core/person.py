@@ -223,7 +223,7 @@ class StateWriter:
             ident = id(value)
             hit = memo.get(ident)
             if hit is None or hit[0] is not value:
-                hit = (value, adapter.dump_json(value))
+                hit = (value, adapter.serializer.to_json(value))  # ``dump_json`` minus its wrapper
             kept[ident] = hit
             return orjson.Fragment(hit[1])
 
