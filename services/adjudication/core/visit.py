@@ -106,9 +106,14 @@ def withdraw_fees(visit: VisitState, feedetl_sns: Iterable[str] | None) -> Visit
 
 
 def discharge(visit: VisitState) -> VisitState:
-    """Discharge (2402): the stay ends, settlement may follow."""
+    """Discharge (2402): the stay ends, settlement may follow. ``replace(visit,
+    status="discharged")`` field by field, as ``with_lines``."""
     _require_accepting(visit)
-    return replace(visit, status="discharged")
+    return VisitState(
+        visit.mdtrt_id, visit.psn_no, visit.insuplc_admdvs, visit.fixmedins_code,
+        visit.mdtrtarea_admvs, visit.med_type, visit.insutype, visit.begndate, visit.diseases,
+        "discharged", visit.lines, visit.admission_deductible_fen,
+    )  # fmt: skip
 
 
 def cancel(visit: VisitState) -> VisitState:
