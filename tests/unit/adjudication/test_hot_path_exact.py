@@ -151,7 +151,7 @@ def test_with_visit_is_replace() -> None:
     ], "a new PersonState field: add it to with_visit and record_filing"  # fmt: skip
     filing = SimpleNamespace(filing_id="G")
     built = record_filing(state, filing)  # type: ignore[arg-type]
-    assert built == replace(state, filings={**state.filings, "G": filing})
+    assert built == replace(state, filings={**state.filings, "G": filing})  # type: ignore[dict-item]
     assert state.filings.keys() == {"F"}, "the stored state is not modified"
 
 

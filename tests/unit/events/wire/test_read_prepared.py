@@ -17,14 +17,14 @@ from events.wire.strict_json import MAX_DEPTH, read_json, read_prepared
 from tests.unit.events.wire.test_reading import json_values
 
 
-def _read(value: bytes) -> object:
+def _read(value: bytes) -> tuple[Any, ...]:
     try:
         return ("read", read_json(value))
     except DecodeError as err:
         return ("refused", type(err).__name__, err.code, err.field, err.message)
 
 
-def _prepared(value: bytes, accept: bool) -> tuple[object, list[Any]]:
+def _prepared(value: bytes, accept: bool) -> tuple[tuple[Any, ...], list[Any]]:
     seen: list[Any] = []
 
     def reader(model: str, doc: Any) -> str | None:
