@@ -46,7 +46,7 @@ from events.wire.errors import (
 )
 from events.wire.masking import mask_text
 from events.wire.signing import KeyRegistry, compute_mac
-from events.wire.strict_json import read_json
+from events.wire.strict_json import read_json, read_prepared
 
 MAX_MESSAGE_BYTES = 1_000_000
 KNOWN_MINOR = 0
@@ -250,8 +250,7 @@ class Codec:
         try:
             if topic is not None:
                 _check_topic(topic, env)
-            doc = read_json(value)
-            message = None if prepare is None else prepare(model, doc)
+            doc, message = read_prepared(value, prepare, model)
             if message is None:
                 message = self._validate(model, value, env, doc)
             if verified:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -164,7 +164,9 @@ def record_filing(state: PersonState, filing: FilingState) -> PersonState:
     """A filing created or changed (the same ``filing_id`` replaces the old one)."""
     merged = dict(state.filings)
     merged[filing.filing_id] = filing
-    return replace(state, filings=merged)
+    return PersonState(  # ``replace(state, filings=merged)`` field by field, as ``with_visit``
+        state.visits, state.years, state.settlements, state.account_spent_fen, merged
+    )
 
 
 def revoke_filing(state: PersonState, filing_id: str, revoked_on: dt.date) -> PersonState:
@@ -223,7 +225,7 @@ class StateWriter:
             ident = id(value)
             hit = memo.get(ident)
             if hit is None or hit[0] is not value:
-                hit = (value, adapter.dump_json(value))
+                hit = (value, adapter.serializer.to_json(value))  # ``dump_json`` minus its wrapper
             kept[ident] = hit
             return orjson.Fragment(hit[1])
 

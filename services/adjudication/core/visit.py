@@ -14,12 +14,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from operator import attrgetter
 from typing import Literal
 
 from services.adjudication.core.errors import FeeLineConflict, VisitClosed
 from services.adjudication.core.pricing import FeeLine
 
 VisitStatus = Literal["open", "discharged", "settled", "cancelled"]
+_AMOUNT = attrgetter("amount_fen")
 
 
 @dataclass(slots=True)  # a value: never mutated (see core/__init__)
@@ -45,8 +47,9 @@ class VisitState:
         return self.status in ("open", "discharged")
 
     def pending_total(self) -> int:
-        """Sum of unsettled fee lines, fen."""
-        return sum(line.amount_fen for line in self.lines)
+        """Sum of unsettled fee lines, fen (``map`` over an ``attrgetter``: no generator frame
+        per line, about half the cost of the generator expression; ints, so the same sum)."""
+        return sum(map(_AMOUNT, self.lines))
 
 
 def _require_accepting(visit: VisitState) -> None:
@@ -103,9 +106,14 @@ def withdraw_fees(visit: VisitState, feedetl_sns: Iterable[str] | None) -> Visit
 
 
 def discharge(visit: VisitState) -> VisitState:
-    """Discharge (2402): the stay ends, settlement may follow."""
+    """Discharge (2402): the stay ends, settlement may follow. ``replace(visit,
+    status="discharged")`` field by field, as ``with_lines``."""
     _require_accepting(visit)
-    return replace(visit, status="discharged")
+    return VisitState(
+        visit.mdtrt_id, visit.psn_no, visit.insuplc_admdvs, visit.fixmedins_code,
+        visit.mdtrtarea_admvs, visit.med_type, visit.insutype, visit.begndate, visit.diseases,
+        "discharged", visit.lines, visit.admission_deductible_fen,
+    )  # fmt: skip
 
 
 def cancel(visit: VisitState) -> VisitState:

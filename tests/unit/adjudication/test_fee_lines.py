@@ -32,6 +32,7 @@ from events.wire import fee_lines
 from events.wire.codec import Codec
 from events.wire.demo_keys import demo_registry
 from events.wire.fee_lines import FIELDS
+from events.wire.strict_json import MAX_DEPTH
 from services.adjudication.fee_lines import PreparedFees, prepare
 from services.adjudication.reference import load_reference
 from services.adjudication.wire import command_of
@@ -290,6 +291,26 @@ def test_edges_the_fast_path_takes_or_leaves() -> None:
         {"fee_ocur_time": "2026-10-12T08:06:00.1234567+08:00"},
     ):
         assert not _same(SAMPLE_CODEC, _valid_upload([{**line, **change}])), change
+
+
+def test_a_canonical_upload_nested_too_deep_is_refused_the_same() -> None:
+    """``prepare`` sees a canonical body before its depth is checked (``read_prepared``): one
+    nested past ``MAX_DEPTH`` (in a line, in an extra field, in the header) is left to the
+    checks and refused ``E_BOUNDS``, as without ``prepare``."""
+    deep: Any = "1"
+    for _ in range(MAX_DEPTH + 1):
+        deep = [deep]
+    doc = orjson.loads(_encoded(FEES)[1])
+    line = doc["feedetail"][0]
+    for body in (
+        {**doc, "feedetail": [{**line, "cnt": deep}]},
+        {**doc, "x_deep": deep},
+        {**doc, "msgid": deep},
+        {**doc, "feedetail": [{**line, "x": {"y": deep}}]},
+    ):
+        record = _resign(_encoded(FEES), orjson.dumps(body))
+        assert not _same(SAMPLE_CODEC, record)
+        assert compared(SAMPLE_CODEC, record, None, prepare, _command)[1][2] == "E_BOUNDS"
 
 
 def test_the_fast_path_reads_the_contracts_constraints() -> None:

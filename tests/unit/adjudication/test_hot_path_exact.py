@@ -12,6 +12,7 @@ import datetime as dt
 import gc
 from dataclasses import fields, replace
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
@@ -20,9 +21,9 @@ from hypothesis import strategies as st
 from contracts.common import EARLIEST, LATEST, plausible
 from contracts.money import to_fen
 from services.adjudication.core.adjudicator import SHANGHAI, business_date
-from services.adjudication.core.person import PersonState, with_visit
+from services.adjudication.core.person import PersonState, record_filing, with_visit
 from services.adjudication.core.pricing import FeeLine
-from services.adjudication.core.visit import VisitState, with_lines
+from services.adjudication.core.visit import VisitState, discharge, with_lines
 from services.runtime.gc_tuning import YOUNG_THRESHOLD, tune_gc
 
 OFFSETS = st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1).map(
@@ -131,7 +132,9 @@ def test_with_lines_is_replace() -> None:
         "mdtrt_id", "psn_no", "insuplc_admdvs", "fixmedins_code", "mdtrtarea_admvs",
         "med_type", "insutype", "begndate", "diseases", "status", "lines",
         "admission_deductible_fen",
-    ], "a new VisitState field: add it to with_lines"  # fmt: skip
+    ], "a new VisitState field: add it to with_lines and discharge"  # fmt: skip
+    assert discharge(visit) == replace(visit, status="discharged")
+    assert discharge(replace(visit, status="open")) == replace(visit, status="discharged")
 
 
 def test_with_visit_is_replace() -> None:
@@ -145,7 +148,11 @@ def test_with_visit_is_replace() -> None:
     assert state.visits.keys() == {"M0"}, "the stored state is not modified"
     assert [f.name for f in fields(PersonState)] == [
         "visits", "years", "settlements", "account_spent_fen", "filings",
-    ], "a new PersonState field: add it to with_visit"  # fmt: skip
+    ], "a new PersonState field: add it to with_visit and record_filing"  # fmt: skip
+    filing = SimpleNamespace(filing_id="G")
+    built = record_filing(state, filing)  # type: ignore[arg-type]
+    assert built == replace(state, filings={**state.filings, "G": filing})  # type: ignore[dict-item]
+    assert state.filings.keys() == {"F"}, "the stored state is not modified"
 
 
 def test_tune_gc_raises_the_threshold_and_freezes() -> None:
