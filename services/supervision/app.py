@@ -9,9 +9,10 @@ hospitals' ack path (its own group; a slow or stopped supervisor delays no ack).
 Order of effects per batch of events (at-least-once, SIGKILL-safe; the person
 agents take up to ``BATCH_MAX`` events at a time, ``adapters/batches.py``): each
 event decoded and through the core, in order, on the person's newest state (the
-batch's own copy or the table's); then all the batch's alerts written to PostgreSQL
-(idempotent) and sent to ``yidi.supervision.v1`` and awaited; only then are the
-new states written to the table. faust acks the batch's events after that, and
+batch's own copy or the table's); the batch's settled claims sent to the outlier
+stream, one record per institution-day (``outliers.py``); then all its alerts written
+to PostgreSQL (idempotent) and sent to ``yidi.supervision.v1`` and awaited; only then
+are the new states written to the table. faust acks the batch's events after that, and
 flushes the producer (changelog included) before it commits an offset, so the state
 is never behind the committed offset; when it is ahead (crash between the table
 writes and the commit), the events' ids are in the states' ``seen`` and the
@@ -54,7 +55,7 @@ from services.supervision.core.person import apply_settlement, apply_visit
 from services.supervision.core.rules import RuleBook
 from services.supervision.core.state import PersonState
 from services.supervision.fee_lines import prepare
-from services.supervision.outliers import OutlierStream
+from services.supervision.outliers import Fed, OutlierStream
 from services.supervision.translate import settlement_event, visit_event
 
 GROUP = catalog.SUPERVISION_GROUP
@@ -195,6 +196,7 @@ class _Handler:
         changed: dict[bytes, tuple[PersonState, Any]] = {}
         alerts: list[SupervisionAlert] = []
         reversals: list[Reversal] = []
+        fed: Fed = {}
         for event in events:
             with stages.time("decode"):
                 decoded = self.decode(event)
@@ -207,7 +209,7 @@ class _Handler:
             fresh = decoded.envelope.ce_id not in state.seen
             if isinstance(core, Claim) and self.outliers is not None and fresh:
                 with stages.time("outlier_feed"), as_current(event):
-                    await self.outliers.feed(event, core)
+                    await self.outliers.feed(event, core, fed)
             rules = self.rules.for_region(core.person[:6])
             with stages.time("rules"):
                 new, raised = apply(state, core, rules, decoded.envelope.ce_id)
@@ -216,6 +218,9 @@ class _Handler:
                 reversals.append(core)
             if new != state:
                 changed[key] = (new, event)
+        if fed and self.outliers is not None:
+            with stages.time("outlier_feed"):
+                await self.outliers.send_fed(fed)
         await self.emit(alerts)
         for reversal in reversals:
             await self.note_reversal(reversal)
