@@ -22,6 +22,7 @@ replayed events change nothing — their alerts were already sent.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,7 +47,12 @@ from events.stream.clients import KafkaConnection
 from events.wire.codec import Codec
 from events.wire.errors import DecodeError
 from services.supervision.adapters import sink, state_codec
-from services.supervision.adapters.batches import BATCH_MAX, BATCH_WITHIN_S, as_current
+from services.supervision.adapters.batches import (
+    BATCH_MAX,
+    BATCH_WITHIN_S,
+    as_current,
+    write_as,
+)
 from services.supervision.adapters.read_committed import ReadCommittedApp
 from services.supervision.adapters.stages import Stages, timed
 from services.supervision.adapters.watchdog import StallWatch, heal
@@ -197,22 +203,25 @@ class _Handler:
         alerts: list[SupervisionAlert] = []
         reversals: list[Reversal] = []
         fed: Fed = {}
+        lap, now = stages.lap, time.perf_counter
         for event in events:
-            with stages.time("decode"):
-                decoded = self.decode(event)
-                core = None if decoded is None else to_core(decoded.message)
+            t = now()
+            decoded = self.decode(event)
+            core = None if decoded is None else to_core(decoded.message)
+            t = lap("decode", t)
             if core is None or decoded is None:
                 continue
             key = core.person.encode()
-            with stages.time("state_read"):
-                state = changed[key][0] if key in changed else parsed.read(key, table.get(key))
+            state = changed[key][0] if key in changed else parsed.read(key, table.get(key))
+            t = lap("state_read", t)
             fresh = decoded.envelope.ce_id not in state.seen
             if isinstance(core, Claim) and self.outliers is not None and fresh:
-                with stages.time("outlier_feed"), as_current(event):
+                with as_current(event):
                     await self.outliers.feed(event, core, fed)
+                t = lap("outlier_feed", t)
             rules = self.rules.for_region(core.person[:6])
-            with stages.time("rules"):
-                new, raised = apply(state, core, rules, decoded.envelope.ce_id)
+            new, raised = apply(state, core, rules, decoded.envelope.ce_id)
+            lap("rules", t)
             alerts.extend(raised)
             if isinstance(core, Reversal):
                 reversals.append(core)
@@ -227,8 +236,7 @@ class _Handler:
         with stages.time("state_write"):
             for key, (new, event) in changed.items():
                 raw = state_codec.dumps(new)
-                with as_current(event):
-                    table[key] = raw
+                write_as(event, table, key, raw)
                 parsed.wrote(key, raw, new)
 
     async def note_reversal(self, reversal: Reversal) -> None:

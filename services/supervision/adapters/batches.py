@@ -41,3 +41,13 @@ def as_current(event: Any) -> Iterator[None]:
         yield
     finally:
         streams._current_event.reset(token)
+
+
+def write_as(event: Any, table: Any, key: Any, value: Any) -> None:
+    """``table[key] = value`` with ``event`` as faust's current event: ``as_current`` without
+    a context manager's generator, for the one write per changed state of every batch."""
+    token = streams._current_event.set(weakref.ref(event))
+    try:
+        table[key] = value
+    finally:
+        streams._current_event.reset(token)
