@@ -10,7 +10,7 @@ Why these pieces:
   ``crc32(province) % 12``: a province's institutions all land in one partition. One
   record per institution-day per settlements batch (``kind="claims"``, the claims in the
   order fed), not one per claim: each record costs a send and, read back, faust's whole
-  per-record path, and one a claim was ~13 % of what the worker read in all.
+  per-record path, and one a claim was ~12 % of what the worker read in all.
 - **A faust windowed table** (``institution-day``: tumbling 1 day, changelog-backed,
   ``relative_to_field(InstitutionClaim.at)``): ``at`` is the claim's business date
   (``setl_date``, Asia/Shanghai) written as that date's UTC midnight, so faust's
