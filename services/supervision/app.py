@@ -9,9 +9,10 @@ hospitals' ack path (its own group; a slow or stopped supervisor delays no ack).
 Order of effects per batch of events (at-least-once, SIGKILL-safe; the person
 agents take up to ``BATCH_MAX`` events at a time, ``adapters/batches.py``): each
 event decoded and through the core, in order, on the person's newest state (the
-batch's own copy or the table's); then all the batch's alerts written to PostgreSQL
-(idempotent) and sent to ``yidi.supervision.v1`` and awaited; only then are the
-new states written to the table. faust acks the batch's events after that, and
+batch's own copy or the table's); the batch's settled claims sent to the outlier
+stream, one record per institution-day (``outliers.py``); then all its alerts written
+to PostgreSQL (idempotent) and sent to ``yidi.supervision.v1`` and awaited; only then
+are the new states written to the table. faust acks the batch's events after that, and
 flushes the producer (changelog included) before it commits an offset, so the state
 is never behind the committed offset; when it is ahead (crash between the table
 writes and the commit), the events' ids are in the states' ``seen`` and the
@@ -21,6 +22,7 @@ replayed events change nothing — their alerts were already sent.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,7 +47,12 @@ from events.stream.clients import KafkaConnection
 from events.wire.codec import Codec
 from events.wire.errors import DecodeError
 from services.supervision.adapters import sink, state_codec
-from services.supervision.adapters.batches import BATCH_MAX, BATCH_WITHIN_S, as_current
+from services.supervision.adapters.batches import (
+    BATCH_MAX,
+    BATCH_WITHIN_S,
+    as_current,
+    write_as,
+)
 from services.supervision.adapters.read_committed import ReadCommittedApp
 from services.supervision.adapters.stages import Stages, timed
 from services.supervision.adapters.watchdog import StallWatch, heal
@@ -54,7 +61,7 @@ from services.supervision.core.person import apply_settlement, apply_visit
 from services.supervision.core.rules import RuleBook
 from services.supervision.core.state import PersonState
 from services.supervision.fee_lines import prepare
-from services.supervision.outliers import OutlierStream
+from services.supervision.outliers import Fed, OutlierStream
 from services.supervision.translate import settlement_event, visit_event
 
 GROUP = catalog.SUPERVISION_GROUP
@@ -195,35 +202,41 @@ class _Handler:
         changed: dict[bytes, tuple[PersonState, Any]] = {}
         alerts: list[SupervisionAlert] = []
         reversals: list[Reversal] = []
+        fed: Fed = {}
+        lap, now = stages.lap, time.perf_counter
         for event in events:
-            with stages.time("decode"):
-                decoded = self.decode(event)
-                core = None if decoded is None else to_core(decoded.message)
+            t = now()
+            decoded = self.decode(event)
+            core = None if decoded is None else to_core(decoded.message)
+            t = lap("decode", t)
             if core is None or decoded is None:
                 continue
             key = core.person.encode()
-            with stages.time("state_read"):
-                state = changed[key][0] if key in changed else parsed.read(key, table.get(key))
+            state = changed[key][0] if key in changed else parsed.read(key, table.get(key))
+            t = lap("state_read", t)
             fresh = decoded.envelope.ce_id not in state.seen
             if isinstance(core, Claim) and self.outliers is not None and fresh:
-                with stages.time("outlier_feed"), as_current(event):
-                    await self.outliers.feed(event, core)
+                with as_current(event):
+                    await self.outliers.feed(event, core, fed)
+                t = lap("outlier_feed", t)
             rules = self.rules.for_region(core.person[:6])
-            with stages.time("rules"):
-                new, raised = apply(state, core, rules, decoded.envelope.ce_id)
+            new, raised = apply(state, core, rules, decoded.envelope.ce_id)
+            lap("rules", t)
             alerts.extend(raised)
             if isinstance(core, Reversal):
                 reversals.append(core)
             if new != state:
                 changed[key] = (new, event)
+        if fed and self.outliers is not None:
+            with stages.time("outlier_feed"):
+                await self.outliers.send_fed(fed)
         await self.emit(alerts)
         for reversal in reversals:
             await self.note_reversal(reversal)
         with stages.time("state_write"):
             for key, (new, event) in changed.items():
                 raw = state_codec.dumps(new)
-                with as_current(event):
-                    table[key] = raw
+                write_as(event, table, key, raw)
                 parsed.wrote(key, raw, new)
 
     async def note_reversal(self, reversal: Reversal) -> None:

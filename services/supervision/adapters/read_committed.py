@@ -86,7 +86,7 @@ class _Consumer(driver.Consumer):
             return bool(await super()._commit(offsets))
 
 
-PRODUCER_BUFFER_MAX = 2_000
+PRODUCER_BUFFER_MAX = 8_000
 """faust's producer buffer (table changelog writes waiting to be produced) above which its
 conductor stops handing fetched records to the streams (faust: 100). A batch of the person
 agents writes up to ``adapters.batches.BATCH_MAX`` states at once; at 100 every batch

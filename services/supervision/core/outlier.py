@@ -61,6 +61,29 @@ class InstitutionDay:
             setl_ids=(*self.setl_ids, claim.setl_id),
         )
 
+    def add_all(self, claims: Iterable[Claim]) -> InstitutionDay:
+        """``add`` of each claim in turn, with one copy of the day instead of one a claim
+        (the stream receives a batch's claims of one institution-day together)."""
+        known = set(self.setl_ids)
+        added: list[str] = []
+        medfee = fund = 0
+        for c in claims:
+            if c.setl_id in known:
+                continue
+            known.add(c.setl_id)
+            added.append(c.setl_id)
+            medfee += c.medfee_fen
+            fund += c.fund_fen
+        if not added:
+            return self
+        return replace(
+            self,
+            settlements=self.settlements + len(added),
+            medfee_fen=self.medfee_fen + medfee,
+            fund_fen=self.fund_fen + fund,
+            setl_ids=(*self.setl_ids, *added),
+        )
+
 
 def empty_day(fixmedins_code: str, admdvs: str, level: int, day: dt.date) -> InstitutionDay:
     return InstitutionDay(fixmedins_code, admdvs, level, day, 0, 0, 0)

@@ -8,7 +8,7 @@ province's, then to the national base ``000000``.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 
@@ -43,6 +43,16 @@ class RuleSet:
     frequency: tuple[Frequency, ...]
     supply: tuple[DaysSupply, ...]
     outlier: tuple[InstitutionOutlier, ...]
+    horizon_days: int = field(init=False, default=1, compare=False)
+    """The longest look-back of any person rule, plus a day: what person state must keep.
+    Computed once here (read for every event the person rules apply)."""
+
+    def __post_init__(self) -> None:
+        spans = [r.horizon_days for r in self.overlap]
+        spans += [r.window_days for r in self.readmission]
+        spans += [r.window_days for r in self.frequency]
+        spans += [r.window_days for r in self.supply]
+        object.__setattr__(self, "horizon_days", max(spans, default=1) + 1)
 
     @classmethod
     def build(cls, pack: RulePack) -> RuleSet:
@@ -57,15 +67,6 @@ class RuleSet:
             supply=tuple(x for x in r if isinstance(x, DaysSupply)),
             outlier=tuple(x for x in r if isinstance(x, InstitutionOutlier)),
         )
-
-    @property
-    def horizon_days(self) -> int:
-        """The longest look-back of any person rule: what person state must keep."""
-        spans = [r.horizon_days for r in self.overlap]
-        spans += [r.window_days for r in self.readmission]
-        spans += [r.window_days for r in self.frequency]
-        spans += [r.window_days for r in self.supply]
-        return max(spans, default=1) + 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,11 +85,11 @@ class PersonState:
         if self.latest is None:
             return self
         cut = self.latest - dt.timedelta(days=horizon_days)
-        return replace(
-            self,
+        return PersonState(  # every field given: no ``replace`` (once per event)
             stays=tuple(s for s in self.stays if (s.end or s.begin) >= cut),
             lines=tuple(x for x in self.lines if x.day >= cut),
             claims=tuple(c for c in self.claims if c.day >= cut),
             raised=tuple(r for r in self.raised if r.window_end >= cut),
             seen=self.seen[-seen_max:],
+            latest=self.latest,
         )

@@ -133,3 +133,25 @@ def test_a_far_institution_is_found_once_its_day_closes() -> None:
     # without the later day in the last partition the day never closes
     sources[2].pop()
     assert _run(sources, [p for p in range(PARTS) for _ in sources[p]], set()) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    before=st.lists(st.integers(0, 30), max_size=12, unique=True),
+    claims=st.lists(st.tuples(st.integers(0, 30), st.integers(0, 50_000)), max_size=40),
+)
+def test_adding_claims_together_is_adding_them_one_by_one(
+    before: list[int], claims: list[tuple[int, int]]
+) -> None:
+    """``add_all`` (a batch of one institution-day's claims, the stream's aggregate
+    message) gives the day ``add`` gives claim by claim: counts, sums, the ``setl_id``s in
+    order, a repeated or already counted ``setl_id`` once."""
+    day = outlier.empty_day(CODES[0], "310104", 3, D0)
+    for n in before:
+        day = day.add(_claim(n, CODES[0], D0, 1000 + n))
+    batch = [_claim(n, CODES[0], D0, fen) for n, fen in claims]
+    one_by_one = day
+    for c in batch:
+        one_by_one = one_by_one.add(c)
+    assert day.add_all(batch) == one_by_one
+    assert (day.add_all([]) is day) and (day.add_all(batch[:0]) is day)
