@@ -8,8 +8,10 @@ suspend_flow.wait())``, which makes four tasks (the callback, and a wait on each
 cancels the three others — each cancellation another turn of the event loop. The worker
 runs on one thread, and that bookkeeping was ~9 % of its samples (py-spy, ``yidi bench
 supervision``; docs/supervision.md, "Throughput"). Here the three waits are tasks kept
-across records, made again only once one has finished (its event was set), so a record
-costs one task (its callback) and one ``asyncio.wait``. What happens is faust's: the
+across records, made again only once one has finished (its event was set), and the
+callback is first run in place (``first``): one that finishes without suspending (nearly
+all) costs no task, no ``asyncio.wait`` and no turn of the loop; one that suspends costs one
+task and one ``asyncio.wait`` (session 23). What happens is faust's: the
 callback runs until it returns or one of the three events is set (then it is cancelled,
 and its exception, if any, propagates); the read offset, the gaps and the commit every
 ``commit_every`` acks are faust's lines, unchanged.
