@@ -225,7 +225,7 @@ class _Handler:
             alerts.extend(raised)
             if isinstance(core, Reversal):
                 reversals.append(core)
-            if new != state:
+            if new is not state:  # the core returns the state itself when nothing changed
                 changed[key] = (new, event)
         if fed and self.outliers is not None:
             with stages.time("outlier_feed"):

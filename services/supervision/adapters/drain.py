@@ -8,8 +8,10 @@ suspend_flow.wait())``, which makes four tasks (the callback, and a wait on each
 cancels the three others — each cancellation another turn of the event loop. The worker
 runs on one thread, and that bookkeeping was ~9 % of its samples (py-spy, ``yidi bench
 supervision``; docs/supervision.md, "Throughput"). Here the three waits are tasks kept
-across records, made again only once one has finished (its event was set), so a record
-costs one task (its callback) and one ``asyncio.wait``. What happens is faust's: the
+across records, made again only once one has finished (its event was set), and the
+callback is first run in place (``first``): one that finishes without suspending (nearly
+all) costs no task, no ``asyncio.wait`` and no turn of the loop; one that suspends costs one
+task and one ``asyncio.wait`` (session 23). What happens is faust's: the
 callback runs until it returns or one of the three events is set (then it is cancelled,
 and its exception, if any, propagates); the read offset, the gaps and the commit every
 ``commit_every`` acks are faust's lines, unchanged.
@@ -25,6 +27,7 @@ they cost a header lookup.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Generator
 from typing import Any
 
 FAUST_VERSION = "0.15.3"
@@ -52,8 +55,22 @@ class Watchers:
 
 
 async def first(callback: Any, watchers: Watchers) -> None:
-    """The callback run until it returns or a watched event is set (it is then cancelled)."""
-    task = asyncio.ensure_future(callback)
+    """The callback run until it returns or a watched event is set (it is then cancelled).
+
+    Run in place first, up to its first suspension (``send(None)``): most records' callbacks
+    (faust's conductor putting the record on its stream's queue) finish without one, and then
+    no event can have been set meanwhile (one thread), so there is nothing to wait for: no
+    task, no ``asyncio.wait``, no turn of the event loop per record. A callback that
+    suspends (its stream's buffer full) goes on in a task from where it stopped
+    (``_Resumed``) and is waited for with the watchers as before."""
+    try:
+        yielded = callback.send(None)
+    except StopIteration:
+        return
+    except BaseException:
+        callback.close()
+        raise
+    task = asyncio.ensure_future(_resume(callback, yielded))
     try:
         await asyncio.wait((task, *watchers.current()), return_when=asyncio.FIRST_COMPLETED)
         if task.done() and not task.cancelled() and task.exception() is not None:
@@ -61,6 +78,35 @@ async def first(callback: Any, watchers: Watchers) -> None:
     finally:
         if not task.done():
             task.cancel()
+
+
+async def _resume(callback: Any, yielded: Any) -> Any:
+    return await _Resumed(callback, yielded)
+
+
+class _Resumed:
+    """A coroutine already run up to a suspension, awaited from there on: what it yielded
+    (the future it waits for, or None for a bare yield) is handed to the task running this,
+    and what the task sends or throws in (a cancellation) is passed on to the coroutine."""
+
+    def __init__(self, coro: Any, yielded: Any) -> None:
+        self.coro, self.yielded = coro, yielded
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro, yielded = self.coro, self.yielded
+        while True:
+            try:
+                sent = yield yielded
+            except BaseException as exc:  # thrown in (a cancellation): passed on, as await does
+                try:
+                    yielded = coro.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+            else:
+                try:
+                    yielded = coro.send(sent)
+                except StopIteration as stop:
+                    return stop.value
 
 
 async def drain_messages(self: Any, fetcher: Any) -> None:  # noqa: PLR0915 (faust's loop)

@@ -24,11 +24,18 @@ def check(
     for x in new:
         if x.item in limits:
             touched.setdefault(x.day, set()).add(x.item)
+    if not touched:
+        return []
+    # one pass over the person's lines for every day touched (was one per day), and only
+    # the items the new lines bill that day: an item's verdict reads its own rows
+    rows: dict[dt.date, list[LineRec]] = {day: [] for day in touched}
+    for x in lines:
+        items = touched.get(x.day)
+        if items is not None and x.item in items:
+            rows[x.day].append(x)
     out = []
     for day in sorted(touched):
-        # only the items the new lines bill that day: an item's verdict reads its own rows
-        items = touched[day]
-        hits = _offending(limits, [x for x in lines if x.day == day and x.item in items])
+        hits = _offending(limits, rows[day])
         if hits:
             out.append(_finding(rule, person, day, hits))
     return out

@@ -38,9 +38,13 @@ class Cancel:
     mdtrt_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Line:
-    """One fee line: ``fen`` is its amount, ``day`` the Asia/Shanghai date it was incurred."""
+    """One fee line: ``fen`` is its amount, ``day`` the Asia/Shanghai date it was incurred.
+
+    Not frozen, as ``state.LineRec``: one is made for every fee line read, and a frozen
+    ``__init__`` sets each field through ``object.__setattr__``; nothing hashes or assigns
+    to one."""
 
     sn: str
     item: str

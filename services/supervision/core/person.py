@@ -71,13 +71,15 @@ def apply_visit(
         )
     elif isinstance(event, Fees):
         med_type = next((s.med_type for s in state.stays if s.mdtrt_id == event.mdtrt_id), "")
-        known = {(x.mdtrt_id, x.sn) for x in state.lines}
+        mdtrt_id, fixmedins_code = event.mdtrt_id, event.fixmedins_code
+        # the visit's lines already kept (a resent upload adds nothing): their ``sn``s alone
+        known = {x.sn for x in state.lines if x.mdtrt_id == mdtrt_id}
         new = tuple(
-            LineRec(
-                event.mdtrt_id, event.fixmedins_code, med_type, x.sn, x.item, x.cnt, x.fen, x.day
-            )
-            for x in event.lines
-            if (event.mdtrt_id, x.sn) not in known
+            [
+                LineRec(mdtrt_id, fixmedins_code, med_type, x.sn, x.item, x.cnt, x.fen, x.day)
+                for x in event.lines
+                if x.sn not in known
+            ]
         )
         lines = (*state.lines, *new)
         for d in rules.duplicate:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from operator import attrgetter
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +27,13 @@ class Stay:
     diagnoses: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LineRec:
+    """One fee line kept. Not frozen: a frozen dataclass's ``__init__`` sets each of its eight
+    fields through ``object.__setattr__``, and a line is made for every fee line read (the
+    fee uploads and every state parsed back); nothing hashes a line, nothing assigns to one
+    (treat it as immutable: states share their lines)."""
+
     mdtrt_id: str
     fixmedins_code: str
     med_type: str
@@ -81,15 +87,34 @@ class PersonState:
 
     def expired(self, horizon_days: int, seen_max: int = 256) -> PersonState:
         """Drop what no rule can need: stays ended, lines, claims and raised windows older
-        than ``horizon_days`` before the newest date seen (an open stay by its admission)."""
+        than ``horizon_days`` before the newest date seen (an open stay by its admission).
+
+        Once per event: a collection with nothing to drop (the usual case: a person's records
+        span days, the horizon months) is kept as it is, told by its oldest date (``min``
+        over the dates, in C) instead of rebuilt element by element; nothing dropped at all
+        returns the state itself."""
         if self.latest is None:
             return self
         cut = self.latest - dt.timedelta(days=horizon_days)
-        return PersonState(  # every field given: no ``replace`` (once per event)
-            stays=tuple(s for s in self.stays if (s.end or s.begin) >= cut),
-            lines=tuple(x for x in self.lines if x.day >= cut),
-            claims=tuple(c for c in self.claims if c.day >= cut),
-            raised=tuple(r for r in self.raised if r.window_end >= cut),
-            seen=self.seen[-seen_max:],
-            latest=self.latest,
+        stays, lines, claims, raised = self.stays, self.lines, self.claims, self.raised
+        keep = True
+        if stays and min(s.end or s.begin for s in stays) < cut:
+            stays, keep = tuple(s for s in stays if (s.end or s.begin) >= cut), False
+        if lines and min(map(_DAY, lines)) < cut:
+            lines, keep = tuple(x for x in lines if x.day >= cut), False
+        if claims and min(map(_DAY, claims)) < cut:
+            claims, keep = tuple(c for c in claims if c.day >= cut), False
+        if raised and min(map(_END, raised)) < cut:
+            raised, keep = tuple(r for r in raised if r.window_end >= cut), False
+        seen = self.seen
+        if len(seen) > seen_max:
+            seen, keep = seen[-seen_max:], False
+        if keep:
+            return self
+        return PersonState(  # every field given: no ``replace``
+            stays=stays, lines=lines, claims=claims, raised=raised, seen=seen, latest=self.latest
         )
+
+
+_DAY = attrgetter("day")
+_END = attrgetter("window_end")

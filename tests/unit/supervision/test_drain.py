@@ -128,3 +128,35 @@ def test_tune_gc_freezes_what_start_up_made_and_raises_the_thresholds() -> None:
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+async def test_a_callback_that_does_not_suspend_costs_no_task() -> None:
+    watchers = drain.Watchers(_consumer())
+    done: list[int] = []
+
+    async def callback(n: int) -> None:
+        done.append(n)
+
+    before = len(asyncio.all_tasks())
+    for n in range(5):
+        await drain.first(callback(n), watchers)
+    assert done == list(range(5))
+    assert watchers.tasks == [None, None, None]
+    assert len(asyncio.all_tasks()) == before
+
+
+async def test_a_suspended_callback_goes_on_with_what_it_awaits() -> None:
+    watchers = drain.Watchers(_consumer())
+    got: list[int] = []
+    loop = asyncio.get_running_loop()
+
+    async def callback(fut: asyncio.Future[int]) -> None:
+        got.append(await fut)
+        await asyncio.sleep(0)
+        got.append(await asyncio.sleep(0, result=7))
+
+    fut: asyncio.Future[int] = loop.create_future()
+    loop.call_soon(fut.set_result, 5)
+    await drain.first(callback(fut), watchers)
+    assert got == [5, 7]
+    watchers.cancel()
