@@ -15,12 +15,13 @@ from tests.e2e.conftest import yidi_cli
 def test_bench_pipeline_reports_rates_latency_baseline_and_cpu() -> None:
     out = json.loads(
         yidi_cli(
-            ["bench", "pipeline", "--visits", "150", "--rates", "500,0", "--runs", "1",
+            ["bench", "pipeline", "--visits", "150", "--max-visits", "300", "--rates", "500,0", "--runs", "1",
              "--warmup", "50", "--java-records", "2000", "--json"],
             {"YIDI_LOG_LEVEL": "warning"},
         ).strip().splitlines()[-1]
     )  # fmt: skip
     assert [lv["offered_msgs_per_s"] for lv in out["levels"]] == [500.0, "max"]
+    assert [lv["visits"] for lv in out["levels"]] == [150, 300]  # the max level's own size
     for level in out["levels"]:
         assert level["missing_acks"] == 0
         assert level["settlements_per_s"] > 0 and level["achieved_msgs_per_s"] > 0

@@ -45,6 +45,10 @@ async def test_every_request_acked_once_and_ledger_equals_offline(
     assert report.extra_acks == 0, "an input was acked twice with different acks"
     assert report.acks["accepted"] > VISITS, report.as_dict()
     assert report.rejected.get("E_AUTH_MAC", 0) == 0, "bad messages are DLQ'd without an ack"
+    # a complete run's time (what the pipeline bench divides by) ends at its last ack, which
+    # is no earlier than any request's first ack
+    assert report.seconds == report.last_ack - report.visits_started
+    assert max(report.latencies_ms + report.warmup_latencies_ms) <= report.seconds * 1000
 
     offline = offline_settlements(events)
     assert len(offline) > VISITS // 2

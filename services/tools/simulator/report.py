@@ -46,6 +46,9 @@ class Report:
     just started restore state, connect and fill their caches, and a hospital in steady state
     never sees that (``yidi simulate --warmup-s``)."""
     visits_started: float = 0.0
+    last_ack: float = 0.0
+    """When the last ack of this run's requests arrived (``perf_counter``): a run's end for
+    its rate, not the moment the sender stopped waiting (it polls, then lingers for repeats)."""
     warmup_latencies_ms: list[float] = field(default_factory=list)
 
     def record_latency(self, sent: float, now: float) -> None:

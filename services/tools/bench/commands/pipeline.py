@@ -25,6 +25,11 @@ def register_bench(bench_app: typer.Typer) -> None:
         rates: str = typer.Option(
             "1000,0", help="Offered visit messages/s per level; 0 = as fast as possible"
         ),
+        max_visits: int = typer.Option(
+            10_000,
+            help="Visits per run of a level offered as fast as possible (0 = --visits): long "
+            "enough to be sustained (~10 s here), not a burst the ramp-up and drain dominate",
+        ),
         runs: int = typer.Option(3, help="Runs per level (medians reported)"),
         warmup: int = typer.Option(
             500, help="Visits of one unreported run first (broker JIT, worker caches); 0 = none"
@@ -81,6 +86,7 @@ def register_bench(bench_app: typer.Typer) -> None:
         metered: dict[str, dict[str, list[int]]] = {}
         settled: dict[str, float] = {}
         out: dict[str, object] = {"bench": "pipeline", "visits_per_run": visits, "runs": runs,
+                                  "max_visits_per_run": max_visits or visits,
                                   "warmup_visits": warmup, "adjudicators": adjudicators,
                                   "ledgers": ledgers, "also": list(extra),
                                   "levels": levels_out, "metered_pids": metered,
@@ -103,11 +109,12 @@ def register_bench(bench_app: typer.Typer) -> None:
                         await run_level(s, warmup, levels[0], seed=seed - 1)
                     settled[mode] = round(await cpu.settled(), 1)
                     for rate in levels:
+                        n = max_visits if rate == 0 and max_visits else visits
                         results = []
                         for r in range(runs):
-                            level, last = await run_level(s, visits, rate, seed + r, cpu)
+                            level, last = await run_level(s, n, rate, seed + r, cpu)
                             results.append(level)
-                        into.append({"transactions": mode, **summarize(rate, results)})
+                        into.append({"transactions": mode, "visits": n, **summarize(rate, results)})
             return last
 
         async def main() -> None:
