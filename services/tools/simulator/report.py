@@ -3,6 +3,7 @@ and code, and the ack latency (the warm-up's apart)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -74,3 +75,35 @@ class Report:
             "foreign_acks": self.foreign_acks, "seconds": round(self.seconds, 2),
             "ack_latency_ms": {q: round(percentile(self.latencies_ms, q), 1) for q in (50, 95, 99)},
         }  # fmt: skip
+
+
+@dataclass
+class AckTally:
+    """How many acks each request expects and has received; ``done`` is set once every
+    request has all of its own. Kept as acks arrive, so waiting for the run's end costs
+    nothing per poll: a scan of every request each 0.1 s was 7 % of the load generator's
+    CPU in a 12,000-visit run (~76,000 requests)."""
+
+    expected: Counter[str]
+    received: Counter[str] = field(default_factory=Counter)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    remaining: int = 0
+
+    def __post_init__(self) -> None:
+        self.remaining = len(self.expected)
+        if not self.remaining:
+            self.done.set()
+
+    def count(self, ack_for: str) -> int:
+        """Count one ack of ``ack_for``; returns how many it has now (1: its first)."""
+        n = self.received[ack_for] + 1
+        self.received[ack_for] = n
+        if n == self.expected[ack_for]:  # a Counter answers 0 for others, inserting nothing
+            self.remaining -= 1
+            if not self.remaining:
+                self.done.set()
+        return n
+
+    @property
+    def missing(self) -> list[str]:
+        return sorted(c for c, n in self.expected.items() if self.received[c] < n)

@@ -9,6 +9,7 @@ the latency. Acks are matched by the ``ce_id`` they answer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import random
@@ -35,7 +36,7 @@ from events.wire.limits import ack_ref
 from services.tools.simulator.bad import KINDS
 from services.tools.simulator.build import Built, build
 from services.tools.simulator.plan import Mix, plan_days
-from services.tools.simulator.report import Report, Sent
+from services.tools.simulator.report import AckTally, Report, Sent
 from services.tools.simulator.world import hospitals_from_reference, make_persons
 
 SETTLE_TYPE = "cn.yidi.visit.settlement_requested.v1"
@@ -208,7 +209,6 @@ async def publish(
     await producer.start()
     sent_at: dict[str, float] = {}
     expected: Counter[str] = Counter()
-    received: Counter[str] = Counter()
     try:
         # Pin every ack partition's position at its current end before the first send, so
         # no ack can arrive "before" the consumer and be skipped.
@@ -219,25 +219,25 @@ async def publish(
         await _send_all(producer, registration, rate=0, report=report, sent_at={})
         await wait_consumed(bootstrap, adjudication_group, catalog.REGISTRATION)
         started = report.visits_started = time.perf_counter()
-        receiver = asyncio.create_task(_receive(consumer, sent_at, received, report))
         for b in visits:
             if b.bad not in NO_ACK:
                 expected[ack_ref(b.ce_id)] += 1  # what its ack's ack_for says
         report.expected_acks = sum(expected.values())
+        tally = AckTally(expected)
+        receiver = asyncio.create_task(_receive(consumer, sent_at, tally, report))
         await _send_all(
             producer, visits, rate=rate, report=report, sent_at=sent_at, progress=progress
         )
-        deadline = time.monotonic() + ack_timeout_s
-        while any(received[c] < n for c, n in expected.items()) and time.monotonic() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(0.1)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(tally.done.wait(), ack_timeout_s)
         await asyncio.sleep(0.5)  # let repeated acks, if any, arrive and be counted
         receiver.cancel()
-        complete = all(received[c] >= n for c, n in expected.items())
-        # a complete run ends at its last ack: the poll's 0.1 s and the 0.5 s above are the
-        # sender's, and were 20-25 % of a 2.5 s run's time at the pipeline's maximum
-        ended = report.last_ack if complete and report.last_ack > started else time.perf_counter()
-        report.seconds = ended - started
-        report.missing = sorted(c for c, n in expected.items() if received[c] < n)[:100]
+        # a complete run ends at its last ack: the 0.5 s above is the sender's, and was 20 %
+        # of a 2.5 s run's time at the pipeline's maximum
+        complete = tally.done.is_set() and report.last_ack > started
+        report.seconds = (report.last_ack if complete else time.perf_counter()) - started
+        report.missing = tally.missing[:100]
+        received = tally.received
         report.extra_acks = sum(max(0, received[c] - expected[c]) for c in received if c in sent_at)
         report.foreign_acks = sum(n for c, n in received.items() if c not in sent_at)
         return report
@@ -308,7 +308,7 @@ _ACK_TYPE = Ack.ce_type.encode()
 
 
 async def _receive(
-    consumer: AIOKafkaConsumer, sent_at: dict[str, float], per_input: Counter[str], report: Report
+    consumer: AIOKafkaConsumer, sent_at: dict[str, float], tally: AckTally, report: Report
 ) -> None:
     seen_ack_ids: dict[str, tuple[int, int, int]] = {}
     async for records in tail(consumer, poll_ms=100, max_records=2000):
@@ -331,10 +331,10 @@ async def _receive(
                 report.settle_acks += 1
             if ack.error is not None:
                 report.rejected[ack.error.code] += 1
-            per_input[ack.ack_for] += 1
+            first_ack = tally.count(ack.ack_for) == 1
             if ack.ack_for in sent_at:
                 report.last_ack = now
-                if per_input[ack.ack_for] == 1:
+                if first_ack:
                     report.record_latency(sent_at[ack.ack_for], now)
 
 
