@@ -23,6 +23,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
+from events.stream.batch_send import output_records, send_and_wait
 from events.stream.clients import KafkaConnection, group_consumer, idempotent_producer, to_input
 from events.stream.leave import leave_group, static_member_id
 from events.stream.metrics import StreamMetrics, end_lag_watch, report_records, start_lag_watch
@@ -93,8 +94,7 @@ class Lander(Protocol):
 
 async def publish_all(producer: AIOKafkaProducer, outputs: Sequence[Output]) -> None:
     """Send ``outputs`` and wait for every acknowledgement (one flush per batch)."""
-    futures = [await producer.send(o.topic, o.value, key=o.key, headers=o.headers) for o in outputs]
-    await asyncio.gather(*futures)
+    await send_and_wait(producer, output_records(outputs))
 
 
 @dataclass(frozen=True, slots=True)

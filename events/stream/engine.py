@@ -40,6 +40,7 @@ from aiokafka.errors import (
     RebalanceInProgressError,
 )
 
+from events.stream.batch_send import output_records, send_and_wait, send_batched
 from events.stream.changelog import restore_partition
 from events.stream.clients import group_consumer, idempotent_producer, to_input
 from events.stream.config import EngineConfig, EngineStats, require_topics
@@ -193,11 +194,11 @@ class StreamEngine:
         futures: list[asyncio.Future[object]] = []
         if self.config.changelog is not None and writes:
             changelog = self.config.changelog
-            futures = [
-                await self._producer.send(changelog, value=w.value, key=w.key, partition=partition)
-                for partition, w in writes
-            ]
-            self.stats.writes += len(futures)
+            placed = await send_batched(
+                self._producer, ((changelog, p, w.key, w.value, []) for p, w in writes)
+            )
+            futures = [batch.future for batch in placed]
+            self.stats.writes += len(writes)
         self._tail = asyncio.create_task(self._finish(self._tail, futures, commits))
         self.stats.batches += 1
         self.stats.outputs += len(outputs)
@@ -327,12 +328,7 @@ class StreamEngine:
 
     async def _publish(self, outputs: list[Output]) -> None:
         assert self._producer is not None
-        futures = [
-            await self._producer.send(o.topic, value=o.value, key=o.key, headers=o.headers)
-            for o in outputs
-        ]
-        if futures:
-            await asyncio.gather(*futures)
+        await send_and_wait(self._producer, output_records(outputs))
 
     async def _task_for(self, partition: int) -> Task:
         """The partition's task, restored from the changelog on first use after assignment.

@@ -51,6 +51,7 @@ from aiokafka.errors import (
 )
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
+from events.stream.batch_send import output_records, send_and_wait
 from events.stream.clients import KafkaConnection, transactional_producer
 from events.stream.kip447 import GroupMember, MemberFenced
 from events.stream.types import Output, StateWrite, Task
@@ -195,19 +196,13 @@ class MemberTransactions:
         except MemberFenced:
             await producer.abort_transaction()
             raise
-        futures = [
-            await producer.send(o.topic, value=o.value, key=o.key, headers=o.headers)
-            for part in parts.values()
-            for o in part.outputs
-        ]
+        records = output_records(o for part in parts.values() for o in part.outputs)
         if self.changelog is not None:
-            futures += [
-                await producer.send(self.changelog, value=w.value, key=w.key, partition=p)
-                for p, part in parts.items()
-                for w in part.writes
+            changelog = self.changelog
+            records += [
+                (changelog, p, w.key, w.value, []) for p, part in parts.items() for w in part.writes
             ]
-        if futures:
-            await asyncio.gather(*futures)
+        await send_and_wait(producer, records)
         await producer.commit_transaction()
 
     async def fenced(self, error: BaseException) -> None:

@@ -110,12 +110,42 @@ class Member:
         self.seeks.append((tp, offset))
 
 
+class Batch:
+    def __init__(self) -> None:
+        self.records = 0
+
+    def append(self, **_: object) -> object:
+        self.records += 1
+        return self
+
+
 class Sent:
+    """A producer that notes the topic of each record it is asked to publish, through
+    ``send`` or the batches ``events/stream/batch_send.py`` builds (one partition, known)."""
+
     def __init__(self) -> None:
         self.topics: list[str] = []
+        self.client = self.cluster = self
+
+    async def _wait_on_metadata(self, topic: str) -> set[int]:
+        return {0}
+
+    def partitions_for_topic(self, topic: str) -> set[int]:
+        return {0}
+
+    available_partitions_for_topic = partitions_for_topic
+
+    def _partitioner(self, key: bytes, every: list[int], available: list[int]) -> int:
+        return every[0]
+
+    def create_batch(self) -> Batch:
+        return Batch()
 
     async def send(self, topic: str, **_: object) -> asyncio.Future[None]:
-        self.topics.append(topic)
+        return await self.send_batch(Batch().append(), topic, partition=0)  # type: ignore[arg-type]
+
+    async def send_batch(self, batch: Batch, topic: str, *, partition: int) -> asyncio.Future[None]:
+        self.topics += [topic] * batch.records
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.set_result(None)
         return done
