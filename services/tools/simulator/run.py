@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import KafkaError, KafkaTimeoutError
-from aiokafka.structs import ConsumerRecord, RecordMetadata
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+from aiokafka.structs import ConsumerRecord
 
 from contracts.ack import Ack
 from events import catalog
@@ -36,7 +36,8 @@ from events.wire.limits import ack_ref
 from services.tools.simulator.bad import KINDS
 from services.tools.simulator.build import Built, build
 from services.tools.simulator.plan import Mix, plan_days
-from services.tools.simulator.report import AckTally, Report, Sent
+from services.tools.simulator.report import AckTally, Report
+from services.tools.simulator.send import send_all
 from services.tools.simulator.world import hospitals_from_reference, make_persons
 
 SETTLE_TYPE = "cn.yidi.visit.settlement_requested.v1"
@@ -191,7 +192,11 @@ async def publish(
     ack_timeout_s: float = 60,
     progress: Callable[[int, int], None] | None = None,
     warmup_s: float = 0.0,
+    batched: bool = False,
 ) -> Report:
+    """Send ``messages`` at ``rate`` (0: as fast as possible) and count their acks.
+    ``batched`` (the pipeline bench) queues a rate-0 run's messages as aiokafka batches, a
+    thousand at a time (``send.py``): the load generator's CPU is the box's too."""
     report = Report(warmup_s=warmup_s)
     registration = [b for b in messages if b.topic == catalog.REGISTRATION and b.bad is None]
     visits = [b for b in messages if b.topic != catalog.REGISTRATION or b.bad is not None]
@@ -216,7 +221,7 @@ async def publish(
         consumer.assign(tps)
         for tp, end in (await consumer.end_offsets(tps)).items():
             consumer.seek(tp, end)
-        await _send_all(producer, registration, rate=0, report=report, sent_at={})
+        await send_all(producer, registration, rate=0, report=report, sent_at={})
         await wait_consumed(bootstrap, adjudication_group, catalog.REGISTRATION)
         started = report.visits_started = time.perf_counter()
         for b in visits:
@@ -225,9 +230,10 @@ async def publish(
         report.expected_acks = sum(expected.values())
         tally = AckTally(expected)
         receiver = asyncio.create_task(_receive(consumer, sent_at, tally, report))
-        await _send_all(
-            producer, visits, rate=rate, report=report, sent_at=sent_at, progress=progress
-        )
+        await send_all(
+            producer, visits, rate=rate, report=report, sent_at=sent_at, progress=progress,
+            batched=batched,
+        )  # fmt: skip
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(tally.done.wait(), ack_timeout_s)
         await asyncio.sleep(0.5)  # let repeated acks, if any, arrive and be counted
@@ -258,50 +264,6 @@ async def _topic_partitions(bootstrap: KafkaConnection, topics: list[str]) -> li
     if missing:
         raise RuntimeError(f"topics missing (run `yidi topics apply`): {missing[:5]}")
     return [TopicPartition(t, p) for t in topics for p in range(observed[t].partitions)]
-
-
-async def _send_all(
-    producer: AIOKafkaProducer, batch: list[Built], rate: float, report: Report,
-    sent_at: dict[str, float], progress: Callable[[int, int], None] | None = None,
-) -> None:  # fmt: skip
-    futures = []
-    started = time.perf_counter()
-    for i, b in enumerate(batch, 1):
-        if rate > 0:
-            ahead = i / rate - (time.perf_counter() - started)
-            if ahead > 0:
-                await asyncio.sleep(ahead)
-        key, value, headers = b.record
-        sent_at.setdefault(ack_ref(b.ce_id), time.perf_counter())
-        futures.append(await _queue(producer, b.topic, value, key, headers))
-        report.sent += 1
-        report.sent_bad += b.bad is not None
-        if progress is not None and i % 200 == 0:
-            progress(i, len(batch))
-    for b, meta in zip(batch, await asyncio.gather(*futures), strict=True):
-        report.positions.append(Sent(b.bad, meta.topic, meta.partition, meta.offset))
-    if progress is not None:
-        progress(len(batch), len(batch))
-
-
-async def _queue(
-    producer: AIOKafkaProducer, topic: str, value: bytes, key: bytes | None,
-    headers: list[tuple[str, bytes]], patience_s: float = 600,
-) -> asyncio.Future[RecordMetadata]:  # fmt: skip
-    """Queue one record, as a sender that keeps trying does: with the cluster down (every
-    broker killed) a full partition batch makes ``send`` give up after its 40 s, the record
-    not queued; queue it again (no duplicate: nothing was queued)."""
-    deadline = time.monotonic() + patience_s
-    while True:
-        try:
-            queued: asyncio.Future[RecordMetadata] = await producer.send(
-                topic, value, key=key, headers=headers
-            )
-            return queued
-        except KafkaTimeoutError:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.5)
 
 
 _ACK_TYPE = Ack.ce_type.encode()
