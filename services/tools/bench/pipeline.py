@@ -78,7 +78,11 @@ async def run_level(
     before = meter.snapshot() if meter is not None else None
     started = time.perf_counter()
     report = await publish(
-        settings.kafka(principals.SIMULATOR), messages, rate, ADJUDICATION_GROUP, ack_timeout_s=300,
+        settings.kafka(principals.SIMULATOR),
+        messages,
+        rate,
+        ADJUDICATION_GROUP,
+        ack_timeout_s=300,
         batched=True,
     )
     window = time.perf_counter() - started
