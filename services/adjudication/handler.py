@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from operator import is_
 from typing import Any
 
 import orjson
@@ -45,6 +44,7 @@ from services.adjudication.core.settlement_json import (
     settled_json,
 )
 from services.adjudication.core.tables import ReferenceData
+from services.adjudication.seen import Seen, SeenLog
 from services.adjudication.wire import UnhandledMessage, command_of, derived_id
 
 SETTLEMENT_TOPIC = catalog.SETTLEMENT
@@ -83,26 +83,6 @@ class DeadLetter:
 
 
 @dataclass(slots=True)
-class Seen:
-    offset: int
-    status: str
-    code: str | None = None
-    text: str | None = None
-    setl_id: str | None = None
-
-
-SeenJson = tuple[tuple[str, ...], tuple[Seen, ...], bytes]
-"""A row's ``seen`` as last written: its keys, its entries (the objects) and their JSON."""
-
-
-def _seen_rows(keys: Sequence[str], values: Sequence[Seen]) -> list[list[object]]:
-    return [
-        [k, s.offset, s.status, s.code, s.text, s.setl_id]
-        for k, s in zip(keys, values, strict=True)
-    ]
-
-
-@dataclass(slots=True)
 class PersonRow:
     """One person's changelog row. ``to_json`` is called once per batch that touched the
     person, so it keeps the JSON of what did not change since (``StateWriter``, and the
@@ -111,10 +91,9 @@ class PersonRow:
     state: PersonState = field(default_factory=PersonState)
     person: InsuredPerson | None = None
     last: dict[str, int] = field(default_factory=dict)
-    seen: dict[str, Seen] = field(default_factory=dict)
+    seen: SeenLog = field(default_factory=SeenLog)
     writer: StateWriter = field(default_factory=StateWriter, repr=False, compare=False)
     person_json: tuple[InsuredPerson, bytes] | None = field(default=None, repr=False, compare=False)
-    seen_json: SeenJson | None = field(default=None, repr=False, compare=False)
 
     def _person(self) -> orjson.Fragment | None:
         person = self.person
@@ -124,38 +103,11 @@ class PersonRow:
             self.person_json = (person, orjson.dumps(person.model_dump(mode="json")))
         return orjson.Fragment(self.person_json[1])
 
-    def _seen(self) -> orjson.Fragment:
-        """``seen`` as a JSON array of ``[ce_id, offset, status, code, text, setl_id]``.
-
-        Why remembered: ``_note`` only appends (a copy of the dict with one entry more; past
-        ``SEEN_LIMIT`` the first is dropped) and entries are never changed, so when the
-        entries last written (the same key and ``Seen`` objects) begin the current ones,
-        only the entries after them are serialised (1.7 µs a record before, ``yidi bench
-        task``). Anything else is written afresh."""
-        keys, values = tuple(self.seen), tuple(self.seen.values())
-        memo = self.seen_json
-        if memo is not None:
-            known_keys, known, text = memo
-            n = len(known)
-            if (
-                0 < n <= len(values)
-                and all(map(is_, known, values))
-                and all(map(is_, known_keys, keys))
-            ):
-                if n < len(values):
-                    more = orjson.dumps(_seen_rows(keys[n:], values[n:]))
-                    text = text[:-1] + b"," + more[1:]
-                self.seen_json = (keys, values, text)
-                return orjson.Fragment(text)
-        text = orjson.dumps(_seen_rows(keys, values))
-        self.seen_json = (keys, values, text)
-        return orjson.Fragment(text)
-
     def forget_json(self) -> None:
         """Drop the remembered JSON (memory); the next ``to_json`` serialises everything."""
         self.writer = StateWriter()
         self.person_json = None
-        self.seen_json = None
+        self.seen.forget_json()
 
     def to_json(self) -> bytes:
         return orjson.dumps(
@@ -163,7 +115,7 @@ class PersonRow:
                 "state": self.writer.body(self.state),
                 "person": self._person(),
                 "last": self.last,
-                "seen": self._seen(),
+                "seen": orjson.Fragment(self.seen.to_json()),
             }
         )
 
@@ -174,7 +126,7 @@ class PersonRow:
             state=state_from_json(orjson.dumps(data["state"])),
             person=None if data["person"] is None else InsuredPerson.model_validate(data["person"]),
             last=data["last"],
-            seen={k: Seen(o, st, c, t, s) for k, o, st, c, t, s in data["seen"]},
+            seen=SeenLog.of((k, Seen(o, st, c, t, s)) for k, o, st, c, t, s in data["seen"]),
         )
 
 
@@ -224,9 +176,7 @@ def handle(
     person's row exactly as it was: a record's state change is all or nothing."""
     if offset <= row.last.get(topic, -1):
         return row, [], False
-    row = PersonRow(
-        row.state, row.person, row.last, row.seen, row.writer, row.person_json, row.seen_json
-    )
+    row = PersonRow(row.state, row.person, row.last, row.seen, row.writer, row.person_json)
     message = decoded.message
     ce_id = decoded.envelope.ce_id
     is_visit = isinstance(message, VisitMessage)
@@ -339,12 +289,9 @@ def _accepted(
 
 
 def _note(row: PersonRow, ce_id: str, seen: Seen) -> None:
-    """Copy on write: ``row`` is a fresh copy sharing its containers with the stored row."""
-    noted = dict(row.seen)
-    noted[ce_id] = seen
-    if len(noted) > SEEN_LIMIT:
-        del noted[next(iter(noted))]
-    row.seen = noted
+    """``row`` is a fresh copy: its new ``seen`` is a new version, the stored row's is
+    unchanged (``SeenLog``); past ``SEEN_LIMIT`` entries the oldest drops."""
+    row.seen = row.seen.noted(ce_id, seen, SEEN_LIMIT)
 
 
 def person_key_of(message: Contract) -> str | None:
