@@ -30,8 +30,10 @@ from contracts.reference import InsuredPerson
 from contracts.visit import VisitMessage
 from events import catalog
 from events.catalog import ack_topic
+from events.stream.types import Output
 from events.wire.ack_json import ack_value
 from events.wire.codec import Decoded
+from events.wire.envelope import plain_headers, source_for
 from events.wire.limits import MAX_SHORT_TEXT, ack_ref, fit
 from events.wire.rejection import ack_id
 from services.adjudication.core.commands import Outcome, apply
@@ -50,21 +52,19 @@ from services.adjudication.wire import UnhandledMessage, command_of, derived_id
 SETTLEMENT_TOPIC = catalog.SETTLEMENT
 SEEN_LIMIT = 256
 ACK_TYPE = Ack.ce_type
+SOURCE = source_for(catalog.ADJUDICATION_ID)
+"""The ``ce_source`` of every output: this processor's."""
 
 
-@dataclass(slots=True)  # a value: never mutated (not frozen: 0.5 -> 0.13 µs to build, ~1 a record)
-class Emit:
-    """A message to publish: topic, record key, its type, ce_id and ce_time, and its body's
-    canonical bytes (built once: a settlement's are also the result inside its ack)."""
-
-    topic: str
-    key: bytes
-    ce_type: str
-    ce_id: str
-    ce_time: dt.datetime
-    value: bytes
-    outcome: tuple[str, str] | None = field(default=None, compare=False)
-    """An ack's ``(status, error code)`` for metrics (``Output.outcome``), never on the wire."""
+def _output(
+    topic: str, key: bytes, ce_type: str, ce_id: str, when: str, value: bytes,
+    outcome: tuple[str, str] | None = None,
+) -> Output:  # fmt: skip
+    """A message to publish with its envelope's headers (``build_headers``' bytes, through
+    ``plain_headers``): built here, once, rather than as an intermediate value the task
+    turned into an ``Output`` (one object and one call less per output). ``when`` is the
+    ``ce_time`` text: a settlement and its ack share one, written once."""
+    return Output(topic, key, value, plain_headers(ce_id, ce_type, SOURCE, when), outcome)
 
 
 REFERENCE_GAPS = (UnknownInstitution, NoPolicy, NoCatalog)
@@ -138,11 +138,17 @@ def _ack_emit(
     error: AckError | None = None,
     setl_id: str | None = None,
     result: bytes | None = None,
-) -> Emit:
-    """The sender's ack of this input (visit messages only, so ``msgid`` is a field)."""
+    when: tuple[dt.datetime, str] | None = None,
+) -> Output:
+    """The sender's ack of this input (visit messages only, so ``msgid`` is a field).
+    ``when``: the input's time and its text, when the caller has them already."""
     env = decoded.envelope
     sender = env.sender
-    acked_at = decoded.when or dt.datetime.fromisoformat(env.ce_time)
+    if when is None:
+        acked_at = decoded.when or dt.datetime.fromisoformat(env.ce_time)
+        when_text = acked_at.isoformat()
+    else:
+        acked_at, when_text = when
     value = ack_value(
         ack_for=ack_ref(env.ce_id),
         ack_for_type=fit(env.ce_type, MAX_SHORT_TEXT),
@@ -156,7 +162,9 @@ def _ack_emit(
     )
     ce_id = ack_id(env.ce_id, offset, "adjudication")
     outcome = (str(status), "" if error is None else error.code)
-    return Emit(ack_topic(sender), env.ce_id.encode(), ACK_TYPE, ce_id, acked_at, value, outcome)
+    return _output(
+        ack_topic(sender), env.ce_id.encode(), ACK_TYPE, ce_id, when_text, value, outcome
+    )
 
 
 def _result(state: PersonState, setl_id: str | None) -> bytes | None:
@@ -168,7 +176,7 @@ def _result(state: PersonState, setl_id: str | None) -> bytes | None:
 
 def handle(
     row: PersonRow, decoded: Decoded, topic: str, offset: int, ref: ReferenceData
-) -> tuple[PersonRow, Sequence[Emit | DeadLetter], bool]:
+) -> tuple[PersonRow, Sequence[Output | DeadLetter], bool]:
     """(new row, outputs, changed). Never raises for a business outcome.
 
     The row passed in is never modified: the new row is a copy (its containers replaced,
@@ -218,7 +226,7 @@ def handle(
     return _accepted(row, ce_id, offset, decoded, is_visit, key, outcome)
 
 
-def _reference_gap(decoded: Decoded, offset: int, exc: Rejection) -> list[Emit | DeadLetter]:
+def _reference_gap(decoded: Decoded, offset: int, exc: Rejection) -> list[Output | DeadLetter]:
     """Rejected now, adjudicated when redriven after the reference data is fixed (not noted)."""
     text = exc.detail[:500] or exc.code
     ack = _ack_emit(
@@ -236,7 +244,7 @@ def _remember(
     *,
     code: str,
     text: str,
-) -> tuple[PersonRow, list[Emit], bool]:
+) -> tuple[PersonRow, list[Output], bool]:
     _note(row, ce_id, Seen(offset, AckStatus.REJECTED, code, text[:500]))
     if not is_visit:
         return row, [], True  # registration messages are acked by the registration processor
@@ -252,28 +260,29 @@ def _accepted(
     is_visit: bool,
     key: str,
     outcome: Outcome,
-) -> tuple[PersonRow, list[Emit], bool]:
-    out: list[Emit] = []
+) -> tuple[PersonRow, list[Output], bool]:
+    out: list[Output] = []
     result: bytes | None = None
     setl_id: str | None = None
     when = decoded.when or dt.datetime.fromisoformat(decoded.envelope.ce_time)
+    when_text = when.isoformat()
     if outcome.settlement is not None:
         result = settled_json(outcome.settlement)
         setl_id = outcome.settlement.setl_id
         if outcome.kind == "settled":
             out.append(
-                Emit(
+                _output(
                     SETTLEMENT_TOPIC, key.encode(), SETTLED_TYPE,
-                    derived_id(ce_id, outcome.kind), when, result,
+                    derived_id(ce_id, outcome.kind), when_text, result,
                 )
             )  # fmt: skip
     elif outcome.reversal is not None:
         result = reversed_json(outcome.reversal)
         setl_id = outcome.reversal.setl_id
         out.append(
-            Emit(
+            _output(
                 SETTLEMENT_TOPIC, key.encode(), REVERSED_TYPE,
-                derived_id(ce_id, outcome.kind), when, result,
+                derived_id(ce_id, outcome.kind), when_text, result,
             )
         )  # fmt: skip
     _note(
@@ -284,7 +293,12 @@ def _accepted(
         ),
     )
     if is_visit:
-        out.append(_ack_emit(decoded, offset, AckStatus.ACCEPTED, setl_id=setl_id, result=result))
+        out.append(
+            _ack_emit(
+                decoded, offset, AckStatus.ACCEPTED, setl_id=setl_id, result=result,
+                when=(when, when_text),
+            )
+        )  # fmt: skip
     return row, out, True
 
 
