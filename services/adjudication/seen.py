@@ -113,7 +113,7 @@ class SeenLog:
             log.values.append(seen)
             log.index[key] = hi
             hi += 1
-            return SeenLog(log, max(lo, hi - limit), hi)
+            return SeenLog(log, hi - limit if hi - limit > lo else lo, hi)
         keys = [*log.keys[lo:hi], key]
         values = [*log.values[lo:hi], seen]
         drop = max(0, len(keys) - limit)
@@ -131,11 +131,10 @@ class SeenLog:
             start = log.start = lo
             log.text = bytearray()
             log.ends = []
-        text, ends = log.text, log.ends
+        text, ends, keys, values = log.text, log.ends, log.keys, log.values
         for at in range(start + len(ends), hi):
-            s = log.values[at]
-            text += orjson.dumps([log.keys[at], s.offset, s.status, s.code, s.text, s.setl_id])
-            text += b","
+            s = values[at]
+            text += orjson.dumps([keys[at], s.offset, s.status, s.code, s.text, s.setl_id]) + b","
             ends.append(len(text))
         first = 0 if lo == start else ends[lo - start - 1]
         return b"".join((b"[", text[first : ends[hi - start - 1] - 1], b"]"))
