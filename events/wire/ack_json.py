@@ -50,12 +50,14 @@ def ack_value(
     sender: str,
     status: AckStatus,
     acked_at: dt.datetime,
+    acked_at_json: str | None = None,
     error: AckError | None = None,
     setl_id: str | None = None,
     result: bytes | None = None,
 ) -> bytes:
     """``canonical_bytes(Ack(...))`` for these fields; ``result`` is the canonical bytes of
-    the ``Settled`` / ``Reversed`` message the ack carries."""
+    the ``Settled`` / ``Reversed`` message the ack carries; ``acked_at_json``, when given,
+    is ``to_jsonable_python(acked_at)`` already computed (the caller needed it too)."""
     if (
         len(ack_for) <= MAX_SHORT_TEXT
         and len(ack_for_type) <= MAX_SHORT_TEXT
@@ -68,7 +70,7 @@ def ack_value(
         body = {  # the keys in sorted order: no sort needed unless ``error`` adds an object
             "ack_for": ack_for,
             "ack_for_type": ack_for_type,
-            "acked_at": to_jsonable_python(acked_at),
+            "acked_at": to_jsonable_python(acked_at) if acked_at_json is None else acked_at_json,
             "error": None if error is None else error.model_dump(mode="json"),
             "msgid": msgid,
             "result": None if result is None else orjson.Fragment(result),

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from pydantic_core import to_jsonable_python
 
 from contracts.ack import Ack, AckError
 from contracts.codes import AckStatus
@@ -54,6 +55,25 @@ SEEN_LIMIT = 256
 ACK_TYPE = Ack.ce_type
 SOURCE = source_for(catalog.ADJUDICATION_ID)
 """The ``ce_source`` of every output: this processor's."""
+
+
+Times = tuple[dt.datetime, str, str]
+"""An input's ``ce_time``: the instant, its JSON text (pydantic's, in the ack body) and its
+``isoformat`` (the outputs' ``ce_time`` header)."""
+_CST = dt.timedelta(hours=8)
+
+
+def _times(decoded: Decoded) -> Times:
+    return times(decoded.when or dt.datetime.fromisoformat(decoded.envelope.ce_time))
+
+
+def times(when: dt.datetime) -> Times:
+    """An aware instant and both its texts. With a whole-minute offset other than UTC's
+    pydantic's JSON text of an aware datetime is its ``isoformat`` (it writes ``Z`` for
+    UTC, and rounds an offset's seconds away): the inputs' +08:00 takes that one text,
+    ``isoformat`` being the dearer of the two (``test_output_times.py`` holds both)."""
+    text: str = to_jsonable_python(when)
+    return when, text, text if when.utcoffset() == _CST else when.isoformat()
 
 
 def _output(
@@ -138,17 +158,13 @@ def _ack_emit(
     error: AckError | None = None,
     setl_id: str | None = None,
     result: bytes | None = None,
-    when: tuple[dt.datetime, str] | None = None,
+    when: Times | None = None,
 ) -> Output:
     """The sender's ack of this input (visit messages only, so ``msgid`` is a field).
-    ``when``: the input's time and its text, when the caller has them already."""
+    ``when``: the input's time and its texts, when the caller has them already."""
     env = decoded.envelope
     sender = env.sender
-    if when is None:
-        acked_at = decoded.when or dt.datetime.fromisoformat(env.ce_time)
-        when_text = acked_at.isoformat()
-    else:
-        acked_at, when_text = when
+    acked_at, acked_json, when_text = _times(decoded) if when is None else when
     value = ack_value(
         ack_for=ack_ref(env.ce_id),
         ack_for_type=fit(env.ce_type, MAX_SHORT_TEXT),
@@ -156,6 +172,7 @@ def _ack_emit(
         sender=sender,
         status=status,
         acked_at=acked_at,
+        acked_at_json=acked_json,
         error=error,
         setl_id=setl_id,
         result=result,
@@ -264,8 +281,8 @@ def _accepted(
     out: list[Output] = []
     result: bytes | None = None
     setl_id: str | None = None
-    when = decoded.when or dt.datetime.fromisoformat(decoded.envelope.ce_time)
-    when_text = when.isoformat()
+    when = _times(decoded)
+    when_text = when[2]
     if outcome.settlement is not None:
         result = settled_json(outcome.settlement)
         setl_id = outcome.settlement.setl_id
@@ -296,7 +313,7 @@ def _accepted(
         out.append(
             _ack_emit(
                 decoded, offset, AckStatus.ACCEPTED, setl_id=setl_id, result=result,
-                when=(when, when_text),
+                when=when,
             )
         )  # fmt: skip
     return row, out, True
