@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 from pydantic_core import to_jsonable_python
 
-from contracts.ack import Ack, AckError
+from contracts.ack import Ack
 from contracts.codes import AckStatus
 from contracts.common import Contract
 from contracts.filing import RegistrationMessage
@@ -32,7 +32,7 @@ from contracts.visit import VisitMessage
 from events import catalog
 from events.catalog import ack_topic
 from events.stream.types import Output
-from events.wire.ack_json import ack_value
+from events.wire.ack_json import ErrorText, ack_value
 from events.wire.codec import Decoded
 from events.wire.envelope import plain_headers, source_for
 from events.wire.limits import MAX_SHORT_TEXT, ack_ref, fit
@@ -155,7 +155,7 @@ def _ack_emit(
     offset: int,
     status: AckStatus,
     *,
-    error: AckError | None = None,
+    error: ErrorText | None = None,
     setl_id: str | None = None,
     result: bytes | None = None,
     when: Times | None = None,
@@ -178,7 +178,7 @@ def _ack_emit(
         result=result,
     )
     ce_id = ack_id(env.ce_id, offset, "adjudication")
-    outcome = (str(status), "" if error is None else error.code)
+    outcome = (str(status), "" if error is None else error[0])
     return _output(
         ack_topic(sender), env.ce_id.encode(), ACK_TYPE, ce_id, when_text, value, outcome
     )
@@ -215,7 +215,7 @@ def handle(
                 decoded,
                 offset,
                 AckStatus.REJECTED,
-                error=AckError(code=seen.code or "E_REJECTED", message=seen.text or ""),
+                error=(seen.code or "E_REJECTED", seen.text or ""),
             )
         else:
             ack = _ack_emit(
@@ -246,9 +246,7 @@ def handle(
 def _reference_gap(decoded: Decoded, offset: int, exc: Rejection) -> list[Output | DeadLetter]:
     """Rejected now, adjudicated when redriven after the reference data is fixed (not noted)."""
     text = exc.detail[:500] or exc.code
-    ack = _ack_emit(
-        decoded, offset, AckStatus.REJECTED, error=AckError(code=exc.code, message=text)
-    )
+    ack = _ack_emit(decoded, offset, AckStatus.REJECTED, error=(exc.code, text))
     return [DeadLetter(exc.code, text, decoded.sender_verified), ack]
 
 
@@ -265,7 +263,7 @@ def _remember(
     _note(row, ce_id, Seen(offset, AckStatus.REJECTED, code, text[:500]))
     if not is_visit:
         return row, [], True  # registration messages are acked by the registration processor
-    error = AckError(code=code, message=text[:500] or code)
+    error = (code, text[:500] or code)
     return row, [_ack_emit(decoded, offset, AckStatus.REJECTED, error=error)], True
 
 
