@@ -18,12 +18,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from operator import is_
 from typing import Any
 
 import orjson
+from pydantic_core import to_jsonable_python
 
-from contracts.ack import Ack, AckError
+from contracts.ack import Ack
 from contracts.codes import AckStatus
 from contracts.common import Contract
 from contracts.filing import RegistrationMessage
@@ -31,8 +31,10 @@ from contracts.reference import InsuredPerson
 from contracts.visit import VisitMessage
 from events import catalog
 from events.catalog import ack_topic
-from events.wire.ack_json import ack_value
+from events.stream.types import Output
+from events.wire.ack_json import ErrorText, ack_value
 from events.wire.codec import Decoded
+from events.wire.envelope import plain_headers, source_for
 from events.wire.limits import MAX_SHORT_TEXT, ack_ref, fit
 from events.wire.rejection import ack_id
 from services.adjudication.core.commands import Outcome, apply
@@ -45,26 +47,47 @@ from services.adjudication.core.settlement_json import (
     settled_json,
 )
 from services.adjudication.core.tables import ReferenceData
+from services.adjudication.seen import Seen, SeenLog
 from services.adjudication.wire import UnhandledMessage, command_of, derived_id
 
 SETTLEMENT_TOPIC = catalog.SETTLEMENT
 SEEN_LIMIT = 256
 ACK_TYPE = Ack.ce_type
+SOURCE = source_for(catalog.ADJUDICATION_ID)
+"""The ``ce_source`` of every output: this processor's."""
 
 
-@dataclass(slots=True)  # a value: never mutated (not frozen: 0.5 -> 0.13 µs to build, ~1 a record)
-class Emit:
-    """A message to publish: topic, record key, its type, ce_id and ce_time, and its body's
-    canonical bytes (built once: a settlement's are also the result inside its ack)."""
+Times = tuple[dt.datetime, str, str]
+"""An input's ``ce_time``: the instant, its JSON text (pydantic's, in the ack body) and its
+``isoformat`` (the outputs' ``ce_time`` header)."""
+_CST = dt.timedelta(hours=8)
 
-    topic: str
-    key: bytes
-    ce_type: str
-    ce_id: str
-    ce_time: dt.datetime
-    value: bytes
-    outcome: tuple[str, str] | None = field(default=None, compare=False)
-    """An ack's ``(status, error code)`` for metrics (``Output.outcome``), never on the wire."""
+
+def _times(decoded: Decoded) -> Times:
+    return times(decoded.when or dt.datetime.fromisoformat(decoded.envelope.ce_time))
+
+
+def times(when: dt.datetime) -> Times:
+    """An aware instant and both its texts. With a whole-minute offset other than UTC's
+    pydantic's JSON text of an aware datetime is its ``isoformat`` (it writes ``Z`` for
+    UTC, and rounds an offset's seconds away): the inputs' +08:00 takes that one text,
+    ``isoformat`` being the dearer of the two, and orjson writes it as pydantic does, in
+    two thirds of ``to_jsonable_python``'s time (``test_output_times.py`` holds both)."""
+    if when.utcoffset() == _CST:
+        text: str = orjson.dumps(when)[1:-1].decode()
+        return when, text, text
+    return when, to_jsonable_python(when), when.isoformat()
+
+
+def _output(
+    topic: str, key: bytes, ce_type: str, ce_id: str, when: str, value: bytes,
+    outcome: tuple[str, str] | None = None,
+) -> Output:  # fmt: skip
+    """A message to publish with its envelope's headers (``build_headers``' bytes, through
+    ``plain_headers``): built here, once, rather than as an intermediate value the task
+    turned into an ``Output`` (one object and one call less per output). ``when`` is the
+    ``ce_time`` text: a settlement and its ack share one, written once."""
+    return Output(topic, key, value, plain_headers(ce_id, ce_type, SOURCE, when), outcome)
 
 
 REFERENCE_GAPS = (UnknownInstitution, NoPolicy, NoCatalog)
@@ -83,26 +106,6 @@ class DeadLetter:
 
 
 @dataclass(slots=True)
-class Seen:
-    offset: int
-    status: str
-    code: str | None = None
-    text: str | None = None
-    setl_id: str | None = None
-
-
-SeenJson = tuple[tuple[str, ...], tuple[Seen, ...], bytes]
-"""A row's ``seen`` as last written: its keys, its entries (the objects) and their JSON."""
-
-
-def _seen_rows(keys: Sequence[str], values: Sequence[Seen]) -> list[list[object]]:
-    return [
-        [k, s.offset, s.status, s.code, s.text, s.setl_id]
-        for k, s in zip(keys, values, strict=True)
-    ]
-
-
-@dataclass(slots=True)
 class PersonRow:
     """One person's changelog row. ``to_json`` is called once per batch that touched the
     person, so it keeps the JSON of what did not change since (``StateWriter``, and the
@@ -111,10 +114,9 @@ class PersonRow:
     state: PersonState = field(default_factory=PersonState)
     person: InsuredPerson | None = None
     last: dict[str, int] = field(default_factory=dict)
-    seen: dict[str, Seen] = field(default_factory=dict)
+    seen: SeenLog = field(default_factory=SeenLog)
     writer: StateWriter = field(default_factory=StateWriter, repr=False, compare=False)
     person_json: tuple[InsuredPerson, bytes] | None = field(default=None, repr=False, compare=False)
-    seen_json: SeenJson | None = field(default=None, repr=False, compare=False)
 
     def _person(self) -> orjson.Fragment | None:
         person = self.person
@@ -124,38 +126,11 @@ class PersonRow:
             self.person_json = (person, orjson.dumps(person.model_dump(mode="json")))
         return orjson.Fragment(self.person_json[1])
 
-    def _seen(self) -> orjson.Fragment:
-        """``seen`` as a JSON array of ``[ce_id, offset, status, code, text, setl_id]``.
-
-        Why remembered: ``_note`` only appends (a copy of the dict with one entry more; past
-        ``SEEN_LIMIT`` the first is dropped) and entries are never changed, so when the
-        entries last written (the same key and ``Seen`` objects) begin the current ones,
-        only the entries after them are serialised (1.7 µs a record before, ``yidi bench
-        task``). Anything else is written afresh."""
-        keys, values = tuple(self.seen), tuple(self.seen.values())
-        memo = self.seen_json
-        if memo is not None:
-            known_keys, known, text = memo
-            n = len(known)
-            if (
-                0 < n <= len(values)
-                and all(map(is_, known, values))
-                and all(map(is_, known_keys, keys))
-            ):
-                if n < len(values):
-                    more = orjson.dumps(_seen_rows(keys[n:], values[n:]))
-                    text = text[:-1] + b"," + more[1:]
-                self.seen_json = (keys, values, text)
-                return orjson.Fragment(text)
-        text = orjson.dumps(_seen_rows(keys, values))
-        self.seen_json = (keys, values, text)
-        return orjson.Fragment(text)
-
     def forget_json(self) -> None:
         """Drop the remembered JSON (memory); the next ``to_json`` serialises everything."""
         self.writer = StateWriter()
         self.person_json = None
-        self.seen_json = None
+        self.seen.forget_json()
 
     def to_json(self) -> bytes:
         return orjson.dumps(
@@ -163,7 +138,7 @@ class PersonRow:
                 "state": self.writer.body(self.state),
                 "person": self._person(),
                 "last": self.last,
-                "seen": self._seen(),
+                "seen": orjson.Fragment(self.seen.to_json()),
             }
         )
 
@@ -174,7 +149,7 @@ class PersonRow:
             state=state_from_json(orjson.dumps(data["state"])),
             person=None if data["person"] is None else InsuredPerson.model_validate(data["person"]),
             last=data["last"],
-            seen={k: Seen(o, st, c, t, s) for k, o, st, c, t, s in data["seen"]},
+            seen=SeenLog.of((k, Seen(o, st, c, t, s)) for k, o, st, c, t, s in data["seen"]),
         )
 
 
@@ -183,14 +158,16 @@ def _ack_emit(
     offset: int,
     status: AckStatus,
     *,
-    error: AckError | None = None,
+    error: ErrorText | None = None,
     setl_id: str | None = None,
     result: bytes | None = None,
-) -> Emit:
-    """The sender's ack of this input (visit messages only, so ``msgid`` is a field)."""
+    when: Times | None = None,
+) -> Output:
+    """The sender's ack of this input (visit messages only, so ``msgid`` is a field).
+    ``when``: the input's time and its texts, when the caller has them already."""
     env = decoded.envelope
     sender = env.sender
-    acked_at = decoded.when or dt.datetime.fromisoformat(env.ce_time)
+    acked_at, acked_json, when_text = _times(decoded) if when is None else when
     value = ack_value(
         ack_for=ack_ref(env.ce_id),
         ack_for_type=fit(env.ce_type, MAX_SHORT_TEXT),
@@ -198,13 +175,16 @@ def _ack_emit(
         sender=sender,
         status=status,
         acked_at=acked_at,
+        acked_at_json=acked_json,
         error=error,
         setl_id=setl_id,
         result=result,
     )
     ce_id = ack_id(env.ce_id, offset, "adjudication")
-    outcome = (str(status), "" if error is None else error.code)
-    return Emit(ack_topic(sender), env.ce_id.encode(), ACK_TYPE, ce_id, acked_at, value, outcome)
+    outcome = (str(status), "" if error is None else error[0])
+    return _output(
+        ack_topic(sender), env.ce_id.encode(), ACK_TYPE, ce_id, when_text, value, outcome
+    )
 
 
 def _result(state: PersonState, setl_id: str | None) -> bytes | None:
@@ -216,7 +196,7 @@ def _result(state: PersonState, setl_id: str | None) -> bytes | None:
 
 def handle(
     row: PersonRow, decoded: Decoded, topic: str, offset: int, ref: ReferenceData
-) -> tuple[PersonRow, Sequence[Emit | DeadLetter], bool]:
+) -> tuple[PersonRow, Sequence[Output | DeadLetter], bool]:
     """(new row, outputs, changed). Never raises for a business outcome.
 
     The row passed in is never modified: the new row is a copy (its containers replaced,
@@ -224,9 +204,7 @@ def handle(
     person's row exactly as it was: a record's state change is all or nothing."""
     if offset <= row.last.get(topic, -1):
         return row, [], False
-    row = PersonRow(
-        row.state, row.person, row.last, row.seen, row.writer, row.person_json, row.seen_json
-    )
+    row = PersonRow(row.state, row.person, row.last, row.seen, row.writer, row.person_json)
     message = decoded.message
     ce_id = decoded.envelope.ce_id
     is_visit = isinstance(message, VisitMessage)
@@ -240,7 +218,7 @@ def handle(
                 decoded,
                 offset,
                 AckStatus.REJECTED,
-                error=AckError(code=seen.code or "E_REJECTED", message=seen.text or ""),
+                error=(seen.code or "E_REJECTED", seen.text or ""),
             )
         else:
             ack = _ack_emit(
@@ -268,12 +246,10 @@ def handle(
     return _accepted(row, ce_id, offset, decoded, is_visit, key, outcome)
 
 
-def _reference_gap(decoded: Decoded, offset: int, exc: Rejection) -> list[Emit | DeadLetter]:
+def _reference_gap(decoded: Decoded, offset: int, exc: Rejection) -> list[Output | DeadLetter]:
     """Rejected now, adjudicated when redriven after the reference data is fixed (not noted)."""
     text = exc.detail[:500] or exc.code
-    ack = _ack_emit(
-        decoded, offset, AckStatus.REJECTED, error=AckError(code=exc.code, message=text)
-    )
+    ack = _ack_emit(decoded, offset, AckStatus.REJECTED, error=(exc.code, text))
     return [DeadLetter(exc.code, text, decoded.sender_verified), ack]
 
 
@@ -286,11 +262,11 @@ def _remember(
     *,
     code: str,
     text: str,
-) -> tuple[PersonRow, list[Emit], bool]:
+) -> tuple[PersonRow, list[Output], bool]:
     _note(row, ce_id, Seen(offset, AckStatus.REJECTED, code, text[:500]))
     if not is_visit:
         return row, [], True  # registration messages are acked by the registration processor
-    error = AckError(code=code, message=text[:500] or code)
+    error = (code, text[:500] or code)
     return row, [_ack_emit(decoded, offset, AckStatus.REJECTED, error=error)], True
 
 
@@ -302,28 +278,29 @@ def _accepted(
     is_visit: bool,
     key: str,
     outcome: Outcome,
-) -> tuple[PersonRow, list[Emit], bool]:
-    out: list[Emit] = []
+) -> tuple[PersonRow, list[Output], bool]:
+    out: list[Output] = []
     result: bytes | None = None
     setl_id: str | None = None
-    when = decoded.when or dt.datetime.fromisoformat(decoded.envelope.ce_time)
+    when = _times(decoded)
+    when_text = when[2]
     if outcome.settlement is not None:
         result = settled_json(outcome.settlement)
         setl_id = outcome.settlement.setl_id
         if outcome.kind == "settled":
             out.append(
-                Emit(
+                _output(
                     SETTLEMENT_TOPIC, key.encode(), SETTLED_TYPE,
-                    derived_id(ce_id, outcome.kind), when, result,
+                    derived_id(ce_id, outcome.kind), when_text, result,
                 )
             )  # fmt: skip
     elif outcome.reversal is not None:
         result = reversed_json(outcome.reversal)
         setl_id = outcome.reversal.setl_id
         out.append(
-            Emit(
+            _output(
                 SETTLEMENT_TOPIC, key.encode(), REVERSED_TYPE,
-                derived_id(ce_id, outcome.kind), when, result,
+                derived_id(ce_id, outcome.kind), when_text, result,
             )
         )  # fmt: skip
     _note(
@@ -334,17 +311,19 @@ def _accepted(
         ),
     )
     if is_visit:
-        out.append(_ack_emit(decoded, offset, AckStatus.ACCEPTED, setl_id=setl_id, result=result))
+        out.append(
+            _ack_emit(
+                decoded, offset, AckStatus.ACCEPTED, setl_id=setl_id, result=result,
+                when=when,
+            )
+        )  # fmt: skip
     return row, out, True
 
 
 def _note(row: PersonRow, ce_id: str, seen: Seen) -> None:
-    """Copy on write: ``row`` is a fresh copy sharing its containers with the stored row."""
-    noted = dict(row.seen)
-    noted[ce_id] = seen
-    if len(noted) > SEEN_LIMIT:
-        del noted[next(iter(noted))]
-    row.seen = noted
+    """``row`` is a fresh copy: its new ``seen`` is a new version, the stored row's is
+    unchanged (``SeenLog``); past ``SEEN_LIMIT`` entries the oldest drops."""
+    row.seen = row.seen.noted(ce_id, seen, SEEN_LIMIT)
 
 
 def person_key_of(message: Contract) -> str | None:

@@ -8,7 +8,6 @@ changelog lazily and serialised once per batch (``flush_state``).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import OrderedDict
 
 from events import catalog
@@ -17,16 +16,14 @@ from events.dlq import dlq_output
 from events.stream.guard import RecordGuard
 from events.stream.types import InputRecord, Output, Result, StateWrite
 from events.wire.codec import Codec
-from events.wire.envelope import plain_headers, source_for
 from events.wire.errors import DecodeError
 from events.wire.rejection import rejected_input
 from services.adjudication.core.tables import ReferenceData
 from services.adjudication.fee_lines import prepare
-from services.adjudication.handler import DeadLetter, Emit, PersonRow, handle, person_key_of
+from services.adjudication.handler import DeadLetter, PersonRow, handle, person_key_of
 
 STAGE = "adjudication"
 SENDER = catalog.ADJUDICATION_ID
-SOURCE = source_for(SENDER)
 CHANGELOG = catalog.ADJUDICATION_STATE
 GROUP = catalog.ADJUDICATION_GROUP
 VISIT_TOPIC = catalog.VISIT
@@ -54,8 +51,6 @@ class AdjudicationTask:
         self._rows: dict[bytes, PersonRow] = {}
         self._dirty: set[bytes] = set()
         self._memoised: OrderedDict[bytes, None] = OrderedDict()
-        self._when: dt.datetime | None = None
-        self._when_text = ""
 
     def _row(self, key: bytes) -> PersonRow:
         row = self._rows.get(key)
@@ -81,7 +76,7 @@ class AdjudicationTask:
             return Result(self._rejected_input(record, unhandled))
         key = key_text.encode()
         row, emits, changed = handle(self._row(key), decoded, record.topic, record.offset, self.ref)
-        outputs = [self._encode(e) if isinstance(e, Emit) else self._dead(record, e) for e in emits]
+        outputs = [e if isinstance(e, Output) else self._dead(record, e) for e in emits]
         if changed:  # only now: ``handle`` worked on a copy, so a raise above changed nothing
             self._rows[key] = row
             self._dirty.add(key)
@@ -97,15 +92,6 @@ class AdjudicationTask:
             self._rows[recent.popitem(last=False)[0]].forget_json()
         self._dirty.clear()
         return writes
-
-    def _encode(self, emit: Emit) -> Output:
-        """The output with its envelope's headers (``build_headers``' bytes). A settlement and
-        its ack share one time object: its text is written once."""
-        when = emit.ce_time
-        if when is not self._when:
-            self._when, self._when_text = when, when.isoformat()
-        headers = plain_headers(emit.ce_id, emit.ce_type, SOURCE, self._when_text)
-        return Output(emit.topic, emit.key, emit.value, headers, emit.outcome)
 
     def _dead(self, record: InputRecord, dead: DeadLetter) -> Output:
         return dlq_output(
