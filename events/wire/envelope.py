@@ -135,7 +135,7 @@ _CONTENT_TYPE_BYTES = CONTENT_TYPE.encode()
 _ASCII_TEXT: Callable[[Any], str] = bytes.decode  # a TypeError for anything but ``bytes``
 
 
-def _signed(raw: Iterable[tuple[str, bytes | None]]) -> Envelope | None:
+def signed_envelope(raw: Iterable[tuple[str, bytes | None]]) -> Envelope | None:
     """``parse_headers``' envelope for the one shape nearly every record has (``_SIGNED``'s
     eight headers in that order, nothing else), or ``None`` for any other shape or any value
     the general reading would have to look at (then it reads them, with its refusals).
@@ -176,7 +176,7 @@ def _signed(raw: Iterable[tuple[str, bytes | None]]) -> Envelope | None:
 
 def parse_headers(raw: Iterable[tuple[str, bytes | None]]) -> Envelope:
     """Headers -> Envelope, or ``EnvelopeError`` naming the header."""
-    if (env := _signed(raw)) is not None:
+    if (env := signed_envelope(raw)) is not None:
         return env
     return read_envelope(raw)
 

@@ -1,4 +1,4 @@
-"""``parse_headers``' shortcut for a signed message's eight headers (``_signed``, issue 21)
+"""``parse_headers``' shortcut for a signed message's eight headers (``signed_envelope``, issue 21)
 reads exactly what the general reading (``read_envelope``) reads: the same envelope, or the
 same refusal (type, code, field, text), for the common shape and for every variation of it a
 sender could send (a value empty, too long, not ASCII, not ``bytes``; a header missing,
@@ -16,9 +16,9 @@ from events.wire.envelope import (
     SIG_KID,
     SIG_MAC,
     Envelope,
-    _signed,
     parse_headers,
     read_envelope,
+    signed_envelope,
 )
 from events.wire.errors import EnvelopeError
 
@@ -85,7 +85,7 @@ def headers(draw: st.DrawFn) -> Any:
 
 def test_the_common_shape_takes_the_shortcut() -> None:
     raw = list(zip(NAMES, GOOD, strict=True))
-    assert _signed(raw) is not None
+    assert signed_envelope(raw) is not None
     assert outcome(parse_headers, raw) == outcome(read_envelope, raw)
     assert outcome(parse_headers, raw)[0] == "read"
 
@@ -96,7 +96,7 @@ def test_the_shortcut_reads_what_the_general_reading_reads(raw: Any) -> None:
     general = outcome(read_envelope, raw)
     assert outcome(parse_headers, raw) == general
     try:
-        taken = _signed(raw)
+        taken = signed_envelope(raw)
     except EnvelopeError as err:  # the shortcut's one refusal: the type, as the general one
         assert general == ("refused", err.code, err.field, err.message)
         return
