@@ -51,6 +51,7 @@ from events.wire.codec import Prepare
 FIELDS = ("cnt", "det_item_fee_sumamt", "fee_ocur_time", "feedetl_sn", "med_list_codg", "pric")
 """A line's keys, in the order ``_ROW`` reads them (the tests compare them with the contract)."""
 _ROW = itemgetter(*FIELDS)
+_LINE_NO_OF = itemgetter(FIELDS.index("feedetl_sn"))
 _BOUNDS = {type(rule): rule for rule in FeesUploaded.model_fields["feedetail"].metadata}
 MIN_LINES = _BOUNDS[MinLen].min_length
 MAX_LINES = _BOUNDS[MaxLen].max_length
@@ -185,20 +186,20 @@ class LineReader(Generic[L]):
         return lines
 
     def _lines(self, raw: list[Any]) -> tuple[L, ...] | None:
-        if set(map(type, raw)) != {dict} or set(map(len, raw)) != {len(FIELDS)}:
+        rows = list(map(_ROW, raw))  # a TypeError for a line that is not an object
+        if sum(map(len, raw)) != len(FIELDS) * len(raw):  # each has all six: no other key
             return None
-        rows = list(map(_ROW, raw))
         memo = _MEMO
         memo.trim()
         amounts, times, items, make = memo.amounts, memo.times, memo.items, self.make
-        out = []
+        out: list[L] = []
         for cnt, sumamt, time, line_no, item, pric in rows:
             values = amounts.get((cnt, pric, sumamt)) or memo.new_amounts(cnt, pric, sumamt)
             day = times.get(time) or memo.new_time(time)
             if values is None or day is None or not (item in items or memo.new_item(item)):
                 return None
             out.append(make(line_no, item, values[0], values[1], values[2], day))
-        line_nos = [row[3] for row in rows]
+        line_nos = list(map(_LINE_NO_OF, rows))
         if _LINE_NOS.fullmatch("\x1f".join(line_nos)) is None or len(set(line_nos)) != len(rows):
             return None
         return tuple(out)

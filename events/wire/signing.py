@@ -172,7 +172,16 @@ class KeyRegistry(KeyFile[Key]):
         ):  # anything but a known key of this sender in its window: the checks, in order
             key = self.sender_key(env, when)
             checked = self._checked[key.kid] = _checked(key)
-        if not hmac.compare_digest(_wire_mac(_digest_from(checked.states, env, value)), env.mac):
+        # ``_wire_mac(_digest_from(checked.states, env, value))`` written out: two calls less
+        # on every message (``test_signing_hmac.py`` holds ``verify`` to ``hmac.new``)
+        inner_state, outer_state = checked.states
+        inner = inner_state.copy()
+        inner.update(f"{env.ce_id}\n{env.ce_type}\n{env.ce_source}\n{env.ce_time}\n".encode())
+        inner.update(value)
+        outer = outer_state.copy()
+        outer.update(inner.digest())
+        wire = binascii.b2a_base64(outer.digest(), newline=False).translate(_URLSAFE)
+        if not hmac.compare_digest(wire.decode().rstrip("="), env.mac):
             raise AuthenticationError(
                 "MAC does not match the message", "yidi_mac", code="E_AUTH_MAC"
             )
