@@ -143,7 +143,8 @@ bench-task: venv
 
 bench-pipeline: up
 	deploy/local/bench-unsecured.sh
-	$(BIN)/yidi bench pipeline --adjudicators 2 --rates 0
+	$(BIN)/yidi bench pipeline --rates 1000,3000,0
+	$(BIN)/yidi bench pipeline --adjudicators 2 --rates 0 --java-records 0
 
 bench-clearing: up
 	$(BIN)/yidi bench clearing-close --rows 1000000 --runs 3
