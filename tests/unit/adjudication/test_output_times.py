@@ -6,25 +6,13 @@ one text for both."""
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic_core import to_jsonable_python
 
 from services.adjudication.handler import times
-
-OFFSETS = st.one_of(
-    st.just(dt.timezone(dt.timedelta(hours=8))),
-    st.just(dt.UTC),
-    st.sampled_from([ZoneInfo("Asia/Shanghai"), ZoneInfo("Europe/London"), ZoneInfo("UTC")]),
-    st.integers(min_value=-1439, max_value=1439).map(
-        lambda m: dt.timezone(dt.timedelta(minutes=m))
-    ),
-    st.timedeltas(min_value=dt.timedelta(hours=-23), max_value=dt.timedelta(hours=23)).map(
-        dt.timezone
-    ),
-)
+from tests.unit.adjudication.offsets import OFFSETS
 
 
 @settings(max_examples=3000, deadline=None)

@@ -5,7 +5,6 @@ every aware time whatever its offset (UTC, whole minutes, seconds, a zone) or fr
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import orjson
 from hypothesis import given, settings
@@ -13,22 +12,11 @@ from hypothesis import strategies as st
 from pydantic_core import to_jsonable_python
 
 from services.adjudication.core.settlement_json import time_json
-
-ZONES = st.one_of(
-    st.just(dt.timezone(dt.timedelta(hours=8))),
-    st.just(dt.UTC),
-    st.sampled_from([ZoneInfo("Asia/Shanghai"), ZoneInfo("Europe/London")]),
-    st.integers(min_value=-1439, max_value=1439).map(
-        lambda m: dt.timezone(dt.timedelta(minutes=m))
-    ),
-    st.timedeltas(min_value=dt.timedelta(hours=-23), max_value=dt.timedelta(hours=23)).map(
-        dt.timezone
-    ),
-)
+from tests.unit.adjudication.offsets import OFFSETS
 
 
 @settings(max_examples=3000, deadline=None)
-@given(when=st.datetimes(timezones=ZONES))
+@given(when=st.datetimes(timezones=OFFSETS))
 def test_a_time_is_written_as_pydantic_writes_it(when: dt.datetime) -> None:
     assert orjson.dumps(time_json(when)) == orjson.dumps(to_jsonable_python(when))
 
