@@ -10,7 +10,7 @@ so a pre-settlement or a rejected request cannot change anything.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -235,14 +235,7 @@ class StateWriter:
                 kept_lines[visit.mdtrt_id] = known  # the next upload or its settlement extends it
             kept[ident] = hit
             visits[key] = hit[1]
-        years: dict[str, orjson.Fragment] = {}
-        for year, counters in state.years.items():
-            ident = id(counters)
-            hit = memo.get(ident)
-            if hit is None or hit[0] is not counters:
-                hit = (counters, orjson.Fragment(_YEAR_JSON(counters)))
-            kept[ident] = hit
-            years[str(year)] = hit[1]
+        years = _remembered(((str(y), c) for y, c in state.years.items()), memo, kept, _YEAR_JSON)
         settlements: dict[str, orjson.Fragment] = {}
         for key, record in state.settlements.items():
             ident = id(record)
@@ -252,14 +245,7 @@ class StateWriter:
                 hit = (record, orjson.Fragment(text))
             kept[ident] = hit  # not its parts: only a (rare) reversal would write them again
             settlements[key] = hit[1]
-        filings: dict[str, orjson.Fragment] = {}
-        for key, filing in state.filings.items():
-            ident = id(filing)
-            hit = memo.get(ident)
-            if hit is None or hit[0] is not filing:
-                hit = (filing, orjson.Fragment(_FILING_JSON(filing)))
-            kept[ident] = hit
-            filings[key] = hit[1]
+        filings = _remembered(state.filings.items(), memo, kept, _FILING_JSON)
         self._memo, self._lines = kept, kept_lines
         return {
             "visits": visits,
@@ -268,6 +254,25 @@ class StateWriter:
             "account_spent_fen": state.account_spent_fen,
             "filings": filings,
         }
+
+
+def _remembered(
+    parts: Iterable[tuple[str, Any]],
+    memo: dict[int, tuple[object, orjson.Fragment]],
+    kept: dict[int, tuple[object, orjson.Fragment]],
+    encode: Callable[[Any], bytes],
+) -> dict[str, orjson.Fragment]:
+    """``StateWriter.body``'s loop for parts whose JSON is the part's alone (a year's
+    counters, a filing): one call per collection, not per part."""
+    out: dict[str, orjson.Fragment] = {}
+    for key, part in parts:
+        ident = id(part)
+        hit = memo.get(ident)
+        if hit is None or hit[0] is not part:
+            hit = (part, orjson.Fragment(encode(part)))
+        kept[ident] = hit
+        out[key] = hit[1]
+    return out
 
 
 def state_from_json(raw: bytes | str) -> PersonState:
