@@ -1,12 +1,16 @@
 # yidi: developer entry points. `make test` is what CI runs.
 SHELL := /bin/bash
-PYTHON ?= python3
+# The venv's interpreter: Debian's python3.11 (PGO + LTO) when there, else python3 (deploy/local/python.sh)
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell deploy/local/python.sh)
+endif
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+VENV_PY := $(VENV)/.python
 PYTEST := $(BIN)/pytest
 
-.PHONY: assets browser dashboard venv up down clean migrate topics lint typecheck unit integration e2e test demo e2e-full e2e-crash bench-codec bench-adjudication bench-pipeline bench-task bench-clearing recon-100k bench-replay e2e-replay fuzz-engine e2e-bad-input e2e-supervision bench-topics bench-signatures e2e-faults e2e-cluster e2e-clearing fuzz-decoder fuzz-fee-lines promtool prometheus-check
+.PHONY: FORCE assets browser dashboard venv up down clean migrate topics lint typecheck unit integration e2e test demo e2e-full e2e-crash bench-codec bench-adjudication bench-pipeline bench-task bench-clearing recon-100k bench-replay e2e-replay fuzz-engine e2e-bad-input e2e-supervision bench-topics bench-signatures e2e-faults e2e-cluster e2e-clearing fuzz-decoder fuzz-fee-lines promtool prometheus-check
 
 venv: $(STAMP) assets
 
@@ -18,7 +22,18 @@ assets:
 browser:
 	deploy/dashboard/browser.sh
 
-$(STAMP): pyproject.toml
+# the interpreter the venv was built on; another one (PYTHON changed) rebuilds the venv. Rewritten
+# only when it differs, so the stamp below is not remade otherwise.
+$(VENV_PY): FORCE
+	@want="$$(command -v $(PYTHON))"; \
+	if [[ "$$(cat $@ 2>/dev/null)" != "$$want" ]]; then \
+	  if [[ -d $(VENV) ]]; then echo "[venv] interpreter now $$want: rebuilding $(VENV)"; rm -rf $(VENV); fi; \
+	  mkdir -p $(VENV) && echo "$$want" > $@; \
+	fi
+
+FORCE:
+
+$(STAMP): pyproject.toml $(VENV_PY)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ required"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
