@@ -20,6 +20,7 @@ from aiokafka.helpers import create_ssl_context
 from aiokafka.structs import ConsumerRecord
 
 from events.stream import kip447, txn_backoff
+from events.stream.partitioner import partition
 from events.stream.salvage import RawName, install
 from events.stream.types import InputRecord
 
@@ -97,7 +98,9 @@ def consumer(conn: KafkaConnection, *topics: str, **options: Any) -> AIOKafkaCon
 
 
 def producer(conn: KafkaConnection, **options: Any) -> AIOKafkaProducer:
-    """A plain producer: ``options`` are aiokafka's own (acks, linger, idempotence)."""
+    """A plain producer: ``options`` are aiokafka's own (acks, linger, idempotence). Keys
+    are partitioned as aiokafka's default does, their hashes remembered (``partitioner``)."""
+    options.setdefault("partitioner", partition)
     return AIOKafkaProducer(**conn.client_kwargs(), **options)
 
 
