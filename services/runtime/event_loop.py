@@ -1,12 +1,12 @@
 """The event loop the long-running yidi processes run on.
 
-Why uvloop: a stream worker's CPU outside its task is mostly the event loop and the TLS
-transport, both Python in the standard library: each ``select`` round, each ready callback,
-and every read and write through ``asyncio.sslproto`` (a Python state machine copying
-through memory BIOs). py-spy on the adjudicator at the pipeline's maximum (stop 31): the
-selector, the SSL protocol's writes and the socket transport ~15 % of its samples. uvloop
-(libuv; transports, TLS and the callback queue in C, the loop faust and asyncpg recommend)
-runs the same coroutines unchanged. ``YIDI_EVENT_LOOP=asyncio`` keeps the standard loop
+Why uvloop: outside its task a stream worker runs the event loop and the TLS transport,
+both Python in the standard library: each ``select`` round, each ready callback, and every
+read and write through ``asyncio.sslproto`` (a Python state machine copying through memory
+BIOs). uvloop (libuv; transports, TLS and the callback queue in C; the loop asyncpg and
+faust recommend) runs the same coroutines unchanged: the adjudicator's and the ledger's CPU
+per settlement 8-13 % lower at 1,000-3,000 msg/s offered, the same at the maximum
+(docs/performance.md, stop 31). ``YIDI_EVENT_LOOP=asyncio`` keeps the standard loop
 (to compare, or where uvloop is not available). Both are tested against the broker: the
 in-process integration tests (pytest-asyncio) run the engine on the standard loop, the e2e
 tests' worker processes on uvloop.
