@@ -20,6 +20,7 @@ values (hypothesis) and fails if a field is added to a class without being writt
 
 from __future__ import annotations
 
+import datetime as dt
 from operator import is_
 from typing import Any
 
@@ -117,6 +118,24 @@ def visit_json(visit: VisitState, previous: LinesMemo, kept: LinesMemo) -> bytes
     )
 
 
+_CST = dt.timedelta(hours=8)
+
+
+def settlement_json(settlement: Settlement) -> bytes:
+    """``TypeAdapter(Settlement).dump_json``: through orjson's own dataclass writer (fields
+    in declaration order, nested dataclasses, tuples, dates, ``Literal`` strings: the
+    adapter's bytes; 3.0 vs 4.1 µs) when ``setl_time`` is +08:00, which orjson writes as
+    pydantic does (nearly every settlement's; ``settlement_json.time_json``); any other
+    offset (pydantic writes ``Z`` for UTC), or a value orjson refuses (an integer beyond
+    64 bits), through the adapter."""
+    if settlement.setl_time.utcoffset() == _CST:
+        try:
+            return orjson.dumps(settlement)
+        except orjson.JSONEncodeError:
+            pass
+    return _SETTLEMENT_JSON(settlement)
+
+
 def settled_json(record: Any, previous: LinesMemo, earlier_years: TypeAdapter[Any]) -> bytes:
     """``TypeAdapter(SettledRecord).dump_json(record)``: a settlement consumes the visit's
     pending lines (the same tuple), usually written with the visit before. ``earlier_years``
@@ -125,7 +144,7 @@ def settled_json(record: Any, previous: LinesMemo, earlier_years: TypeAdapter[An
     earlier = record.earlier_years
     return orjson.dumps(
         {
-            "settlement": orjson.Fragment(_SETTLEMENT_JSON(settlement)),
+            "settlement": orjson.Fragment(settlement_json(settlement)),
             "year": record.year,
             "delta": dict(record.delta),
             "account_fen": record.account_fen,
