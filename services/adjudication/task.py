@@ -9,6 +9,7 @@ changelog lazily and serialised once per batch (``flush_state``).
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import cast
 
 from events import catalog
 from events.catalog import owns
@@ -76,7 +77,11 @@ class AdjudicationTask:
             return Result(self._rejected_input(record, unhandled))
         key = key_text.encode()
         row, emits, changed = handle(self._row(key), decoded, record.topic, record.offset, self.ref)
-        outputs = [e if isinstance(e, Output) else self._dead(record, e) for e in emits]
+        outputs = cast(list[Output], emits)  # ``handle`` returns lists: checked just below
+        for emit in emits:  # in this frame: a list comprehension is a new function and frame
+            if type(emit) is not Output or type(emits) is not list:  # a dead letter: rare
+                outputs = [e if isinstance(e, Output) else self._dead(record, e) for e in emits]
+                break
         if changed:  # only now: ``handle`` worked on a copy, so a raise above changed nothing
             self._rows[key] = row
             self._dirty.add(key)

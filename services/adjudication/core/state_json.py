@@ -110,7 +110,7 @@ def visit_json(visit: VisitState, previous: LinesMemo, kept: LinesMemo) -> bytes
             "med_type": visit.med_type,
             "insutype": visit.insutype,
             "begndate": visit.begndate,
-            "diseases": list(visit.diseases),
+            "diseases": visit.diseases,  # a tuple: orjson writes it as the list it was
             "status": visit.status,
             "lines": orjson.Fragment(lines),
             "admission_deductible_fen": visit.admission_deductible_fen,
