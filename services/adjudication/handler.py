@@ -105,6 +105,11 @@ class DeadLetter:
     authentic: bool
 
 
+_PERSON_JSON = InsuredPerson.__pydantic_serializer__.to_json
+"""``orjson.dumps(person.model_dump(mode="json"))``'s bytes in one native call rather than a
+dict of dicts built and written again (1.9 -> 1.1 µs a person; ``test_person_json.py``)."""
+
+
 @dataclass(slots=True)
 class PersonRow:
     """One person's changelog row. ``to_json`` is called once per batch that touched the
@@ -123,7 +128,7 @@ class PersonRow:
         if person is None:
             return None
         if self.person_json is None or self.person_json[0] is not person:
-            self.person_json = (person, orjson.dumps(person.model_dump(mode="json")))
+            self.person_json = (person, _PERSON_JSON(person))
         return orjson.Fragment(self.person_json[1])
 
     def forget_json(self) -> None:
