@@ -173,9 +173,10 @@ def _ack_emit(
     env = decoded.envelope
     sender = env.sender
     acked_at, acked_json, when_text = _times(decoded) if when is None else when
-    value = ack_value(
-        ack_for=ack_ref(env.ce_id),
-        ack_for_type=fit(env.ce_type, MAX_SHORT_TEXT),
+    ce_id, ce_type = env.ce_id, env.ce_type
+    value = ack_value(  # ``ack_ref`` and ``fit`` called only for a text too long (never, here)
+        ack_for=ce_id if len(ce_id) <= MAX_SHORT_TEXT else ack_ref(ce_id),
+        ack_for_type=ce_type if len(ce_type) <= MAX_SHORT_TEXT else fit(ce_type, MAX_SHORT_TEXT),
         msgid=getattr(decoded.message, "msgid", None),
         sender=sender,
         status=status,
@@ -185,11 +186,11 @@ def _ack_emit(
         setl_id=setl_id,
         result=result,
     )
-    ce_id = ack_id(env.ce_id, offset, "adjudication")
     outcome = (str(status), "" if error is None else error[0])
     return _output(
-        ack_topic(sender), env.ce_id.encode(), ACK_TYPE, ce_id, when_text, value, outcome
-    )
+        ack_topic(sender), ce_id.encode(), ACK_TYPE, ack_id(ce_id, offset, "adjudication"),
+        when_text, value, outcome,
+    )  # fmt: skip
 
 
 def _result(state: PersonState, setl_id: str | None) -> bytes | None:
