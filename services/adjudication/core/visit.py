@@ -67,10 +67,10 @@ def add_fees(visit: VisitState, lines: Iterable[FeeLine]) -> VisitState:
         # (``test_add_fees.py``): the dict below would keep every line in order
         new = set(map(_SN, lines))
         if len(new) == len(lines):
-            known = visit.lines
-            old = set(map(_SN, known))
-            if len(old) == len(known) and old.isdisjoint(new):
-                return with_lines(visit, known + lines)
+            earlier = visit.lines
+            old = set(map(_SN, earlier))
+            if len(old) == len(earlier) and old.isdisjoint(new):
+                return with_lines(visit, earlier + lines)
     by_sn = {line.feedetl_sn: line for line in visit.lines}
     for line in lines:
         known = by_sn.get(line.feedetl_sn)
