@@ -332,7 +332,13 @@ def _note(row: PersonRow, ce_id: str, seen: Seen) -> None:
     row.seen = row.seen.noted(ce_id, seen, SEEN_LIMIT)
 
 
+PERSON_KEYED = (VisitMessage, RegistrationMessage)
+"""The messages this processor keys by person: the codec's ``expected_key`` of each is
+``person_key_of``'s text (neither has a ``key_field``; both have ``psn_no`` and
+``insuplc_admdvs``), so the task takes ``Decoded.key`` (``test_person_key.py``)."""
+
+
 def person_key_of(message: Contract) -> str | None:
-    if isinstance(message, (VisitMessage, RegistrationMessage)):
+    if isinstance(message, PERSON_KEYED):
         return f"{message.insuplc_admdvs}:{message.psn_no}"
     return None

@@ -1,0 +1,42 @@
+"""The adjudication task keys a row by ``Decoded.key`` (the codec's ``expected_key``) instead
+of building ``person_key_of`` again: for every message it keys by person the two are the
+same text, over every visit and registration message type of a simulated run."""
+
+from __future__ import annotations
+
+from contracts.filing import RegistrationMessage
+from contracts.registry import MESSAGE_TYPES
+from contracts.visit import VisitMessage
+from events.wire.codec import Codec
+from events.wire.demo_keys import demo_registry
+from services.adjudication.fee_lines import prepare
+from services.adjudication.handler import PERSON_KEYED, person_key_of
+from services.adjudication.reference import DEFAULT_REFERENCE_DIR, load_reference
+from services.entry.bootstrap import sender_ids
+from services.tools.bench.task import simulated_records
+
+REF = load_reference()
+CODEC = Codec(demo_registry(sender_ids(REF)))
+
+
+def test_no_person_keyed_type_has_a_key_field() -> None:
+    keyed = [t for t in MESSAGE_TYPES.values() if issubclass(t, PERSON_KEYED)]
+    assert len(keyed) >= 8
+    assert all(t.key_field is None for t in keyed)
+    assert PERSON_KEYED == (VisitMessage, RegistrationMessage)
+
+
+def test_decoded_key_is_the_person_key() -> None:
+    seen: set[str] = set()
+    for record in simulated_records(DEFAULT_REFERENCE_DIR, CODEC, 200, 5, "person-key"):
+        try:
+            decoded = CODEC.decode(
+                record.key, record.value, record.headers, topic=record.topic, prepare=prepare
+            )
+        except Exception:  # the run's bad inputs: refused before any key is taken
+            continue
+        text = person_key_of(decoded.message)
+        assert text is not None
+        assert decoded.key == text.encode()
+        seen.add(type(decoded.message).__name__)
+    assert len(seen) >= 6
