@@ -23,7 +23,7 @@ def test_no_person_keyed_type_has_a_key_field() -> None:
     keyed = [t for t in MESSAGE_TYPES.values() if issubclass(t, PERSON_KEYED)]
     assert len(keyed) >= 8
     assert all(t.key_field is None for t in keyed)
-    assert PERSON_KEYED == (VisitMessage, RegistrationMessage)
+    assert (VisitMessage, RegistrationMessage) == PERSON_KEYED
 
 
 def test_decoded_key_is_the_person_key() -> None:
