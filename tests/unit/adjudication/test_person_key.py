@@ -4,13 +4,22 @@ same text, over every visit and registration message type of a simulated run."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from contracts.filing import RegistrationMessage
 from contracts.registry import MESSAGE_TYPES
 from contracts.visit import VisitMessage
+from events.stream.types import Output
 from events.wire.codec import Codec
 from events.wire.demo_keys import demo_registry
 from services.adjudication.fee_lines import prepare
-from services.adjudication.handler import PERSON_KEYED, person_key_of
+from services.adjudication.handler import (
+    PERSON_KEYED,
+    SETTLEMENT_TOPIC,
+    PersonRow,
+    handle,
+    person_key_of,
+)
 from services.adjudication.reference import DEFAULT_REFERENCE_DIR, load_reference
 from services.entry.bootstrap import sender_ids
 from services.tools.bench.task import simulated_records
@@ -40,3 +49,27 @@ def test_decoded_key_is_the_person_key() -> None:
         assert decoded.key == text.encode()
         seen.add(type(decoded.message).__name__)
     assert len(seen) >= 6
+
+
+def test_a_decoded_without_the_key_gives_the_same_outputs() -> None:
+    """``handle`` keys a settlement's outputs by ``Decoded.key``, or builds the person key
+    when a caller built its ``Decoded`` without one: the same outputs either way."""
+    rows: dict[bytes, PersonRow] = {}
+    settled = 0
+    records = simulated_records(DEFAULT_REFERENCE_DIR, CODEC, 200, 5, "person-key-out")
+    for record in records:
+        try:
+            decoded = CODEC.decode(
+                record.key, record.value, record.headers, topic=record.topic, prepare=prepare
+            )
+        except Exception:
+            continue
+        assert decoded.key is not None
+        row = rows.get(decoded.key, PersonRow())
+        keyless = replace(decoded, key=None)
+        new, outputs, _ = handle(row, decoded, record.topic, record.offset, REF)
+        _, again, _ = handle(row, keyless, record.topic, record.offset, REF)
+        assert again == outputs
+        settled += sum(isinstance(o, Output) and o.topic == SETTLEMENT_TOPIC for o in outputs)
+        rows[decoded.key] = new
+    assert settled > 20
