@@ -34,7 +34,7 @@ from events.catalog import ack_topic
 from events.stream.types import Output
 from events.wire.ack_json import ErrorText, ack_value
 from events.wire.codec import Decoded
-from events.wire.envelope import plain_headers, source_for
+from events.wire.envelope import SENDER_PREFIX, plain_headers, source_for
 from events.wire.limits import MAX_SHORT_TEXT, ack_ref, fit
 from events.wire.rejection import ack_id
 from services.adjudication.core.commands import Outcome, apply
@@ -171,7 +171,7 @@ def _ack_emit(
     """The sender's ack of this input (visit messages only, so ``msgid`` is a field).
     ``when``: the input's time and its texts, when the caller has them already."""
     env = decoded.envelope
-    sender = env.sender
+    sender = env.ce_source.removeprefix(SENDER_PREFIX)  # ``env.sender``, without its call
     acked_at, acked_json, when_text = _times(decoded) if when is None else when
     ce_id, ce_type = env.ce_id, env.ce_type
     value = ack_value(  # ``ack_ref`` and ``fit`` called only for a text too long (never, here)
@@ -187,10 +187,8 @@ def _ack_emit(
         result=result,
     )
     outcome = (str(status), "" if error is None else error[0])
-    return _output(
-        ack_topic(sender), ce_id.encode(), ACK_TYPE, ack_id(ce_id, offset, "adjudication"),
-        when_text, value, outcome,
-    )  # fmt: skip
+    headers = plain_headers(ack_id(ce_id, offset, "adjudication"), ACK_TYPE, SOURCE, when_text)
+    return Output(ack_topic(sender), ce_id.encode(), value, headers, outcome)  # ``_output``'s
 
 
 def _result(state: PersonState, setl_id: str | None) -> bytes | None:
@@ -309,12 +307,12 @@ def _accepted(
                 derived_id(ce_id, outcome.kind), when_text, result,
             )
         )  # fmt: skip
-    _note(
-        row,
+    row.seen = row.seen.noted(  # ``_note``, without its call
         ce_id,
         Seen(
             offset, AckStatus.ACCEPTED, setl_id=setl_id if outcome.kind != "pre_settled" else None
         ),
+        SEEN_LIMIT,
     )
     if is_visit:
         out.append(
