@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import orjson
 from pydantic_core import to_jsonable_python
@@ -88,13 +88,6 @@ def _output(
     turned into an ``Output`` (one object and one call less per output). ``when`` is the
     ``ce_time`` text: a settlement and its ack share one, written once."""
     return Output(topic, key, value, plain_headers(ce_id, ce_type, SOURCE, when), outcome)
-
-
-_IS_VISIT: dict[type, bool] = {}
-_IS_PERSON: dict[type, bool] = {}
-"""``isinstance`` on a pydantic model's class, remembered by the object's class: pydantic's
-``__instancecheck__`` is Python around the ABC check (0.06-0.12 µs, several per record);
-for a class (no virtual subclasses here) the answer is its class's (``test_person_key.py``)."""
 
 
 REFERENCE_GAPS = (UnknownInstitution, NoPolicy, NoCatalog)
@@ -218,9 +211,7 @@ def handle(
     row = PersonRow(row.state, row.person, row.last, row.seen, row.writer, row.person_json)
     message = decoded.message
     ce_id = decoded.envelope.ce_id
-    is_visit = _IS_VISIT.get(type(message))
-    if is_visit is None:  # see ``_IS_VISIT``
-        is_visit = _IS_VISIT[type(message)] = isinstance(message, VisitMessage)
+    is_visit = isinstance(message, VisitMessage)
     row.last = {**row.last, topic: offset}
     seen = row.seen.get(ce_id)
     if seen is not None:
@@ -246,11 +237,8 @@ def handle(
         command = message_command(message)
     except UnhandledMessage as exc:
         return _remember(row, ce_id, offset, decoded, is_visit, code="E_UNHANDLED", text=str(exc))
-    is_person = _IS_PERSON.get(type(command))
-    if is_person is None:  # see ``_IS_VISIT``
-        is_person = _IS_PERSON[type(command)] = isinstance(command, InsuredPerson)
-    if is_person:
-        row.person = cast(InsuredPerson, command)
+    if isinstance(command, InsuredPerson):
+        row.person = command
         return row, [], True
     try:
         new_state, outcome = apply(row.state, command, row.person, ref)

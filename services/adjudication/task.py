@@ -41,9 +41,6 @@ written): a person's messages arrive within minutes, so their next write reuses 
 rows drop it, which bounds the extra memory to about this many rows' JSON per task."""
 
 
-_KEYED: dict[type, bool] = {}
-
-
 def guard(codec: Codec) -> RecordGuard:
     """What the engine does with a record this task raised on: the visit topic's senders get
     an error ack (registration messages are acknowledged by the registration processor)."""
@@ -79,10 +76,7 @@ class AdjudicationTask:
         except DecodeError as err:
             return Result(self._rejected_input(record, err))
         key = decoded.key  # ``person_key_of(message).encode()`` for the messages it keys
-        keyed = _KEYED.get(type(decoded.message))
-        if keyed is None:  # ``isinstance`` remembered by class, as ``handler._IS_VISIT``
-            keyed = _KEYED[type(decoded.message)] = isinstance(decoded.message, PERSON_KEYED)
-        if key is None or not keyed:
+        if key is None or not isinstance(decoded.message, PERSON_KEYED):
             key_text = person_key_of(decoded.message)
             if key_text is None:
                 unhandled = DecodeError(

@@ -92,24 +92,11 @@ def message_command(message: Contract) -> Command | Any:
     """``command_of``'s command alone (the stream task has the person key from the codec)."""
     if type(message) is PreparedFees:
         return UploadFees(message.mdtrt_id, message.feedetail)
-    kind = type(message)
-    family = _FAMILY.get(kind)
-    if family is None:  # ``isinstance`` remembered by class (``handler._IS_VISIT``)
-        family = _FAMILY[kind] = (
-            VisitMessage
-            if isinstance(message, VisitMessage)
-            else RegistrationMessage
-            if isinstance(message, RegistrationMessage)
-            else Contract
-        )
-    if family is VisitMessage:
-        return command_for(message)  # type: ignore[arg-type]
-    if family is RegistrationMessage:
-        return registration_command(message)  # type: ignore[arg-type]
+    if isinstance(message, VisitMessage):
+        return command_for(message)
+    if isinstance(message, RegistrationMessage):
+        return registration_command(message)
     raise UnhandledMessage(type(message).__name__)
-
-
-_FAMILY: dict[type, type] = {}
 
 
 def derived_id(ce_id: str, kind: str) -> str:

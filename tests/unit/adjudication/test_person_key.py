@@ -73,32 +73,3 @@ def test_a_decoded_without_the_key_gives_the_same_outputs() -> None:
         settled += sum(isinstance(o, Output) and o.topic == SETTLEMENT_TOPIC for o in outputs)
         rows[decoded.key] = new
     assert settled > 20
-
-
-def test_the_remembered_isinstance_answers_are_the_classes() -> None:
-    """``handler._IS_VISIT``/``_IS_PERSON``, ``task._KEYED`` and ``wire._FAMILY`` hold, per
-    class met in a run (every message and command type), what ``isinstance`` says."""
-    from contracts.filing import RegistrationMessage
-    from contracts.reference import InsuredPerson
-    from services.adjudication import handler, task, wire
-    from services.tools.bench.task import adjudication_engine
-
-    engine = adjudication_engine(CODEC, REF)
-    engine.run(simulated_records(DEFAULT_REFERENCE_DIR, CODEC, 200, 5, "kinds"), 50)
-    assert len(handler._IS_VISIT) >= 8 and len(handler._IS_PERSON) >= 6
-    for kind, answer in handler._IS_VISIT.items():
-        assert answer == issubclass(kind, VisitMessage)
-    for kind, answer in handler._IS_PERSON.items():
-        assert answer == issubclass(kind, InsuredPerson)
-    assert True in handler._IS_PERSON.values()
-    for kind, answer in task._KEYED.items():
-        assert answer == issubclass(kind, PERSON_KEYED)
-    for kind, family in wire._FAMILY.items():
-        want = (
-            VisitMessage
-            if issubclass(kind, VisitMessage)
-            else RegistrationMessage
-            if issubclass(kind, RegistrationMessage)
-            else None
-        )
-        assert family is (want or family) and (want is not None or family not in PERSON_KEYED)
