@@ -69,6 +69,9 @@ class Decoded:
     when: dt.datetime | None = None
     """``envelope.ce_time`` as read (``datetime.fromisoformat``), kept so that what answers
     the message (an ack's ``acked_at``) does not parse it again."""
+    key: bytes | None = None
+    """``expected_key(message)``, which ``decode`` computed to check the record's key: a
+    person-keyed task's row key, not built again."""
 
 
 def canonical_bytes(message: Contract) -> bytes:
@@ -160,12 +163,13 @@ class Codec:
             raise MalformedMessage("empty body")
         if len(value) > MAX_MESSAGE_BYTES:
             raise MalformedMessage(f"body larger than {MAX_MESSAGE_BYTES} bytes")
-        try:
-            value.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise MalformedMessage(
-                f"body is not UTF-8 (byte {exc.start})", code="E_ENCODING"
-            ) from None
+        if not value.isascii():  # ASCII is UTF-8: no text object built for the check
+            try:
+                value.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise MalformedMessage(
+                    f"body is not UTF-8 (byte {exc.start})", code="E_ENCODING"
+                ) from None
         when = _parse_time(env.ce_time)
         verified = False
         if authenticate and env.ce_type in SENDER_SIGNED:
@@ -195,7 +199,7 @@ class Codec:
             err.authentic_sender = env.sender if verified else None
             _mask(err)
             raise
-        return Decoded(env, message, verified, when)
+        return Decoded(env, message, verified, when, want)
 
     def validate_body(self, ce_type: str, value: bytes) -> Contract:
         """Body-only validation (no envelope): what ``yidi contracts check`` does for a bare body."""

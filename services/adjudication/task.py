@@ -9,6 +9,7 @@ changelog lazily and serialised once per batch (``flush_state``).
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import cast
 
 from events import catalog
 from events.catalog import owns
@@ -20,7 +21,13 @@ from events.wire.errors import DecodeError
 from events.wire.rejection import rejected_input
 from services.adjudication.core.tables import ReferenceData
 from services.adjudication.fee_lines import prepare
-from services.adjudication.handler import DeadLetter, PersonRow, handle, person_key_of
+from services.adjudication.handler import (
+    PERSON_KEYED,
+    DeadLetter,
+    PersonRow,
+    handle,
+    person_key_of,
+)
 
 STAGE = "adjudication"
 SENDER = catalog.ADJUDICATION_ID
@@ -68,15 +75,21 @@ class AdjudicationTask:
             )
         except DecodeError as err:
             return Result(self._rejected_input(record, err))
-        key_text = person_key_of(decoded.message)
-        if key_text is None:
-            unhandled = DecodeError(
-                f"{decoded.envelope.ce_type} is not consumed here", "ce_type", "E_UNHANDLED"
-            )
-            return Result(self._rejected_input(record, unhandled))
-        key = key_text.encode()
+        key = decoded.key  # ``person_key_of(message).encode()`` for the messages it keys
+        if key is None or not isinstance(decoded.message, PERSON_KEYED):
+            key_text = person_key_of(decoded.message)
+            if key_text is None:
+                unhandled = DecodeError(
+                    f"{decoded.envelope.ce_type} is not consumed here", "ce_type", "E_UNHANDLED"
+                )
+                return Result(self._rejected_input(record, unhandled))
+            key = key_text.encode()
         row, emits, changed = handle(self._row(key), decoded, record.topic, record.offset, self.ref)
-        outputs = [e if isinstance(e, Output) else self._dead(record, e) for e in emits]
+        outputs = cast(list[Output], emits)  # ``handle`` returns lists: checked just below
+        for emit in emits:  # in this frame: a list comprehension is a new function and frame
+            if type(emit) is not Output or type(emits) is not list:  # a dead letter: rare
+                outputs = [e if isinstance(e, Output) else self._dead(record, e) for e in emits]
+                break
         if changed:  # only now: ``handle`` worked on a copy, so a raise above changed nothing
             self._rows[key] = row
             self._dirty.add(key)

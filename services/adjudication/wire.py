@@ -83,14 +83,19 @@ class UnhandledMessage(ValueError):
 def command_of(message: Contract) -> tuple[str, Command | Any]:
     """``(person key, command)``; for a person status (1101), the person record instead.
     A fee upload the task read with ``fee_lines.prepare`` carries its core lines already."""
+    command = message_command(message)
+    probed: Any = message  # a visit or registration message: ``message_command`` took it
+    return f"{probed.insuplc_admdvs}:{probed.psn_no}", command
+
+
+def message_command(message: Contract) -> Command | Any:
+    """``command_of``'s command alone (the stream task has the person key from the codec)."""
     if type(message) is PreparedFees:
-        return f"{message.insuplc_admdvs}:{message.psn_no}", UploadFees(
-            message.mdtrt_id, message.feedetail
-        )
+        return UploadFees(message.mdtrt_id, message.feedetail)
     if isinstance(message, VisitMessage):
-        return f"{message.insuplc_admdvs}:{message.psn_no}", command_for(message)
+        return command_for(message)
     if isinstance(message, RegistrationMessage):
-        return f"{message.insuplc_admdvs}:{message.psn_no}", registration_command(message)
+        return registration_command(message)
     raise UnhandledMessage(type(message).__name__)
 
 

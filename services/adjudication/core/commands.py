@@ -114,25 +114,29 @@ class Outcome:
     reversal: Reversal | None = None
 
 
+_ACCEPTED = Outcome("accepted")
+"""Every plain acceptance's outcome: one value (never mutated), not one built per command."""
+
+
 def apply(
     state: PersonState, command: Command, person: InsuredPerson | None, ref: ReferenceData
 ) -> tuple[PersonState, Outcome]:
     """Apply one command to one person's state. Settlement needs the person (1101)."""
     match command:
         case RecordFiling(filing):
-            return people.record_filing(state, filing), Outcome("accepted")
+            return people.record_filing(state, filing), _ACCEPTED
         case RevokeFiling(filing_id, revoked_on):
-            return people.revoke_filing(state, filing_id, revoked_on), Outcome("accepted")
+            return people.revoke_filing(state, filing_id, revoked_on), _ACCEPTED
         case RegisterVisit(visit):
-            return people.register_visit(state, visit), Outcome("accepted")
+            return people.register_visit(state, visit), _ACCEPTED
         case UploadFees(mdtrt_id, lines):
-            return people.upload_fees(state, mdtrt_id, lines), Outcome("accepted")
+            return people.upload_fees(state, mdtrt_id, lines), _ACCEPTED
         case WithdrawFees(mdtrt_id, sns):
-            return people.withdraw_fees(state, mdtrt_id, sns), Outcome("accepted")
+            return people.withdraw_fees(state, mdtrt_id, sns), _ACCEPTED
         case Discharge(mdtrt_id):
-            return people.discharge(state, mdtrt_id), Outcome("accepted")
+            return people.discharge(state, mdtrt_id), _ACCEPTED
         case CancelVisit(mdtrt_id):
-            return people.cancel_visit(state, mdtrt_id), Outcome("accepted")
+            return people.cancel_visit(state, mdtrt_id), _ACCEPTED
         case Settle(request, pre):
             if person is None:
                 raise NotInsured("no person record (1101) for this person key")

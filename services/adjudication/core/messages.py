@@ -41,7 +41,27 @@ from services.adjudication.core.visit import VisitState
 
 
 def command_for(msg: VisitMessage) -> Command:
-    """The core command a visit message asks for (``TypeError`` for an unknown class)."""
+    """The core command a visit message asks for (``TypeError`` for an unknown class).
+
+    Each message type takes exactly one branch (``test_messages.py``), so their order is
+    free: the commonest first, as a missed ``isinstance`` on a pydantic model's class is an
+    ABC check (~0.1 µs); a settlement request passed five of them."""
+    if isinstance(msg, SettlementRequested):  # PresettleRequested is a subclass
+        request = SettleRequest(
+            psn_no=msg.psn_no,
+            mdtrt_id=msg.mdtrt_id,
+            fixmedins_code=msg.fixmedins_code,
+            medins_setl_id=msg.medins_setl_id,
+            medfee_sumamt_fen=to_fen(msg.medfee_sumamt),
+            setl_time=msg.inf_time,
+            insutype=str(msg.insutype),
+            acct_used_flag=msg.acct_used_flag == "1",
+            mid_setl_flag=msg.mid_setl_flag == "1",
+        )
+        pre = type(msg) is PresettleRequested or (  # an exact type: no ABC check
+            type(msg) is not SettlementRequested and isinstance(msg, PresettleRequested)
+        )
+        return Settle(request, pre=pre)
     if isinstance(msg, VisitRegistered):
         return RegisterVisit(
             VisitState(
@@ -56,6 +76,15 @@ def command_for(msg: VisitMessage) -> Command:
                 diseases=msg.dise_codg,
             )
         )
+    if isinstance(msg, Discharged):
+        return Discharge(msg.mdtrt_id)
+    if isinstance(msg, ReversalRequested):
+        setl_id = msg.setl_id or derive_setl_id(msg.fixmedins_code, msg.orig_medins_setl_id or "")
+        return Reverse(setl_id, msg.inf_time)
+    if isinstance(msg, FeesWithdrawn):
+        return WithdrawFees(msg.mdtrt_id, msg.feedetl_sns or None)
+    if isinstance(msg, VisitCancelled):
+        return CancelVisit(msg.mdtrt_id)
     if isinstance(msg, FeesUploaded):
         lines = tuple(
             FeeLine(
@@ -69,28 +98,6 @@ def command_for(msg: VisitMessage) -> Command:
             for line in msg.feedetail
         )
         return UploadFees(msg.mdtrt_id, lines)
-    if isinstance(msg, FeesWithdrawn):
-        return WithdrawFees(msg.mdtrt_id, msg.feedetl_sns or None)
-    if isinstance(msg, Discharged):
-        return Discharge(msg.mdtrt_id)
-    if isinstance(msg, VisitCancelled):
-        return CancelVisit(msg.mdtrt_id)
-    if isinstance(msg, SettlementRequested):  # PresettleRequested is a subclass
-        request = SettleRequest(
-            psn_no=msg.psn_no,
-            mdtrt_id=msg.mdtrt_id,
-            fixmedins_code=msg.fixmedins_code,
-            medins_setl_id=msg.medins_setl_id,
-            medfee_sumamt_fen=to_fen(msg.medfee_sumamt),
-            setl_time=msg.inf_time,
-            insutype=str(msg.insutype),
-            acct_used_flag=msg.acct_used_flag == "1",
-            mid_setl_flag=msg.mid_setl_flag == "1",
-        )
-        return Settle(request, pre=isinstance(msg, PresettleRequested))
-    if isinstance(msg, ReversalRequested):
-        setl_id = msg.setl_id or derive_setl_id(msg.fixmedins_code, msg.orig_medins_setl_id or "")
-        return Reverse(setl_id, msg.inf_time)
     raise TypeError(f"no command for {type(msg).__name__}")
 
 

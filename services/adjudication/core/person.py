@@ -235,7 +235,14 @@ class StateWriter:
                 kept_lines[visit.mdtrt_id] = known  # the next upload or its settlement extends it
             kept[ident] = hit
             visits[key] = hit[1]
-        years = _remembered(((str(y), c) for y, c in state.years.items()), memo, kept, _YEAR_JSON)
+        years: dict[str, orjson.Fragment] = {}
+        for year, counters in state.years.items():  # ``_remembered`` written out, as above
+            ident = id(counters)
+            hit = memo.get(ident)
+            if hit is None or hit[0] is not counters:
+                hit = (counters, orjson.Fragment(_YEAR_JSON(counters)))
+            kept[ident] = hit
+            years[str(year)] = hit[1]
         settlements: dict[str, orjson.Fragment] = {}
         for key, record in state.settlements.items():
             ident = id(record)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from services.adjudication.core.errors import UnknownItem
-from services.adjudication.core.money import mul_qty, ratio_of
+from services.adjudication.core.money import BP, mul_qty
 from services.adjudication.core.tables import CompiledCatalog
 
 
@@ -67,8 +67,8 @@ def price_lines(lines: Iterable[FeeLine], catalog: CompiledCatalog) -> Scope:
             excess = min(rest, mul_qty(line.price_fen - limit, line.qty))
             overlmt += excess
             rest -= excess
-        if entry.preselfpay_bp:
-            share = ratio_of(rest, entry.preselfpay_bp)
+        if bp := entry.preselfpay_bp:
+            share = (rest * bp * 2 + BP) // (2 * BP)  # ``ratio_of(rest, bp)``, no call per line
             presel += share
             rest -= share
         inscp += rest

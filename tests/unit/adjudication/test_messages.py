@@ -81,3 +81,29 @@ def test_local_settlement_is_a_valid_message(ref: ReferenceData) -> None:
 
     _, s = run(ref, person(home="650000"), URUMQI, "650102", "21", [line("1", "330100001", "100")])
     assert settled_message(s).route == "local"
+
+
+def test_each_visit_type_takes_exactly_one_branch_of_command_for() -> None:
+    """``command_for`` tests the commonest types first: exact only because no message type
+    is an instance of two of its branches' classes (a subclass of one, as a pre-settlement
+    of a settlement request, takes that one's branch wherever it stands)."""
+    from contracts.registry import MESSAGE_TYPES
+    from contracts.visit import (
+        Discharged,
+        FeesUploaded,
+        FeesWithdrawn,
+        ReversalRequested,
+        SettlementRequested,
+        VisitCancelled,
+        VisitMessage,
+        VisitRegistered,
+    )
+
+    branches = (
+        SettlementRequested, VisitRegistered, Discharged, ReversalRequested, FeesWithdrawn,
+        VisitCancelled, FeesUploaded,
+    )  # fmt: skip
+    visit_types = [t for t in MESSAGE_TYPES.values() if issubclass(t, VisitMessage)]
+    assert len(visit_types) >= 8
+    for t in visit_types:
+        assert sum(issubclass(t, b) for b in branches) == 1, t.__name__

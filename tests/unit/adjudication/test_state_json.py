@@ -30,6 +30,7 @@ from services.adjudication.core.person import (
     state_to_json,
 )
 from services.adjudication.core.pricing import FeeLine
+from services.adjudication.core.settlement import Settlement, YearPart
 from services.adjudication.core.visit import VisitState
 from services.adjudication.handler import PersonRow
 from services.adjudication.reference import DEFAULT_REFERENCE_DIR, load_reference
@@ -162,3 +163,43 @@ def test_an_amount_outside_64_bits_is_refused_not_written_differently() -> None:
     assert VISIT.dump_json(visit).endswith(b"18446744073709551616}")
     with pytest.raises(TypeError):
         state_json.visit_json(visit, {}, {})
+
+
+SETTLEMENT = TypeAdapter(Settlement)
+offsets = st.sampled_from([8 * 60, 0, -5 * 60, 8 * 60 + 1, 5 * 60 + 30]).map(
+    lambda minutes: dt.timezone(dt.timedelta(minutes=minutes))
+) | st.just(dt.timezone(dt.timedelta(hours=8, seconds=30)))
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=200)
+@given(
+    st.data(),
+    st.datetimes(timezones=offsets),
+    st.dates(),
+    text,
+    st.integers(-(2**70), 2**70),
+    st.lists(st.builds(YearPart, ints, text, st.booleans(), ints, ints, ints), max_size=2),
+)
+def test_a_settlement_is_the_adapters_bytes(
+    settled_records: list[SettledRecord],
+    data: st.DataObject,
+    when: dt.datetime,
+    day: dt.date,
+    name: str,
+    amount: int,
+    parts: list[YearPart],
+) -> None:
+    """orjson's dataclass writer for a +08:00 settlement, the adapter otherwise: any offset
+    (UTC's ``Z``, seconds), any date and text, integers beyond 64 bits, year parts."""
+    settlement = data.draw(st.sampled_from(settled_records)).settlement
+    assert state_json.settlement_json(settlement) == SETTLEMENT.dump_json(settlement)
+    changed = replace(
+        settlement,
+        setl_time=when,
+        setl_date=day,
+        clr_optins=name,
+        ratio_bp=amount,
+        year_parts=tuple(parts),
+        breakdown=replace(settlement.breakdown, balc=amount),
+    )
+    assert state_json.settlement_json(changed) == SETTLEMENT.dump_json(changed)
