@@ -35,7 +35,7 @@ async def run_until_signalled(
         for name, worker in workers.items():
             await worker.start()
             started.append(worker)
-            log.info("worker_started", worker=name, event_loop=_loop_name(loop))
+            log.info("worker_started", worker=name)
         tasks = [asyncio.create_task(w.run(stop), name=n) for n, w in workers.items()]
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         stop.set()
@@ -48,10 +48,3 @@ async def run_until_signalled(
             await worker.stop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
-
-
-def _loop_name(loop: asyncio.AbstractEventLoop) -> str:
-    """``uvloop.Loop`` or ``asyncio.unix_events._UnixSelectorEventLoop``: which loop runs (the
-    setting ``YIDI_EVENT_LOOP`` chose; the e2e tests read it from the log)."""
-    kind = type(loop)
-    return f"{kind.__module__}.{kind.__qualname__}"

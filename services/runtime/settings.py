@@ -104,9 +104,6 @@ class Settings(BaseSettings):
     (``services/runtime/metrics.py`` DEFAULT_PORTS, docs/metrics.md); 0: no endpoint."""
     metrics_host: str = Field(default="127.0.0.1", min_length=1, max_length=255)
     """The address ``/metrics`` listens on (``0.0.0.0`` in a container scraped from outside)."""
-    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
-    """The event loop of the stream workers and the load generator (services/runtime/event_loop.py):
-    uvloop (libuv, its TLS transport in C); ``asyncio`` the standard library's selector loop."""
     fault_pause_before_publish: int = Field(default=0, ge=0)
     """Fault injection for the zombie test: the adjudication worker stops itself (SIGSTOP) when
     its Nth batch is computed, just before publishing it. 0: never; refused in prod."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from pathlib import Path
@@ -12,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from events import catalog
-from services.runtime import event_loop, principals
+from services.runtime import principals
 from services.runtime.settings import get_settings
 
 console = Console(stderr=True)
@@ -131,7 +132,7 @@ def register(app: typer.Typer) -> None:
             def progress(done: int, _total: int) -> None:
                 bar.update(task, completed=done)
 
-            report = event_loop.run(
+            report = asyncio.run(
                 publish(
                     settings.kafka(principals.SIMULATOR),
                     messages,
@@ -139,8 +140,7 @@ def register(app: typer.Typer) -> None:
                     adjudication_group,
                     progress=progress,
                     warmup_s=warmup_s,
-                ),
-                settings.event_loop,
+                )
             )
         data = report.as_dict()
         if as_json:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -47,7 +48,6 @@ def register(app: typer.Typer) -> None:
 
 def _run(name: WorkerName, settings: Settings, metrics: WorkerMetrics | None) -> None:
     from services.entry import bootstrap
-    from services.runtime import event_loop
     from services.runtime.gc_tuning import tune_gc
     from services.runtime.lifecycle import Runnable, run_until_signalled
 
@@ -70,4 +70,4 @@ def _run(name: WorkerName, settings: Settings, metrics: WorkerMetrics | None) ->
         workers["clearing"] = bootstrap.clearing_service(runtime, metrics)
     if name in (WorkerName.recon, WorkerName.all):
         workers["recon"] = bootstrap.recon_worker(runtime, metrics)
-    event_loop.run(run_until_signalled(workers), settings.event_loop)
+    asyncio.run(run_until_signalled(workers))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import statistics
 from pathlib import Path
@@ -61,7 +62,6 @@ def register_bench(bench_app: typer.Typer) -> None:
     ) -> None:
         """Offered load vs achieved settlements/s and ack latency, with a raw Kafka baseline
         and the CPU each component used."""
-        from services.runtime import event_loop
         from services.runtime.settings import Settings, get_settings
         from services.tools.bench.pipeline import (
             WorkerProcesses,
@@ -144,7 +144,7 @@ def register_bench(bench_app: typer.Typer) -> None:
                     },
                 }  # fmt: skip
 
-        event_loop.run(main(), settings.event_loop)  # the workers' loop, for the raw baseline too
+        asyncio.run(main())
         if as_json:
             typer.echo(json.dumps(out))
             return
